@@ -1,0 +1,1 @@
+"""通行证 (passport): accounts, captcha, password and email recovery, access tokens."""

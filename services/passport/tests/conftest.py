@@ -1,0 +1,91 @@
+"""Passport tests run against a real PostgreSQL: one throw-away database per test session,
+migrated with the service's own Alembic history, emptied after every test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from asgi_lifespan import LifespanManager
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+
+from cet_shared.clock import ManualClock
+from cet_shared.testing import throwaway_database
+from passport.api.app import create_app
+from passport.bootstrap import Passport, bootstrap
+from passport.cli import migrate
+from passport.settings import PassportSettings
+
+TEST_CAPTCHA_SECRET = "test-only-captcha-secret-not-for-production"
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    async with throwaway_database("passport") as url:
+        await asyncio.to_thread(migrate, url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def jwt_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A signing key made for this test run only."""
+    path = tmp_path_factory.mktemp("keys") / "jwt-ed25519.pem"
+    path.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def settings(database_url: str, jwt_key_file: Path) -> PassportSettings:
+    return PassportSettings(
+        database_url=database_url,
+        jwt_private_key_file=str(jwt_key_file),
+        captcha_secret=TEST_CAPTCHA_SECRET,
+        environment="test",
+        login_failures_per_account=5,
+        login_failures_per_client=20,
+        db_pool_size=5,
+        campus_base_url="http://campus.cet.test",
+        public_base_url="https://cet.test",
+    )
+
+
+@pytest.fixture
+async def ctx(settings: PassportSettings) -> AsyncIterator[Passport]:
+    passport = bootstrap(settings, clock=ManualClock())
+    yield passport
+    async with passport.engine.begin() as connection:
+        tables = (await connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))).scalars().all()
+        await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY"))
+    await passport.close()
+
+
+@pytest.fixture
+async def client(ctx: Passport) -> AsyncIterator[AsyncClient]:
+    app = create_app(ctx)
+    async with LifespanManager(app), AsyncClient(transport=ASGITransport(app=app, client=("203.0.113.7", 5000)), base_url="http://passport.test") as http:
+        yield http
+
+
+class Captchas:
+    """Tests solve captchas by sealing a known answer with the same secret the service uses."""
+
+    def __init__(self, ctx: Passport) -> None:
+        self._ctx = ctx
+
+    def solved(self, answer: str = "K7PX") -> dict[str, str]:
+        return {"captcha_token": self._ctx.captcha.seal(answer, clock=self._ctx.clock, ttl=timedelta(minutes=5)), "captcha_answer": answer}
+
+
+@pytest.fixture
+def captchas(ctx: Passport) -> Captchas:
+    return Captchas(ctx)

@@ -1,0 +1,145 @@
+"""Verifying passport's access tokens offline, and role checks.
+
+Passport signs short-lived JWTs (EdDSA) and publishes its JWKS. Every service verifies tokens
+itself against the cached key set; an unknown `kid` (passport rotated its key) triggers one
+refresh, at most every `min_refresh` seconds, so forged kids cannot hammer passport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import jwt
+from fastapi import Depends, Request
+
+from cet_shared.problems import Problem, forbidden, not_authenticated
+
+ACCESS_COOKIE = "cet_access"
+ROLES = ("candidate", "teacher", "support", "ops")
+
+
+@dataclass(frozen=True)
+class Principal:
+    passport_id: str
+    roles: frozenset[str]
+    token_version: int = 0
+    school_code: str | None = None  # teachers act only for their own school
+    claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        jwks_source: str | dict[str, Any],
+        *,
+        issuer: str,
+        audience: str,
+        cache_seconds: float = 300.0,
+        min_refresh: float = 30.0,
+    ) -> None:
+        self._source = jwks_source
+        self._issuer = issuer
+        self._audience = audience
+        self._cache_seconds = cache_seconds
+        self._min_refresh = min_refresh
+        self._keys: dict[str, Any] = {}
+        self._loaded_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def _load(self) -> None:
+        source = self._source
+        if isinstance(source, dict):
+            document = source
+        elif source.startswith(("http://", "https://")):
+            async with httpx.AsyncClient(timeout=5.0) as client:
+                response = await client.get(source)
+                response.raise_for_status()
+                document = response.json()
+        else:
+            document = json.loads(Path(source.removeprefix("file://")).read_text())
+        keys = {}
+        for jwk in document.get("keys", []):
+            keys[jwk["kid"]] = jwt.PyJWK(jwk)
+        self._keys = keys
+        self._loaded_at = time.monotonic()
+
+    async def _key(self, kid: str) -> Any:
+        now = time.monotonic()
+        stale = now - self._loaded_at > self._cache_seconds
+        if kid not in self._keys or stale:
+            async with self._lock:
+                if (kid not in self._keys and now - self._loaded_at > self._min_refresh) or stale or not self._keys:
+                    try:
+                        await self._load()
+                    except (httpx.HTTPError, OSError, ValueError) as exc:
+                        if not self._keys:
+                            raise Problem(503, "auth_unavailable", "登录服务暂不可用，请稍后再试") from exc
+        key = self._keys.get(kid)
+        if key is None:
+            raise not_authenticated()
+        return key
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise not_authenticated() from None
+        key = await self._key(str(header.get("kid", "")))
+        try:
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=["EdDSA"],
+                issuer=self._issuer,
+                audience=self._audience,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.PyJWTError:
+            raise not_authenticated() from None
+        roles = frozenset(r for r in claims.get("roles", []) if r in ROLES)
+        return Principal(
+            passport_id=claims["sub"],
+            roles=roles,
+            token_version=int(claims.get("ver", 0)),
+            school_code=claims.get("school"),
+            claims=claims,
+        )
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    # The portal keeps the token in an HttpOnly, SameSite=Strict cookie no script can read.
+    return request.cookies.get(ACCESS_COOKIE)
+
+
+async def current_principal(request: Request) -> Principal:
+    token = bearer_token(request)
+    if not token:
+        raise not_authenticated()
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return await verifier.verify(token)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(*roles: str):  # noqa: ANN201 - a FastAPI dependency
+    """Dependency: the caller holds at least one of `roles` (least privilege: name them exactly)."""
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if not any(principal.has(role) for role in roles):
+            raise forbidden()
+        return principal
+
+    return Depends(check)

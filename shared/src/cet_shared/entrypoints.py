@@ -1,0 +1,31 @@
+"""Process entry points shared by the services: `<svc>-api [--port N]` and the worker runner."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import uvicorn
+
+from cet_shared.telemetry import setup_logging
+
+
+def serve_api(app_factory: str, *, default_port: int, argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=f"serve {app_factory}")
+    parser.add_argument("--host", default=os.environ.get("API_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("API_PORT", default_port)))
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+    setup_logging()
+    uvicorn.run(
+        app_factory,
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        # The gateway's X-Forwarded-For is trusted from loopback only: rate limits see the candidate.
+        proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        access_log=False,
+        server_header=False,
+    )

@@ -1,0 +1,131 @@
+"""RFC 9457 problem details: every error a client can cause gets a stable `code` and a Chinese `title`.
+
+Handlers are installed by `cet_shared.web.create_app`; services raise `Problem` (or a subclass)
+from anywhere below the API layer and never build responses by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+class Problem(Exception):
+    """An error the client can understand and act on."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(f"{code}: {title}")
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.headers = headers
+        self.extra = extra
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"https://cet.example/problems/{self.code}",
+            "title": self.title,
+            "status": self.status,
+            "code": self.code,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        body.update(self.extra)
+        return body
+
+
+def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.body(request.url.path if request else None),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )
+
+
+# The few problems every service raises the same way.
+def not_authenticated() -> Problem:
+    return Problem(401, "not_authenticated", "请先登录", headers={"WWW-Authenticate": "Bearer"})
+
+
+def forbidden() -> Problem:
+    return Problem(403, "forbidden", "没有权限执行此操作")
+
+
+def not_found(what: str = "资源") -> Problem:
+    return Problem(404, "not_found", f"{what}不存在")
+
+
+def too_many_requests(retry_after_seconds: int) -> Problem:
+    return Problem(
+        429,
+        "too_many_requests",
+        "操作过于频繁，请稍后再试",
+        headers={"Retry-After": str(max(1, retry_after_seconds))},
+        retry_after=max(1, retry_after_seconds),
+    )
+
+
+_STATUS_TITLES = {
+    400: ("bad_request", "请求有误"),
+    401: ("not_authenticated", "请先登录"),
+    403: ("forbidden", "没有权限执行此操作"),
+    404: ("not_found", "页面或资源不存在"),
+    405: ("method_not_allowed", "不支持的请求方法"),
+    406: ("not_acceptable", "不支持的响应格式"),
+    409: ("conflict", "操作冲突，请刷新后重试"),
+    413: ("payload_too_large", "提交的内容过大"),
+    415: ("unsupported_media_type", "不支持的提交格式"),
+    429: ("too_many_requests", "操作过于频繁，请稍后再试"),
+}
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for error in exc.errors():
+        # Echoing the rejected input back could leak personal data into logs and caches; the
+        # location and the reason are enough for the portal to point at the field.
+        errors.append({"loc": [str(part) for part in error.get("loc", ())], "type": error.get("type"), "msg": error.get("msg")})
+    return errors
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problem = Problem(422, "invalid_request", "提交的信息格式不正确，请检查后重新提交", errors=_validation_errors(exc))
+        return problem_response(problem, request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, title = _STATUS_TITLES.get(exc.status_code, ("error", "请求未能完成"))
+        headers = getattr(exc, "headers", None)
+        return problem_response(Problem(exc.status_code, code, title, headers=headers), request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(Problem(500, "internal_error", "系统繁忙，请稍后再试"), request)

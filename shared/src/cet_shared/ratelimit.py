@@ -1,0 +1,67 @@
+"""Fixed-window rate limits kept in the service's own PostgreSQL, so every replica sees the same count."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cet_shared.clock import Clock
+from cet_shared.db.tables import rate_limit_hits
+from cet_shared.problems import too_many_requests
+
+
+def _window_start(now: datetime, window: timedelta) -> datetime:
+    seconds = int(window.total_seconds())
+    epoch = int(now.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, timezone.utc)
+
+
+class RateLimit:
+    def __init__(self, name: str, limit: int, window: timedelta) -> None:
+        self.name = name
+        self.limit = limit
+        self.window = window
+
+    def _bucket(self, subject: str) -> str:
+        return f"{self.name}:{subject}"
+
+    async def count(self, session: AsyncSession, subject: str, *, clock: Clock) -> int:
+        start = _window_start(clock.now(), self.window)
+        hits = await session.scalar(
+            select(rate_limit_hits.c.hits).where(
+                rate_limit_hits.c.bucket == self._bucket(subject), rate_limit_hits.c.window_start == start
+            )
+        )
+        return hits or 0
+
+    async def check(self, session: AsyncSession, subject: str, *, clock: Clock) -> None:
+        """Refuse when the subject already used up this window (without counting this call)."""
+        if await self.count(session, subject, clock=clock) >= self.limit:
+            raise too_many_requests(self._retry_after(clock))
+
+    async def record(self, session: AsyncSession, subject: str, *, clock: Clock) -> int:
+        start = _window_start(clock.now(), self.window)
+        statement = insert(rate_limit_hits).values(bucket=self._bucket(subject), window_start=start, hits=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=[rate_limit_hits.c.bucket, rate_limit_hits.c.window_start],
+            set_={"hits": rate_limit_hits.c.hits + 1},
+        ).returning(rate_limit_hits.c.hits)
+        return (await session.execute(statement)).scalar_one()
+
+    async def consume(self, session: AsyncSession, subject: str, *, clock: Clock) -> None:
+        """Count this call and refuse it when it goes over the limit."""
+        if await self.record(session, subject, clock=clock) > self.limit:
+            raise too_many_requests(self._retry_after(clock))
+
+    def _retry_after(self, clock: Clock) -> int:
+        now = clock.now()
+        end = _window_start(now, self.window) + self.window
+        return int((end - now).total_seconds()) + 1
+
+
+async def forget_old_windows(session: AsyncSession, *, clock: Clock, older_than: timedelta = timedelta(days=1)) -> int:
+    result = await session.execute(delete(rate_limit_hits).where(rate_limit_hits.c.window_start < clock.now() - older_than))
+    return result.rowcount or 0

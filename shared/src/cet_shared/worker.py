@@ -1,0 +1,100 @@
+"""The `worker` entry point shape every service shares: event consumers, the outbox relay and
+periodic jobs (sweepers) in one process, stopped cleanly on SIGTERM/SIGINT.
+
+Any number of worker replicas may run: consumer groups share partitions, the relay elects a
+leader, and periodic jobs must be safe to run concurrently (row locks, SKIP LOCKED).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cet_shared.messaging import EventConsumer, create_broker
+from cet_shared.outbox import OutboxRelay, create_producer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    every_seconds: float
+    run: Callable[[], Awaitable[int | None]]
+
+
+class Worker:
+    def __init__(
+        self,
+        name: str,
+        *,
+        engine: AsyncEngine,
+        bootstrap_servers: str,
+        consumers: Sequence[EventConsumer] = (),
+        jobs: Sequence[PeriodicJob] = (),
+        relay_batch_size: int = 500,
+        relay_poll_interval: float = 0.2,
+    ) -> None:
+        self.name = name
+        self._engine = engine
+        self._bootstrap = bootstrap_servers
+        self._consumers = consumers
+        self._jobs = jobs
+        self._relay_batch_size = relay_batch_size
+        self._relay_poll_interval = relay_poll_interval
+        self._stop = asyncio.Event()
+        self.relay: OutboxRelay | None = None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        producer = create_producer(self._bootstrap, client_id=f"{self.name}-relay")
+        broker = create_broker(self._bootstrap, client_id=f"{self.name}-worker")
+        for consumer in self._consumers:
+            consumer.attach(broker)
+        await producer.start()
+        await broker.start()
+        self.relay = OutboxRelay(self._engine, producer, batch_size=self._relay_batch_size, poll_interval=self._relay_poll_interval)
+        tasks = [asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")]
+        tasks += [asyncio.create_task(self._every(job), name=f"{self.name}-{job.name}") for job in self._jobs]
+        log.info("%s worker running: %d consumers, %d jobs", self.name, len(self._consumers), len(self._jobs))
+        try:
+            await self._stop.wait()
+        finally:
+            self.relay.stop()
+            for task in tasks[1:]:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await broker.stop()
+            await producer.stop()
+
+    async def _every(self, job: PeriodicJob) -> None:
+        while not self._stop.is_set():
+            try:
+                done = await job.run()
+                if done:
+                    log.info("%s: %s handled %s", self.name, job.name, done)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s: job %s failed", self.name, job.name)
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=job.every_seconds)
+            except TimeoutError:
+                pass
+
+
+def run_until_signalled(worker: Worker) -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.stop)
+        await worker.run()
+
+    asyncio.run(main())
