@@ -59,6 +59,7 @@ class EventConsumer:
         self._handlers: dict[tuple[str, int], Handler] = {}
         self._topics: set[str] = set()
         self._broker: KafkaBroker | None = None
+        self._topic_prefix = ""
         # Figures for drills and benchmarks.
         self.applied = 0
         self.duplicates_dropped = 0
@@ -76,12 +77,14 @@ class EventConsumer:
     def topics(self) -> set[str]:
         return set(self._topics)
 
-    def attach(self, broker: KafkaBroker) -> None:
+    def attach(self, broker: KafkaBroker, *, topic_prefix: str = "") -> None:
+        """Subscribe; `topic_prefix` isolates test runs that share one Kafka broker."""
         self._broker = broker
+        self._topic_prefix = topic_prefix
         for topic in sorted(self._topics):
             subscriber = broker.subscriber(
-                topic,
-                group_id=self.group,
+                topic_prefix + topic,
+                group_id=topic_prefix + self.group,
                 ack_policy=AckPolicy.NACK_ON_ERROR,
                 auto_offset_reset="earliest",
                 decoder=_raw_body,
@@ -136,6 +139,6 @@ class EventConsumer:
             headers["dlq-original-offset"] = str(raw.offset)
         key = getattr(raw, "key", None) if raw is not None else None
         # If this publish fails the exception nacks the message and we will try again.
-        await self._broker.publish(body, topic=dead_letter_topic(self.group), key=key, headers=headers)
+        await self._broker.publish(body, topic=self._topic_prefix + dead_letter_topic(self.group), key=key, headers=headers)
         self.dead_lettered += 1
         log.error("%s: message from %s sent to %s: %s", self.group, topic, dead_letter_topic(self.group), reason)

@@ -70,8 +70,10 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_interval: float = 0.2,
+        topic_prefix: str = "",
     ) -> None:
         self._engine = engine
+        self._topic_prefix = topic_prefix
         self._producer = producer
         self._batch_size = batch_size
         self._poll_interval = poll_interval
@@ -148,7 +150,7 @@ class OutboxRelay:
             headers.append(("content-type", b"application/json"))
             deliveries.append(
                 await self._producer.send(
-                    row.topic,
+                    self._topic_prefix + row.topic,
                     value=json.dumps(row.envelope, ensure_ascii=False).encode(),
                     key=row.key.encode(),
                     headers=headers,

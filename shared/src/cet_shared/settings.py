@@ -38,6 +38,8 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval: timedelta = timedelta(milliseconds=200)
     outbox_batch_size: int = 500
     consumer_max_attempts: int = 3
+    # Prepended to every topic and consumer group; lets test runs share one broker in isolation.
+    kafka_topic_prefix: str = Field(default="", validation_alias="KAFKA_TOPIC_PREFIX")
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "ServiceSettings":

@@ -68,3 +68,119 @@ async def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1, w
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+class TestTokens:
+    """Mints access tokens the way passport does, with a key made for this test run only.
+
+    Give `verifier()` to the app under test (`app.state.token_verifier`) or `jwks` to its settings.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, *, issuer: str = "cet-passport", audience: str = "cet-suite") -> None:
+        from datetime import timedelta
+
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        from cet_shared.tokens import TokenSigner
+
+        self.issuer, self.audience = issuer, audience
+        self.signer = TokenSigner(Ed25519PrivateKey.generate(), issuer=issuer, audience=audience, lifetime=timedelta(minutes=30))
+
+    @property
+    def jwks(self) -> dict:
+        return self.signer.jwks()
+
+    def verifier(self):  # noqa: ANN201
+        from cet_shared.auth import TokenVerifier
+
+        return TokenVerifier(self.jwks, issuer=self.issuer, audience=self.audience)
+
+    def token(self, passport_id: str | None = None, *roles: str, school_code: str | None = None, token_version: int = 0) -> str:
+        from datetime import datetime, timezone
+
+        return self.signer.issue(
+            passport_id=passport_id or uuid.uuid4().hex.upper(),
+            roles=list(roles or ("candidate",)),
+            token_version=token_version,
+            school_code=school_code,
+            now=datetime.now(timezone.utc),
+        )
+
+    def headers(self, passport_id: str | None = None, *roles: str, school_code: str | None = None) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token(passport_id, *roles, school_code=school_code)}"}
+
+
+def unique_topic_prefix() -> str:
+    """A prefix for topics and consumer groups that no other test run uses."""
+    return f"test-{uuid.uuid4().hex[:8]}."
+
+
+class KafkaProbe:
+    """Reads every message of some topics from the start: what really reached the broker."""
+
+    def __init__(self, *topics: str, bootstrap: str | None = None) -> None:
+        from aiokafka import AIOKafkaConsumer
+
+        self.topics = topics
+        self.messages: list = []
+        self._consumer = AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=bootstrap or kafka_bootstrap(),
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            metadata_max_age_ms=500,
+        )
+        self._task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> "KafkaProbe":
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._collect())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._consumer.stop()
+
+    async def _collect(self) -> None:
+        async for record in self._consumer:
+            self.messages.append(record)
+
+    def envelopes(self, event_type: str | None = None) -> list:
+        import json
+
+        out = []
+        for record in self.messages:
+            try:
+                body = json.loads(record.value)
+            except ValueError:
+                continue
+            if event_type is None or body.get("event_type") == event_type:
+                out.append(body)
+        return out
+
+    async def wait_for(self, event_type: str, count: int = 1, timeout: float = 20.0) -> list:
+        await wait_for(lambda: len(self.envelopes(event_type)) >= count, timeout=timeout, what=f"{count} {event_type} on {self.topics}")
+        return self.envelopes(event_type)
+
+
+@asynccontextmanager
+async def running(worker) -> AsyncIterator:  # noqa: ANN001
+    """Run a `cet_shared.worker.Worker` inside a test, stopping it cleanly afterwards."""
+    task = asyncio.create_task(worker.run())
+    started = asyncio.create_task(worker.started())
+    done, _ = await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED, timeout=30)
+    if task in done:
+        started.cancel()
+        task.result()  # raises what stopped it
+    if not done:
+        raise AssertionError("worker did not start within 30s")
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, timeout=30)

@@ -39,6 +39,7 @@ class Worker:
         jobs: Sequence[PeriodicJob] = (),
         relay_batch_size: int = 500,
         relay_poll_interval: float = 0.2,
+        topic_prefix: str = "",
     ) -> None:
         self.name = name
         self._engine = engine
@@ -47,23 +48,31 @@ class Worker:
         self._jobs = jobs
         self._relay_batch_size = relay_batch_size
         self._relay_poll_interval = relay_poll_interval
+        self._topic_prefix = topic_prefix
+        self._running = asyncio.Event()
         self._stop = asyncio.Event()
         self.relay: OutboxRelay | None = None
 
     def stop(self) -> None:
         self._stop.set()
 
+    async def started(self) -> None:
+        await self._running.wait()
+
     async def run(self) -> None:
         producer = create_producer(self._bootstrap, client_id=f"{self.name}-relay")
         broker = create_broker(self._bootstrap, client_id=f"{self.name}-worker")
         for consumer in self._consumers:
-            consumer.attach(broker)
+            consumer.attach(broker, topic_prefix=self._topic_prefix)
         await producer.start()
         await broker.start()
-        self.relay = OutboxRelay(self._engine, producer, batch_size=self._relay_batch_size, poll_interval=self._relay_poll_interval)
+        self.relay = OutboxRelay(
+            self._engine, producer, batch_size=self._relay_batch_size, poll_interval=self._relay_poll_interval, topic_prefix=self._topic_prefix
+        )
         tasks = [asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")]
         tasks += [asyncio.create_task(self._every(job), name=f"{self.name}-{job.name}") for job in self._jobs]
         log.info("%s worker running: %d consumers, %d jobs", self.name, len(self._consumers), len(self._jobs))
+        self._running.set()
         try:
             await self._stop.wait()
         finally:

@@ -13,7 +13,7 @@ from cet_shared.clock import Clock, SystemClock
 from cet_shared.db import UnitOfWork, create_engine, create_session_factory
 from passport.mail import MailSender
 from passport.settings import PassportSettings
-from passport.tokens import TokenSigner
+from cet_shared.tokens import TokenSigner
 
 
 @dataclass

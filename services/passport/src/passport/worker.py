@@ -26,4 +26,5 @@ def build_worker(ctx: Passport) -> Worker:
         ],
         relay_batch_size=ctx.settings.outbox_batch_size,
         relay_poll_interval=ctx.settings.outbox_poll_interval.total_seconds(),
+        topic_prefix=ctx.settings.kafka_topic_prefix,
     )

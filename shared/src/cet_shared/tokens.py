@@ -1,4 +1,7 @@
-"""Issuing access tokens: EdDSA (Ed25519) JWTs whose public key passport publishes as JWKS."""
+"""Issuing access tokens: EdDSA (Ed25519) JWTs whose public key is published as JWKS.
+
+Passport is the only issuer in production; tests of the other services mint tokens with the same
+class and a key made for the test run (`cet_shared.testing.TestTokens`)."""
 
 from __future__ import annotations
 
