@@ -89,3 +89,31 @@ class Captchas:
 @pytest.fixture
 def captchas(ctx: Passport) -> Captchas:
     return Captchas(ctx)
+
+
+GOOD_PASSWORD = "Cet2017-pass"
+
+
+class AccountsApi:
+    """The calls most tests make, through the HTTP API like the portal does."""
+
+    def __init__(self, client: AsyncClient, captchas: Captchas) -> None:
+        self.client = client
+        self.captchas = captchas
+
+    async def register(self, email: str = "liaoxiaoer@example.com", password: str = GOOD_PASSWORD, **extra):  # noqa: ANN201
+        body = {"email": email, "password": password, "confirm_password": password, **self.captchas.solved(), **extra}
+        return await self.client.post("/accounts", json=body)
+
+    async def log_in(self, email: str = "liaoxiaoer@example.com", password: str = GOOD_PASSWORD):  # noqa: ANN201
+        return await self.client.post("/sessions", json={"email": email, "password": password, **self.captchas.solved()})
+
+    async def bearer(self, email: str = "liaoxiaoer@example.com", password: str = GOOD_PASSWORD) -> dict[str, str]:
+        response = await self.log_in(email, password)
+        assert response.status_code == 200, response.text
+        return {"authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+def api(client: AsyncClient, captchas: Captchas) -> AccountsApi:
+    return AccountsApi(client, captchas)

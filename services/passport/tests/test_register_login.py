@@ -6,24 +6,16 @@ import re
 from datetime import timedelta
 
 import jwt
+
+GOOD_PASSWORD = "Cet2017-pass"
 from sqlalchemy import select
 
 from passport.db.tables import accounts
 
-GOOD_PASSWORD = "Cet2017-pass"
 
 
-async def register(client, captchas, email="liaoxiaoer@example.com", password=GOOD_PASSWORD, **extra):
-    body = {"email": email, "password": password, "confirm_password": password, **captchas.solved(), **extra}
-    return await client.post("/accounts", json=body)
-
-
-async def log_in(client, captchas, email="liaoxiaoer@example.com", password=GOOD_PASSWORD):
-    return await client.post("/sessions", json={"email": email, "password": password, **captchas.solved()})
-
-
-async def test_p1_register_creates_a_32_hex_passport_id(client, captchas, ctx):
-    response = await register(client, captchas, name="廖晓儿", id_type="resident_id_card", id_number="110105199001011234", phone="13800000000")
+async def test_p1_register_creates_a_32_hex_passport_id(api, client, captchas, ctx):
+    response = await api.register(name="廖晓儿", id_type="resident_id_card", id_number="110105199001011234", phone="13800000000")
     assert response.status_code == 201, response.text
     passport_id = response.json()["passport_id"]
     assert re.fullmatch(r"[0-9A-F]{32}", passport_id)
@@ -33,23 +25,23 @@ async def test_p1_register_creates_a_32_hex_passport_id(client, captchas, ctx):
     assert row.password_hash.startswith("$argon2id$"), "P1: passwords are stored as argon2id hashes"
 
 
-async def test_p1_email_is_unique_case_insensitively(client, captchas):
-    assert (await register(client, captchas, email="Li.Bo@Example.com")).status_code == 201
-    again = await register(client, captchas, email="li.bo@example.COM")
+async def test_p1_email_is_unique_case_insensitively(api, client, captchas):
+    assert (await api.register(email="Li.Bo@Example.com")).status_code == 201
+    again = await api.register(email="li.bo@example.COM")
     assert again.status_code == 409
     assert again.headers["content-type"].startswith("application/problem+json")
     assert again.json()["code"] == "email_taken"
 
 
-async def test_p1_passwords_must_match_and_be_strong(client, captchas):
+async def test_p1_passwords_must_match_and_be_strong(api, client, captchas):
     mismatch = await client.post("/accounts", json={"email": "a@example.com", "password": GOOD_PASSWORD, "confirm_password": GOOD_PASSWORD + "x", **captchas.solved()})
     assert mismatch.status_code == 422 and mismatch.json()["code"] == "password_mismatch"
-    weak = await register(client, captchas, email="b@example.com", password="12345678")
+    weak = await api.register(email="b@example.com", password="12345678")
     assert weak.status_code == 422 and weak.json()["code"] == "weak_password"
     assert weak.json()["title"] == "密码强度不够"
 
 
-async def test_p1_bad_input_gets_problem_json_and_changes_nothing(client, captchas, ctx):
+async def test_p1_bad_input_gets_problem_json_and_changes_nothing(api, client, captchas, ctx):
     cases = [
         (b"{not json", {"content-type": "application/json"}),
         (b'{"email": 12, "password": [], "confirm_password": null}', {"content-type": "application/json"}),
@@ -61,7 +53,7 @@ async def test_p1_bad_input_gets_problem_json_and_changes_nothing(client, captch
         assert response.status_code == 422, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.json()["code"] == "invalid_request" and response.json()["title"]
-    military = await register(client, captchas, email="c@example.com", id_type="军官证", id_number="12345678")
+    military = await api.register(email="c@example.com", id_type="军官证", id_number="12345678")
     assert military.status_code == 422 and military.json()["code"] == "id_type_not_supported"
     async with ctx.sessions() as session:
         assert (await session.execute(select(accounts))).first() is None
@@ -94,9 +86,9 @@ async def test_p3_captcha_is_single_use_case_insensitive_and_expires(client, cap
     assert forged.status_code == 400
 
 
-async def test_p2_log_in_issues_a_verifiable_token(client, captchas, ctx):
-    passport_id = (await register(client, captchas)).json()["passport_id"]
-    response = await log_in(client, captchas, email="LiaoXiaoer@example.com")
+async def test_p2_log_in_issues_a_verifiable_token(api, client, captchas, ctx):
+    passport_id = (await api.register()).json()["passport_id"]
+    response = await api.log_in(email="LiaoXiaoer@example.com")
     assert response.status_code == 200, response.text
     token = response.json()["access_token"]
     assert "httponly" in response.headers["set-cookie"].lower()
@@ -110,33 +102,33 @@ async def test_p2_log_in_issues_a_verifiable_token(client, captchas, ctx):
     assert me.status_code == 200 and me.json()["passport_id"] == passport_id
 
 
-async def test_p2_wrong_email_and_wrong_password_look_the_same(client, captchas):
-    await register(client, captchas)
-    wrong_password = await log_in(client, captchas, password="Wrong-pass-1")
-    unknown_email = await log_in(client, captchas, email="nobody@example.com")
+async def test_p2_wrong_email_and_wrong_password_look_the_same(api, client, captchas):
+    await api.register()
+    wrong_password = await api.log_in(password="Wrong-pass-1")
+    unknown_email = await api.log_in(email="nobody@example.com")
     assert wrong_password.status_code == unknown_email.status_code == 401
     assert wrong_password.json() == unknown_email.json() == {**wrong_password.json(), "title": "账号或密码错误", "code": "invalid_credentials"}
 
 
-async def test_p2_failures_are_throttled_per_account(client, captchas):
-    await register(client, captchas)
+async def test_p2_failures_are_throttled_per_account(api, client, captchas):
+    await api.register()
     for _ in range(5):
-        assert (await log_in(client, captchas, password="Wrong-pass-1")).status_code == 401
-    throttled = await log_in(client, captchas)  # even the right password waits now
+        assert (await api.log_in(password="Wrong-pass-1")).status_code == 401
+    throttled = await api.log_in()  # even the right password waits now
     assert throttled.status_code == 429 and throttled.json()["code"] == "too_many_requests"
     assert int(throttled.headers["retry-after"]) > 0
 
 
-async def test_p2_failures_are_throttled_per_client(client, captchas, ctx):
+async def test_p2_failures_are_throttled_per_client(api, client, captchas, ctx):
     ctx.settings.login_failures_per_client = 3
     for n in range(3):
-        assert (await log_in(client, captchas, email=f"guess{n}@example.com")).status_code == 401
-    assert (await log_in(client, captchas, email="guess9@example.com")).status_code == 429
+        assert (await api.log_in(email=f"guess{n}@example.com")).status_code == 401
+    assert (await api.log_in(email="guess9@example.com")).status_code == 429
 
 
-async def test_p2_tokens_without_valid_signature_are_refused(client, captchas):
-    await register(client, captchas)
-    token = (await log_in(client, captchas)).json()["access_token"]
+async def test_p2_tokens_without_valid_signature_are_refused(api, client, captchas):
+    await api.register()
+    token = (await api.log_in()).json()["access_token"]
     header, payload, signature = token.split(".")
     tampered = f"{header}.{payload}.{signature[::-1]}"
     for bad in (tampered, "garbage", ""):
