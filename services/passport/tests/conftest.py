@@ -108,6 +108,13 @@ class AccountsApi:
     async def log_in(self, email: str = "liaoxiaoer@example.com", password: str = GOOD_PASSWORD):  # noqa: ANN201
         return await self.client.post("/sessions", json={"email": email, "password": password, **self.captchas.solved()})
 
+    async def signup(self, email: str = "liaoxiaoer@example.com", password: str = GOOD_PASSWORD, **extra) -> str:
+        """Register and log in; returns the new passport id as the account page shows it."""
+        registered = await self.register(email, password, **extra)
+        assert registered.status_code == 202, registered.text
+        me = await self.client.get("/me", headers=await self.bearer(email, password))
+        return me.json()["passport_id"]
+
     async def bearer(self, email: str = "liaoxiaoer@example.com", password: str = GOOD_PASSWORD) -> dict[str, str]:
         response = await self.log_in(email, password)
         assert response.status_code == 200, response.text

@@ -77,11 +77,6 @@ class CaptchaChallenge(BaseModel):
     expires_in: int
 
 
-class Registered(BaseModel):
-    passport_id: str
-    message: str = "注册成功"
-
-
 class LoggedIn(BaseModel):
     access_token: str
     token_type: str = "bearer"

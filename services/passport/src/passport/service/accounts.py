@@ -79,13 +79,18 @@ def _check_new_password(password: str, confirm: str, email: str | None) -> None:
         raise weak_password(str(exc)) from None
 
 
-async def register(ctx: Passport, *, email: str, password: str, confirm_password: str, captcha_token: str, captcha_answer: str, profile: Profile) -> str:
-    """P1: a new account with a new passport id; AccountRegistered goes out with the commit."""
+async def register(ctx: Passport, *, email: str, password: str, confirm_password: str, captcha_token: str, captcha_answer: str, profile: Profile) -> str | None:
+    """P1: a new account with a new passport id; AccountRegistered goes out with the commit.
+
+    The caller's answer is the same whether or not the email already has an account (no
+    enumeration): a taken address gets a mail telling its owner instead. Returns the new passport
+    id, or None when the email was taken.
+    """
     async with ctx.unit_of_work() as uow:
         await ctx.captcha.verify(uow.session, captcha_token, captcha_answer, clock=ctx.clock)
         _check_new_password(password, confirm_password, email)
         passport_id = new_passport_id()
-        password_hash = await _hash(ctx, password)
+        password_hash = await _hash(ctx, password)  # hashed on both paths: same cost, same timing
         now = ctx.clock.now()
         try:
             async with uow.session.begin_nested():
@@ -104,7 +109,18 @@ async def register(ctx: Passport, *, email: str, password: str, confirm_password
                     )
                 )
         except IntegrityError:
-            raise Problem(409, "email_taken", "该邮箱已注册，请直接登录或找回密码") from None
+            owner = await uow.session.scalar(select(accounts.c.email).where(accounts.c.email_normalised == normalise_email(email)))
+            await queue_mail(
+                uow.session,
+                to=owner or email.strip(),
+                subject="CET报名网 通行证注册提醒",
+                body=(
+                    "您好！\n\n有人使用本邮箱申请注册CET报名网通行证，但本邮箱已经注册过通行证，本次注册未生效。\n"
+                    "如果是您本人操作，请直接登录；如忘记密码，请在登录页点击“找回密码”。\n如非本人操作，请忽略本邮件。\n"
+                ),
+            )
+            await uow.commit()
+            return None
         await uow.publish(AccountRegistered(passport_id=passport_id, email=email.strip(), registered_at=now), key=passport_id)
         await _queue_verification(ctx, uow.session, passport_id, email.strip())
         await uow.commit()
@@ -312,8 +328,15 @@ async def request_email_change(ctx: Passport, *, passport_id: str, new_email: st
             select(accounts.c.passport_id).where(accounts.c.email_normalised == normalise_email(new_email), accounts.c.passport_id != passport_id)
         )
         if taken:
-            raise Problem(409, "email_taken", "该邮箱已被其他账号使用")
-        await _queue_verification(ctx, uow.session, passport_id, new_email.strip())
+            # Same answer as for a free address (no enumeration); the address's owner is told.
+            await queue_mail(
+                uow.session,
+                to=new_email.strip(),
+                subject="CET报名网 邮箱修改提醒",
+                body="您好！\n\n有人申请将另一个通行证的邮箱改为本邮箱。本邮箱已注册通行证，该申请未生效。如非本人操作，请忽略本邮件。\n",
+            )
+        else:
+            await _queue_verification(ctx, uow.session, passport_id, new_email.strip())
         await uow.commit()
 
 

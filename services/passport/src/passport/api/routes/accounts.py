@@ -16,7 +16,6 @@ from passport.api.schemas import (
     PasswordRecoveryRequest,
     PasswordResetRequest,
     ProfileFields,
-    Registered,
     RegisterRequest,
 )
 from passport.service import accounts as service
@@ -28,10 +27,11 @@ def _profile(body: ProfileFields) -> service.Profile:
     return service.Profile(phone=body.phone, id_type=body.id_type, id_number=body.id_number, name=body.name)
 
 
-@router.post("/accounts", status_code=status.HTTP_201_CREATED, response_model=Registered)
-async def register(body: RegisterRequest, ctx: PassportDep) -> Registered:
-    """P1 注册."""
-    passport_id = await service.register(
+@router.post("/accounts", status_code=status.HTTP_202_ACCEPTED, response_model=Message)
+async def register(body: RegisterRequest, ctx: PassportDep) -> Message:
+    """P1 注册. The same answer whether or not the email already has an account; the passport ID
+    shows on the account page after logging in, as on the real site."""
+    await service.register(
         ctx,
         email=str(body.email),
         password=body.password,
@@ -40,7 +40,7 @@ async def register(body: RegisterRequest, ctx: PassportDep) -> Registered:
         captcha_answer=body.captcha_answer,
         profile=_profile(body),
     )
-    return Registered(passport_id=passport_id)
+    return Message(message="注册成功，请使用邮箱和密码登录。验证邮件已发送到您的邮箱")
 
 
 @router.post("/sessions", response_model=LoggedIn)

@@ -1,0 +1,49 @@
+"""The composition root: everything eligibility needs, wired once (by the api lifespan, the
+worker, the CLI, or a test with its own database, clock and token keys)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from cet_shared.auth import TokenVerifier
+from cet_shared.captcha import CaptchaSeal
+from cet_shared.clock import Clock, SystemClock
+from cet_shared.db import UnitOfWork, create_engine, create_session_factory
+from eligibility.settings import EligibilitySettings
+
+
+@dataclass
+class Eligibility:
+    settings: EligibilitySettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    captcha: CaptchaSeal
+    token_verifier: TokenVerifier
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions, producer="eligibility")
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def bootstrap(
+    settings: EligibilitySettings | None = None, *, clock: Clock | None = None, token_verifier: TokenVerifier | None = None
+) -> Eligibility:
+    settings = settings or EligibilitySettings()
+    engine = create_engine(
+        settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow, application_name="eligibility"
+    )
+    return Eligibility(
+        settings=settings,
+        engine=engine,
+        sessions=create_session_factory(engine),
+        clock=clock or SystemClock(),
+        captcha=CaptchaSeal(settings.captcha_secret),
+        # Passport's tokens are verified offline against its published keys.
+        token_verifier=token_verifier
+        or TokenVerifier(settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience),
+    )

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field
+
+from cet_shared.settings import ServiceSettings
+
+
+class EligibilitySettings(ServiceSettings):
+    service_name: str = "eligibility"
+    database_url: str = Field(validation_alias="DATABASE_URL_ELIGIBILITY")
+    # E2: the agreement the candidate accepts; a new version must be accepted again.
+    agreement_version: str = "2017-2"
+    # E3: qualification queries per account and per client address in a window.
+    queries_per_account: int = 20
+    queries_per_client: int = 60
+    query_window: timedelta = timedelta(minutes=10)
+    # E9: a saved registration with no active subject is released after this long.
+    empty_registration_lifetime: timedelta = timedelta(hours=24)
+    release_sweep_every: timedelta = timedelta(minutes=1)
+    release_batch_size: int = 200
+    # E10: resubmissions of a rejected CET6 review application per account in a window.
+    review_resubmissions: int = 3
+    review_resubmission_window: timedelta = timedelta(days=1)
+    # E11: account recovery requests per client address in a window.
+    recovery_requests_per_client: int = 10
+    recovery_window: timedelta = timedelta(minutes=15)
+    # Registry files can be larger than any other request body.
+    max_import_bytes: int = 20_000_000

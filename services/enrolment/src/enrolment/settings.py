@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field
+
+from cet_shared.settings import ServiceSettings
+
+
+class EnrolmentSettings(ServiceSettings):
+    service_name: str = "enrolment"
+    database_url: str = Field(validation_alias="DATABASE_URL_ENROLMENT")
+    # N8: an unpaid subject is deleted this long after it was enrolled (24 h in the guide).
+    unpaid_lifetime: timedelta = Field(default=timedelta(hours=24), validation_alias="ENROLMENT_UNPAID_LIFETIME")
+    expiry_sweep_interval: timedelta = timedelta(seconds=5)
+    expiry_batch_size: int = 200
+    # N13: seats per examination room when the arrangement fills rooms.
+    seats_per_room: int = Field(default=30, ge=1, le=99)

@@ -1,0 +1,73 @@
+"""The two signature schemes, shared by the adapters and the sandbox so both sign identically.
+
+- Alipay RSA2: SHA256withRSA (PKCS#1 v1.5), base64, over the parameters except `sign` and
+  `sign_type`, empty values dropped, sorted by key, joined as `k=v&k=v` with the values as sent
+  (URL-decoded). Implemented on `cryptography` (see the service note for why not an SDK).
+- PayEase (首信易支付): HMAC-MD5 (RFC 2104), lowercase hex, over the concatenation of fixed
+  fields in a fixed order, with the merchant's shared key; bytes in the gateway's charset (GBK).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Mapping
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+
+def alipay_sign_content(params: Mapping[str, str]) -> str:
+    items = sorted((k, v) for k, v in params.items() if k not in ("sign", "sign_type") and v not in (None, ""))
+    return "&".join(f"{k}={v}" for k, v in items)
+
+
+def rsa2_sign(private_key: rsa.RSAPrivateKey, content: str) -> str:
+    return base64.b64encode(private_key.sign(content.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())).decode()
+
+
+def rsa2_verify(public_key: rsa.RSAPublicKey, content: str, signature: str) -> bool:
+    try:
+        raw = base64.b64decode(signature, validate=True)
+        public_key.verify(raw, content.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
+        return True
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+
+
+def hmac_md5(key: str, text: str, charset: str = "gbk") -> str:
+    return hmac.new(key.encode(charset), text.encode(charset), hashlib.md5).hexdigest()
+
+
+def hmac_md5_equal(key: str, text: str, given: str, charset: str = "gbk") -> bool:
+    return hmac.compare_digest(hmac_md5(key, text, charset), (given or "").strip().lower())
+
+
+def generate_rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def private_pem(key: rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def public_pem(key: rsa.RSAPublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def load_private_key(path: str | Path) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError(f"{path} is not an RSA private key")
+    return key
+
+
+def load_public_key(path: str | Path) -> rsa.RSAPublicKey:
+    key = serialization.load_pem_public_key(Path(path).read_bytes())
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError(f"{path} is not an RSA public key")
+    return key

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+
+from cet_shared.db import UnitOfWork, create_engine, create_session_factory
+from cet_shared.db.tables import common_metadata
+from cet_shared.testing import throwaway_database
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    async with throwaway_database("shared") as url:
+        engine = create_engine(url)
+        async with engine.begin() as connection:
+            await connection.run_sync(common_metadata.create_all)
+        await engine.dispose()
+        yield url
+
+
+@pytest.fixture
+async def engine(database_url: str):  # noqa: ANN201
+    engine = create_engine(database_url, pool_size=20)
+    yield engine
+    async with engine.begin() as connection:
+        await connection.execute(text("TRUNCATE outbox, inbox, captcha_nonces, rate_limit_hits RESTART IDENTITY"))
+    await engine.dispose()
+
+
+@pytest.fixture
+def unit_of_work(engine):  # noqa: ANN001, ANN201
+    sessions = create_session_factory(engine)
+    return lambda: UnitOfWork(sessions, producer="test")
