@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
@@ -49,6 +50,10 @@ class MaildirHandler:
 
 def accept_any_login(server, session, envelope, mechanism, auth_data) -> AuthResult:
     return AuthResult(success=True)
+
+
+# aiosmtpd 1.4 warns on every AUTH about its own deprecated Session.login_data
+warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
 
 
 def main() -> int:

@@ -1,0 +1,37 @@
+# Local development and CI entry points. Infrastructure (PostgreSQL, Kafka, mail sink) runs
+# without Docker: see deploy/local/infra.sh. Its state and generated secrets live in
+# $$CET_VAR (default .local/); `. .local/env` gives the variables the services and tests read.
+#   make test ARGS='-k enrolment -x'     runs a subset
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+# sync must finish before infra-up: the mail sink runs on the project's venv (aiosmtpd)
+.NOTPARALLEL:
+
+.PHONY: help sync infra-up infra-down infra-status infra-reset test up down
+
+help:
+	@echo "make sync | infra-up | infra-down | infra-status | infra-reset | test [ARGS=...] | up | down"
+
+sync:
+	@if [ -f uv.lock ]; then uv sync --all-packages --frozen; else uv sync --all-packages; fi
+
+infra-up:
+	deploy/local/infra.sh up
+
+infra-down:
+	deploy/local/infra.sh down
+
+infra-status:
+	@deploy/local/infra.sh status
+
+infra-reset:
+	deploy/local/infra.sh reset
+
+test: sync infra-up
+	deploy/local/test.sh $(ARGS)
+
+# For now the infrastructure only; the services will join here (deploy/local/suite.sh).
+up: infra-up
+
+down: infra-down
