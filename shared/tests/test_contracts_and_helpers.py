@@ -74,6 +74,7 @@ def test_settings_refuse_placeholder_secrets_outside_development(monkeypatch):
     ok = ServiceSettings(service_name="x", database_url="postgresql://x", captcha_secret="a-long-random-value-1234567890")
     assert ok.environment == "production"
     monkeypatch.setenv("CET_ENV", "development")
+    monkeypatch.delenv("CAPTCHA_SECRET", raising=False)
     assert ServiceSettings(service_name="x", database_url="postgresql://x").captcha_secret == ""
 
 

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import func, select
 
 from cet_shared.db.tables import outbox
@@ -57,16 +58,53 @@ async def test_relay_keeps_per_key_commit_order_and_several_relays_publish_each_
         assert await uow.session.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))) == 0
 
 
-async def test_relay_keeps_events_while_kafka_is_unreachable(engine, unit_of_work):
+class FlakyProducer:
+    """A real producer behind a link that drops the first sends, like a broker that is down."""
+
+    def __init__(self, producer, failures: int) -> None:  # noqa: ANN001
+        self._producer = producer
+        self.failures_left = failures
+
+    async def send(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        if self.failures_left:
+            self.failures_left -= 1
+            raise KafkaConnectionError("broker unreachable")
+        return await self._producer.send(*args, **kwargs)
+
+
+async def test_relay_keeps_events_while_kafka_fails_and_sends_them_once_it_is_back(engine, unit_of_work):
+    prefix = unique_topic_prefix()
+    registration_id = uuid.uuid4()
+    async with unit_of_work() as uow:
+        await uow.publish(released(registration_id), key=str(registration_id))
+        await uow.commit()
+    producer = create_producer(kafka_bootstrap(), "flaky")
+    await producer.start()
+    flaky = FlakyProducer(producer, failures=2)
+    relay = OutboxRelay(engine, flaky, poll_interval=0.05, topic_prefix=prefix)
+    try:
+        async with KafkaProbe(prefix + ELIGIBILITY_REGISTRATIONS) as probe:
+            task = asyncio.create_task(relay.run())
+            await probe.wait_for("RegistrationReleased", timeout=30)
+            relay.stop()
+            await task
+    finally:
+        await producer.stop()
+    assert flaky.failures_left == 0 and len(probe.messages) == 1
+    async with unit_of_work() as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))) == 0
+
+
+async def test_stopping_a_relay_that_waits_on_an_unreachable_broker_keeps_the_rows(engine, unit_of_work):
     async with unit_of_work() as uow:
         await uow.publish(released(uuid.uuid4()), key="k")
         await uow.commit()
-    producer = create_producer("127.0.0.1:1", "unreachable")  # nothing listens there
+    producer = create_producer("127.0.0.1:1", "unreachable")  # never started: every send waits
     relay = OutboxRelay(engine, producer, poll_interval=0.05)
     task = asyncio.create_task(relay.run())
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(0.5)
     relay.stop()
-    await asyncio.gather(task)
+    await asyncio.wait_for(task, timeout=5)
     async with unit_of_work() as uow:
         assert await uow.session.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))) == 1
 
@@ -96,7 +134,9 @@ async def test_poison_and_failing_messages_go_to_the_dead_letter_topic_and_the_c
         await producer.stop()
 
     broker = create_broker(kafka_bootstrap(), "dlq-test")
-    consumer.attach(broker, topic_prefix=prefix)
+    dead_letter_producer = create_producer(kafka_bootstrap(), "dlq-test")
+    await dead_letter_producer.start()
+    consumer.attach(broker, dead_letters=dead_letter_producer, topic_prefix=prefix)
     async with KafkaProbe(prefix + dead_letter_topic("dlq-test")) as dead_letters:
         await broker.start()
         try:
@@ -104,6 +144,7 @@ async def test_poison_and_failing_messages_go_to_the_dead_letter_topic_and_the_c
             await wait_for(lambda: len(dead_letters.messages) >= 2, timeout=30, what="two dead letters")
         finally:
             await broker.stop()
+            await dead_letter_producer.stop()
     assert applied == [good]
     reasons = sorted(dict(m.headers)["dlq-reason"].decode() for m in dead_letters.messages)
     assert reasons[0].startswith("RuntimeError") and reasons[1].startswith("unreadable envelope")

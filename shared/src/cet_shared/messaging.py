@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -58,7 +59,7 @@ class EventConsumer:
         self._retry_delay = retry_delay
         self._handlers: dict[tuple[str, int], Handler] = {}
         self._topics: set[str] = set()
-        self._broker: KafkaBroker | None = None
+        self._dead_letters: AIOKafkaProducer | None = None
         self._topic_prefix = ""
         # Figures for drills and benchmarks.
         self.applied = 0
@@ -77,9 +78,12 @@ class EventConsumer:
     def topics(self) -> set[str]:
         return set(self._topics)
 
-    def attach(self, broker: KafkaBroker, *, topic_prefix: str = "") -> None:
-        """Subscribe; `topic_prefix` isolates test runs that share one Kafka broker."""
-        self._broker = broker
+    def attach(self, broker: KafkaBroker, *, dead_letters: AIOKafkaProducer, topic_prefix: str = "") -> None:
+        """Subscribe to the topics of the handled events; `dead_letters` is a started producer.
+
+        `topic_prefix` isolates test runs that share one Kafka broker.
+        """
+        self._dead_letters = dead_letters
         self._topic_prefix = topic_prefix
         for topic in sorted(self._topics):
             subscriber = broker.subscriber(
@@ -90,10 +94,16 @@ class EventConsumer:
                 decoder=_raw_body,
             )
 
-            async def on_message(body: bytes, message: KafkaMessage, _topic: str = topic) -> None:
-                await self.dispatch(body, topic=_topic, message=message)
+            subscriber(self._handler_for(topic))
 
-            subscriber(on_message)
+    def _handler_for(self, topic: str) -> Callable[[KafkaMessage], Awaitable[None]]:
+        # The handler's only parameter is the message: FastStream then validates no body (so every
+        # byte string, even an unreadable one, reaches `dispatch` and from there the dead-letter
+        # topic), and injects nothing into parameters we need — hence the closure for the topic.
+        async def on_message(message: KafkaMessage) -> None:
+            await self.dispatch(message.body, topic=topic, message=message)
+
+        return on_message
 
     async def dispatch(self, body: bytes, *, topic: str, message: Any = None) -> None:
         try:
@@ -130,15 +140,20 @@ class EventConsumer:
         self.applied += 1
 
     async def _dead_letter(self, body: bytes, topic: str, reason: str, message: Any) -> None:
-        if self._broker is None:
-            raise RuntimeError(f"{self.group}: cannot dead-letter, not attached to a broker: {reason}")
+        if self._dead_letters is None:
+            raise RuntimeError(f"{self.group}: cannot dead-letter, not attached: {reason}")
         headers = {"dlq-reason": reason[:500], "dlq-original-topic": topic, "dlq-group": self.group}
         raw = getattr(message, "raw_message", None)
         if raw is not None and hasattr(raw, "offset"):
             headers["dlq-original-partition"] = str(raw.partition)
             headers["dlq-original-offset"] = str(raw.offset)
         key = getattr(raw, "key", None) if raw is not None else None
-        # If this publish fails the exception nacks the message and we will try again.
-        await self._broker.publish(body, topic=self._topic_prefix + dead_letter_topic(self.group), key=key, headers=headers)
+        # If this send fails the exception nacks the message and we will try again.
+        await self._dead_letters.send_and_wait(
+            self._topic_prefix + dead_letter_topic(self.group),
+            value=body,
+            key=key,
+            headers=[(name, value.encode()) for name, value in headers.items()],
+        )
         self.dead_lettered += 1
         log.error("%s: message from %s sent to %s: %s", self.group, topic, dead_letter_topic(self.group), reason)

@@ -85,38 +85,51 @@ class OutboxRelay:
         self._stopping.set()
 
     async def run(self) -> None:
-        """Until `stop()`: become leader, then publish batches; on any error, back off and retry."""
+        """Until `stop()`: become leader, then publish batches; on any error, back off and retry.
+
+        `stop()` interrupts even a send that waits on an unreachable broker: rows not yet marked
+        stay in the outbox for the next leader.
+        """
         while not self._stopping.is_set():
+            leading = asyncio.create_task(self._lead())
+            stopping = asyncio.create_task(self._stopping.wait())
+            await asyncio.wait({leading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not leading.done():
+                leading.cancel()
+            stopping.cancel()
             try:
-                async with self._engine.connect() as connection:
-                    await self._lead(connection)
+                await leading
             except asyncio.CancelledError:
+                if self._stopping.is_set():
+                    return
                 raise
             except Exception:
-                self.is_leader = False
                 log.exception("outbox relay failed; retrying")
                 await self._sleep(1.0)
+            finally:
+                self.is_leader = False
 
-    async def _lead(self, connection: AsyncConnection) -> None:
-        while not self._stopping.is_set():
-            got = (await connection.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": RELAY_LOCK_ID})).scalar()
-            await connection.commit()
-            if got:
-                break
-            await self._sleep(self._poll_interval * 5)
-        else:
-            return
-        self.is_leader = True
-        log.info("outbox relay is the leader")
-        try:
-            while not self._stopping.is_set():
-                sent = await self.publish_batch(connection)
-                if sent < self._batch_size:
-                    await self._sleep(self._poll_interval)
-        finally:
-            self.is_leader = False
-            await connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": RELAY_LOCK_ID})
-            await connection.commit()
+    async def _lead(self) -> None:
+        async with self._engine.connect() as connection:
+            try:
+                while not self._stopping.is_set():
+                    got = (await connection.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": RELAY_LOCK_ID})).scalar()
+                    await connection.commit()
+                    if got:
+                        break
+                    await self._sleep(self._poll_interval * 5)
+                else:
+                    return
+                self.is_leader = True
+                log.info("outbox relay is the leader")
+                while not self._stopping.is_set():
+                    sent = await self.publish_batch(connection)
+                    if sent < self._batch_size:
+                        await self._sleep(self._poll_interval)
+            finally:
+                # Drop the connection rather than return it to the pool: closing it is what
+                # releases the session-level advisory lock, whatever state we are leaving in.
+                await connection.invalidate()
 
     async def publish_batch(self, connection: AsyncConnection) -> int:
         """Send the oldest unpublished rows, wait for Kafka's acks, then mark them. Returns the count."""

@@ -62,9 +62,9 @@ class Worker:
     async def run(self) -> None:
         producer = create_producer(self._bootstrap, client_id=f"{self.name}-relay")
         broker = create_broker(self._bootstrap, client_id=f"{self.name}-worker")
-        for consumer in self._consumers:
-            consumer.attach(broker, topic_prefix=self._topic_prefix)
         await producer.start()
+        for consumer in self._consumers:
+            consumer.attach(broker, dead_letters=producer, topic_prefix=self._topic_prefix)
         await broker.start()
         self.relay = OutboxRelay(
             self._engine, producer, batch_size=self._relay_batch_size, poll_interval=self._relay_poll_interval, topic_prefix=self._topic_prefix

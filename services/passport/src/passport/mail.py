@@ -21,8 +21,8 @@ async def queue_mail(session: AsyncSession, *, to: str, subject: str, body: str)
 class MailSender:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *, host: str, port: int, sender: str, clock: Clock) -> None:
         self._sessions = sessions
-        self._host = host
-        self._port = port
+        self.host = host
+        self.port = port
         self._sender = sender
         self._clock = clock
 
@@ -34,7 +34,7 @@ class MailSender:
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = make_msgid(domain="cet.example")
         message.set_content(body)
-        with smtplib.SMTP(self._host, self._port, timeout=10) as smtp:
+        with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
             smtp.send_message(message)
 
     async def send_pending(self, limit: int = 50) -> int:

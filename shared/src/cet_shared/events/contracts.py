@@ -167,6 +167,13 @@ class RefundRequired(Event):
 
 # -- payment ---------------------------------------------------------------------------------
 
+class PaidSubject(BaseModel):
+    enrolment_id: uuid.UUID
+    subject_code: str
+    subject_name: str
+    fee_fen: int
+
+
 class PaymentConfirmed(Event):
     event_type = "PaymentConfirmed"
     topic = PAYMENT_PAYMENTS
@@ -178,6 +185,8 @@ class PaymentConfirmed(Event):
     gateway: Gateway
     gateway_transaction_id: str
     paid_at: datetime
+    # What the receipt mail (Y6) lists: each paid subject with its fee.
+    subjects: list[PaidSubject] = []
 
 
 class RefundCompleted(Event):
