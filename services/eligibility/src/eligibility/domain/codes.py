@@ -25,9 +25,10 @@ ENGLISH_CET6 = "2"
 ORAL_CET4 = "F"
 ORAL_CET6 = "S"
 
-PROVINCE_CODE = re.compile(r"^\d{2}$")
-SCHOOL_CODE = re.compile(r"^\d{5}$")
-CAMPUS_CODE = re.compile(r"^\d{6}$")
+# ASCII digits only: `\d` would also accept full-width and other Unicode digits.
+PROVINCE_CODE = re.compile(r"^[0-9]{2}$")
+SCHOOL_CODE = re.compile(r"^[0-9]{5}$")
+CAMPUS_CODE = re.compile(r"^[0-9]{6}$")
 
 
 def sort_subjects(codes: set[str] | list[str]) -> list[str]:
@@ -76,8 +77,8 @@ class TicketNumber:
         return not self.oral and self.subject_code == ENGLISH_CET4
 
 
-_WRITTEN = re.compile(r"^(\d{2})(\d{3})(\d)(\d{2})([12])([1-9])(\d{3})(\d{2})$")
-_ORAL = re.compile(r"^([FS])(\d{14})$")
+_WRITTEN = re.compile(r"^([0-9]{2})([0-9]{3})([0-9])([0-9]{2})([12])([1-9])([0-9]{3})([0-9]{2})$")
+_ORAL = re.compile(r"^([FS])([0-9]{14})$")
 
 
 def parse_ticket_number(value: str) -> TicketNumber:
@@ -88,7 +89,7 @@ def parse_ticket_number(value: str) -> TicketNumber:
     if oral := _ORAL.match(value):
         letter, digits = oral.groups()
         return TicketNumber(value, True, digits[:2], digits[6:8], None, letter)
-    if len(value) == 15 and value.isdigit():
+    if len(value) == 15 and value.isascii() and value.isdigit():
         if value[8] not in "12":
             raise TicketNumberInvalid("准考证号第9位（考试半年）应为1（6月）或2（12月）")
         raise TicketNumberInvalid("准考证号第10位（科目代码）不正确")

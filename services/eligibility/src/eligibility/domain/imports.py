@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -122,6 +123,14 @@ def _read(text: str, columns: tuple[str, ...], required: tuple[str, ...]) -> tup
     return rows, errors
 
 
+def _digits(value: str) -> bool:
+    """ASCII digits only (str.isdigit also accepts ² and full-width digits, which int() refuses)."""
+    return value.isascii() and value.isdigit()
+
+
+_ID_NUMBER = re.compile(r"^[0-9A-Z()]{1,32}$")
+
+
 def _bool(value: str) -> bool | None:
     low = value.lower()
     return True if low in _TRUE else False if low in _FALSE else None
@@ -145,7 +154,7 @@ def validate_id(id_type_value: str, id_number: str, errors: list[RowError], row:
         return ""
     if not id_number:
         errors.append(RowError(row, "id_number", "不能为空"))
-    elif len(id_number) > 32 or not id_number.replace("(", "").replace(")", "").isalnum():
+    elif not _ID_NUMBER.match(id_number.upper()):
         errors.append(RowError(row, "id_number", "证件号码格式不正确"))
     elif id_type == IdType.RESIDENT_ID_CARD and not resident_id_checksum_ok(id_number):
         errors.append(RowError(row, "id_number", "居民身份证号码校验位不正确"))
@@ -189,10 +198,10 @@ def parse_students(text: str, *, school_scope: str | None = None) -> Parsed[Stud
         if education and education not in EDUCATION_LEVELS:
             errs.append(RowError(row, "education_level", "学历应为 专科、本科 或 研究生"))
         program_years = v.get("program_years", "")
-        if program_years and not (program_years.isdigit() and 1 <= int(program_years) <= 9):
+        if program_years and not (_digits(program_years) and 1 <= int(program_years) <= 9):
             errs.append(RowError(row, "program_years", "学制应为1到9的数字"))
         entry_year = v.get("entry_year", "")
-        if entry_year and not (entry_year.isdigit() and len(entry_year) in (2, 4)):
+        if entry_year and not (_digits(entry_year) and len(entry_year) in (2, 4)):
             errs.append(RowError(row, "entry_year", "入学年份应为2位或4位数字"))
         try:
             subjects = parse_subjects(v.get("qualification_subjects", ""))
@@ -251,13 +260,13 @@ def parse_scores(text: str, *, current_year: int) -> Parsed[ScoreRow]:
         except TicketNumberInvalid as exc:
             errs.append(RowError(row, "ticket_number", str(exc)))
         id_number = v["id_number"].upper()
-        if not id_number or len(id_number) > 32:
-            errs.append(RowError(row, "id_number", "证件号码不能为空且不超过32位"))
+        if not _ID_NUMBER.match(id_number):
+            errs.append(RowError(row, "id_number", "证件号码格式不正确"))
         name = _text(v, "name", errs, row, required=True, max_len=60)
-        score = int(v["score"]) if v["score"].isdigit() else -1
+        score = int(v["score"]) if _digits(v["score"]) and len(v["score"]) <= 4 else -1
         if not 0 <= score <= 710:
             errs.append(RowError(row, "score", "成绩应为0到710的整数"))
-        year = int(v["year"]) if v["year"].isdigit() and len(v["year"]) == 4 else -1
+        year = int(v["year"]) if _digits(v["year"]) and len(v["year"]) == 4 else -1
         if not 1987 <= year <= current_year:
             errs.append(RowError(row, "year", f"考试年份应在1987到{current_year}之间"))
         half = int(v["half"]) if v["half"] in ("1", "2") else -1

@@ -1,0 +1,51 @@
+"""Registry and score files (E13, E10): ops for any school, a teacher for their own school only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from cet_shared.problems import Problem, forbidden
+from eligibility.api.deps import EligibilityDep, Importer
+from eligibility.service import registry as service
+
+router = APIRouter(tags=["registry"])
+
+
+async def _csv_text(request: Request, limit: int) -> str:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("text/csv", "text/plain", "application/csv"):
+        raise Problem(415, "unsupported_media_type", "请以CSV文件（text/csv，UTF-8编码）上传")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Problem(413, "payload_too_large", "提交的内容过大")
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Problem(422, "import_encoding", "文件编码不正确，请保存为UTF-8编码的CSV文件") from None
+
+
+def _result(result: service.ImportResult) -> dict[str, Any]:
+    return {"message": "导入成功", "rows": result.rows, "created": result.created, "updated": result.updated}
+
+
+@router.post("/registry/students")
+async def import_students(request: Request, ctx: EligibilityDep, principal: Importer) -> dict[str, Any]:
+    text = await _csv_text(request, ctx.settings.max_import_bytes)
+    # Ops imports any school; a teacher only their own school's students.
+    scope = None if principal.has("ops") else principal.school_code
+    if scope is None and not principal.has("ops"):
+        raise forbidden()
+    return _result(await service.import_students(ctx, text, school_scope=scope))
+
+
+@router.post("/registry/scores")
+async def import_scores(request: Request, ctx: EligibilityDep, principal: Importer) -> dict[str, Any]:
+    # Score records are national data: ops only, teachers may not rewrite them.
+    if not principal.has("ops"):
+        raise forbidden()
+    text = await _csv_text(request, ctx.settings.max_import_bytes)
+    return _result(await service.import_scores(ctx, text))

@@ -1,0 +1,78 @@
+"""Request bodies. Every field is bounded so no input reaches the database unchecked."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+
+from cet_shared.id_types import IdType, parse_id_type
+
+IdNumber = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=32, pattern=r"^[0-9A-Za-z()（）\-]+$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+TicketNumberText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Identity(Strict):
+    """E1, E3: ID type, ID number and name are all required; 军官证 gets its own clear refusal."""
+
+    id_type: IdType
+    id_number: IdNumber
+    name: Name
+
+    @field_validator("id_type", mode="before")
+    @classmethod
+    def _id_type(cls, value: object) -> IdType:
+        if not isinstance(value, str) or len(value) > 32:
+            raise ValueError("证件类型不正确")
+        return parse_id_type(value)
+
+
+class AgreementAcceptance(Strict):
+    version: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    accepted: bool
+
+
+class SaveRequest(Identity):
+    confirmed: bool = False
+
+
+class ReviewRequest(Identity):
+    ticket_number: TicketNumberText
+    confirmed: bool = False
+
+
+class TeacherReviewRequest(Identity):
+    ticket_number: TicketNumberText | None = None
+    note: Note
+
+
+class Decision(Strict):
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+
+class RecoveryRequest(Identity):
+    captcha_token: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+    captcha_answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
+
+
+class SupportSearch(Strict):
+    id_type: IdType
+    id_number: IdNumber
+
+    @field_validator("id_type", mode="before")
+    @classmethod
+    def _id_type(cls, value: object) -> IdType:
+        if not isinstance(value, str) or len(value) > 32:
+            raise ValueError("证件类型不正确")
+        return parse_id_type(value)
+
+
+class RebindRequest(Strict):
+    new_passport_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    reason: Note
