@@ -16,6 +16,7 @@ Public documentation of PayEase is thin; where it is silent we keep its document
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from urllib.parse import parse_qsl
 from xml.etree import ElementTree
@@ -34,20 +35,29 @@ from payment.gateways.base import (
 )
 from payment.gateways.signing import hmac_md5, hmac_md5_equal
 
+_DECLARATION = re.compile(rb'^\s*<\?xml[^>]*encoding="([A-Za-z0-9_-]+)"[^>]*\?>')
 SEPARATOR = "|_|"  # several orders in one notification
 RMB = "0"  # v_moneytype: 0 人民币
 PAID, UNPAID, REFUSED = "1", "2", "3"
 
 
 def parse_form(body: bytes, charset: str) -> dict[str, str]:
-    return dict(parse_qsl(body.decode(charset), keep_blank_values=True))
+    return dict(parse_qsl(body.decode("ascii"), keep_blank_values=True, encoding=charset, errors="strict"))
+
+
+def parse_xml(raw: bytes) -> ElementTree.Element:
+    """PayEase answers XML in GBK, which expat cannot read: decode by the declaration first."""
+    declared = _DECLARATION.match(raw)
+    charset = declared.group(1).decode("ascii") if declared else "utf-8"
+    try:
+        text = raw[declared.end() if declared else 0 :].decode(charset)
+        return ElementTree.fromstring(text)
+    except (LookupError, UnicodeDecodeError, ElementTree.ParseError) as exc:
+        raise GatewayError(f"payease: unreadable answer: {exc}") from exc
 
 
 def parse_orders(xml_text: bytes) -> list[dict[str, str]]:
-    try:
-        root = ElementTree.fromstring(xml_text)
-    except ElementTree.ParseError as exc:
-        raise GatewayError(f"payease: unreadable answer: {exc}") from exc
+    root = parse_xml(xml_text)
     status = root.findtext("messagehead/status")
     if status not in ("0", None):
         raise GatewayError(f"payease: status {status} {root.findtext('messagehead/statusdesc')}")
@@ -105,7 +115,7 @@ class PayEaseAdapter:
     def verify_notification(self, body: bytes) -> VerifiedNotification:
         try:
             f = parse_form(body, self._charset)
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, ValueError):
             return VerifiedNotification(False, "undecodable body")
         names = ("v_oid", "v_pmode", "v_pstatus", "v_pstring", "v_count", "v_amount", "v_moneytype", "v_mac", "v_md5money")
         if any(n not in f for n in names):
@@ -128,7 +138,7 @@ class PayEaseAdapter:
                 merchant_ok=oid.split("-")[1:2] == [self.merchant_id],
                 currency_ok=currency == RMB,
             )
-            for oid, status, amount, currency in zip(oids, statuses, amounts, currencies)
+            for oid, status, amount, currency in zip(oids, statuses, amounts, currencies, strict=True)
         ]
         return VerifiedNotification(True, "verified", payments)
 
@@ -156,10 +166,7 @@ class PayEaseAdapter:
     async def _refunds(self, out_trade_no: str) -> list[dict[str, str]]:
         mid = self.merchant_id
         body = await self._post("/merchant/refund/ref_ack_oid_list_utf8.jsp", {"v_mid": mid, "v_oid": out_trade_no, "v_mac": self._mac(mid + out_trade_no)})
-        try:
-            root = ElementTree.fromstring(body)
-        except ElementTree.ParseError as exc:
-            raise GatewayError(f"payease refund list unreadable: {exc}") from exc
+        root = parse_xml(body)
         return [{c.tag: (c.text or "") for c in refund} for refund in root.iter("refund")]
 
     async def refund(self, *, out_trade_no: str, transaction_id: str, amount_yuan: str, request_no: str, reason: str) -> RefundOutcome:
@@ -175,10 +182,7 @@ class PayEaseAdapter:
             "v_mac": self._mac(mid + out_trade_no + amount_yuan + operator),
         }
         body = await self._post("/merchant/refund/ref_ack_submit.jsp", fields)
-        try:
-            root = ElementTree.fromstring(body)
-        except ElementTree.ParseError as exc:
-            raise GatewayError(f"payease refund answer unreadable: {exc}") from exc
+        root = parse_xml(body)
         if root.findtext("status") != "0":
             raise GatewayError(f"payease refund: {root.findtext('status')} {root.findtext('statusdesc')}")
         return RefundOutcome(True, True, root.findtext("refid") or "")

@@ -44,7 +44,11 @@ def hmac_md5(key: str, text: str, charset: str = "gbk") -> str:
 
 
 def hmac_md5_equal(key: str, text: str, given: str, charset: str = "gbk") -> bool:
-    return hmac.compare_digest(hmac_md5(key, text, charset), (given or "").strip().lower())
+    try:
+        expected = hmac_md5(key, text, charset)
+    except UnicodeEncodeError:  # text the gateway could not have signed in its charset
+        return False
+    return hmac.compare_digest(expected, (given or "").strip().lower())
 
 
 def generate_rsa_key() -> rsa.RSAPrivateKey:

@@ -1,0 +1,95 @@
+"""Request and response bodies. Amounts are integer fen; `*_yuan` fields are for display only."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from payment.domain.money import fen_to_yuan
+from payment.service.orders import Checkout, OrderSummary
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderRequest(Strict):
+    # The amount is never accepted from the client: only which subjects to pay.
+    enrolment_ids: list[uuid.UUID] = Field(min_length=1, max_length=20)
+
+
+class CheckoutRequest(Strict):
+    gateway: Literal["alipay", "payease"]
+    bank: str | None = Field(default=None, max_length=16)
+
+
+class OrderLineOut(BaseModel):
+    enrolment_id: uuid.UUID
+    subject_code: str
+    subject_name: str
+    fee_fen: int
+    fee_yuan: str
+
+
+class OrderOut(BaseModel):
+    order_id: uuid.UUID | None
+    registration_id: uuid.UUID
+    status: str
+    amount_fen: int
+    amount_yuan: str
+    lines: list[OrderLineOut]
+    confirmation: str
+
+    @classmethod
+    def of(cls, summary: OrderSummary) -> "OrderOut":
+        names = "、".join(f"({line.subject_code}) {line.subject_name}" for line in summary.lines)
+        return cls(
+            order_id=summary.order_id,
+            registration_id=summary.registration_id,
+            status=summary.status,
+            amount_fen=summary.amount_fen,
+            amount_yuan=fen_to_yuan(summary.amount_fen),
+            lines=[OrderLineOut(**line.__dict__, fee_yuan=fen_to_yuan(line.fee_fen)) for line in summary.lines],
+            confirmation=f"您将支付以下科目：{names}，共计{fen_to_yuan(summary.amount_fen)}元",
+        )
+
+
+class RedirectOut(BaseModel):
+    method: str
+    url: str
+    fields: dict[str, str]
+    charset: str
+
+
+class CheckoutOut(BaseModel):
+    order_id: uuid.UUID
+    gateway: str
+    amount_fen: int
+    amount_yuan: str
+    confirmation: str
+    redirect: RedirectOut
+
+    @classmethod
+    def of(cls, c: Checkout) -> "CheckoutOut":
+        return cls(
+            order_id=c.order_id,
+            gateway=c.gateway,
+            amount_fen=c.amount_fen,
+            amount_yuan=fen_to_yuan(c.amount_fen),
+            confirmation=c.confirmation,
+            redirect=RedirectOut(**c.redirect.__dict__),
+        )
+
+
+class GatewayOption(BaseModel):
+    gateway: str
+    label: str
+    banks: dict[str, str]
+
+
+class RefreshedOrder(BaseModel):
+    order_id: uuid.UUID
+    status: str
+    settled_now: bool

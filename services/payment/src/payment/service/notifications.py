@@ -1,0 +1,98 @@
+"""Y3: a gateway's asynchronous notification — verified, recorded as received, applied once.
+
+The raw notification is recorded in its own transaction first, so even one we cannot apply is
+kept for review. The answer tells the gateway whether to stop: what is verified and recorded stops
+it (applied, duplicate, amount mismatch, unknown order: retrying would not change the result); a
+notification we could not verify, one signed for another merchant, or one we could not record,
+makes it try again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import insert, update
+
+from payment.bootstrap import Payment
+from payment.db.tables import notifications
+from payment.domain.money import InvalidAmount, yuan_to_fen
+from payment.service.settlement import AMOUNT_MISMATCH, apply_payment
+
+log = logging.getLogger(__name__)
+WRONG_MERCHANT = "wrong_merchant"
+
+
+@dataclass(frozen=True)
+class NotificationResult:
+    outcomes: list[str]
+    answer: str
+
+
+async def receive(ctx: Payment, gateway: str, body: bytes, content_type: str | None) -> NotificationResult:
+    adapter = ctx.gateway(gateway)
+    now = ctx.clock.now()
+    check = adapter.verify_notification(body)
+    first = check.payments[0] if check.payments else None
+    async with ctx.unit_of_work() as uow:
+        notification_id = (
+            await uow.session.execute(
+                insert(notifications)
+                .values(
+                    gateway=gateway,
+                    received_at=now,
+                    body=body,
+                    content_type=(content_type or "")[:200],
+                    verified=check.verified,
+                    outcome="received" if check.verified else "rejected",
+                    detail=check.reason,
+                    out_trade_no=first.out_trade_no[:100] if first else None,
+                    transaction_id=first.transaction_id[:100] if first else None,
+                )
+                .returning(notifications.c.id)
+            )
+        ).scalar_one()
+        await uow.commit()
+    if not check.verified:
+        log.warning("%s notification %s rejected: %s", gateway, notification_id, check.reason)
+        return NotificationResult(["rejected"], adapter.answer(stop_retrying=False))
+
+    outcomes = []
+    for payment in check.payments:
+        outcomes.append(await _apply_one(ctx, gateway, payment))
+    async with ctx.unit_of_work() as uow:
+        await uow.session.execute(update(notifications).where(notifications.c.id == notification_id).values(outcome=",".join(outcomes)[:200]))
+        await uow.commit()
+    # Signed for another merchant: most likely our own configuration is wrong, and the gateway's
+    # retries will get through once it is fixed. Everything else would only repeat itself.
+    return NotificationResult(outcomes, adapter.answer(stop_retrying=WRONG_MERCHANT not in outcomes))
+
+
+async def _apply_one(ctx: Payment, gateway: str, payment) -> str:  # noqa: ANN001 - NotifiedPayment
+    if not payment.merchant_ok:
+        return WRONG_MERCHANT
+    if not payment.currency_ok:
+        return "wrong_currency"
+    if not payment.succeeded:
+        return f"status_{payment.status or 'missing'}"[:40]
+    try:
+        amount_fen = yuan_to_fen(payment.amount_yuan)
+    except InvalidAmount:
+        return AMOUNT_MISMATCH
+    if not payment.transaction_id:
+        return "missing_transaction_id"
+    async with ctx.unit_of_work() as uow:
+        result = await apply_payment(
+            uow,
+            gateway=gateway,
+            out_trade_no=payment.out_trade_no,
+            transaction_id=payment.transaction_id,
+            amount_fen=amount_fen,
+            paid_at=payment.paid_at or ctx.clock.now(),
+            source="notification",
+            now=ctx.clock.now(),
+        )
+        await uow.commit()
+    if result.outcome != "applied":
+        log.warning("%s notification for %s not applied: %s", gateway, payment.out_trade_no, result.outcome)
+    return result.outcome

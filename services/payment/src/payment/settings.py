@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field
+
+from cet_shared.settings import ServiceSettings
+
+
+class PaymentSettings(ServiceSettings):
+    """The gateways are told apart from the sandbox only here: base URLs, ids and key files."""
+
+    service_name: str = "payment"
+    database_url: str = Field(validation_alias="DATABASE_URL_PAYMENT")
+    # Where gateways send asynchronous notifications (through the gateway to /notify/<gateway>).
+    notify_base_url: str = Field(default="http://127.0.0.1:8080/api/payment", validation_alias="PAYMENT_NOTIFY_BASE_URL")
+    # Where the browser returns after paying: the portal's registration info page.
+    return_url: str = Field(default="http://127.0.0.1:8080/registration", validation_alias="PAYMENT_RETURN_URL")
+
+    alipay_gateway_url: str = Field(default="http://127.0.0.1:8090/alipay/gateway.do", validation_alias="ALIPAY_GATEWAY_URL")
+    alipay_app_id: str = Field(default="2021000000000001", validation_alias="ALIPAY_APP_ID")
+    alipay_seller_id: str = Field(default="2088000000000001", validation_alias="ALIPAY_SELLER_ID")
+    alipay_app_private_key_file: str = Field(default=".local/var/payment-keys/app_private_key.pem", validation_alias="ALIPAY_APP_PRIVATE_KEY_FILE")
+    alipay_public_key_file: str = Field(default=".local/var/payment-keys/alipay_public_key.pem", validation_alias="ALIPAY_PUBLIC_KEY_FILE")
+
+    payease_pay_url: str = Field(default="http://127.0.0.1:8090/payease/prs/user_payment.checkit", validation_alias="PAYEASE_PAY_URL")
+    payease_api_base_url: str = Field(default="http://127.0.0.1:8090/payease", validation_alias="PAYEASE_API_BASE_URL")
+    payease_merchant_id: str = Field(default="8888", validation_alias="PAYEASE_MERCHANT_ID")
+    payease_key_file: str = Field(default=".local/var/payment-keys/payease_key", validation_alias="PAYEASE_KEY_FILE")
+    payease_charset: str = "gbk"
+
+    # 更新 asks the gateways each time: bounded per registration so it cannot be used to flood them.
+    refreshes_per_registration: int = 10
+    refresh_window: timedelta = timedelta(minutes=1)
+    gateway_timeout: timedelta = timedelta(seconds=10)
+    refund_interval: timedelta = timedelta(seconds=2)
+    refund_max_attempts: int = 20
+    # The daily reconciliation: the worker checks this often whether yesterday still needs a run.
+    reconcile_check_interval: timedelta = timedelta(hours=1)
+    # Gateways publish a day's statement the next morning (Alipay: from about 09:00 Beijing time).
+    reconcile_from_hour: int = Field(default=10, ge=0, le=23)
+
+    def secret_field_names(self) -> tuple[str, ...]:
+        # Payment holds no shared-secret setting: its keys are files (checked when loaded).
+        return ()
