@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from cet_shared.db.tables import outbox
-from cet_shared.events.contracts import PASSPORT_ACCOUNTS, PAYMENT_PAYMENTS, AccountRegistered, PaymentConfirmed
+from cet_shared.events.contracts import PASSPORT_ACCOUNTS, PAYMENT_PAYMENTS, AccountRegistered, PaidSubject, PaymentConfirmed
 from cet_shared.events.envelope import EventEnvelope
 from cet_shared.messaging import EventConsumer
 from cet_shared.testing import KafkaProbe, kafka_bootstrap, running, unique_topic_prefix, wait_for
@@ -107,6 +107,8 @@ async def test_y6_payment_confirmed_sends_one_receipt_email(api, ctx, settings):
         event = PaymentConfirmed(
             order_id=uuid.uuid4(), registration_id=uuid.uuid4(), passport_id=passport_id, enrolment_ids=[uuid.uuid4(), uuid.uuid4()],
             amount_fen=2, gateway="payease", gateway_transaction_id="PE20171024000001", paid_at=datetime.now(timezone.utc),
+            subjects=[PaidSubject(enrolment_id=uuid.uuid4(), subject_code="1", subject_name="英语四级", fee_fen=1),
+                      PaidSubject(enrolment_id=uuid.uuid4(), subject_code="4", subject_name="日语六级", fee_fen=1)],
         )
         body = EventEnvelope.wrap(event, key=str(event.registration_id), producer="payment").model_dump_json().encode()
         producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap())
@@ -127,5 +129,6 @@ async def test_y6_payment_confirmed_sends_one_receipt_email(api, ctx, settings):
     assert receipt["To"] == "libo@example.com"
     text = receipt.get_payload(decode=True).decode()
     assert "首信易支付" in text and "0.02元" in text and "PE20171024000001" in text
+    assert "(1)英语四级  0.01元" in text and "(4)日语六级" in text
     async with ctx.sessions() as session:
         assert len((await session.execute(select(mail_queue).where(mail_queue.c.to_address == "libo@example.com", mail_queue.c.subject.like("%缴费%")))).all()) == 1

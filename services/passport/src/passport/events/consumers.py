@@ -24,6 +24,7 @@ def build_consumers(ctx: Passport) -> list[EventConsumer]:
         if email is None:
             return  # not an account of ours (should not happen); nothing to mail
         paid_at = to_shanghai(event.paid_at).strftime("%Y-%m-%d %H:%M")
+        lines = "".join(f"  ({s.subject_code}){s.subject_name}  {yuan(s.fee_fen)}元\n" for s in event.subjects)
         await queue_mail(
             uow.session,
             to=email,
@@ -32,7 +33,7 @@ def build_consumers(ctx: Passport) -> list[EventConsumer]:
                 "您好！\n\n您的CET报名费已支付成功。\n"
                 f"订单号：{event.order_id}\n支付方式：{GATEWAY_NAMES.get(event.gateway, event.gateway)}\n"
                 f"交易号：{event.gateway_transaction_id}\n金额：{yuan(event.amount_fen)}元\n支付时间：{paid_at}（北京时间）\n"
-                f"科目数：{len(event.enrolment_ids)}\n\n"
+                f"科目数：{len(event.enrolment_ids)}\n{lines}\n"
                 "报名信息页面中的“已支付”状态即为报名成功的凭证，请登录报名网站查看。\n"
             ),
         )
