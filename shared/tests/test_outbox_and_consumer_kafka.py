@@ -149,3 +149,29 @@ async def test_poison_and_failing_messages_go_to_the_dead_letter_topic_and_the_c
     reasons = sorted(dict(m.headers)["dlq-reason"].decode() for m in dead_letters.messages)
     assert reasons[0].startswith("RuntimeError") and reasons[1].startswith("unreadable envelope")
     assert consumer.dead_lettered == 2
+
+
+async def test_trace_context_of_the_request_travels_with_the_event(engine, unit_of_work):
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    prefix = unique_topic_prefix()
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("POST /registrations") as span:
+        async with unit_of_work() as uow:
+            await uow.publish(released(uuid.uuid4()), key="k")
+            await uow.commit()
+        trace_id = format(span.get_span_context().trace_id, "032x")
+    producer = create_producer(kafka_bootstrap(), "trace")
+    await producer.start()
+    relay = OutboxRelay(engine, producer, poll_interval=0.05, topic_prefix=prefix)
+    async with KafkaProbe(prefix + ELIGIBILITY_REGISTRATIONS) as probe:
+        task = asyncio.create_task(relay.run())
+        try:
+            await probe.wait_for("RegistrationReleased")
+        finally:
+            relay.stop()
+            await task
+            await producer.stop()
+    headers = dict(probe.messages[0].headers)
+    assert trace_id in headers["traceparent"].decode(), "W3C trace context in the Kafka headers"
