@@ -34,7 +34,7 @@ async def test_refuses_expired_foreign_and_wrong_audience_tokens():
     stranger = TestTokens().token()
     other_audience = TestTokens(audience="somebody-else")
     other_audience.signer = tokens.signer.__class__(tokens.signer._key, issuer="cet-passport", audience="somebody-else", lifetime=timedelta(minutes=5))
-    forged_roles = jwt.encode({"sub": "A" * 32, "roles": ["ops"]}, "guessed", algorithm="HS256")
+    forged_roles = jwt.encode({"sub": "A" * 32, "roles": ["ops"]}, "a-guessed-shared-secret-of-32-bytes!", algorithm="HS256")
     for bad in (expired, stranger, other_audience.token(), forged_roles, "not-a-jwt"):
         with pytest.raises(Problem) as refused:
             await verifier.verify(bad)

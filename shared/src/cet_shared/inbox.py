@@ -20,3 +20,16 @@ async def first_delivery(session: AsyncSession, *, consumer: str, event_id: uuid
         .returning(inbox.c.event_id)
     )
     return result.first() is not None
+
+
+async def first_deliveries(session: AsyncSession, *, consumer: str, events: list[tuple[uuid.UUID, str]]) -> set[uuid.UUID]:
+    """Record a batch of events for this consumer; returns the ids not applied before."""
+    if not events:
+        return set()
+    result = await session.execute(
+        insert(inbox)
+        .values([{"consumer": consumer, "event_id": event_id, "event_type": event_type} for event_id, event_type in events])
+        .on_conflict_do_nothing()
+        .returning(inbox.c.event_id)
+    )
+    return set(result.scalars())

@@ -1,0 +1,121 @@
+"""Event latency: outbox commit → consumer effect, through the real relay and the real Kafka.
+
+    uv run python bench/event_latency.py [--rate 1000] [--seconds 10]
+
+Writes events at a steady rate, each in its own transaction (as requests do), while the outbox
+relay publishes them and an EventConsumer applies them (inbox + a row per effect). Prints
+p50/p99/max latency from commit to effect, events lost (must be 0) and applied twice (must be 0).
+Target (architecture.md): p99 under 1 s at the seat-grab load. Needs `make infra-up` (reads .local/env).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import text
+
+from cet_shared.db import UnitOfWork, create_engine, create_session_factory
+from cet_shared.db.tables import common_metadata
+from cet_shared.events.contracts import SubjectPaid
+from cet_shared.messaging import EventConsumer, create_broker
+from cet_shared.outbox import OutboxRelay, create_producer
+from cet_shared.testing import throwaway_database, unique_topic_prefix
+
+
+def load_env() -> None:
+    env = Path(__file__).resolve().parents[1] / ".local" / "env"
+    for line in env.read_text().splitlines() if env.exists() else []:
+        if line.startswith("export "):
+            name, _, value = line[7:].partition("=")
+            os.environ.setdefault(name, value)
+
+
+async def main(rate: int, seconds: float) -> None:
+    async with throwaway_database("bench_events") as url:
+        engine = create_engine(url, pool_size=20)
+        async with engine.begin() as connection:
+            await connection.run_sync(common_metadata.create_all)
+            await connection.execute(text("CREATE TABLE effects (event_id uuid PRIMARY KEY, applied_at double precision)"))
+        sessions = create_session_factory(engine)
+        prefix = unique_topic_prefix()
+        committed: dict[str, float] = {}
+        latencies: list[float] = []
+
+        consumer = EventConsumer("bench", lambda: UnitOfWork(sessions, producer="bench"))
+
+        @consumer.handles(SubjectPaid)
+        async def apply(uow, event, envelope):  # noqa: ANN001
+            await uow.session.execute(text("INSERT INTO effects VALUES (:id, :t)"), {"id": event.enrolment_id, "t": time.time()})
+
+        bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        producer = create_producer(bootstrap, "bench-relay")
+        broker = create_broker(bootstrap, "bench")
+        await producer.start()
+        consumer.attach(broker, dead_letters=producer, topic_prefix=prefix)
+        await broker.start()
+        relay = OutboxRelay(engine, producer, poll_interval=0.02, topic_prefix=prefix)
+        relay_task = asyncio.create_task(relay.run())
+
+        # Warm-up: the consumer group must own its partitions before we start the clock.
+        async with UnitOfWork(sessions, producer="bench") as uow:
+            await uow.publish(SubjectPaid(enrolment_id=uuid.uuid4(), registration_id=uuid.uuid4(), order_id=uuid.uuid4()), key="warm-up")
+            await uow.commit()
+        while consumer.applied < 1:
+            await asyncio.sleep(0.05)
+
+        async def write_one() -> None:
+            event = SubjectPaid(enrolment_id=uuid.uuid4(), registration_id=uuid.uuid4(), order_id=uuid.uuid4())
+            async with UnitOfWork(sessions, producer="bench") as uow:
+                await uow.publish(event, key=str(event.registration_id))
+                await uow.commit()
+            committed[str(event.enrolment_id)] = time.time()
+
+        started = time.perf_counter()
+        writers = []
+        total = int(rate * seconds)
+        for n in range(total):
+            writers.append(asyncio.create_task(write_one()))
+            await asyncio.sleep(max(0.0, started + (n + 1) / rate - time.perf_counter()))
+        await asyncio.gather(*writers)
+        write_seconds = time.perf_counter() - started
+        deadline = time.time() + 30
+        while consumer.applied < total + 1 and time.time() < deadline:
+            await asyncio.sleep(0.1)
+
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT event_id::text, applied_at FROM effects"))).all()
+        for event_id, applied_at in rows:
+            if event_id in committed:
+                latencies.append(applied_at - committed[event_id])
+        relay.stop()
+        await relay_task
+        await broker.stop()
+        await producer.stop()
+        await engine.dispose()
+
+    latencies.sort()
+    quantile = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+    print(f"events written          {total} in {write_seconds:.1f}s ({total / write_seconds:.0f}/s asked {rate}/s)")
+    print(f"events applied          {len(latencies)}")
+    print(f"lost                    {total - len(latencies)}")
+    print(f"applied twice           {consumer.duplicates_dropped} dropped by the inbox, {len(rows) - len(set(r[0] for r in rows))} effects doubled")
+    if latencies:
+        print(f"commit → effect latency p50 {quantile(0.5):.0f} ms   p99 {quantile(0.99):.0f} ms   max {latencies[-1] * 1000:.0f} ms   mean {statistics.mean(latencies) * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=1000, help="events per second to write")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    load_env()
+    if "PG_ADMIN_URL" not in os.environ:
+        sys.exit("start the infrastructure first: make infra-up")
+    asyncio.run(main(args.rate, args.seconds))
