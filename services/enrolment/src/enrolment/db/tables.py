@@ -120,7 +120,8 @@ registrations = Table(
 Index("registrations_by_passport", registrations.c.passport_id, registrations.c.bound_at)
 
 # Subjects a candidate enrolled in. status: held (unpaid) → paid | cancelled | expired.
-# seat_held is true exactly while the row owns one unit of its offering's capacity.
+# seat_held is true exactly while the row owns one unit of its offering's capacity, that is while
+# it is active (held or paid): the check below makes the two the same, and queries use seat_held.
 enrolments = Table(
     "enrolments",
     metadata,
@@ -163,6 +164,16 @@ Index(
 Index("enrolments_held_by_expiry", enrolments.c.expires_at, postgresql_where=text("status = 'held'"))
 Index("enrolments_by_registration", enrolments.c.registration_id)
 Index("enrolments_by_offering", enrolments.c.offering_id)
+
+# A hold's seat, taken at COMMIT by the deferred constraint trigger `take_claimed_seat`
+# (migration 0002: the conditional UPDATE of `offerings`, or SQLSTATE CE409 when none is left).
+# The trigger deletes the claim once the seat is taken: the table is empty between transactions.
+seat_claims = Table(
+    "seat_claims",
+    metadata,
+    Column("enrolment_id", UUID(as_uuid=True), ForeignKey("enrolments.id"), primary_key=True),
+    Column("offering_id", UUID(as_uuid=True), ForeignKey("offerings.id"), nullable=False),
+)
 
 # N14 候补: first in line (lowest id) gets the next seat freed at the offering.
 waitlist = Table(

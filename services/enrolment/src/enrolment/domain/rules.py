@@ -90,6 +90,30 @@ def check_oral(
         raise seats_full()
 
 
+def oral_campus_allowed(
+    *,
+    candidate_province: str,
+    candidate_school: str,
+    candidate_campus: str,
+    allow_other_schools: bool,
+    allowed_campus_codes: list[str] | None,
+    offering_province: str,
+    offering_school: str,
+    offering_campus: str,
+    accepts_other_schools: bool,
+) -> bool:
+    """N10: a school that does not let its candidates take orals elsewhere leaves no choice but
+    the registry (written) campus; otherwise any campus of the province that is the school's own
+    or accepts other schools' candidates, narrowed to the school's list when it has one."""
+    if not allow_other_schools:
+        return offering_campus == candidate_campus
+    if offering_province != candidate_province:
+        return False
+    if offering_school != candidate_school and not accepts_other_schools:
+        return False
+    return allowed_campus_codes is None or offering_campus in allowed_campus_codes
+
+
 def seats_full() -> Refusal:
     return Refusal("seats_full", "该校区考位已报满，请选择其他校区")
 

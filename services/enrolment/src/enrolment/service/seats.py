@@ -1,7 +1,8 @@
 """Seats (N11) and the waiting list (N14): the only code that moves `offerings.remaining`.
 
 A seat is taken by one conditional UPDATE (`remaining > 0`) in the transaction that inserts the
-enrolment, so the database row lock decides every race, across any number of api replicas. A seat
+enrolment (for candidates, inside its COMMIT: `claim_seat`), so the database row lock decides
+every race, across any number of api replicas. A seat
 comes back only through the enrolment row's own `status = 'held'` → ended transition, which one
 transaction wins: the seat returns exactly once, either to the pool or to the first in line.
 """
@@ -12,11 +13,12 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import and_, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cet_shared.db import UnitOfWork
 from cet_shared.events.contracts import SubjectEnrolled
-from enrolment.db.tables import enrolments, offerings, registrations, waitlist
+from enrolment.db.tables import enrolments, offerings, registrations, seat_claims, waitlist
 from enrolment.domain.subjects import ORAL_WRITTEN, SUBJECTS
 
 _TAKE = text("UPDATE offerings SET remaining = remaining - 1 WHERE id = :id AND remaining > 0 RETURNING remaining")
@@ -30,10 +32,23 @@ async def take_seat(session: AsyncSession, offering_id: uuid.UUID, limited: bool
     return (await session.execute(_TAKE, {"id": offering_id})).first() is not None
 
 
+async def claim_seat(session: AsyncSession, enrolment_id: uuid.UUID, offering_id: uuid.UUID) -> None:
+    """The candidates' path: the same conditional UPDATE, run by a deferred constraint trigger
+    inside COMMIT (migration 0002). The offering's row lock then lives only as long as the commit,
+    as in a single autocommit statement, instead of across a round trip to a busy api process.
+    COMMIT fails with SQLSTATE CE409 when no seat is left (`seat_refused`)."""
+    await session.execute(insert(seat_claims).values(enrolment_id=enrolment_id, offering_id=offering_id))
+
+
+def seat_refused(error: DBAPIError) -> bool:
+    driver_error = getattr(error.orig, "driver_exception", error.orig)
+    return getattr(driver_error, "sqlstate", None) == "CE409"
+
+
 async def active_codes(session: AsyncSession, registration_id: uuid.UUID) -> list[tuple[str, str, int]]:
     rows = await session.execute(
         select(enrolments.c.subject_code, enrolments.c.kind, enrolments.c.level).where(
-            enrolments.c.registration_id == registration_id, enrolments.c.status.in_(("held", "paid"))
+            enrolments.c.registration_id == registration_id, enrolments.c.seat_held
         )
     )
     return [tuple(row) for row in rows]
@@ -97,6 +112,20 @@ async def return_seat(uow: UnitOfWork, offering_id: uuid.UUID, *, now: datetime,
             return promoted
     await session.execute(_GIVE_BACK, {"id": offering_id})
     return None
+
+
+async def offer_free_seats_to_waitlist(uow: UnitOfWork, offering_id: uuid.UUID, *, now: datetime, lifetime) -> int:  # noqa: ANN001
+    """After capacity was raised (N11 live): free seats go to the waiting list first (N14)."""
+    session = uow.session
+    promoted = 0
+    while True:
+        offering = (await session.execute(select(offerings).where(offerings.c.id == offering_id).with_for_update())).mappings().one()
+        if not offering["remaining"] or (offering["closes_at"] is not None and now >= offering["closes_at"]):
+            return promoted
+        if await _promote_first_waiting(uow, offering, now=now, expires_at=now + lifetime) is None:
+            return promoted
+        await session.execute(_TAKE, {"id": offering_id})  # the pool's seat is the promoted candidate's now
+        promoted += 1
 
 
 async def _promote_first_waiting(uow: UnitOfWork, offering, *, now: datetime, expires_at: datetime) -> uuid.UUID | None:  # noqa: ANN001

@@ -1,0 +1,366 @@
+"""Seat-grab benchmark of the enrolment service (figures, not a test).
+
+    uv run python bench/seat_grab.py [--candidates 2000] [--seats 50] [--concurrency 64]
+
+Needs PG_ADMIN_URL (a PostgreSQL superuser URL). It creates a throw-away database, migrates it,
+sets up one exam session whose campus 991010 offers the orals F and S, and binds many candidates
+(registrations through the service's own RegistrationBound handler, English written subjects held,
+notices read). Then it starts two enrolment api replicas (uvicorn subprocesses, real EdDSA tokens
+from TestTokens checked against a JWKS file) and, as the yardstick, two replicas of a bare
+FastAPI + asyncpg endpoint doing only `UPDATE offerings SET remaining = remaining - 1 WHERE id = $1
+AND remaining > 0`, and fires the same load at both through HTTP (httpx):
+
+  throughput  every candidate grabs an F seat, capacity = candidates (every request can hold);
+  grab        every candidate grabs an S seat, capacity = --seats (few seats, most are refused).
+
+Printed per run: successful holds/s, requests/s, p50/p99 latency, refusals ("full"), other
+answers, oversold seats (must be 0), lost holds (must be 0: every 2xx has a seat-holding row and
+every such row was answered 2xx), api CPU time per request, peak RSS of each api process, and the
+enrolment/bare ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+from fastapi import FastAPI, Response
+
+# -- the yardstick: a bare FastAPI + asyncpg endpoint (uvicorn imports `seat_grab:bare_app`) -----
+
+_TAKE = "UPDATE offerings SET remaining = remaining - 1 WHERE id = $1 AND remaining > 0 RETURNING remaining"
+
+
+@asynccontextmanager
+async def _bare_lifespan(app: FastAPI):  # noqa: ANN201
+    url = os.environ["BARE_DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://", 1)
+    app.state.pool = await asyncpg.create_pool(url, min_size=10, max_size=20)
+    yield
+    await app.state.pool.close()
+
+
+bare_app = FastAPI(lifespan=_bare_lifespan)
+
+
+@bare_app.post("/grab/{offering_id}")
+async def bare_grab(offering_id: uuid.UUID) -> Response:
+    async with bare_app.state.pool.acquire() as connection:
+        remaining = await connection.fetchval(_TAKE, offering_id)
+    if remaining is None:
+        return Response('{"code":"seats_full"}', status_code=409, media_type="application/problem+json")
+    return Response(json.dumps({"remaining": remaining}), status_code=201, media_type="application/json")
+
+
+# -- set-up ----------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _prepare(database_url: str, *, candidates: int, seats: int, tokens) -> dict:  # noqa: ANN001
+    from sqlalchemy import insert, text
+
+    from cet_shared.events.contracts import RegistrationBound, RegistrationSnapshot
+    from enrolment.bootstrap import bootstrap
+    from enrolment.db.tables import enrolments
+    from enrolment.service.projections import on_registration_bound
+    from enrolment.service.sessions import SessionSpec, create_session, publish
+    from enrolment.settings import EnrolmentSettings
+
+    ctx = bootstrap(EnrolmentSettings(database_url=database_url, environment="test"))
+    now = datetime.now(timezone.utc)
+    window = {"opens_at": now - timedelta(days=1), "closes_at": now + timedelta(days=10)}
+    spec = SessionSpec.model_validate({
+        "name": "2017年下半年CET考试 (bench)", "year": 2017, "half": 2, "registration": window,
+        "written_exam_date": (now + timedelta(days=30)).date(),
+        "oral_exam_dates": {"F": (now + timedelta(days=20)).date(), "S": (now + timedelta(days=21)).date()},
+        "campuses": [
+            {
+                "province_code": "99", "school_code": "99101", "school_name": "测试学校", "campus_code": "991010", "campus_name": "99101-0校区",
+                "offerings": [
+                    {"subject": "1", "fee_fen": 1}, {"subject": "2", "fee_fen": 1},
+                    {"subject": "F", "fee_fen": 1, "capacity": candidates, **window},
+                    {"subject": "S", "fee_fen": 1, "capacity": seats, **window},
+                ],
+            },
+            # The bare endpoint's rows: same table, same shape, their own seats.
+            {
+                "province_code": "99", "school_code": "99102", "school_name": "基准", "campus_code": "991020", "campus_name": "基准",
+                "offerings": [
+                    {"subject": "F", "fee_fen": 1, "capacity": candidates, **window},
+                    {"subject": "S", "fee_fen": 1, "capacity": seats, **window},
+                ],
+            },
+        ],
+    })
+    session_id = await create_session(ctx, spec)
+    await publish(ctx, session_id)
+    async with ctx.engine.connect() as connection:
+        offering = {
+            (campus, code): oid
+            for oid, campus, code in (await connection.execute(text("SELECT id, campus_code, subject_code FROM offerings"))).all()
+        }
+    people = []
+    async with ctx.unit_of_work() as uow:
+        for index in range(candidates):
+            passport_id, registration_id = uuid.uuid4().hex.upper(), uuid.uuid4()
+            snapshot = RegistrationSnapshot(
+                name=f"考生{index}", gender="女", id_type="resident_id_card", id_number=f"99{index:016d}", province_code="99",
+                school_code="99101", school_name="测试学校", campus_code="991010", campus_name="99101-0校区",
+                qualification_subjects=["1", "2", "F", "S"],
+            )
+            await on_registration_bound(uow, RegistrationBound(registration_id=registration_id, exam_session_id=session_id, passport_id=passport_id, snapshot=snapshot, bound_at=now))
+            people.append((registration_id, tokens.headers(passport_id, "candidate")))
+        await uow.session.execute(text("UPDATE registrations SET notices_acknowledged_at = now()"))
+        # The written subjects the orals need (N6), held as a candidate's earlier batch would be.
+        rows = [
+            {
+                "id": uuid.uuid4(), "registration_id": registration_id, "exam_session_id": session_id, "offering_id": offering[("991010", code)],
+                "subject_code": code, "kind": "written", "level": level, "fee_fen": 1, "status": "held", "seat_held": True,
+                "enrolled_at": now, "expires_at": now + timedelta(hours=24),
+            }
+            for registration_id, _ in people
+            for code, level in (("1", 4), ("2", 6))
+        ]
+        await uow.session.execute(insert(enrolments), rows)
+        await uow.commit()
+    await ctx.close()
+    return {"offering": offering, "people": people}
+
+
+@dataclass
+class Replicas:
+    urls: list[str]
+    processes: list[subprocess.Popen]
+    peak_rss: list[int] = field(default_factory=list)
+
+    async def sample_rss(self, stop: asyncio.Event) -> None:
+        handles = [psutil.Process(p.pid) for p in self.processes]
+        self.peak_rss = [0] * len(handles)
+        while not stop.is_set():
+            for i, handle in enumerate(handles):
+                try:
+                    self.peak_rss[i] = max(self.peak_rss[i], handle.memory_info().rss)
+                except psutil.NoSuchProcess:
+                    pass  # reported after the run as a replica that exited early
+            try:
+                await asyncio.wait_for(stop.wait(), 0.1)
+            except TimeoutError:
+                pass
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for process in self.processes:
+            try:
+                times = psutil.Process(process.pid).cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+async def _start(app: str, env: dict[str, str], *, factory: bool, app_dir: str | None = None) -> Replicas:
+    ports = [_free_port(), _free_port()]
+    # Keep-alive longer than any wait in the run: a server closing an idle connection just as the
+    # client reuses it would be a transport error, not an answer.
+    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--no-access-log", "--log-level", "warning", "--timeout-keep-alive", "120"]
+    if factory:
+        command.append("--factory")
+    if app_dir:
+        command += ["--app-dir", app_dir]
+    processes = [subprocess.Popen([*command, "--port", str(port)], env=env) for port in ports]
+    replicas = Replicas([f"http://127.0.0.1:{port}" for port in ports], processes)
+    async with httpx.AsyncClient() as http:
+        for url, process in zip(replicas.urls, processes):
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None:
+                    raise SystemExit(f"{app} on {url} exited with {process.returncode}")
+                try:
+                    if (await http.get(f"{url}/openapi.json")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{app} on {url} did not start")
+                await asyncio.sleep(0.2)
+    return replicas
+
+
+# -- the load --------------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    name: str
+    seats: int
+    statuses: dict[int, int]
+    holds: list[str]
+    latencies: list[float]
+    seconds: float
+    peak_rss: list[int]
+    cpu_ms_per_request: float = 0.0
+    oversold: int = 0
+    lost: int = 0
+
+    @property
+    def holds_per_second(self) -> float:
+        return len(self.holds) / self.seconds
+
+    def line(self) -> str:
+        latencies = sorted(self.latencies)
+        p50 = statistics.median(latencies) * 1000
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+        refused = self.statuses.get(409, 0)
+        other = sum(v for k, v in self.statuses.items() if k not in (200, 201, 409))
+        rss = ", ".join(f"{r / 2**20:.0f} MiB" for r in self.peak_rss)
+        return (
+            f"{self.name:<22} holds {len(self.holds):>5}/{self.seats:<5} {self.holds_per_second:>8.0f} holds/s "
+            f"{sum(self.statuses.values()) / self.seconds:>7.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
+            f"full {refused:>5}  other {other}  oversold {self.oversold}  lost {self.lost}  "
+            f"api CPU {self.cpu_ms_per_request:.1f} ms/req  peak RSS [{rss}]"
+        )
+
+
+async def _fire(name: str, replicas: Replicas, requests: list[tuple[str, dict, dict]], *, concurrency: int, seats: int) -> Run:
+    """`requests`: (path, json body, headers); simulated candidate i talks to replica i mod 2."""
+    statuses: dict[int, int] = {}
+    holds: list[str] = []
+    latencies: list[float] = []
+    queue: asyncio.Queue = asyncio.Queue()
+    for request in requests:
+        queue.put_nowait(request)
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(replicas.sample_rss(stop))
+    # One client (one keep-alive connection) per simulated candidate: a shared httpx pool with
+    # many connections costs the load generator more CPU than the servers it measures.
+    clients = [httpx.AsyncClient(timeout=120, base_url=replicas.urls[i % len(replicas.urls)]) for i in range(concurrency)]
+
+    async def user(http: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            path, body, headers = queue.get_nowait()
+            started = time.perf_counter()
+            response = await http.post(path, json=body, headers=headers)
+            latencies.append(time.perf_counter() - started)
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            if response.status_code == 201:
+                answer = response.json()
+                holds.append(answer["enrolment_ids"][0] if "enrolment_ids" in answer else str(answer["remaining"]))
+
+    cpu_before = replicas.cpu_seconds()
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(user(http) for http in clients))
+    finally:
+        seconds = time.perf_counter() - started
+        for http in clients:
+            await http.aclose()
+    cpu_ms = (replicas.cpu_seconds() - cpu_before) * 1000 / max(1, len(requests))
+    stop.set()
+    await sampler
+    return Run(name, seats, statuses, holds, latencies, seconds, list(replicas.peak_rss), cpu_ms)
+
+
+async def _audit(pg: asyncpg.Connection, run: Run, offering_id: uuid.UUID, *, enrolment: bool) -> None:
+    capacity, remaining = await pg.fetchrow("SELECT capacity, remaining FROM offerings WHERE id = $1", offering_id)
+    if enrolment:
+        rows = {str(r) for r in await pg.fetchval("SELECT coalesce(array_agg(id), '{}') FROM enrolments WHERE offering_id = $1 AND seat_held", offering_id)}
+        answered = set(run.holds)
+        run.lost = len(rows ^ answered)
+        held = len(rows)
+    else:
+        held = capacity - remaining
+        run.lost = abs(held - len(run.holds))
+    run.oversold = max(0, held - capacity) + max(0, -remaining)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--candidates", type=int, default=2000)
+    parser.add_argument("--seats", type=int, default=50, help="seats of the grab run (the throughput run has one per candidate)")
+    parser.add_argument("--concurrency", type=int, default=64, help="simulated candidates at once, each with its own connection")
+    args = parser.parse_args()
+    admin_url = os.environ.get("PG_ADMIN_URL")
+    if not admin_url:
+        raise SystemExit("PG_ADMIN_URL is not set: point it at a PostgreSQL superuser, e.g. postgresql://postgres@127.0.0.1:5432/postgres")
+
+    from cet_shared.testing import TestTokens, throwaway_database
+    from enrolment.cli import migrate
+
+    tokens = TestTokens()
+    async with throwaway_database("seatgrab") as database_url:
+        await asyncio.to_thread(migrate, database_url)
+        print(f"setting up {args.candidates} candidates …", flush=True)
+        world = await _prepare(database_url, candidates=args.candidates, seats=args.seats, tokens=tokens)
+        offering, people = world["offering"], world["people"]
+        with tempfile.TemporaryDirectory() as tmp:
+            jwks = Path(tmp) / "jwks.json"
+            jwks.write_text(json.dumps(tokens.jwks))
+            env = {**os.environ, "DATABASE_URL_ENROLMENT": database_url, "BARE_DATABASE_URL": database_url, "JWKS_URL": str(jwks), "CET_ENV": "test"}
+            enrolment = await _start("enrolment.api.app:create_app", env, factory=True)
+            bare = await _start("seat_grab:bare_app", env, factory=False, app_dir=str(Path(__file__).parent))
+            pg = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
+            try:
+                # Warm both up (connections, caches) with requests that change nothing.
+                for replicas in (enrolment, bare):
+                    async with httpx.AsyncClient() as http:
+                        await asyncio.gather(*(http.get(url + "/openapi.json") for url in replicas.urls for _ in range(20)))
+                runs = []
+                for subject, seats, label in (("F", args.candidates, "throughput"), ("S", args.seats, "grab")):
+                    bare_requests = [(f"/grab/{offering[('991020', subject)]}", None, {}) for _ in people]
+                    mine = [("/me/oral", {"offering_id": str(offering[("991010", subject)])}, headers) for _, headers in people]
+                    bare_run = await _fire(f"bare {label}", bare, bare_requests, concurrency=args.concurrency, seats=seats)
+                    await _audit(pg, bare_run, offering[("991020", subject)], enrolment=False)
+                    enrolment_run = await _fire(f"enrolment {label}", enrolment, mine, concurrency=args.concurrency, seats=seats)
+                    await _audit(pg, enrolment_run, offering[("991010", subject)], enrolment=True)
+                    runs.append((label, bare_run, enrolment_run))
+            finally:
+                for replicas in (enrolment, bare):
+                    for url, process in zip(replicas.urls, replicas.processes):
+                        if process.poll() is not None:
+                            print(f"replica {url} ({' '.join(process.args[3:4])}) exited early: {process.returncode}", file=sys.stderr)
+                await pg.close()
+                enrolment.stop()
+                bare.stop()
+    print()
+    print(f"seat grab: {args.candidates} candidates, concurrency {args.concurrency}, 2 api replicas each, {os.cpu_count()} CPUs")
+    for label, bare_run, enrolment_run in runs:
+        print(bare_run.line())
+        print(enrolment_run.line())
+        print(f"{'':<22} ratio enrolment/bare: holds/s {enrolment_run.holds_per_second / bare_run.holds_per_second:.2f}, "
+              f"req/s {(sum(enrolment_run.statuses.values()) / enrolment_run.seconds) / (sum(bare_run.statuses.values()) / bare_run.seconds):.2f}")
+    bad = [r for _, b, e in runs for r in (b, e) if r.oversold or r.lost or len(r.holds) > r.seats]
+    if bad:
+        raise SystemExit(f"INVARIANT BROKEN in {[r.name for r in bad]}")
+
+
+if __name__ == "__main__":
+    import uvloop
+
+    uvloop.run(main())

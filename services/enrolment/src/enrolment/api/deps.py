@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from cet_shared.auth import Principal, require_role
+from enrolment.bootstrap import Enrolment
+
+
+def get_enrolment(request: Request) -> Enrolment:
+    return request.app.state.enrolment
+
+
+EnrolmentDep = Annotated[Enrolment, Depends(get_enrolment)]
+Candidate = Annotated[Principal, require_role("candidate")]
+Ops = Annotated[Principal, require_role("ops")]
+Teacher = Annotated[Principal, require_role("teacher")]

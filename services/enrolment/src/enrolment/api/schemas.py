@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from enrolment.service.sessions import SubjectCode
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WrittenChoice(Request):
+    subject_codes: list[SubjectCode] = Field(min_length=1, max_length=2)
+
+
+class OralChoice(Request):
+    offering_id: uuid.UUID
+
+
+class CapacityChange(Request):
+    capacity: int = Field(ge=0, le=100_000)
+
+
+class LockChange(Request):
+    enrolment_ids: list[uuid.UUID] = Field(min_length=1, max_length=5000)
+    locked: bool
+
+
+class Enrolled(BaseModel):
+    enrolment_ids: list[uuid.UUID]
+
+
+class Acknowledged(BaseModel):
+    acknowledged_at: datetime
+
+
+class Waiting(BaseModel):
+    waitlist_id: int
+
+
+class Created(BaseModel):
+    id: uuid.UUID

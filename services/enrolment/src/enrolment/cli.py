@@ -1,0 +1,114 @@
+"""enrolment-admin: operations commands.
+
+    enrolment-admin migrate
+    enrolment-admin setup FILE.(json|yaml) [--publish]   set up an exam session end to end
+    enrolment-admin publish SESSION_ID                    ExamSessionPublished
+    enrolment-admin capacity OFFERING_ID N                change a capacity live (N11)
+    enrolment-admin arrange SESSION_ID                    rooms, seats, ticket numbers (N13)
+    enrolment-admin show SESSION_ID                       offerings with capacity and seats held
+
+Times in a session file may be relative ('now-1d', 'today+30d', 'today+30d@09:00', Asia/Shanghai),
+so the demo session (src/enrolment/demo/session.yaml) is always open today.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from cet_shared.db.migrations import upgrade
+from cet_shared.problems import Problem
+
+MIGRATIONS = Path(__file__).parent / "db" / "migrations"
+DEMO_SESSION = Path(__file__).parent / "demo" / "session.yaml"
+
+
+def migrate(database_url: str | None = None) -> None:
+    from enrolment.settings import EnrolmentSettings
+
+    upgrade(database_url or EnrolmentSettings().database_url, MIGRATIONS)
+
+
+def load_session_file(path: Path, *, now: datetime | None = None):  # noqa: ANN201 - a SessionSpec
+    from enrolment.service.sessions import SessionSpec, resolve_relative
+
+    text = path.read_text(encoding="utf-8")
+    document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    return SessionSpec.model_validate(resolve_relative(document, now or datetime.now(timezone.utc)))
+
+
+def _run(action: Callable[[Any], Awaitable[Any]]) -> Any:
+    from enrolment.bootstrap import bootstrap
+
+    async def main() -> Any:
+        ctx = bootstrap()
+        try:
+            return await action(ctx)
+        finally:
+            await ctx.close()
+
+    return asyncio.run(main())
+
+
+def main(argv: list[str] | None = None) -> int:
+    from enrolment.service import arrangement, sessions
+
+    parser = argparse.ArgumentParser(prog="enrolment-admin")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply database migrations")
+    setup = commands.add_parser("setup", help="set up an exam session from a JSON/YAML file")
+    setup.add_argument("file", type=Path, nargs="?", default=DEMO_SESSION)
+    setup.add_argument("--publish", action="store_true")
+    commands.add_parser("publish").add_argument("session_id", type=uuid.UUID)
+    capacity = commands.add_parser("capacity")
+    capacity.add_argument("offering_id", type=uuid.UUID)
+    capacity.add_argument("capacity", type=int)
+    commands.add_parser("arrange").add_argument("session_id", type=uuid.UUID)
+    commands.add_parser("show").add_argument("session_id", type=uuid.UUID)
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "migrate":
+            migrate()
+            print("enrolment: migrations applied")
+        elif args.command == "setup":
+            spec = load_session_file(args.file)
+
+            async def create(ctx: Any) -> uuid.UUID:
+                session_id = await sessions.create_session(ctx, spec)
+                if args.publish:
+                    await sessions.publish(ctx, session_id)
+                return session_id
+
+            print(_run(create))
+        elif args.command == "publish":
+            _run(lambda ctx: sessions.publish(ctx, args.session_id))
+            print("published")
+        elif args.command == "capacity":
+            print(_run(lambda ctx: sessions.set_capacity(ctx, args.offering_id, args.capacity)))
+        elif args.command == "arrange":
+            print(f"arranged {_run(lambda ctx: arrangement.arrange(ctx, args.session_id))} subjects")
+        elif args.command == "show":
+            overview = _run(lambda ctx: sessions.session_overview(ctx, args.session_id))
+            print(json.dumps(overview, default=str, ensure_ascii=False, indent=2))
+    except Problem as exc:
+        print(f"error: {exc.title} {exc.detail or ''}", file=sys.stderr)
+        return 1
+    except (ValidationError, OSError, yaml.YAMLError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Events enrolment reacts to: eligibility's registrations and payment's payments."""
+
+from __future__ import annotations
+
+from cet_shared.db import UnitOfWork
+from cet_shared.events.contracts import (
+    PaymentConfirmed,
+    QualificationGranted,
+    RefundCompleted,
+    RegistrationBound,
+    RegistrationRebound,
+    RegistrationReleased,
+)
+from cet_shared.events.envelope import EventEnvelope
+from cet_shared.messaging import EventConsumer
+from enrolment.bootstrap import Enrolment
+from enrolment.service import projections
+
+
+def build_consumers(ctx: Enrolment) -> list[EventConsumer]:
+    registrations = EventConsumer("enrolment.registrations", ctx.unit_of_work, max_attempts=ctx.settings.consumer_max_attempts)
+    payments = EventConsumer("enrolment.payments", ctx.unit_of_work, max_attempts=ctx.settings.consumer_max_attempts)
+
+    @registrations.handles(RegistrationBound)
+    async def bound(uow: UnitOfWork, event: RegistrationBound, envelope: EventEnvelope) -> None:
+        await projections.on_registration_bound(uow, event)
+
+    @registrations.handles(QualificationGranted)
+    async def granted(uow: UnitOfWork, event: QualificationGranted, envelope: EventEnvelope) -> None:
+        await projections.on_qualification_granted(uow, event)
+
+    @registrations.handles(RegistrationRebound)
+    async def rebound(uow: UnitOfWork, event: RegistrationRebound, envelope: EventEnvelope) -> None:
+        await projections.on_registration_rebound(uow, event)
+
+    @registrations.handles(RegistrationReleased)
+    async def released(uow: UnitOfWork, event: RegistrationReleased, envelope: EventEnvelope) -> None:
+        await projections.on_registration_released(ctx, uow, event)
+
+    @payments.handles(PaymentConfirmed)
+    async def paid(uow: UnitOfWork, event: PaymentConfirmed, envelope: EventEnvelope) -> None:
+        await projections.on_payment_confirmed(ctx, uow, event)
+
+    @payments.handles(RefundCompleted)
+    async def refunded(uow: UnitOfWork, event: RefundCompleted, envelope: EventEnvelope) -> None:
+        await projections.on_refund_completed(uow, event)
+
+    return [registrations, payments]
