@@ -3,31 +3,62 @@ telemetry, and a body-size limit so no client can make us buffer megabytes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 from sqlalchemy import text
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cet_shared.problems import Problem, install_problem_handlers, problem_response
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """Refuses a body over `max_bytes` (or over the larger limit a path is given, e.g. a file import)
+    with 413: by its declared Content-Length, or, sent without one (chunked), while reading it."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, path_limits: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        limit = self.path_limits.get(path[len(root):] if root and path.startswith(root) else path, self.max_bytes)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            response = problem_response(Problem(413, "payload_too_large", "提交的内容过大"))
-            await response(scope, receive, send)
+        if declared is not None:
+            if declared.isdigit() and int(declared) > limit:
+                await self._refuse(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        # No declared length: read the body up to the limit before the app sees any of it (once the
+        # app reads, FastAPI turns any error into "cannot parse the body").
+        messages: list[Message] = []
+        received, more = 0, True
+        while more:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            received += len(message.get("body", b""))
+            if received > limit:
+                await self._refuse(scope, receive, send)
+                return
+            more = message.get("more_body", False)
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(Problem(413, "payload_too_large", "提交的内容过大"))
+        await response(scope, receive, send)
 
 
 def create_app(
@@ -36,10 +67,12 @@ def create_app(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     root_path: str = "",
     max_body_bytes: int = 1_000_000,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
+    """`body_limits`: larger limits for a few paths (file imports), by path without the root path."""
     app = FastAPI(title=title, lifespan=lifespan, root_path=root_path)
     install_problem_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, path_limits=body_limits)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

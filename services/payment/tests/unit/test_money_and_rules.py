@@ -20,7 +20,7 @@ def test_fen_and_yuan_convert_exactly_both_ways():
     assert yuan_to_fen("0.29") == 29 and fen_to_yuan(29) == "0.29"
 
 
-@pytest.mark.parametrize("bad", ["0.015", "-0.01", "1e2", "", " ", "0,02", "NaN", "1.2.3", "+1"])
+@pytest.mark.parametrize("bad", ["0.015", "-0.01", "1e2", "", " ", "0,02", "NaN", "1.2.3", "+1", "０.０１", "٠.٠٢"])
 def test_anything_but_an_exact_yuan_amount_is_refused(bad):
     with pytest.raises(InvalidAmount):
         yuan_to_fen(bad)

@@ -28,9 +28,12 @@ def create_app(ctx: Eligibility | None = None) -> FastAPI:
             if ctx is None:
                 await eligibility.close()
 
-    # Registry files are the only large bodies; the import routes read them with their own limit.
-    max_body = ctx.settings.max_import_bytes if ctx else EligibilitySettings.model_fields["max_import_bytes"].default
-    app = create_service_app(title="CET 资格 (eligibility)", lifespan=lifespan, max_body_bytes=max_body)
+    # Registry files are the only large bodies (the import routes also stop reading at the limit);
+    # every other request keeps the suite's 1 MB limit.
+    max_import = ctx.settings.max_import_bytes if ctx else EligibilitySettings.model_fields["max_import_bytes"].default
+    app = create_service_app(
+        title="CET 资格 (eligibility)", lifespan=lifespan, body_limits={"/registry/students": max_import, "/registry/scores": max_import}
+    )
     for router in (candidate.router, review.router, registry.router, support.router, recovery.router):
         app.include_router(router)
     instrument_app(app)

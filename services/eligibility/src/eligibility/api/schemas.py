@@ -17,6 +17,14 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL text cannot hold NUL: refuse it here as bad input, not later as a database error.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("包含无法识别的字符")
+        return value
+
 
 class Identity(Strict):
     """E1, E3: ID type, ID number and name are all required; 军官证 gets its own clear refusal."""

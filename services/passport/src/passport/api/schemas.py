@@ -17,6 +17,14 @@ Email = Annotated[EmailStr, StringConstraints(max_length=254)]
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL text cannot hold NUL: refuse it here as bad input, not later as a database error.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("包含无法识别的字符")
+        return value
+
 
 class CaptchaFields(Strict):
     captcha_token: CaptchaToken

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-_YUAN = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
+_YUAN = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,2})?$")  # ASCII only: "０.０１" is no amount
 
 
 class InvalidAmount(ValueError):

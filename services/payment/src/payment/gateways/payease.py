@@ -126,7 +126,8 @@ class PayEaseAdapter:
             return VerifiedNotification(False, "bad signature")
         oids, statuses = f["v_oid"].split(SEPARATOR), f["v_pstatus"].split(SEPARATOR)
         amounts, currencies = f["v_amount"].split(SEPARATOR), f["v_moneytype"].split(SEPARATOR)
-        if not f["v_count"].isdigit() or not len(oids) == len(statuses) == len(amounts) == len(currencies) == int(f["v_count"]):
+        # isdigit() alone also accepts "①" or "²", which int() refuses.
+        if not (f["v_count"].isascii() and f["v_count"].isdigit()) or not len(oids) == len(statuses) == len(amounts) == len(currencies) == int(f["v_count"]):
             return VerifiedNotification(False, "v_count does not match the orders")
         payments = [
             NotifiedPayment(

@@ -48,7 +48,10 @@ def hmac_md5_equal(key: str, text: str, given: str, charset: str = "gbk") -> boo
         expected = hmac_md5(key, text, charset)
     except UnicodeEncodeError:  # text the gateway could not have signed in its charset
         return False
-    return hmac.compare_digest(expected, (given or "").strip().lower())
+    given = (given or "").strip().lower()
+    if not given.isascii():  # not a hex digest, and compare_digest refuses non-ASCII text
+        return False
+    return hmac.compare_digest(expected, given)
 
 
 def generate_rsa_key() -> rsa.RSAPrivateKey:

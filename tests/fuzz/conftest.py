@@ -1,0 +1,240 @@
+"""Fuzzing passport, eligibility and payment in-process against throw-away PostgreSQL databases.
+
+Each service runs as its tests build it (its own context, a ManualClock, a test token key), wrapped
+so its context closes when its lifespan ends. Schemathesis drives the apps through its ASGI client,
+which runs every app in one event loop thread for the whole session: the apps' database pools live
+in that loop, so they are created lazily there and disposed there (`ClosesOnShutdown`).
+
+Some data is seeded (accounts, the demo registry and an open exam session, a payment registration
+with an order) so that requests carrying a valid token reach past "not found" into the use cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+from argon2 import PasswordHasher
+import pytest
+import schemathesis
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from schemathesis.python import asgi as schemathesis_asgi
+
+from cet_shared.auth import Principal
+from cet_shared.clock import ManualClock
+from cet_shared.events.contracts import ExamSessionPublished, RegistrationBound, RegistrationSnapshot, SubjectEnrolled
+from cet_shared.events.envelope import EventEnvelope
+from cet_shared.testing import TestTokens, throwaway_database
+
+WHO = ("anonymous", "candidate", "teacher", "support", "ops")
+SERVICES = ("passport", "eligibility", "payment")
+SCHOOL = "99301"  # a school of eligibility's demo registry
+CAPTCHA_SECRET = "test-only-captcha-secret-not-for-production"
+START = datetime(2017, 3, 1, 1, 0, tzinfo=timezone.utc)
+# Fuzzing is not about the hash's strength: a cheap argon2id keeps password endpoints fast.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+class ClosesOnShutdown:
+    """The app under test, closing its context when its lifespan ends: in the loop its pool lives in."""
+
+    def __init__(self, app, close: Callable[[], Awaitable[None]]) -> None:  # noqa: ANN001
+        self.app, self._close = app, close
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_closing(message) -> None:  # noqa: ANN001
+            if message["type"] == "lifespan.shutdown.complete":
+                await self._close()
+            await send(message)
+
+        await self.app(scope, receive, send_closing)
+
+
+@dataclass
+class Target:
+    """One service under test: its ASGI app, its context, and request headers per identity."""
+
+    name: str
+    app: ClosesOnShutdown
+    ctx: object
+    headers: dict[str, dict[str, str]]
+    seeded: dict[str, object] = field(default_factory=dict)
+
+    def client(self) -> schemathesis_asgi.ASGIClient:
+        return schemathesis_asgi.get_client(self.app)
+
+    @cached_property
+    def schema(self):  # noqa: ANN201
+        """The OpenAPI schema as the app serves it."""
+        return schemathesis.openapi.from_asgi("/openapi.json", self.app)
+
+
+@pytest.fixture(scope="session")
+def fuzz_tokens() -> TestTokens:
+    return TestTokens()
+
+
+def _token_headers(tokens: TestTokens, pids: dict[str, str]) -> dict[str, dict[str, str]]:
+    headers: dict[str, dict[str, str]] = {"anonymous": {}}
+    for who in WHO[1:]:
+        headers[who] = tokens.headers(pids[who], who, school_code=SCHOOL if who == "teacher" else None)
+    return headers
+
+
+def _pids() -> dict[str, str]:
+    return {who: uuid.uuid4().hex.upper() for who in WHO[1:]}
+
+
+def _shutdown() -> None:
+    # Ends every lifespan schemathesis started (each closes its context in the loop that used it).
+    schemathesis_asgi.shutdown_lifespans()
+
+
+@pytest.fixture(scope="session")
+async def passport_target(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Target]:
+    from passport.api.app import create_app
+    from passport.bootstrap import bootstrap
+    from passport.cli import migrate
+    from passport.service.accounts import create_staff
+    from passport.settings import PassportSettings
+
+    key_file = tmp_path_factory.mktemp("fuzz-passport") / "jwt-ed25519.pem"
+    key_file.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    async with throwaway_database("fuzz_passport") as url:
+        await asyncio.to_thread(migrate, url)
+        settings = PassportSettings(
+            database_url=url, jwt_private_key_file=str(key_file), captcha_secret=CAPTCHA_SECRET, environment="test",
+            db_pool_size=5, campus_base_url="http://campus.cet.test", public_base_url="https://cet.test",
+        )
+        # Real accounts for every role, so tokens reach the account pages (passport signs its own tokens).
+        seeding = bootstrap(settings, clock=ManualClock(START))
+        seeding.hasher = CHEAP_HASHER
+        pids = {}
+        for who in WHO[1:]:
+            pids[who] = await create_staff(
+                seeding, email=f"fuzz-{who}@example.com", password="Cet2017-fuzz-pass", roles=frozenset({who}),
+                school_code=SCHOOL if who == "teacher" else None,
+            )
+        await seeding.close()
+        ctx = bootstrap(settings, clock=ManualClock(START))
+        ctx.hasher = CHEAP_HASHER
+        headers: dict[str, dict[str, str]] = {"anonymous": {}}
+        for who in WHO[1:]:
+            token = ctx.signer.issue(passport_id=pids[who], roles=[who], token_version=0, school_code=SCHOOL if who == "teacher" else None, now=datetime.now(timezone.utc))
+            headers[who] = {"authorization": f"Bearer {token}"}
+        yield Target("passport", ClosesOnShutdown(create_app(ctx), ctx.close), ctx, headers)
+        _shutdown()
+
+
+@pytest.fixture(scope="session")
+async def eligibility_target(fuzz_tokens: TestTokens) -> AsyncIterator[Target]:
+    from eligibility.api.app import create_app
+    from eligibility.bootstrap import bootstrap
+    from eligibility.cli import DEMO, migrate
+    from eligibility.events.consumers import build_consumers
+    from eligibility.service.registry import import_scores, import_students
+    from eligibility.settings import EligibilitySettings
+
+    async with throwaway_database("fuzz_eligibility") as url:
+        await asyncio.to_thread(migrate, url)
+        settings = EligibilitySettings(database_url=url, captcha_secret=CAPTCHA_SECRET, environment="test", db_pool_size=5)
+        seeding = bootstrap(settings, clock=ManualClock(START), token_verifier=fuzz_tokens.verifier())
+        await import_students(seeding, (DEMO / "students.csv").read_text(encoding="utf-8"), school_scope=None)
+        await import_scores(seeding, (DEMO / "scores.csv").read_text(encoding="utf-8"))
+        session_id = uuid.uuid4()
+        event = ExamSessionPublished(
+            exam_session_id=session_id, name="2017年上半年CET考试", registration_opens_at=START, registration_closes_at=START + timedelta(days=10)
+        )
+        envelope = EventEnvelope.wrap(event, key=str(session_id), producer="fuzz")
+        for consumer in build_consumers(seeding):
+            await consumer.dispatch(envelope.model_dump_json().encode(), topic=event.topic)
+        await seeding.close()
+        ctx = bootstrap(settings, clock=ManualClock(START + timedelta(hours=1)), token_verifier=fuzz_tokens.verifier())
+        yield Target("eligibility", ClosesOnShutdown(create_app(ctx), ctx.close), ctx, _token_headers(fuzz_tokens, _pids()))
+        _shutdown()
+
+
+def _gateway_down(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("gateway unreachable (fuzz tests reach no gateway)", request=request)
+
+
+@pytest.fixture(scope="session")
+def payment_keys(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """The merchant's keys, and the "Alipay" private key so tests can sign notifications as Alipay does."""
+    from payment.sandbox.keys import ensure_merchant_keys, new_alipay_key
+
+    directory = tmp_path_factory.mktemp("fuzz-payment-keys")
+    ensure_merchant_keys(directory)
+    return directory, new_alipay_key(directory)
+
+
+@pytest.fixture(scope="session")
+async def payment_target(fuzz_tokens: TestTokens, payment_keys) -> AsyncIterator[Target]:  # noqa: ANN001
+    from payment.api.app import create_app
+    from payment.bootstrap import bootstrap
+    from payment.cli import migrate
+    from payment.events.consumers import build_consumers
+    from payment.sandbox.keys import ALIPAY_PUBLIC, APP_PRIVATE, PAYEASE_KEY
+    from payment.service.orders import create_order
+    from payment.settings import PaymentSettings
+
+    key_dir: Path = payment_keys[0]
+    async with throwaway_database("fuzz_payment") as url:
+        await asyncio.to_thread(migrate, url)
+        settings = PaymentSettings(
+            database_url=url, environment="test", db_pool_size=5,
+            notify_base_url="http://payment.test", return_url="http://portal.test/registration",
+            alipay_gateway_url="http://gateway.test/alipay/gateway.do",
+            alipay_app_private_key_file=str(key_dir / APP_PRIVATE), alipay_public_key_file=str(key_dir / ALIPAY_PUBLIC),
+            payease_pay_url="http://gateway.test/payease/pay", payease_api_base_url="http://gateway.test/payease",
+            payease_key_file=str(key_dir / PAYEASE_KEY),
+        )
+        now = datetime.now(timezone.utc)
+        pids = _pids()
+        transport = httpx.MockTransport(_gateway_down)
+        seeding = bootstrap(settings, clock=ManualClock(now), http_transport=transport)
+        # A bound registration with two subjects awaiting payment, and an order for one of them.
+        registration_id = uuid.uuid4()
+        events = [
+            RegistrationBound(
+                registration_id=registration_id, exam_session_id=uuid.uuid4(), passport_id=pids["candidate"],
+                snapshot=RegistrationSnapshot(
+                    name="廖晓儿", gender="女", id_type="resident_id_card", id_number="110105200001011234", province_code="99",
+                    school_code=SCHOOL, school_name="测试学校机构01", campus_code="993010", campus_name="测试校区机构001",
+                    qualification_subjects=["1", "4"],
+                ),
+                bound_at=now,
+            )
+        ]
+        enrolment_ids = [uuid.uuid4(), uuid.uuid4()]
+        for enrolment_id, (code, name) in zip(enrolment_ids, (("1", "英语四级笔试"), ("4", "日语六级笔试"))):
+            events.append(
+                SubjectEnrolled(
+                    enrolment_id=enrolment_id, registration_id=registration_id, passport_id=pids["candidate"], subject_code=code,
+                    subject_name=name, campus_code="993010", fee_fen=1, expires_at=now + timedelta(days=1),
+                )
+            )
+        consumer = build_consumers(seeding)[0]
+        for event in events:
+            await consumer.dispatch(EventEnvelope.wrap(event, key=str(registration_id), producer="fuzz").model_dump_json().encode(), topic=event.topic)
+        candidate = Principal(passport_id=pids["candidate"], roles=frozenset({"candidate"}))
+        order = await create_order(seeding, candidate, enrolment_ids[:1])
+        await seeding.close()
+        ctx = bootstrap(settings, clock=ManualClock(now), http_transport=transport)
+        app = create_app(ctx, token_verifier=fuzz_tokens.verifier())
+        seeded = {"registration_id": registration_id, "enrolment_ids": enrolment_ids, "order_id": order.order_id, "alipay_key": payment_keys[1]}
+        yield Target("payment", ClosesOnShutdown(app, ctx.close), ctx, _token_headers(fuzz_tokens, pids), seeded)
+        _shutdown()
