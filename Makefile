@@ -8,10 +8,10 @@ SHELL := /bin/bash
 # sync must finish before infra-up: the mail sink runs on the project's venv (aiosmtpd)
 .NOTPARALLEL:
 
-.PHONY: help sync infra-up infra-down infra-status infra-reset test up down
+.PHONY: help sync infra-up infra-down infra-status infra-reset test e2e up down
 
 help:
-	@echo "make sync | infra-up | infra-down | infra-status | infra-reset | test [ARGS=...] | up | down"
+	@echo "make sync | infra-up | infra-down | infra-status | infra-reset | test [ARGS=...] | e2e [ARGS=...] | up | down"
 
 sync:
 	@if [ -f uv.lock ]; then uv sync --all-packages --frozen; else uv sync --all-packages; fi
@@ -31,7 +31,15 @@ infra-reset:
 test: sync infra-up
 	deploy/local/test.sh $(ARGS)
 
-# For now the infrastructure only; the services will join here (deploy/local/suite.sh).
-up: infra-up
+# The cross-service journey and failure drills only (tests/e2e: every service as its own
+# processes behind a private gateway, fresh databases, its own Kafka broker). `make test` runs them too.
+e2e: sync infra-up
+	deploy/local/test.sh tests/e2e $(ARGS)
 
-down: infra-down
+# The whole suite: infrastructure, migrations, every service, the gateway on
+# http://127.0.0.1:8080, the demo data; prints the addresses and demo accounts.
+up: sync
+	deploy/local/suite.sh up
+
+down:
+	deploy/local/suite.sh down

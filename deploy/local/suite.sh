@@ -1,90 +1,160 @@
 #!/usr/bin/env bash
 # Starts (or stops) the whole suite on this machine, without Docker: infrastructure, migrations,
-# each service's api and worker, and prints where to reach them.
-#   deploy/local/suite.sh up | down | status
+# each service's api and worker (enrolment: two api replicas), the payment sandbox, the gateway
+# (nginx on 127.0.0.1:8080), then the demo data; prints where to reach everything.
+#   deploy/local/suite.sh up | down | stop | status
+#     down: the suite and the infrastructure; stop: the suite's processes only (PostgreSQL, Kafka and
+#     the mail sink keep running, e.g. for `make test`)
+# Idempotent: `up` starts only what is not running and loads the demo without duplicating it.
+# A service joins as soon as its entrypoints.py exists.
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+repo=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$repo"
-CET_VAR=${CET_VAR:-$repo/.local}
+CET_VAR=$(realpath -m "${CET_VAR:-$repo/.local}")
+export CET_VAR
 logs=$CET_VAR/logs
 run=$CET_VAR/run
+gateway=$CET_VAR/gateway
+keys=$CET_VAR/var/payment-keys
 mkdir -p "$logs" "$run"
 
-# name:command — every process of the suite. Enrolment runs two api replicas (O1).
-processes=(
-  "passport-api:passport-api --port 8001"
-  "passport-worker:passport-worker"
-)
-for svc in eligibility enrolment payment; do
-  if [ -f "services/$svc/src/$svc/entrypoints.py" ]; then
-    case $svc in
-      eligibility) processes+=("eligibility-api:eligibility-api --port 8002" "eligibility-worker:eligibility-worker") ;;
-      enrolment) processes+=("enrolment-api-1:enrolment-api --port 8003" "enrolment-api-2:enrolment-api --port 8013" "enrolment-worker:enrolment-worker") ;;
-      payment) processes+=("payment-api:payment-api --port 8004" "payment-worker:payment-worker") ;;
-    esac
-  fi
+present() { [ -f "services/$1/src/$1/entrypoints.py" ]; }
+
+# name:port:command — every process of the suite in start order (port 0: no http port).
+processes=()
+for svc in passport eligibility enrolment payment; do
+  present "$svc" || continue
+  case $svc in
+    passport) processes+=("passport-api:8001:passport-api --port 8001" "passport-worker:0:passport-worker") ;;
+    eligibility) processes+=("eligibility-api:8002:eligibility-api --port 8002" "eligibility-worker:0:eligibility-worker") ;;
+    enrolment) processes+=("enrolment-api-1:8003:enrolment-api --port 8003" "enrolment-api-2:8013:enrolment-api --port 8013" "enrolment-worker:0:enrolment-worker") ;;
+    payment)
+      # the sandbox first: it writes the public key payment-api reads at start
+      grep -q run_sandbox services/payment/src/payment/entrypoints.py && processes+=("payment-sandbox:8090:payment-sandbox --port 8090")
+      processes+=("payment-api:8004:payment-api --port 8004" "payment-worker:0:payment-worker") ;;
+  esac
 done
+names() { local e; for e in "${processes[@]}" gateway; do echo "${e%%:*}"; done; }
 
 is_running() { [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
+
+wait_http() { # url seconds name
+  local i
+  for ((i = 0; i < $2 * 5; i++)); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "$3 did not answer $1 within $2 s (log: $logs/$3.log)" >&2
+  return 1
+}
+
+start() { # name command...  (own session and process group: `down` stops it and its children)
+  local name=$1
+  shift
+  if is_running "$name"; then
+    echo "$name already running (pid $(cat "$run/$name.pid"))"
+    return 0
+  fi
+  setsid nohup "$@" >"$logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$run/$name.pid"
+  echo "started $name (log: $logs/$name.log)"
+}
 
 up() {
   "$repo/deploy/local/infra.sh" up
   # shellcheck disable=SC1091
   . "$CET_VAR/env"
   export JWKS_URL=${JWKS_URL:-http://127.0.0.1:8001/.well-known/jwks.json}
+  if present payment; then
+    export ALIPAY_APP_PRIVATE_KEY_FILE=$keys/app_private_key.pem ALIPAY_PUBLIC_KEY_FILE=$keys/alipay_public_key.pem
+    export PAYEASE_KEY_FILE=$keys/payease_key SANDBOX_KEY_DIR=$keys
+    uv run --frozen payment-admin make-test-keys --dir "$keys" >/dev/null
+  fi
   for svc in passport eligibility enrolment payment; do
     if [ -f "services/$svc/src/$svc/cli.py" ]; then
       uv run --frozen "$svc-admin" migrate
     fi
   done
+  local entry name port command
   for entry in "${processes[@]}"; do
     name=${entry%%:*}
-    command=${entry#*:}
-    if is_running "$name"; then
-      echo "$name already running (pid $(cat "$run/$name.pid"))"
-      continue
-    fi
-    # setsid: each process in its own group, so `down` stops it and its children only.
-    setsid nohup uv run --frozen $command >"$logs/$name.log" 2>&1 &
-    echo $! >"$run/$name.pid"
-    echo "started $name (log: $logs/$name.log)"
+    port=${entry#*:}
+    port=${port%%:*}
+    command=${entry#*:*:}
+    # shellcheck disable=SC2086
+    start "$name" uv run --frozen $command
+    # payment-api must read the key of the sandbox that is running now
+    [ "$name" = payment-sandbox ] && wait_http "http://127.0.0.1:$port/healthz" 60 "$name"
   done
   for entry in "${processes[@]}"; do
-    port=$(grep -oE -- '--port [0-9]+' <<<"$entry" | cut -d' ' -f2) || continue
-    for _ in $(seq 1 60); do
-      curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-      sleep 0.5
-    done
+    name=${entry%%:*}
+    port=${entry#*:}
+    port=${port%%:*}
+    [ "$port" = 0 ] || wait_http "http://127.0.0.1:$port/healthz" 60 "$name"
   done
+  local nginx
+  nginx=$(command -v nginx || echo /usr/sbin/nginx)
+  [ -x "$nginx" ] || { echo "nginx not found (apt-get install -y nginx)" >&2; exit 1; }
+  python3 deploy/gateway/render.py --prefix "$gateway" >/dev/null
+  if is_running gateway; then
+    kill -HUP "$(cat "$run/gateway.pid")" # re-read the freshly rendered config
+    echo "gateway already running (pid $(cat "$run/gateway.pid")): configuration reloaded"
+  else
+    start gateway "$nginx" -p "$gateway" -c "$gateway/nginx.conf" -e "$gateway/error.log" -g 'daemon off;'
+  fi
+  wait_http http://127.0.0.1:8080/healthz 20 gateway
+  echo
+  "$repo/deploy/local/demo/load.sh"
+  echo
   status
   cat <<INFO
 
 The CET registration suite is running:
-  passport api      http://127.0.0.1:8001/docs
-  eligibility api   http://127.0.0.1:8002/docs
-  enrolment api     http://127.0.0.1:8003/docs  (replica: 8013)
-  payment api       http://127.0.0.1:8004/docs
-  mail sink         $CET_VAR/mail/ (one .eml file per message)
-  logs              $logs/
+  gateway (portal and every api)  http://127.0.0.1:8080/
+      /api/passport/  /api/eligibility/  /api/enrolment/  /api/payment/
+  services, for operators on this host only (docs at /docs):
+      passport 8001, eligibility 8002, enrolment 8003 + 8013, payment 8004, payment sandbox 8090
+  mail sink         $CET_VAR/mail/ (one .eml file per message: reset links, verification, receipts)
+  logs              $logs/  (gateway: $gateway/access.log, error.log)
 Stop it with: make down
 INFO
 }
 
-down() {
-  for entry in "${processes[@]}"; do
-    name=${entry%%:*}
+stop() {
+  local name pid i entry stopping=()
+  # the gateway first, so no request reaches a service that is stopping; then all at once
+  for name in gateway $(names | grep -vx gateway | tac); do
     if is_running "$name"; then
-      kill -TERM -- "-$(cat "$run/$name.pid")" 2>/dev/null || true
-      echo "stopped $name"
+      pid=$(cat "$run/$name.pid")
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+      stopping+=("$name:$pid")
     fi
     rm -f "$run/$name.pid"
   done
+  for entry in "${stopping[@]}"; do
+    name=${entry%%:*}
+    pid=${entry#*:}
+    for ((i = 0; i < 150; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -KILL -- "-$pid" 2>/dev/null || true
+      echo "stopped $name (SIGKILL after 15 s)"
+    else
+      echo "stopped $name"
+    fi
+  done
+}
+
+down() {
+  stop
   "$repo/deploy/local/infra.sh" down
 }
 
 status() {
-  for entry in "${processes[@]}"; do
-    name=${entry%%:*}
+  local name
+  for name in $(names); do
     if is_running "$name"; then echo "$name: running (pid $(cat "$run/$name.pid"))"; else echo "$name: stopped"; fi
   done
 }
@@ -92,6 +162,7 @@ status() {
 case "${1:-up}" in
   up) up ;;
   down) down ;;
+  stop) stop ;;
   status) status; "$repo/deploy/local/infra.sh" status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|stop|status" >&2; exit 2 ;;
 esac

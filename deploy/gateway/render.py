@@ -1,0 +1,115 @@
+"""Render the gateway's nginx templates: replace ${CET_GW_NAME} from the environment, else from
+defaults.env.
+
+Only CET_GW_* names are touched (nginx's own $variables stay as they are), the same rule as the
+official nginx image's envsubst filter, so one template serves `make up`, the e2e run and compose.
+A name with no value anywhere is an error, never an empty string in the config.
+
+    python3 deploy/gateway/render.py TEMPLATE > OUTPUT
+    python3 deploy/gateway/render.py --prefix DIR     a local instance's folder: nginx.conf, cet.conf,
+                                                      tmp/, the portal root; prints the nginx command
+
+Standard library only: suite.sh runs it before any project venv exists.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULTS = HERE / "defaults.env"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+PLACEHOLDER = re.compile(r"\$\{(CET_GW_[A-Z0-9_]+)\}")
+
+
+def defaults() -> dict[str, str]:
+    values = {}
+    for line in DEFAULTS.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value.strip()
+    return values
+
+
+def render(template: str, env: dict[str, str]) -> str:
+    values = {**defaults(), **{k: v for k, v in env.items() if k.startswith("CET_GW_")}}
+    missing = sorted({name for name in PLACEHOLDER.findall(template) if name not in values})
+    if missing:
+        raise SystemExit(f"render.py: no value for {', '.join(missing)}")
+    return PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+def portal_root(repo: Path, prefix: Path) -> Path:
+    """The built portal (portal/dist), else its sources (portal/), else a placeholder page."""
+    for candidate in (repo / "portal" / "dist", repo / "portal"):
+        if (candidate / "index.html").is_file():
+            return candidate
+    placeholder = prefix / "placeholder"
+    placeholder.mkdir(parents=True, exist_ok=True)
+    (placeholder / "index.html").write_bytes((HERE / "placeholder-index.html").read_bytes())
+    return placeholder
+
+
+def worker_user(paths: list[Path]) -> str:
+    """Started as root, nginx runs its workers as `nobody` when that user can read what they serve
+    (a repo under /root cannot be read by nobody: then root's workers, on 127.0.0.1 only)."""
+    if os.geteuid() != 0:
+        return ""  # workers run as whoever started nginx
+    readable = all(
+        subprocess.run(["runuser", "-u", "nobody", "--", "test", "-r", str(p)], capture_output=True).returncode == 0 for p in paths
+    )
+    return "user nobody nogroup;" if readable else "user root root;"
+
+
+def prepare(prefix: Path, env: dict[str, str]) -> list[str]:
+    """Write a local instance's folder and return the command that runs it in the foreground."""
+    repo = HERE.parent.parent
+    for sub in ("tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"):
+        (prefix / sub).mkdir(parents=True, exist_ok=True)
+    root = portal_root(repo, prefix)
+    user = worker_user([root / "index.html"])
+    if user.startswith("user nobody"):
+        for folder in (prefix / "tmp").rglob("*"):
+            shutil.chown(folder, "nobody", "nogroup")
+    local = {
+        "CET_GW_PREFIX": str(prefix),
+        "CET_GW_USER": user,
+        "CET_GW_PORTAL_ROOT": str(root),
+        "CET_GW_ERROR_LOG": str(prefix / "error.log"),
+        "CET_GW_ACCESS_LOG": str(prefix / "access.log"),
+        "CET_GW_LISTEN": "127.0.0.1:8080",
+        "CET_GW_PASSPORT": "127.0.0.1:8001",
+        "CET_GW_ELIGIBILITY": "127.0.0.1:8002",
+        "CET_GW_ENROLMENT_SERVERS": "server 127.0.0.1:8003 max_fails=1 fail_timeout=2s; server 127.0.0.1:8013 max_fails=1 fail_timeout=2s;",
+        "CET_GW_PAYMENT": "127.0.0.1:8004",
+    }
+    values = {**local, **{k: v for k, v in env.items() if k.startswith("CET_GW_")}}
+    for name in ("cet.conf", "nginx.conf"):
+        template = HERE / ("cet.conf.template" if name == "cet.conf" else "nginx.local.conf.template")
+        text = render(template.read_text(encoding="utf-8"), values)
+        tmp = prefix / (name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(prefix / name)
+    conf = str(prefix / "nginx.conf")
+    return [NGINX, "-p", str(prefix), "-c", conf, "-e", values["CET_GW_ERROR_LOG"], "-g", "daemon off;"]
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if len(args) == 2 and args[0] == "--prefix":
+        command = prepare(Path(args[1]).resolve(), dict(os.environ))
+        check = subprocess.run([*command[:-2], "-t", "-q"], capture_output=True, text=True)
+        if check.returncode != 0:
+            raise SystemExit(f"render.py: nginx refuses the rendered config:\n{check.stderr}")
+        print(shlex.join(command))
+    elif len(args) == 1:
+        sys.stdout.write(render(Path(args[0]).read_text(encoding="utf-8"), dict(os.environ)))
+    else:
+        raise SystemExit(__doc__)

@@ -1,0 +1,418 @@
+"""The e2e stack: every service as its own processes, behind a private gateway.
+
+One `Stack` per test session (conftest.py):
+  - fresh throw-away databases (PG_ADMIN_URL), migrated with each service's `<svc>-admin migrate`;
+  - its own Kafka broker (KRaft, from the jars `make infra-up` fetched) on free ports, so a drill
+    may stop it; every topic and consumer group also carries a unique prefix (KAFKA_TOPIC_PREFIX);
+  - its own JWT key, captcha secret, mail sink (deploy/local/mailsink.py) and payment keys;
+  - api + worker per service (enrolment: 2 api replicas), the payment sandbox, and nginx rendered
+    from deploy/gateway — all on free ports, so it never collides with `make up` or other tests.
+Each process runs in its own process group: `kill()` (SIGKILL by default) and `start()` again are
+the drills' tools; teardown stops every group.
+
+A service takes part as soon as its entrypoints.py exists (enrolment and payment join later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email
+import email.policy
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from cet_shared.captcha import CaptchaSeal
+from cet_shared.clock import SystemClock
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SERVICES = ("passport", "eligibility", "enrolment", "payment")
+KAFKA_VERSION = "4.1.1"
+
+
+def present(service: str) -> bool:
+    return (REPO / "services" / service / "src" / service / "entrypoints.py").is_file() and (BIN / f"{service}-api").exists()
+
+
+def sandbox_present() -> bool:
+    return present("payment") and "run_sandbox" in (REPO / "services/payment/src/payment/entrypoints.py").read_text() and (BIN / "payment-sandbox").exists()
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports free right now (held open together, so they are distinct)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@dataclass
+class Proc:
+    """One process of the stack, in its own process group, logging to a file."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log: Path
+    health_url: str | None = None  # polled until it answers 200
+    ready_line: str | None = None  # or: waited for in the log
+    popen: subprocess.Popen | None = None
+    starts: int = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        with self.log.open("ab") as out:
+            out.write(f"\n===== start #{self.starts} of {self.name} =====\n".encode())
+            out.flush()
+            self._offset = self.log.stat().st_size
+            self.popen = subprocess.Popen(
+                self.argv, env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+
+    @property
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive:
+                raise RuntimeError(f"{self.name} exited while starting:\n{self.tail()}")
+            if self._ready():
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} not ready after {timeout}s:\n{self.tail()}")
+
+    def _ready(self) -> bool:
+        if self.health_url:
+            try:
+                return httpx.get(self.health_url, timeout=1.0).status_code == 200
+            except httpx.HTTPError:
+                return False
+        if self.ready_line:
+            with self.log.open("rb") as f:
+                f.seek(self._offset)
+                return self.ready_line.encode() in f.read()
+        return True
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole process group and wait for the process to go."""
+        if self.popen is None:
+            return
+        try:
+            os.killpg(self.popen.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            self.popen.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.alive:
+            self.kill(signal.SIGTERM)
+        elif self.popen is not None:
+            try:  # children left behind in the group
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def restart(self, sig: int = signal.SIGKILL, timeout: float = 60.0) -> None:
+        self.kill(sig)
+        self.start()
+        self.wait_ready(timeout)
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+class Mailbox:
+    """The run's mail sink folder: one .eml per message."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        out = []
+        for path in sorted(self.folder.glob("*.eml")):
+            out.append(email.message_from_bytes(path.read_bytes(), policy=email.policy.default))
+        return out
+
+    def find(self, to: str, subject: str) -> list[email.message.EmailMessage]:
+        return [m for m in self.messages() if to.lower() in str(m["To"]).lower() and subject in str(m["Subject"])]
+
+    async def wait(self, to: str, subject: str, *, count: int = 1, timeout: float = 30.0) -> list[email.message.EmailMessage]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = self.find(to, subject)
+            if len(found) >= count:
+                return found
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no mail '{subject}' to {to} after {timeout}s (have: {[str(m['Subject']) for m in self.messages()][-10:]})")
+            await asyncio.sleep(0.2)
+
+    @staticmethod
+    def body(message: email.message.EmailMessage) -> str:
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+    @staticmethod
+    def link_token(message: email.message.EmailMessage) -> str:
+        match = re.search(r"[?&]token=([A-Za-z0-9_\-]+)", Mailbox.body(message))
+        assert match, "no link with a token in the mail"
+        return match.group(1)
+
+
+class KafkaNode:
+    """A private single-node KRaft broker, configured like deploy/local/infra.sh's."""
+
+    def __init__(self, folder: Path, port: int, controller_port: int) -> None:
+        self.folder, self.port, self.controller_port = folder, port, controller_port
+        libs = os.environ.get("CET_KAFKA_LIBS") or str(
+            Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cet-suite" / f"kafka-{KAFKA_VERSION}" / "libs"
+        )
+        if not list(Path(libs).glob("kafka_2.13-*.jar")):
+            raise RuntimeError(f"Kafka jars not found in {libs}: run `make infra-up` once (it fetches them)")
+        java = shutil.which("java")
+        if java is None:
+            raise RuntimeError("java not found: apt-get install -y openjdk-17-jre-headless")
+        self.classpath, self.java = f"{libs}/*", java
+        self.bootstrap = f"127.0.0.1:{port}"
+        self.log4j = REPO / "deploy/local/kafka/log4j2.xml"
+        folder.mkdir(parents=True, exist_ok=True)
+        template = (REPO / "deploy/local/kafka/server.properties").read_text()
+        props = (
+            template.replace("@@KAFKA_PORT@@", str(port))
+            .replace("@@CONTROLLER_PORT@@", str(controller_port))
+            .replace("@@DATA_DIR@@", str(folder / "data"))
+        )
+        self.properties = folder / "server.properties"
+        self.properties.write_text(props)
+        self.proc = Proc(
+            "kafka",
+            [java, "-Xms128m", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
+             f"-Dlog4j2.configurationFile={self.log4j}", f"-Dkafka.logs.dir={folder}", "-cp", self.classpath, "kafka.Kafka", str(self.properties)],
+            env=dict(os.environ),
+            log=folder / "kafka.out",
+        )
+
+    def format(self) -> None:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        subprocess.run(
+            [self.java, "-XX:TieredStopAtLevel=1", f"-Dlog4j2.configurationFile={self.log4j}", f"-Dkafka.logs.dir={self.folder}", "-cp", self.classpath,
+             "kafka.tools.StorageTool", "format", "--ignore-formatted", "-t", cluster_id, "-c", str(self.properties)],
+            check=True, capture_output=True, timeout=120,
+        )
+
+    def ready(self) -> bool:
+        probe = subprocess.run([sys.executable, str(REPO / "deploy/local/kafka_probe.py"), "127.0.0.1", str(self.port), "1"], capture_output=True)
+        return probe.returncode == 0
+
+    def start(self) -> None:
+        self.proc.start()
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.proc.alive:
+                raise RuntimeError(f"kafka exited:\n{self.proc.tail()}")
+            if self.ready():
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"kafka not ready after {timeout}s:\n{self.proc.tail()}")
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+
+@dataclass
+class Stack:
+    root: Path
+    pg_admin_url: str
+    ports: dict[str, int] = field(default_factory=dict)
+    procs: dict[str, Proc] = field(default_factory=dict)
+    database_urls: dict[str, str] = field(default_factory=dict)
+    captcha_secret: str = field(default_factory=lambda: secrets.token_hex(32))
+    topic_prefix: str = field(default_factory=lambda: f"e2e-{uuid.uuid4().hex[:8]}.")
+    services: tuple[str, ...] = ()
+    kafka: KafkaNode | None = None
+
+    # -- addresses ----------------------------------------------------------------------------
+    @property
+    def gateway(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    @property
+    def mailbox(self) -> Mailbox:
+        return Mailbox(self.root / "mail")
+
+    # -- captcha ------------------------------------------------------------------------------
+    def captcha(self, answer: str = "CET4") -> dict[str, str]:
+        """A captcha the stack accepts (sealed with the run's secret), with its right answer."""
+        token = CaptchaSeal(self.captcha_secret).seal(answer, clock=SystemClock(), ttl=timedelta(minutes=5))
+        return {"captcha_token": token, "captcha_answer": answer}
+
+    # -- environment --------------------------------------------------------------------------
+    def base_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL_", "KAFKA_", "SMTP_", "JWKS_", "CAPTCHA_", "CET_GW_"))}
+        keys = self.root / "payment-keys"
+        env.update(
+            CET_ENV="test",
+            PYTHONUNBUFFERED="1",
+            KAFKA_BOOTSTRAP_SERVERS=self.kafka.bootstrap,
+            KAFKA_TOPIC_PREFIX=self.topic_prefix,
+            CAPTCHA_SECRET=self.captcha_secret,
+            JWT_PRIVATE_KEY_FILE=str(self.root / "jwt-ed25519.pem"),
+            JWKS_URL=f"{self.url('passport')}/.well-known/jwks.json",
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=str(self.ports["smtp"]),
+            PASSPORT_CAMPUS_BASE_URL=self.gateway,
+            PASSPORT_PUBLIC_BASE_URL=self.gateway,
+            # payment: the sandbox and the notifications through this run's gateway
+            PAYMENT_NOTIFY_BASE_URL=f"{self.gateway}/api/payment",
+            PAYMENT_RETURN_URL=f"{self.gateway}/registration",
+            ALIPAY_GATEWAY_URL=f"{self.url('sandbox')}/alipay/gateway.do",
+            PAYEASE_PAY_URL=f"{self.url('sandbox')}/payease/prs/user_payment.checkit",
+            PAYEASE_API_BASE_URL=f"{self.url('sandbox')}/payease",
+            ALIPAY_APP_PRIVATE_KEY_FILE=str(keys / "app_private_key.pem"),
+            ALIPAY_PUBLIC_KEY_FILE=str(keys / "alipay_public_key.pem"),
+            PAYEASE_KEY_FILE=str(keys / "payease_key"),
+            SANDBOX_KEY_DIR=str(keys),
+            SANDBOX_PUBLIC_BASE_URL=self.url("sandbox"),
+            SANDBOX_PAYEASE_NOTIFY_URL=f"{self.gateway}/api/payment/notify/payease",
+            SANDBOX_TIME_SCALE="0.001",
+            # every acknowledged notification is sent once more: duplicates on every payment (Y3)
+            SANDBOX_DUPLICATE_RATE="1",
+            # the services' own per-client limits: every e2e request comes from 127.0.0.1
+            QUERIES_PER_CLIENT="100000",
+            RECOVERY_REQUESTS_PER_CLIENT="1000",
+            LOGIN_FAILURES_PER_CLIENT="1000",
+        )
+        for svc, url in self.database_urls.items():
+            env[f"DATABASE_URL_{svc.upper()}"] = url
+        # small pools: eleven processes share one PostgreSQL
+        env["DB_POOL_SIZE"] = "5"
+        return env
+
+    def gateway_env(self) -> dict[str, str]:
+        p = self.ports
+        enrolment = " ".join(f"server 127.0.0.1:{p[n]} max_fails=1 fail_timeout=2s;" for n in ("enrolment-1", "enrolment-2"))
+        return {
+            "CET_GW_LISTEN": f"127.0.0.1:{p['gateway']}",
+            "CET_GW_PASSPORT": f"127.0.0.1:{p['passport']}",
+            "CET_GW_ELIGIBILITY": f"127.0.0.1:{p['eligibility']}",
+            "CET_GW_ENROLMENT_SERVERS": enrolment,
+            "CET_GW_PAYMENT": f"127.0.0.1:{p['payment']}",
+            "CET_GW_PAYMENT_FORM_ACTION": self.url("sandbox"),
+            # The journey and the 200-candidate drill come from one address: high limits, except
+            # password recovery, which the rate-limit test exhausts on purpose.
+            "CET_GW_RATE_CAPTCHA": "500r/s", "CET_GW_BURST_CAPTCHA": "1000",
+            "CET_GW_RATE_LOGIN": "500r/s", "CET_GW_BURST_LOGIN": "1000",
+            "CET_GW_RATE_ACCOUNT_RECOVERY": "50r/s", "CET_GW_BURST_ACCOUNT_RECOVERY": "100",
+            "CET_GW_RATE_ENROLMENT": "1000r/s", "CET_GW_BURST_ENROLMENT": "2000",
+            "CET_GW_RATE_PASSWORD_RECOVERY": "1r/s", "CET_GW_BURST_PASSWORD_RECOVERY": "5",
+        }
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def add(self, name: str, argv: list[str], *, env: dict[str, str] | None = None, health: str | None = None, ready_line: str | None = None) -> Proc:
+        proc = Proc(name, argv, env or self.base_env(), self.root / "logs" / f"{name}.log", health_url=health, ready_line=ready_line)
+        self.procs[name] = proc
+        return proc
+
+    def select_services(self) -> None:
+        """Every installed service; CET_E2E_SERVICES=passport,eligibility narrows the run."""
+        wanted = [s.strip() for s in os.environ.get("CET_E2E_SERVICES", ",".join(SERVICES)).split(",") if s.strip()]
+        self.services = tuple(s for s in SERVICES if s in wanted and present(s))
+        if "passport" not in self.services or "eligibility" not in self.services:
+            raise RuntimeError("passport and eligibility must be installed (make sync)")
+
+    def build(self) -> None:
+        """Describe every process (nothing runs yet); after the databases exist."""
+        worker_ready = "worker running"
+        for svc in self.services:
+            if svc == "enrolment":
+                for n in (1, 2):
+                    self.add(f"enrolment-api-{n}", [str(BIN / "enrolment-api"), "--port", str(self.ports[f"enrolment-{n}"])],
+                             health=f"{self.url(f'enrolment-{n}')}/healthz")
+            else:
+                self.add(f"{svc}-api", [str(BIN / f"{svc}-api"), "--port", str(self.ports[svc])], health=f"{self.url(svc)}/healthz")
+            self.add(f"{svc}-worker", [str(BIN / f"{svc}-worker")], ready_line=worker_ready)
+        if "payment" in self.services and sandbox_present():
+            self.add("payment-sandbox", [str(BIN / "payment-sandbox"), "--port", str(self.ports["sandbox"])], health=f"{self.url('sandbox')}/healthz")
+        self.add("mailsink", [sys.executable, str(REPO / "deploy/local/mailsink.py"), "--host", "127.0.0.1", "--port", str(self.ports["smtp"]),
+                              "--maildir", str(self.root / "mail")], ready_line=None)
+
+    def prepare_gateway(self) -> None:
+        env = {**os.environ, **self.gateway_env()}
+        out = subprocess.run([sys.executable, str(REPO / "deploy/gateway/render.py"), "--prefix", str(self.root / "gateway")],
+                             env=env, capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise RuntimeError(f"gateway config: {out.stderr}")
+        prefix = self.root / "gateway"
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.add("gateway", [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log"), "-g", "daemon off;"],
+                 env=dict(os.environ), health=f"{self.gateway}/healthz")
+
+    def api_procs(self) -> list[Proc]:
+        return [p for n, p in self.procs.items() if "-api" in n]
+
+    def worker(self, service: str) -> Proc:
+        return self.procs[f"{service}-worker"]
+
+    def stop(self) -> None:
+        """SIGTERM every group at once (the gateway first), then wait; the broker is thrown away."""
+        procs = [self.procs["gateway"]] if "gateway" in self.procs else []
+        procs += [p for n, p in self.procs.items() if n != "gateway"]
+        for proc in procs:
+            if proc.alive:
+                try:
+                    os.killpg(proc.popen.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for proc in procs:
+            proc.stop()
+        if self.kafka:
+            self.kafka.proc.kill(signal.SIGKILL)
+
+
+def write_jwt_key(path: Path) -> None:
+    key = Ed25519PrivateKey.generate()
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    path.chmod(0o600)
+
+
+def start_all(procs: Iterable[Proc], timeout: float = 90.0) -> None:
+    procs = list(procs)
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.wait_ready(timeout)
