@@ -9,7 +9,9 @@ import httpx
 from e2e_harness import Stack
 
 
-async def test_gateway_exposes_the_apis_and_nothing_else(stack: Stack) -> None:
+async def test_o2_o3_gateway_exposes_the_apis_and_nothing_else(stack: Stack) -> None:
+    """O2: the portal reaches the services only through the gateway's /api paths (their docs and
+    health endpoints stay inside); O3: the payment platforms reach only payment's notify paths."""
     async with httpx.AsyncClient(base_url=stack.gateway, timeout=10) as client:
         health = await client.get("/healthz")
         assert health.status_code == 200 and health.json() == {"status": "ok"}
