@@ -262,3 +262,37 @@ async def test_y1_after_support_rebinds_a_registration_only_the_new_account_can_
     assert await _order_status(world, uuid.UUID(pending["order_id"])) == "closed"
     gone = await world.api.post("/orders", json={"enrolment_ids": [str(b)]}, headers=world.headers(other))
     assert gone.status_code == 409 and gone.json()["code"] == "enrolment_expired"
+
+
+async def test_y3_reordered_notifications_apply_each_payment_once(world):
+    """Drill (issue 6): notifications out of order. Alipay's TRADE_FINISHED arriving before its
+    TRADE_SUCCESS, and the second order's notification before the first's: each payment is
+    applied exactly once, whatever the order, and every copy is acknowledged."""
+    passport_id, registration_id, (cet4, jp6) = await world.registration()
+    first = await world.order(passport_id, [cet4])
+    second = await world.order(passport_id, [jp6])
+    # Both paid at the gateway with every notification held back; we deliver them ourselves.
+    first_trade = await world.pay(await world.checkout(passport_id, first["order_id"], "alipay"), notify=False)
+    second_trade = await world.pay(await world.checkout(passport_id, second["order_id"], "alipay"), notify=False)
+
+    def signed(out_trade_no: str, status: str) -> bytes:
+        trade = world.sandbox.trades[out_trade_no]
+        trade.status = status
+        body, _ = world.sandbox.notification_body(trade)
+        trade.status = "TRADE_SUCCESS"
+        return body
+
+    arrivals = [
+        signed(second_trade, "TRADE_FINISHED"),  # the later order, and its final status, first
+        signed(first_trade, "TRADE_SUCCESS"),
+        signed(second_trade, "TRADE_SUCCESS"),   # the status that should have come first, last
+        signed(first_trade, "TRADE_FINISHED"),
+    ]
+    for body in arrivals:
+        answer = await world.api.post("/notify/alipay", content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+        assert answer.status_code == 200 and answer.text == "success"
+    assert await world.count(payments) == 2
+    confirmed = await world.events("PaymentConfirmed")
+    assert sorted(c["order_id"] for c in confirmed) == sorted([first["order_id"], second["order_id"]])
+    assert [c["order_id"] for c in confirmed] == [second["order_id"], first["order_id"]], "applied in arrival order"
+    assert await _order_status(world, uuid.UUID(first["order_id"])) == await _order_status(world, uuid.UUID(second["order_id"])) == "paid"
