@@ -1,6 +1,6 @@
 """Seat-grab benchmark of the enrolment service (figures, not a test).
 
-    uv run python bench/seat_grab.py [--candidates 2000] [--seats 50] [--concurrency 64]
+    uv run python bench/seat_grab.py [--candidates 2000] [--seats 50] [--concurrency 64] [--rounds 4]
 
 Needs PG_ADMIN_URL (a PostgreSQL superuser URL). It creates a throw-away database, migrates it,
 sets up one exam session whose campus 991010 offers the orals F and S, and binds many candidates
@@ -8,7 +8,8 @@ sets up one exam session whose campus 991010 offers the orals F and S, and binds
 notices read). Then it starts two enrolment api replicas (uvicorn subprocesses, real EdDSA tokens
 from TestTokens checked against a JWKS file) and, as the yardstick, two replicas of a bare
 FastAPI + asyncpg endpoint doing only `UPDATE offerings SET remaining = remaining - 1 WHERE id = $1
-AND remaining > 0`, and fires the same load at both through HTTP (httpx):
+AND remaining > 0`, and fires the same load at both through HTTP (httpx), in `--rounds` alternating
+slices so that other load on a shared machine weighs on both alike:
 
   throughput  every candidate grabs an F seat, capacity = candidates (every request can hold);
   grab        every candidate grabs an S seat, capacity = --seats (few seats, most are refused).
@@ -229,6 +230,19 @@ class Run:
     oversold: int = 0
     lost: int = 0
 
+    @classmethod
+    def combine(cls, parts: list["Run"]) -> "Run":
+        statuses: dict[int, int] = {}
+        for part in parts:
+            for status, count in part.statuses.items():
+                statuses[status] = statuses.get(status, 0) + count
+        requests = sum(sum(p.statuses.values()) for p in parts)
+        return cls(
+            parts[0].name, parts[0].seats, statuses, [h for p in parts for h in p.holds], [x for p in parts for x in p.latencies],
+            sum(p.seconds for p in parts), [max(rss) for rss in zip(*(p.peak_rss for p in parts))],
+            sum(p.cpu_ms_per_request * sum(p.statuses.values()) for p in parts) / max(1, requests),
+        )
+
     @property
     def holds_per_second(self) -> float:
         return len(self.holds) / self.seconds
@@ -305,6 +319,7 @@ async def main() -> None:
     parser.add_argument("--candidates", type=int, default=2000)
     parser.add_argument("--seats", type=int, default=50, help="seats of the grab run (the throughput run has one per candidate)")
     parser.add_argument("--concurrency", type=int, default=64, help="simulated candidates at once, each with its own connection")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating slices of each run (bare, enrolment, enrolment, bare, …)")
     args = parser.parse_args()
     admin_url = os.environ.get("PG_ADMIN_URL")
     if not admin_url:
@@ -335,9 +350,16 @@ async def main() -> None:
                 for subject, seats, label in (("F", args.candidates, "throughput"), ("S", args.seats, "grab")):
                     bare_requests = [(f"/grab/{offering[('991020', subject)]}", None, {}) for _ in people]
                     mine = [("/me/oral", {"offering_id": str(offering[("991010", subject)])}, headers) for _, headers in people]
-                    bare_run = await _fire(f"bare {label}", bare, bare_requests, concurrency=args.concurrency, seats=seats)
+                    bare_parts, enrolment_parts = [], []
+                    # Alternating slices (bare first, then enrolment first, …): a burst of other load
+                    # on the shared machine hits both contenders, not just whichever ran at the time.
+                    for index in range(args.rounds):
+                        part = slice(index * len(people) // args.rounds, (index + 1) * len(people) // args.rounds)
+                        order = [("bare", bare, bare_requests, bare_parts), ("enrolment", enrolment, mine, enrolment_parts)]
+                        for name, replicas, requests, parts in order if index % 2 == 0 else reversed(order):
+                            parts.append(await _fire(f"{name} {label}", replicas, requests[part], concurrency=args.concurrency, seats=seats))
+                    bare_run, enrolment_run = Run.combine(bare_parts), Run.combine(enrolment_parts)
                     await _audit(pg, bare_run, offering[("991020", subject)], enrolment=False)
-                    enrolment_run = await _fire(f"enrolment {label}", enrolment, mine, concurrency=args.concurrency, seats=seats)
                     await _audit(pg, enrolment_run, offering[("991010", subject)], enrolment=True)
                     runs.append((label, bare_run, enrolment_run))
             finally:

@@ -1,4 +1,4 @@
-"""Fuzzing passport, eligibility and payment in-process against throw-away PostgreSQL databases.
+"""Fuzzing passport, eligibility, payment and enrolment in-process against throw-away PostgreSQL databases.
 
 Each service runs as its tests build it (its own context, a ManualClock, a test token key), wrapped
 so its context closes when its lifespan ends. Schemathesis drives the apps through its ASGI client,
@@ -6,7 +6,7 @@ which runs every app in one event loop thread for the whole session: the apps' d
 in that loop, so they are created lazily there and disposed there (`ClosesOnShutdown`).
 
 Some data is seeded (accounts, the demo registry and an open exam session, a payment registration
-with an order) so that requests carrying a valid token reach past "not found" into the use cases.
+with an order, an enrolment exam session with offerings and the candidate's bound registration) so that requests carrying a valid token reach past "not found" into the use cases.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from cet_shared.events.envelope import EventEnvelope
 from cet_shared.testing import TestTokens, throwaway_database
 
 WHO = ("anonymous", "candidate", "teacher", "support", "ops")
-SERVICES = ("passport", "eligibility", "payment")
+SERVICES = ("passport", "eligibility", "payment", "enrolment")
 SCHOOL = "99301"  # a school of eligibility's demo registry
 CAPTCHA_SECRET = "test-only-captcha-secret-not-for-production"
 START = datetime(2017, 3, 1, 1, 0, tzinfo=timezone.utc)
@@ -237,4 +237,77 @@ async def payment_target(fuzz_tokens: TestTokens, payment_keys) -> AsyncIterator
         app = create_app(ctx, token_verifier=fuzz_tokens.verifier())
         seeded = {"registration_id": registration_id, "enrolment_ids": enrolment_ids, "order_id": order.order_id, "alipay_key": payment_keys[1]}
         yield Target("payment", ClosesOnShutdown(app, ctx.close), ctx, _token_headers(fuzz_tokens, pids), seeded)
+        _shutdown()
+
+
+def _enrolment_session(now: datetime) -> dict:
+    """A published, open exam session: the candidate's campus 993010 (school 99301, whose candidates
+    may take orals elsewhere) and campus 991010 of school 99101 with limited oral seats."""
+    window = {"opens_at": now - timedelta(days=1), "closes_at": now + timedelta(days=8)}
+    return {
+        "name": "2017年上半年CET考试", "year": 2017, "half": 1,
+        "registration": {"opens_at": now - timedelta(days=1), "closes_at": now + timedelta(days=10)},
+        "written_exam_date": (now + timedelta(days=30)).date(),
+        "oral_exam_dates": {"F": (now + timedelta(days=20)).date(), "S": (now + timedelta(days=21)).date()},
+        "written_tickets": {"opens_at": now + timedelta(days=12), "closes_at": now + timedelta(days=30)},
+        "oral_tickets": {"opens_at": now + timedelta(days=11), "closes_at": now + timedelta(days=20)},
+        "notices": [
+            {"scope": "registration_notes", "title": "报考须知", "body": "所有已报考科目如果24小时内未支付，将会被系统自动删除"},
+            {"scope": "province", "province_code": "99", "title": "(99)测试省", "body": "一、遵守时间"},
+            {"scope": "school", "school_code": "99101", "title": "(99101)测试学校通告", "body": "口试请提前到达"},
+        ],
+        "school_oral_settings": [{"school_code": SCHOOL, "allow_other_schools": True}],
+        "campuses": [
+            {
+                "province_code": "99", "school_code": "99101", "school_name": "测试学校", "campus_code": "991010", "campus_name": "99101-0校区",
+                "accepts_other_schools": True,
+                "offerings": [{"subject": "1", "fee_fen": 1}, {"subject": "F", "fee_fen": 1, "capacity": 5, **window}, {"subject": "S", "fee_fen": 1, "capacity": 1, **window}],
+            },
+            {
+                "province_code": "99", "school_code": SCHOOL, "school_name": "测试学校机构01", "campus_code": "993010", "campus_name": "测试校区机构001",
+                "offerings": [{"subject": code, "fee_fen": 1} for code in ("1", "2", "3", "4")] + [{"subject": "F", "fee_fen": 1, "capacity": 2, **window}],
+            },
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+async def enrolment_target(fuzz_tokens: TestTokens) -> AsyncIterator[Target]:
+    from enrolment.api.app import create_app
+    from enrolment.bootstrap import bootstrap
+    from enrolment.cli import migrate
+    from enrolment.events.consumers import build_consumers
+    from enrolment.service.candidates import acknowledge_notices, enrol_written
+    from enrolment.service.sessions import SessionSpec, create_session, publish
+    from enrolment.settings import EnrolmentSettings
+
+    async with throwaway_database("fuzz_enrolment") as url:
+        await asyncio.to_thread(migrate, url)
+        settings = EnrolmentSettings(database_url=url, environment="test", db_pool_size=5)
+        pids = _pids()
+        seeding = bootstrap(settings, clock=ManualClock(START))
+        session_id = await create_session(seeding, SessionSpec.model_validate(_enrolment_session(START)))
+        await publish(seeding, session_id)
+        # The candidate's registration (school 99301, a teacher's school), notices read and the
+        # level-4 written subject held, so oral requests reach every N9 check and the seat.
+        registration_id = uuid.uuid4()
+        bound = RegistrationBound(
+            registration_id=registration_id, exam_session_id=session_id, passport_id=pids["candidate"],
+            snapshot=RegistrationSnapshot(
+                name="廖晓儿", gender="女", id_type="resident_id_card", id_number="110105200001011234", province_code="99",
+                school_code=SCHOOL, school_name="测试学校机构01", campus_code="993010", campus_name="测试校区机构001",
+                qualification_subjects=["1", "2", "F", "S"],
+            ),
+            bound_at=START,
+        )
+        envelope = EventEnvelope.wrap(bound, key=str(registration_id), producer="fuzz").model_dump_json().encode()
+        for consumer in build_consumers(seeding):
+            await consumer.dispatch(envelope, topic=bound.topic)
+        await acknowledge_notices(seeding, pids["candidate"])
+        enrolment_ids = await enrol_written(seeding, pids["candidate"], ["1"])
+        await seeding.close()
+        ctx = bootstrap(settings, clock=ManualClock(START + timedelta(hours=1)))
+        app = create_app(ctx, token_verifier=fuzz_tokens.verifier())
+        seeded = {"session_id": session_id, "registration_id": registration_id, "enrolment_ids": enrolment_ids}
+        yield Target("enrolment", ClosesOnShutdown(app, ctx.close), ctx, _token_headers(fuzz_tokens, pids), seeded)
         _shutdown()

@@ -1,4 +1,4 @@
-"""Bad input gets a clear error and never a 5xx: passport, eligibility and payment, fuzzed from their
+"""Bad input gets a clear error and never a 5xx: passport, eligibility, payment and enrolment, fuzzed from their
 own OpenAPI schemas (every operation, anonymous and with each role's token), plus the inputs a
 generator does not make: broken JSON, wrong content types, huge and deeply nested bodies, bytes
 that are not UTF-8, odd query strings and path parameters, and garbage sent to the gateway
@@ -22,7 +22,7 @@ PROBLEM_JSON = "application/problem+json"
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
 WHO = ("anonymous", "candidate", "teacher", "support", "ops")
-SERVICES = ("passport", "eligibility", "payment")
+SERVICES = ("passport", "eligibility", "payment", "enrolment")
 # What each gateway reads as "stop" / "try again": nothing else may reach it.
 GATEWAY_ANSWERS = {"/notify/alipay": {"success", "fail"}, "/notify/payease": {"sent", "error"}}
 
@@ -66,6 +66,8 @@ def _intended(service: str, path: str) -> set[str]:
         if path.startswith("/notify"):
             return {"anonymous"}
         return {"candidate", "support"} if path in ("/orders/{order_id}", "/registrations/{registration_id}/refresh") else {"candidate"}
+    if service == "enrolment" and path.startswith("/ops"):
+        return {"ops"}
     for prefix, who in (("/teacher", {"teacher"}), ("/support", {"support"}), ("/registry", {"teacher", "ops"}), ("/account-recovery", {"anonymous"})):
         if path.startswith(prefix):
             return who
@@ -140,6 +142,8 @@ def _caller(service: str, path: str) -> str:
     """The identity an operation is meant for, so bad input reaches its validation, not the role check."""
     if service == "passport":
         return "candidate"
+    if service == "enrolment" and path.startswith("/ops"):
+        return "ops"
     for prefix, who in (("/teacher", "teacher"), ("/support", "support"), ("/registry", "ops")):
         if path.startswith(prefix):
             return who
@@ -196,6 +200,15 @@ PLAUSIBLE = {
     "new_passport_id": "0" * 32, "reason": "考生来电", "gateway": "payease", "bank": "icbc",
     "enrolment_ids": ["00000000-0000-4000-8000-000000000000"],
 }
+# Enrolment's fields (its ops documents reuse common names such as "name" and "title").
+PLAUSIBLE_BY_SERVICE = {
+    "enrolment": PLAUSIBLE | {
+        "subject_codes": ["1"], "offering_id": "00000000-0000-4000-8000-000000000000", "capacity": 10, "locked": True,
+        "name": "2017年上半年CET考试", "school_code": "99301", "province_code": "99", "campus_code": "993010", "school_name": "测试学校机构01",
+        "campus_name": "测试校区机构001", "title": "通告", "body": "正文", "scope": "registration_notes", "year": 2017, "half": 1,
+        "registration": {"opens_at": "2017-03-01T00:00:00Z", "closes_at": "2017-03-11T00:00:00Z"},
+    },
+}
 ODD_STRINGS = {
     "nul": "ab\x00cd",
     "lone_surrogate": "ab\ud800cd",
@@ -218,10 +231,11 @@ def _resolve(document: dict, schema: dict) -> dict:
     return schema
 
 
-def _string_fields(document: dict, spec: dict) -> tuple[dict, list[str]]:
+def _string_fields(document: dict, spec: dict, service: str = "") -> tuple[dict, list[str]]:
     body_schema = _resolve(document, spec["requestBody"]["content"]["application/json"]["schema"])
     properties = body_schema.get("properties", {})
-    body = {name: PLAUSIBLE.get(name, "x") for name in properties}
+    plausible = PLAUSIBLE_BY_SERVICE.get(service, PLAUSIBLE)
+    body = {name: plausible.get(name, "x") for name in properties}
     strings = [name for name, prop in properties.items() if "string" in json.dumps(_resolve(document, prop)) and "uuid" not in json.dumps(prop)]
     return body, strings
 
@@ -235,7 +249,7 @@ def test_odd_strings_in_every_field_get_clear_answers(service: str, request: pyt
     failures = Failures(service)
     with target.client() as client:
         for path, method, spec in operations:
-            body, strings = _string_fields(document, spec)
+            body, strings = _string_fields(document, spec, service)
             for field in strings:
                 for name, odd in ODD_STRINGS.items():
                     for who in (_caller(service, path),):
@@ -269,7 +283,7 @@ def test_wrong_content_types_get_clear_answers(service: str, request: pytest.Fix
     failures = Failures(service)
     with target.client() as client:
         for path, method, spec in _operations(target, lambda p, m, spec: m in ("post", "put")):
-            body = json.dumps(_string_fields(document, spec)[0] if _json_body(path, method, spec) else {"a": 1}).encode()
+            body = json.dumps(_string_fields(document, spec, service)[0] if _json_body(path, method, spec) else {"a": 1}).encode()
             for content_type in WRONG_CONTENT_TYPES:
                 headers = dict(target.headers[_caller(service, path)])
                 if content_type is not None:
@@ -326,7 +340,7 @@ def test_odd_query_strings_and_path_parameters_get_clear_answers(service: str, r
     with target.client() as client:
         for path, method, spec in _operations(target):
             headers = target.headers[_caller(service, path)]
-            body = json.dumps(_string_fields(target.schema.raw_schema, spec)[0]).encode() if _json_body(path, method, spec) else None
+            body = json.dumps(_string_fields(target.schema.raw_schema, spec, service)[0]).encode() if _json_body(path, method, spec) else None
             if body is not None:
                 headers = {**headers, "content-type": "application/json"}
             for query in ODD_QUERIES:
@@ -514,3 +528,52 @@ def test_eligibility_json_bodies_keep_the_1mb_limit_while_registry_imports_may_b
         imported = client.post("/registry/students", data=padded.encode(), headers={**eligibility_target.headers["ops"], "content-type": "text/csv"})
     assert query.status_code == 413 and query.json()["code"] == "payload_too_large", query.text
     assert imported.status_code == 200, imported.text
+
+
+def _enrolment_ops(client, target, method: str, path: str, body: dict):  # noqa: ANN001, ANN202
+    return client.request(method, path, json=body, headers=target.headers["ops"])
+
+
+def test_enrolment_nul_in_ops_text_is_refused_and_changes_nothing(enrolment_target) -> None:  # noqa: ANN001
+    """N1, N3, N10: a NUL character (PostgreSQL text cannot hold it) in a session name, a notice or a
+    campus name was a 500 from the database; it is a 422 invalid_request and nothing is stored."""
+    target = enrolment_target
+    session_id = target.seeded["session_id"]
+    campus = {"province_code": "99", "school_code": "99301", "school_name": "测试\x00学校", "campus_code": "993011", "campus_name": "校区",
+              "offerings": [{"subject": "1", "fee_fen": 1}]}
+    with target.client() as client:
+        before = client.get(f"/ops/sessions/{session_id}", headers=target.headers["ops"]).json()
+        answers = [
+            _enrolment_ops(client, target, "POST", "/ops/sessions", {
+                "name": "考次\x00", "year": 2017, "half": 1, "registration": {"opens_at": "2017-03-01T00:00:00Z", "closes_at": "2017-03-11T00:00:00Z"},
+            }),
+            _enrolment_ops(client, target, "POST", f"/ops/sessions/{session_id}/notices", {"scope": "registration_notes", "title": "须知", "body": "正文\x00"}),
+            _enrolment_ops(client, target, "POST", f"/ops/sessions/{session_id}/notices", {"scope": "registration_notes", "title": "须\x00知", "body": "正文"}),
+            _enrolment_ops(client, target, "POST", f"/ops/sessions/{session_id}/campuses", campus),
+        ]
+        after = client.get(f"/ops/sessions/{session_id}", headers=target.headers["ops"]).json()
+    for response in answers:
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "invalid_request"
+    assert after == before
+
+
+UNREPRESENTABLE_TIMES = ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00Z")
+
+
+def test_enrolment_times_postgresql_cannot_store_are_refused(enrolment_target) -> None:  # noqa: ANN001
+    """N1, N11: a window at the very edge of the calendar (year 1 east of UTC, year 9999 west of it)
+    cannot be converted to UTC for storage: it is refused as bad input (422), not a 500."""
+    target = enrolment_target
+    session_id = target.seeded["session_id"]
+    with target.client() as client:
+        for moment in UNREPRESENTABLE_TIMES:
+            window = {"opens_at": moment, "closes_at": "9999-12-31T23:59:59Z"} if moment.startswith("0001") else {"opens_at": "2017-03-01T00:00:00Z", "closes_at": moment}
+            session = _enrolment_ops(client, target, "POST", "/ops/sessions", {"name": "考次", "year": 2017, "half": 1, "registration": window})
+            campus = _enrolment_ops(client, target, "POST", f"/ops/sessions/{session_id}/campuses", {
+                "province_code": "99", "school_code": "99301", "school_name": "学校", "campus_code": "993012", "campus_name": "校区",
+                "offerings": [{"subject": "F", "fee_fen": 1, "capacity": 1, **window}],
+            })
+            for response in (session, campus):
+                assert response.status_code == 422, f"{moment}: {response.status_code} {response.text[:300]}"
+                assert response.json()["code"] == "invalid_request"

@@ -206,3 +206,38 @@ async def test_n14_waiting_list_only_when_full(world) -> None:
     await candidate.written("1")
     response = await world.client.post("/me/waitlist", json={"offering_id": str(await world.offering("993010", "F"))}, headers=candidate.headers)
     assert response.status_code == 409 and world.code(response) == "seats_available"
+
+
+async def test_n9_one_candidates_concurrent_clicks_hold_one_oral_of_a_level(world) -> None:
+    """N9 (no second oral of a level) under concurrency: six simultaneous clicks of one candidate on
+    the F orals of two campuses give one hold; the rest are told it is already enrolled, because
+    `take_oral_hold()` re-reads the context under the registration's lock and the rules run again."""
+    await world.open_session()
+    candidate = await world.bind(school="99301", campus="993010")  # its school lets it take orals elsewhere
+    assert (await candidate.written("1")).status_code == 201
+    campuses = [await world.offering("991010", "F"), await world.offering("993010", "F")]
+    answers = await asyncio.gather(*(candidate.oral(campuses[i % 2]) for i in range(6)))
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 5, [a.text for a in answers]
+    assert {world.code(a) for a in answers if a.status_code == 409} == {"already_enrolled"}
+    assert await world.scalar("SELECT count(*) FROM enrolments WHERE kind = 'oral' AND seat_held") == 1
+    assert len(await world.outbox("SubjectEnrolled")) == 2  # the written subject and the one oral
+    assert await world.scalar("SELECT sum(capacity - remaining) FROM offerings WHERE subject_code = 'F'") == 1
+
+
+async def test_n6_cancelling_the_written_subject_while_grabbing_the_oral_never_leaves_an_oral_alone(world) -> None:
+    """N6 under concurrency: a cancel of the written subject and an oral grab at the same moment end
+    either with the oral refused (written_first) or with the cancel refused (oral_depends_on_written),
+    never with an oral held without its written subject."""
+    await world.open_session()
+    offering = await world.offering("991010", "F")
+    for _ in range(4):
+        candidate = await world.bind()
+        written = (await candidate.written("1")).json()["enrolment_ids"][0]
+        cancel, oral = await asyncio.gather(candidate.cancel(written), candidate.oral(offering))
+        assert (cancel.status_code, oral.status_code) in ((204, 409), (409, 201)), (cancel.text, oral.text)
+        assert world.code(oral if oral.status_code == 409 else cancel) in ("written_first", "oral_depends_on_written")
+    orphans = await world.scalar(
+        "SELECT count(*) FROM enrolments o WHERE o.kind = 'oral' AND o.seat_held AND NOT EXISTS "
+        "(SELECT 1 FROM enrolments w WHERE w.registration_id = o.registration_id AND w.subject_code = '1' AND w.seat_held)"
+    )
+    assert orphans == 0

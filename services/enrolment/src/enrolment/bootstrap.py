@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import json
+from dataclasses import dataclass, field
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cet_shared.clock import Clock, SystemClock
-from cet_shared.db import UnitOfWork, create_engine, create_session_factory
+from cet_shared.db import UnitOfWork, create_engine, create_session_factory, normalise_async_url
 from enrolment.settings import EnrolmentSettings
 
 
@@ -17,12 +20,45 @@ class Enrolment:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
+    _driver_pool: asyncpg.Pool | None = field(default=None, repr=False)
+    _driver_pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, producer="enrolment")
 
+    async def driver_pool(self) -> asyncpg.Pool:
+        """Plain asyncpg connections for the sign-up peak's hot path (the oral hold): a few SQL
+        statements sent as they are, without the ORM session's per-statement work. Created in the
+        event loop that first needs it, so it lives where the requests run."""
+        if self._driver_pool is None:
+            async with self._driver_pool_lock:
+                if self._driver_pool is None:
+                    self._driver_pool = await asyncpg.create_pool(
+                        normalise_async_url(self.settings.database_url).replace("postgresql+asyncpg://", "postgresql://", 1),
+                        min_size=1,
+                        max_size=self.settings.db_pool_size,
+                        server_settings={"application_name": "enrolment", "timezone": "UTC"},
+                        init=_json_codecs,
+                        reset=_nothing_to_reset,
+                    )
+        return self._driver_pool
+
     async def close(self) -> None:
+        if self._driver_pool is not None:
+            await self._driver_pool.close()
+            self._driver_pool = None
         await self.engine.dispose()
+
+
+async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
+    """The pool still rolls back a transaction left open (a cancelled request); the hot path sets no
+    session state, LISTENs, cursors or advisory locks, so the default reset query (a round trip on
+    every release) has nothing to undo."""
+
+
+async def _json_codecs(connection: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
 def bootstrap(settings: EnrolmentSettings | None = None, *, clock: Clock | None = None) -> Enrolment:

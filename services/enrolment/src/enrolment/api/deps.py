@@ -8,7 +8,8 @@ from cet_shared.auth import Principal, require_role
 from enrolment.bootstrap import Enrolment
 
 
-def get_enrolment(request: Request) -> Enrolment:
+async def get_enrolment(request: Request) -> Enrolment:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.
     return request.app.state.enrolment
 
 

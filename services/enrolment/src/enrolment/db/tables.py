@@ -168,6 +168,7 @@ Index("enrolments_by_offering", enrolments.c.offering_id)
 # A hold's seat, taken at COMMIT by the deferred constraint trigger `take_claimed_seat`
 # (migration 0002: the conditional UPDATE of `offerings`, or SQLSTATE CE409 when none is left).
 # The trigger deletes the claim once the seat is taken: the table is empty between transactions.
+# The oral hot path's view `oral_contexts` and function `take_oral_hold()` live in migration 0003.
 seat_claims = Table(
     "seat_claims",
     metadata,

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,7 +57,7 @@ async def load_registration(session: AsyncSession, passport_id: str, *, lock: bo
     return dict(row)
 
 
-def _check_can_enrol(registration: dict, now: datetime) -> None:
+def check_can_enrol(registration: dict, now: datetime) -> None:
     if registration["released_at"] is not None:
         raise Refusal("registration_released", "报名信息已被删除（保存后24小时内未报考任何科目），请重新进行资格信息确认", 409)
     if registration["published_at"] is None:
@@ -69,7 +69,7 @@ def _active(rows: list[tuple[str, str, int]]) -> list[Active]:
     return [Active(code, kind, level) for code, kind, level in rows]
 
 
-def _view(offering: dict) -> OfferingView:
+def offering_view(offering: dict) -> OfferingView:
     return OfferingView(
         subject_code=offering["subject_code"],
         fee_fen=offering["fee_fen"],
@@ -99,7 +99,7 @@ async def enrol_written(ctx: Enrolment, passport_id: str, subject_codes: list[st
         session = uow.session
         registration = await load_registration(session, passport_id, lock=True)
         with refusals_as_problems():
-            _check_can_enrol(registration, now)
+            check_can_enrol(registration, now)
             if registration["notices_acknowledged_at"] is None:
                 raise Refusal("notices_not_acknowledged", "请先阅读报考须知及省通告")
             active = _active(await active_codes(session, registration["registration_id"]))
@@ -147,79 +147,6 @@ async def _commit_holds(uow) -> None:  # noqa: ANN001
         raise
 
 
-async def enrol_oral(ctx: Enrolment, passport_id: str, offering_id: uuid.UUID) -> uuid.UUID:
-    """N9 (every condition), N10 (only a campus the candidate may choose), N11 (the seat).
-
-    This is the sign-up peak's hot path, so it is short: one read of the offering, one of the
-    candidate (locked) with their school's oral setting and active subjects, the inserts, and
-    the commit, inside which the seat is taken (`claim_seat`)."""
-    now = ctx.clock.now()
-    async with ctx.unit_of_work() as uow:
-        session = uow.session
-        offering = await _oral_offering(session, offering_id)
-        if offering["remaining"] == 0:
-            # The peak's common answer, given before taking the candidate's lock: a red 无
-            # campus cannot be chosen whatever else is true (N11).
-            raise problem(seats_full())
-        registration = await _oral_context(session, passport_id)
-        if offering["exam_session_id"] != registration["exam_session_id"]:
-            raise offering_not_found()
-        with refusals_as_problems():
-            _check_can_enrol(registration, now)
-            _check_campus_allowed(registration, registration["oral_setting"], offering)
-            oral = SUBJECTS[offering["subject_code"]]
-            check_oral(oral, registration["qualification_subjects"], registration["active"], exam_date=_exam_date(registration, oral.code), offering=_view(offering), now=now)
-        enrolment_id = await insert_hold(uow, registration=registration, offering=offering, now=now, expires_at=now + ctx.settings.unpaid_lifetime)
-        if offering["capacity"] is not None:
-            await claim_seat(session, enrolment_id, offering["id"])
-        await _commit_holds(uow)
-    return enrolment_id
-
-
-async def _oral_context(session: AsyncSession, passport_id: str) -> dict:
-    """`load_registration(lock=True)` plus the school's oral setting and the active subjects, in
-    one round trip."""
-    active = (
-        select(func.array_agg(enrolments.c.subject_code))
-        .where(enrolments.c.registration_id == registrations.c.registration_id, enrolments.c.seat_held)
-        .scalar_subquery()
-    )
-    statement = (
-        select(
-            registrations,
-            exam_sessions.c.registration_opens_at,
-            exam_sessions.c.registration_closes_at,
-            exam_sessions.c.published_at,
-            exam_sessions.c.oral_exam_dates,
-            school_oral_settings.c.allow_other_schools,
-            school_oral_settings.c.allowed_campus_codes,
-            active.label("active_codes"),
-        )
-        .join(exam_sessions, exam_sessions.c.id == registrations.c.exam_session_id)
-        .outerjoin(
-            school_oral_settings,
-            and_(
-                school_oral_settings.c.exam_session_id == registrations.c.exam_session_id,
-                school_oral_settings.c.school_code == registrations.c.school_code,
-            ),
-        )
-        .where(registrations.c.passport_id == passport_id)
-        .order_by(registrations.c.bound_at.desc())
-        .limit(1)
-        .with_for_update(of=registrations)
-    )
-    row = (await session.execute(statement)).mappings().first()
-    if row is None:
-        raise registration_not_found()
-    registration = dict(row)
-    has_setting = registration["allow_other_schools"] is not None
-    registration["oral_setting"] = (
-        {"allow_other_schools": registration["allow_other_schools"], "allowed_campus_codes": registration["allowed_campus_codes"]} if has_setting else None
-    )
-    registration["active"] = [Active(code, SUBJECTS[code].kind, SUBJECTS[code].level) for code in registration["active_codes"] or []]
-    return registration
-
-
 async def _oral_offering(session: AsyncSession, offering_id: uuid.UUID, registration: dict | None = None) -> dict:
     statement = select(offerings).where(offerings.c.id == offering_id)
     if registration is not None:
@@ -230,7 +157,7 @@ async def _oral_offering(session: AsyncSession, offering_id: uuid.UUID, registra
     return dict(offering)
 
 
-def _exam_date(registration: dict, code: str) -> date | None:
+def exam_date_of(registration: dict, code: str) -> date | None:
     value = (registration["oral_exam_dates"] or {}).get(code)
     return date.fromisoformat(value) if value else None
 
@@ -262,7 +189,7 @@ def _campus_condition(registration: dict, setting: dict | None):  # noqa: ANN202
     return condition
 
 
-def _check_campus_allowed(registration: dict, setting: dict | None, offering: dict) -> None:
+def check_campus_allowed(registration: dict, setting: dict | None, offering: dict) -> None:
     allowed = oral_campus_allowed(
         candidate_province=registration["province_code"],
         candidate_school=registration["school_code"],
@@ -318,7 +245,7 @@ async def oral_campuses(ctx: Enrolment, passport_id: str, subject_code: str) -> 
             level = "六" if oral.level == 6 else "四"
             return OralCampuses(oral.code, False, f"不具有CET{level}级口试报考资格！", False, [], [])
         setting = await _school_setting(session, registration)
-        exam_date = _exam_date(registration, oral.code)
+        exam_date = exam_date_of(registration, oral.code)
         rows = (
             await session.execute(
                 select(offerings)
@@ -426,12 +353,12 @@ async def join_waitlist(ctx: Enrolment, passport_id: str, offering_id: uuid.UUID
         registration = await load_registration(session, passport_id, lock=True)
         offering = await _oral_offering(session, offering_id, registration)
         with refusals_as_problems():
-            _check_can_enrol(registration, now)
-            _check_campus_allowed(registration, await _school_setting(session, registration), offering)
+            check_can_enrol(registration, now)
+            check_campus_allowed(registration, await _school_setting(session, registration), offering)
             oral = SUBJECTS[offering["subject_code"]]
             active = _active(await active_codes(session, registration["registration_id"]))
             check_oral(
-                oral, registration["qualification_subjects"], active, exam_date=_exam_date(registration, oral.code), offering=_view(offering), now=now, need_seat=False
+                oral, registration["qualification_subjects"], active, exam_date=exam_date_of(registration, oral.code), offering=offering_view(offering), now=now, need_seat=False
             )
         current = (await session.execute(select(offerings.c.remaining).where(offerings.c.id == offering_id))).scalar()
         if current is None or current > 0:

@@ -1,7 +1,7 @@
 """Seats (N11) and the waiting list (N14): the only code that moves `offerings.remaining`.
 
 A seat is taken by one conditional UPDATE (`remaining > 0`) in the transaction that inserts the
-enrolment (for candidates, inside its COMMIT: `claim_seat`), so the database row lock decides
+enrolment (for candidates, inside its COMMIT: `claim_seat`, or the last statement of `take_oral_hold()` for orals), so the database row lock decides
 every race, across any number of api replicas. A seat
 comes back only through the enrolment row's own `status = 'held'` → ended transition, which one
 transaction wins: the seat returns exactly once, either to the pool or to the first in line.

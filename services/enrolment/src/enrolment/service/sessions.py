@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -29,13 +29,31 @@ ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, strip
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
 
 
+def _storable(moment: datetime) -> datetime:
+    # Stored in UTC: a time at the calendar's edge (year 1 east of UTC…) has no UTC value to store.
+    if not 1970 <= moment.year <= 2999 or not 1970 <= moment.astimezone(timezone.utc).year <= 2999:
+        raise ValueError("time must lie between the years 1970 and 2999")
+    return moment
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_storable)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL text cannot hold NUL: refuse it here as bad input, not later as a database error.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("包含无法识别的字符")
+        return value
+
 
 class Window(Strict):
-    opens_at: AwareDatetime
-    closes_at: AwareDatetime
+    opens_at: Moment
+    closes_at: Moment
 
     @model_validator(mode="after")
     def _ordered(self) -> "Window":
@@ -48,8 +66,8 @@ class OfferingSpec(Strict):
     subject: SubjectCode
     fee_fen: int | None = Field(default=None, ge=0, le=100_000)
     capacity: int | None = Field(default=None, ge=0, le=100_000)
-    opens_at: AwareDatetime | None = None
-    closes_at: AwareDatetime | None = None
+    opens_at: Moment | None = None
+    closes_at: Moment | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> "OfferingSpec":
