@@ -1,35 +1,33 @@
 """Browser tests: the portal and the console in Debian's headless Chromium, through the gateway.
 
-One stack per test session, private to this run: throw-away databases on the real PostgreSQL
-(PG_ADMIN_URL), the real Kafka with a topic prefix of its own, every service's api and worker as
-its own process on free ports, the payment sandbox, and the gateway's own nginx config
-(deploy/gateway/render.py) on a free port serving the portal. Seed data goes in the ways
-operations put it in: the admin CLIs (staff accounts, the student registry and scores, the exam
-session). Nothing here skips: missing infrastructure fails with what to start.
+The stack is the one every suite-wide test starts (tests/harness/cet_stack.py, `start_stack`):
+throw-away databases on the real PostgreSQL (PG_ADMIN_URL), a Kafka broker of its own, every
+service's api and worker as its own processes on free ports, the payment sandbox, the mail sink
+and the gateway's own nginx config (deploy/gateway/render.py) on a free port serving the portal.
+Here it lives for this package only, with its logs in screenshots/_logs. Seed data goes in the
+ways operations put it in: the admin CLIs (staff accounts, the student registry and scores, the
+exam session). Nothing here skips: missing infrastructure fails with what to start.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harness"))
+
+from cet_stack import BIN, REPO, Stack, start_stack  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 SHOTS = HERE / "screenshots"
 LOGS = SHOTS / "_logs"
@@ -38,70 +36,35 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-CAPTCHA_SECRET = "browser-tests-only-captcha-secret-" + uuid.uuid4().hex
 STAFF_PASSWORD = "Staff-Pa55word!"
-SERVICES = ("passport", "eligibility", "enrolment", "payment")
-
-
-def _environment() -> dict[str, str]:
-    """The process environment, completed from .local/env (what `make test` sources)."""
-    env = dict(os.environ)
-    local = REPO / ".local" / "env"
-    if local.is_file():
-        for line in local.read_text().splitlines():
-            line = line.strip()
-            if line.startswith("export ") and "=" in line:
-                name, _, value = line[7:].partition("=")
-                env.setdefault(name, value.strip().strip("'\""))
-    for name in ("PG_ADMIN_URL", "KAFKA_BOOTSTRAP_SERVERS"):
-        if not env.get(name):
-            pytest.fail(f"{name} is not set: start the infrastructure with `make infra-up` (it writes .local/env) or run `make test`")
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _bin(name: str) -> str:
-    for folder in (REPO / ".venv" / "bin", Path(sys.executable).parent):
-        if (folder / name).exists():
-            return str(folder / name)
-    found = shutil.which(name)
-    if not found:
-        pytest.fail(f"{name} not found: run `uv sync --all-packages` first")
-    return found
-
-
-def _with_database(url: str, name: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-async def _admin(url: str, sql: str) -> None:
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
+# What this package needs of the stack beyond the harness's defaults: one payment notification
+# each (no duplicates), and generous limits at the gateway for the recovery pages.
+ENV_OVERRIDES = {"SANDBOX_DUPLICATE_RATE": "0"}
+GATEWAY_OVERRIDES = {
+    "CET_GW_RATE_PASSWORD_RECOVERY": "200r/s", "CET_GW_BURST_PASSWORD_RECOVERY": "10",
+    "CET_GW_RATE_ACCOUNT_RECOVERY": "200r/s",
+}
 
 
 @dataclass
-class Stack:
-    base_url: str
-    env: dict[str, str]
-    ports: dict[str, int]
-    key_file: Path
-    maildir: Path
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+class Portal:
+    """The harness's Stack, with what browser tests do beside the browser: the admin CLIs, tokens
+    signed with the run's passport key, API calls through the gateway, the mail sink."""
+
+    stack: Stack
+
+    @property
+    def base_url(self) -> str:
+        return self.stack.gateway
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return self.stack.ports
 
     def run_cli(self, *command: str, stdin: str | None = None, extra: dict[str, str] | None = None) -> str:
         result = subprocess.run(
-            [_bin(command[0]), *command[1:]], env={**self.env, **(extra or {})}, input=stdin, capture_output=True, text=True, timeout=120, cwd=REPO
+            [str(BIN / command[0]), *command[1:]], env={**self.stack.base_env(), **(extra or {})}, input=stdin,
+            capture_output=True, text=True, timeout=120, cwd=REPO,
         )
         if result.returncode != 0:
             raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
@@ -111,7 +74,7 @@ class Stack:
         """An access token signed with passport's key of this run, for seeding through the APIs."""
         from cet_shared.tokens import TokenSigner
 
-        signer = TokenSigner.from_pem_file(self.key_file, issuer="cet-passport", audience="cet-suite", lifetime=timedelta(minutes=30))
+        signer = TokenSigner.from_pem_file(self.stack.root / "jwt-ed25519.pem", issuer="cet-passport", audience="cet-suite", lifetime=timedelta(minutes=30))
         return signer.issue(passport_id=passport_id, roles=list(roles), token_version=0, school_code=school_code, now=datetime.now(timezone.utc))
 
     def api(self, method: str, path: str, *, token: str, **kwargs) -> httpx.Response:  # noqa: ANN003
@@ -140,7 +103,7 @@ class Stack:
 
         deadline = time.monotonic() + timeout
         while True:
-            for path in sorted(self.maildir.glob("*.eml"), reverse=True):
+            for path in sorted(self.stack.mailbox.folder.glob("*.eml"), reverse=True):
                 message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
                 if address in str(message.get("X-Envelope-To", "")) and subject_contains in str(message.get("Subject", "")):
                     body = message.get_body(preferencelist=("plain", "html"))
@@ -155,26 +118,9 @@ class Stack:
 
         from captcha.image import ImageCaptcha
 
-        from cet_shared.captcha import CaptchaSeal
-        from cet_shared.clock import SystemClock
-
-        token = CaptchaSeal(CAPTCHA_SECRET).seal(answer, clock=SystemClock(), ttl=timedelta(minutes=5))
         png = ImageCaptcha(width=160, height=60).generate(answer, format="png").getvalue()
+        token = self.stack.captcha(answer)["captcha_token"]
         return {"captcha_token": token, "image": "data:image/png;base64," + base64.b64encode(png).decode(), "expires_in": 300}
-
-
-def _wait_http(url: str, name: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"{name} exited with {process.returncode}; log {log}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{name} did not answer {url} within {timeout}s; log {log}:\n{log.read_text()[-3000:]}")
 
 
 SESSION_DOC = HERE / "data" / "session.json"
@@ -184,117 +130,13 @@ SCORES_CSV = HERE / "data" / "scores.csv"
 
 # Package scope: the stack stops once the browser tests are done, not at the end of `make test`.
 @pytest.fixture(scope="package")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    base_env = _environment()
-    LOGS.mkdir(parents=True, exist_ok=True)
-    work = tmp_path_factory.mktemp("stack")
-    admin_url = base_env["PG_ADMIN_URL"]
-    run_id = uuid.uuid4().hex[:8]
-    databases = {svc: f"test_browser_{svc}_{run_id}" for svc in SERVICES}
-    for name in databases.values():
-        await _admin(admin_url, f'CREATE DATABASE "{name}"')
-
-    key_file = work / "jwt-ed25519.pem"
-    key_file.write_bytes(
-        Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    pay_keys = work / "payment-keys"
-    ports = {name: _free_port() for name in ("gateway", "passport", "eligibility", "enrolment", "payment", "sandbox", "smtp")}
-    maildir = work / "mail"
-    gateway = f"http://127.0.0.1:{ports['gateway']}"
-    sandbox = f"http://127.0.0.1:{ports['sandbox']}"
-    env = {
-        **{k: v for k, v in base_env.items() if not k.startswith("DATABASE_URL_")},
-        "CET_ENV": "test",
-        "CAPTCHA_SECRET": CAPTCHA_SECRET,
-        "JWT_PRIVATE_KEY_FILE": str(key_file),
-        "JWKS_URL": f"http://127.0.0.1:{ports['passport']}/.well-known/jwks.json",
-        "KAFKA_TOPIC_PREFIX": f"test-browser-{run_id}.",
-        "PASSPORT_CAMPUS_BASE_URL": gateway,
-        "PASSPORT_PUBLIC_BASE_URL": gateway,
-        "PAYMENT_NOTIFY_BASE_URL": f"{gateway}/api/payment",
-        "PAYMENT_RETURN_URL": f"{gateway}/registration",
-        "ALIPAY_GATEWAY_URL": f"{sandbox}/alipay/gateway.do",
-        "PAYEASE_PAY_URL": f"{sandbox}/payease/prs/user_payment.checkit",
-        "PAYEASE_API_BASE_URL": f"{sandbox}/payease",
-        "ALIPAY_APP_PRIVATE_KEY_FILE": str(pay_keys / "app_private_key.pem"),
-        "ALIPAY_PUBLIC_KEY_FILE": str(pay_keys / "alipay_public_key.pem"),
-        "PAYEASE_KEY_FILE": str(pay_keys / "payease_key"),
-        "SANDBOX_KEY_DIR": str(pay_keys),
-        "SANDBOX_PUBLIC_BASE_URL": sandbox,
-        "SANDBOX_PAYEASE_NOTIFY_URL": f"{gateway}/api/payment/notify/payease",
-        "SANDBOX_TIME_SCALE": "0.001",
-        "SANDBOX_DUPLICATE_RATE": "0",
-        "PYTHONUNBUFFERED": "1",
-        # A mail sink of this run: reset and verification links are read from its folder.
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(ports["smtp"]),
-        "MAIL_DIR": str(maildir),
-    }
-    for svc, name in databases.items():
-        env[f"DATABASE_URL_{svc.upper()}"] = _with_database(admin_url, name).replace("postgresql://", "postgresql+asyncpg://", 1)
-
-    stack = Stack(base_url=gateway, env=env, ports=ports, key_file=key_file, maildir=maildir)
-    try:
-        for svc in SERVICES:
-            stack.run_cli(f"{svc}-admin", "migrate")
-        stack.run_cli("payment-admin", "make-test-keys", "--dir", str(pay_keys))
-
-        def start(name: str, *command: str) -> subprocess.Popen:
-            log = LOGS / f"{name}.log"
-            process = subprocess.Popen(
-                [_bin(command[0]), *command[1:]], env=env, cwd=REPO, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
-            )
-            stack.processes[name] = process
-            return process
-
-        start("sandbox", "payment-sandbox", "--port", str(ports["sandbox"]))
-        log = LOGS / "mailsink.log"
-        stack.processes["mailsink"] = subprocess.Popen(
-            [_bin("python"), str(REPO / "deploy" / "local" / "mailsink.py"), "--host", "127.0.0.1", "--port", str(ports["smtp"]), "--maildir", str(maildir)],
-            env=env, cwd=REPO, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        for svc in ("passport", "eligibility", "enrolment"):
-            start(f"{svc}-api", f"{svc}-api", "--port", str(ports[svc]))
-            start(f"{svc}-worker", f"{svc}-worker")
-        _wait_http(f"{sandbox}/healthz", "sandbox", stack.processes["sandbox"], LOGS / "sandbox.log")
-        # The payment service reads the sandbox's "Alipay" public key, written when the sandbox starts.
-        start("payment-api", "payment-api", "--port", str(ports["payment"]))
-        start("payment-worker", "payment-worker")
-
-        gw_prefix = work / "gateway"
-        spec = importlib.util.spec_from_file_location("cet_gateway_render", REPO / "deploy" / "gateway" / "render.py")
-        render = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(render)
-        command = render.prepare(gw_prefix, {
-            "CET_GW_LISTEN": f"127.0.0.1:{ports['gateway']}",
-            "CET_GW_PASSPORT": f"127.0.0.1:{ports['passport']}",
-            "CET_GW_ELIGIBILITY": f"127.0.0.1:{ports['eligibility']}",
-            "CET_GW_ENROLMENT_SERVERS": f"server 127.0.0.1:{ports['enrolment']};",
-            "CET_GW_PAYMENT": f"127.0.0.1:{ports['payment']}",
-            "CET_GW_PAYMENT_FORM_ACTION": sandbox,
-            "CET_GW_RATE_CAPTCHA": "200r/s", "CET_GW_RATE_LOGIN": "200r/s", "CET_GW_RATE_PASSWORD_RECOVERY": "200r/s",
-            "CET_GW_RATE_ACCOUNT_RECOVERY": "200r/s", "CET_GW_RATE_ENROLMENT": "200r/s",
-        })
-        log = LOGS / "gateway.log"
-        stack.processes["gateway"] = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-        for svc in ("passport", "eligibility", "enrolment", "payment"):
-            _wait_http(f"http://127.0.0.1:{ports[svc]}/healthz", svc, stack.processes[f"{svc}-api"], LOGS / f"{svc}-api.log")
-        _wait_http(f"{gateway}/healthz", "gateway", stack.processes["gateway"], log)
-
-        _seed(stack)
-        yield stack
-    finally:
-        for name, process in stack.processes.items():
-            if process.poll() is None:
-                os.killpg(process.pid, 15)
-        for process in stack.processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, 9)
-        for name in databases.values():
-            await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Portal]:
+    shutil.rmtree(LOGS, ignore_errors=True)  # the logs of the last run only
+    async with start_stack(tmp_path_factory.mktemp("stack"), name="browser", logs=LOGS,
+                           env_overrides=ENV_OVERRIDES, gateway_overrides=GATEWAY_OVERRIDES) as core:
+        portal = Portal(core)
+        _seed(portal)
+        yield portal
 
 
 STAFF = {
@@ -304,7 +146,7 @@ STAFF = {
 }
 
 
-def _seed(stack: Stack) -> None:
+def _seed(stack: Portal) -> None:
     for email, args in STAFF.values():
         stack.run_cli("passport-admin", "create-staff", "--email", email, *args, "--password-env", "STAFF_PASSWORD", extra={"STAFF_PASSWORD": STAFF_PASSWORD})
     stack.run_cli("eligibility-admin", "import-students", str(STUDENTS_CSV))
@@ -356,7 +198,7 @@ class Shots:
 class Visit:
     page: object
     shot: Shots
-    stack: Stack
+    stack: Portal
 
     async def known_captcha(self, answer: str = "CET4") -> str:
         """Answer the next captchas with a known answer: the test seals its own challenge."""
@@ -368,7 +210,7 @@ class Visit:
         return answer
 
 
-async def _new_visit(browser, stack: Stack, name: str, *, mobile: bool = False) -> Visit:  # noqa: ANN001
+async def _new_visit(browser, stack: Portal, name: str, *, mobile: bool = False) -> Visit:  # noqa: ANN001
     options = {"locale": "zh-CN", "timezone_id": "Asia/Shanghai", "base_url": stack.base_url}
     if mobile:
         options |= {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
@@ -385,7 +227,7 @@ async def _new_visit(browser, stack: Stack, name: str, *, mobile: bool = False) 
 
 
 @pytest.fixture
-async def visit(browser, stack: Stack, request: pytest.FixtureRequest) -> AsyncIterator:  # noqa: ANN001
+async def visit(browser, stack: Portal, request: pytest.FixtureRequest) -> AsyncIterator:  # noqa: ANN001
     """A factory of fresh browser contexts (one per user in the test); screenshots per test."""
     made: list[Visit] = []
 

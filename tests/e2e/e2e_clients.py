@@ -14,7 +14,7 @@ import httpx
 
 from cet_shared.events.contracts import ExamSessionPublished
 from cet_shared.events.envelope import EventEnvelope
-from e2e_harness import BIN, Stack
+from cet_stack import BIN, Stack
 
 PASSWORD = "Journey-2017!"
 

@@ -8,8 +8,8 @@ import uuid
 
 import httpx
 
+from cet_stack import Mailbox, Stack
 from e2e_clients import PASSWORD, User, register, wait_until
-from e2e_harness import Mailbox, Stack
 
 LIAO = {"id_type": "resident_id_card", "id_number": "330101199001010024", "name": "廖晓儿"}
 YAN = {"id_type": "resident_id_card", "id_number": "990101200001010014", "name": "颜测试"}

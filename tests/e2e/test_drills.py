@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from cet_stack import Stack
 from e2e_clients import Crowd, User, pay_in_the_sandbox, registration_page, registry_csv, wait_until
-from e2e_harness import Stack
 
 pytestmark = pytest.mark.kafka
 

@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from e2e_harness import Stack
+from cet_stack import Stack
 
 
 async def test_o2_o3_gateway_exposes_the_apis_and_nothing_else(stack: Stack) -> None:

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
+from cet_stack import Mailbox, Stack
 from e2e_clients import PASSWORD, Sessions, User, pay_in_the_sandbox, registration_page, wait_until
-from e2e_harness import Mailbox, Stack
 
 LI_BO = {"id_type": "macao_id", "id_number": "99101000001", "name": "李博"}
 UPCOMING = "2018年上半年CET考试"

@@ -1,6 +1,6 @@
-"""The e2e stack: every service as its own processes, behind a private gateway.
+"""The one way tests start the whole suite: every service as its own processes, behind a private gateway.
 
-One `Stack` per test session (conftest.py):
+`start_stack()` makes one `Stack` (tests/e2e: per session; tests/browser: per package):
   - fresh throw-away databases (PG_ADMIN_URL), migrated with each service's `<svc>-admin migrate`;
   - its own Kafka broker (KRaft, from the jars `make infra-up` fetched) on free ports, so a drill
     may stop it; every topic and consumer group also carries a unique prefix (KAFKA_TOPIC_PREFIX);
@@ -29,7 +29,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -40,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cet_shared.captcha import CaptchaSeal
 from cet_shared.clock import SystemClock
+from cet_shared.testing import required_env, throwaway_database
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -262,6 +264,9 @@ class Stack:
     topic_prefix: str = field(default_factory=lambda: f"e2e-{uuid.uuid4().hex[:8]}.")
     services: tuple[str, ...] = ()
     kafka: KafkaNode | None = None
+    logs: Path | None = None  # the processes' logs; root/logs unless given
+    env_overrides: dict[str, str] = field(default_factory=dict)  # on top of base_env()
+    gateway_overrides: dict[str, str] = field(default_factory=dict)  # on top of gateway_env()
 
     # -- addresses ----------------------------------------------------------------------------
     @property
@@ -321,12 +326,13 @@ class Stack:
             env[f"DATABASE_URL_{svc.upper()}"] = url
         # small pools: eleven processes share one PostgreSQL
         env["DB_POOL_SIZE"] = "5"
+        env.update(self.env_overrides)
         return env
 
     def gateway_env(self) -> dict[str, str]:
         p = self.ports
         enrolment = " ".join(f"server 127.0.0.1:{p[n]} max_fails=1 fail_timeout=2s;" for n in ("enrolment-1", "enrolment-2"))
-        return {
+        return {**{
             "CET_GW_LISTEN": f"127.0.0.1:{p['gateway']}",
             "CET_GW_PASSPORT": f"127.0.0.1:{p['passport']}",
             "CET_GW_ELIGIBILITY": f"127.0.0.1:{p['eligibility']}",
@@ -340,11 +346,11 @@ class Stack:
             "CET_GW_RATE_ACCOUNT_RECOVERY": "50r/s", "CET_GW_BURST_ACCOUNT_RECOVERY": "100",
             "CET_GW_RATE_ENROLMENT": "1000r/s", "CET_GW_BURST_ENROLMENT": "2000",
             "CET_GW_RATE_PASSWORD_RECOVERY": "1r/s", "CET_GW_BURST_PASSWORD_RECOVERY": "5",
-        }
+        }, **self.gateway_overrides}
 
     # -- life cycle ---------------------------------------------------------------------------
     def add(self, name: str, argv: list[str], *, env: dict[str, str] | None = None, health: str | None = None, ready_line: str | None = None) -> Proc:
-        proc = Proc(name, argv, env or self.base_env(), self.root / "logs" / f"{name}.log", health_url=health, ready_line=ready_line)
+        proc = Proc(name, argv, env or self.base_env(), (self.logs or self.root / "logs") / f"{name}.log", health_url=health, ready_line=ready_line)
         self.procs[name] = proc
         return proc
 
@@ -416,3 +422,88 @@ def start_all(procs: Iterable[Proc], timeout: float = 90.0) -> None:
         proc.start()
     for proc in procs:
         proc.wait_ready(timeout)
+
+
+PORT_NAMES = ("passport", "eligibility", "enrolment-1", "enrolment-2", "payment", "sandbox", "gateway", "smtp", "kafka", "kafka-controller")
+
+
+async def _migrate(stack: Stack, service: str) -> None:
+    env = {**os.environ, f"DATABASE_URL_{service.upper()}": stack.database_urls[service]}
+    proc = await asyncio.create_subprocess_exec(str(BIN / f"{service}-admin"), "migrate", env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{service}-admin migrate failed:\n{out.decode(errors='replace')}")
+
+
+@asynccontextmanager
+async def start_stack(
+    root: Path,
+    *,
+    name: str = "e2e",
+    logs: Path | None = None,
+    env_overrides: dict[str, str] | None = None,
+    gateway_overrides: dict[str, str] | None = None,
+    while_booting: Callable[[Stack], Awaitable[object]] | None = None,
+) -> AsyncIterator[Stack]:
+    """Start the whole suite under `root` (fresh databases `<name>_<svc>`, its own broker), yield it
+    once the gateway answers, and stop every process afterwards. `while_booting(stack)` runs once the
+    databases are migrated, alongside the rest of the start (e.g. staff accounts made with the CLIs)."""
+    for sub in ("logs", "mail", "payment-keys"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    stack = Stack(root=root, pg_admin_url=required_env("PG_ADMIN_URL"), logs=logs,
+                  env_overrides=dict(env_overrides or {}), gateway_overrides=dict(gateway_overrides or {}), topic_prefix=f"{name}-{uuid.uuid4().hex[:8]}.")
+    if logs is not None:
+        logs.mkdir(parents=True, exist_ok=True)
+    stack.ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES)), strict=True))
+    stack.kafka = KafkaNode(root / "kafka", stack.ports["kafka"], stack.ports["kafka-controller"])
+    write_jwt_key(root / "jwt-ed25519.pem")
+    t0 = time.monotonic()
+    timings: list[str] = []
+
+    def mark(what: str) -> None:
+        timings.append(f"{time.monotonic() - t0:6.1f}s {what}")
+
+    booting: asyncio.Future | None = None
+    async with AsyncExitStack() as exits:
+        try:
+            # the broker boots (JVM) while the databases are made and migrated
+            kafka_boot = asyncio.create_task(asyncio.to_thread(lambda: (stack.kafka.format(), stack.kafka.start())))
+            stack.select_services()
+            for svc in stack.services:
+                stack.database_urls[svc] = await exits.enter_async_context(throwaway_database(f"{name}_{svc}"))
+            await asyncio.gather(*(_migrate(stack, svc) for svc in stack.services))
+            mark("databases made and migrated")
+            stack.build()
+            booting = asyncio.ensure_future(while_booting(stack)) if while_booting else None
+            if "payment-sandbox" in stack.procs:
+                subprocess.run([str(BIN / "payment-admin"), "make-test-keys", "--dir", str(root / "payment-keys")], check=True, capture_output=True)
+            await kafka_boot
+            mark("kafka formatted and launched")
+            first = [stack.procs["mailsink"]] + ([stack.procs["payment-sandbox"]] if "payment-sandbox" in stack.procs else [])
+            await asyncio.to_thread(start_all, first)  # the sandbox writes the key payment reads
+            apis = [p for n, p in stack.procs.items() if n.endswith("-api") or "-api-" in n]
+            for proc in apis:
+                proc.start()
+            await asyncio.to_thread(stack.kafka.wait_ready)
+            mark("kafka ready")
+            # Workers join their consumer groups in the background (some seconds on a fresh
+            # broker); every test waits for the effects it expects, so nothing waits for them here.
+            workers = [p for n, p in stack.procs.items() if n.endswith("-worker")]
+            for proc in workers:
+                proc.start()
+            for proc in apis:  # started above, while the broker booted
+                await asyncio.to_thread(proc.wait_ready)
+            mark("apis ready")
+            stack.prepare_gateway()
+            await asyncio.to_thread(start_all, [stack.procs["gateway"]])
+            if booting is not None:
+                await booting
+            crashed = [p.name for p in workers if not p.alive]
+            assert not crashed, f"workers exited at start: {crashed}\n" + "\n".join(stack.procs[n].tail() for n in crashed)
+            mark("gateway ready")
+            (root / "startup.txt").write_text("\n".join(timings) + "\n")
+            yield stack
+        finally:
+            if booting is not None and not booting.done():
+                booting.cancel()
+            await asyncio.to_thread(stack.stop)
