@@ -57,3 +57,14 @@ async def test_roles_are_checked_on_the_endpoint():
         assert forbidden.status_code == 403 and forbidden.json()["title"] == "没有权限执行此操作"
         anonymous = await client.get("/ops-only")
         assert anonymous.status_code == 401 and anonymous.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_verified_token_is_remembered_only_until_it_expires(monkeypatch):
+    tokens = TestTokens()
+    verifier = tokens.verifier()
+    token = tokens.token("A" * 32, "candidate")
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) is first, "the second request does not check the signature again"
+    later = first.claims["exp"] + 1
+    monkeypatch.setattr("cet_shared.auth.time.time", lambda: later)
+    assert await verifier.verify(token) is not first, "past its expiry the token is checked afresh (and refused, see above)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -45,6 +46,7 @@ class TokenVerifier:
         audience: str,
         cache_seconds: float = 300.0,
         min_refresh: float = 30.0,
+        cache_size: int = 10_000,
     ) -> None:
         self._source = jwks_source
         self._issuer = issuer
@@ -54,6 +56,10 @@ class TokenVerifier:
         self._keys: dict[str, Any] = {}
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
+        # Candidates send the same token with every request of a session: a signature checked
+        # once holds until the token expires, so the check is not repeated (bounded, LRU).
+        self._verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._cache_size = cache_size
 
     async def _load(self) -> None:
         source = self._source
@@ -89,6 +95,17 @@ class TokenVerifier:
         return key
 
     async def verify(self, token: str) -> Principal:
+        hit = self._verified.get(token)
+        if hit is not None and hit[0] > time.time():
+            self._verified.move_to_end(token)
+            return hit[1]
+        principal = await self._verify_signed(token)
+        self._verified[token] = (float(principal.claims["exp"]), principal)
+        if len(self._verified) > self._cache_size:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify_signed(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
