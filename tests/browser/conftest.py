@@ -209,6 +209,33 @@ class Visit:
         await self.page.route("**/api/passport/captcha", fulfil)
         return answer
 
+    async def register(self, email: str, password: str) -> None:
+        """注册新用户 through the portal's form, as the guide shows it."""
+        from playwright.async_api import expect
+
+        page = self.page
+        answer = await self.known_captcha()
+        await page.goto("/register")
+        await page.get_by_label("电子邮箱").fill(email)
+        await page.get_by_label("密码", exact=True).fill(password)
+        await page.get_by_label("确认密码").fill(password)
+        await page.get_by_label("验证码").fill(answer)
+        await page.get_by_role("button", name="提交").click()
+        await expect(page.locator("main").get_by_role("status")).to_contain_text("注册成功")
+
+    async def log_in(self, email: str, password: str) -> None:
+        """考生登录, ending on the start page."""
+        from playwright.async_api import expect
+
+        page = self.page
+        answer = await self.known_captcha()
+        await page.goto("/login")
+        await page.get_by_label("账号").fill(email)
+        await page.get_by_label("密码").fill(password)
+        await page.get_by_label("验证码").fill(answer)
+        await page.get_by_role("button", name="登录", exact=True).click()
+        await expect(page.get_by_role("heading", name="欢迎登录CET考试报名系统")).to_be_visible()
+
 
 async def _new_visit(browser, stack: Portal, name: str, *, mobile: bool = False) -> Visit:  # noqa: ANN001
     options = {"locale": "zh-CN", "timezone_id": "Asia/Shanghai", "base_url": stack.base_url}

@@ -13,34 +13,11 @@ except ImportError:  # not installed: the `browser` fixture fails every test her
     expect = None
 
 
-async def log_in(v, email: str, password: str) -> None:  # noqa: ANN001
-    page = v.page
-    answer = await v.known_captcha()
-    await page.goto("/login")
-    await page.get_by_label("账号").fill(email)
-    await page.get_by_label("密码").fill(password)
-    await page.get_by_label("验证码").fill(answer)
-    await page.get_by_role("button", name="登录", exact=True).click()
-    await expect(page.get_by_role("heading", name="欢迎登录CET考试报名系统")).to_be_visible()
-
-
-async def register(v, email: str, password: str) -> None:  # noqa: ANN001
-    page = v.page
-    answer = await v.known_captcha()
-    await page.goto("/register")
-    await page.get_by_label("电子邮箱").fill(email)
-    await page.get_by_label("密码", exact=True).fill(password)
-    await page.get_by_label("确认密码").fill(password)
-    await page.get_by_label("验证码").fill(answer)
-    await page.get_by_role("button", name="提交").click()
-    await expect(page.locator("main").get_by_role("status")).to_contain_text("注册成功")
-
-
 async def test_p3_wrong_captcha_is_refused_in_chinese_and_a_new_image_is_drawn(visit, stack) -> None:  # noqa: ANN001
     v = await visit()
     page = v.page
     email = f"captcha.{uuid.uuid4().hex[:8]}@example.com"
-    await register(v, email, "Cet-Captcha-2026")
+    await v.register(email, "Cet-Captcha-2026")
     await page.unroute("**/api/passport/captcha")  # from here on, the real captcha of passport
 
     await page.goto("/login")
@@ -91,8 +68,8 @@ async def test_n11_campus_filled_while_choosing_shows_full_and_red_none(visit, s
     v = await visit()
     page = v.page
     email = f"wang.{uuid.uuid4().hex[:8]}@example.com"
-    await register(v, email, "Cet-Full-2026")
-    await log_in(v, email, "Cet-Full-2026")
+    await v.register(email, "Cet-Full-2026")
+    await v.log_in(email, "Cet-Full-2026")
     await page.get_by_role("button", name="开始报名").click()
     await page.get_by_label(re.compile("我已阅读并接受遵守本网站报名协议")).check()
     await page.get_by_role("button", name="同意", exact=True).click()
@@ -139,8 +116,8 @@ async def test_n12_unpaid_reminder_and_e11_account_recovery_on_a_phone(visit, st
     v = await visit(mobile=True)
     page = v.page
     email = f"sun.{uuid.uuid4().hex[:8]}@example.com"
-    await register(v, email, "Cet-Phone-2026")
-    await log_in(v, email, "Cet-Phone-2026")
+    await v.register(email, "Cet-Phone-2026")
+    await v.log_in(email, "Cet-Phone-2026")
     await v.shot("start")
     await page.get_by_role("button", name="开始报名").click()
     await page.get_by_label(re.compile("我已阅读并接受遵守本网站报名协议")).check()

@@ -30,28 +30,12 @@ async def console_log_in(v, email: str) -> None:  # noqa: ANN001
     await expect(page.get_by_role("tablist")).to_be_visible()
 
 
-async def candidate_registered_and_logged_in(v, email: str, password: str) -> None:  # noqa: ANN001
-    page = v.page
-    answer = await v.known_captcha()
-    await page.goto("/register")
-    await page.get_by_label("电子邮箱").fill(email)
-    await page.get_by_label("密码", exact=True).fill(password)
-    await page.get_by_label("确认密码").fill(password)
-    await page.get_by_label("验证码").fill(answer)
-    await page.get_by_role("button", name="提交").click()
-    await expect(page.locator("main").get_by_role("status")).to_contain_text("注册成功")
-    await page.goto("/login")
-    await page.get_by_label("账号").fill(email)
-    await page.get_by_label("密码").fill(password)
-    await page.get_by_label("验证码").fill(answer)
-    await page.get_by_role("button", name="登录", exact=True).click()
-    await expect(page.get_by_role("heading", name="欢迎登录CET考试报名系统")).to_be_visible()
-
-
 async def test_e10_rule2_teacher_approves_the_pending_cet6_review_in_the_console(visit, stack) -> None:  # noqa: ANN001
     student = await visit("candidate")
     page = student.page
-    await candidate_registered_and_logged_in(student, f"li.{uuid.uuid4().hex[:8]}@example.com", "Cet-Review-2026")
+    student_email = f"li.{uuid.uuid4().hex[:8]}@example.com"
+    await student.register(student_email, "Cet-Review-2026")
+    await student.log_in(student_email, "Cet-Review-2026")
     await page.get_by_role("button", name="开始报名").click()
     await page.get_by_label(re.compile("我已阅读并接受遵守本网站报名协议")).check()
     await page.get_by_role("button", name="同意", exact=True).click()
@@ -112,7 +96,9 @@ async def test_e12_support_rebinds_a_registration_to_the_new_passport_account(vi
 
     student = await visit("candidate")
     page = student.page
-    await candidate_registered_and_logged_in(student, f"chen.{uuid.uuid4().hex[:8]}@example.com", "Cet-Rebind-2026")
+    student_email = f"chen.{uuid.uuid4().hex[:8]}@example.com"
+    await student.register(student_email, "Cet-Rebind-2026")
+    await student.log_in(student_email, "Cet-Rebind-2026")
     await expect(page.locator("#registration-status")).to_have_text("未报名或当前通行证账号非报名时账号")
     # E7: the new account cannot take the registration bound to the old one; it is told where to go.
     await page.get_by_role("button", name="开始报名").click()
