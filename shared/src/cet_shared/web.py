@@ -3,14 +3,19 @@ telemetry, and a body-size limit so no client can make us buffer megabytes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol, TypeVar
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cet_shared.auth import TokenVerifier
 from cet_shared.problems import Problem, install_problem_handlers, problem_response
+from cet_shared.settings import ServiceSettings
+from cet_shared.telemetry import instrument_app, setup_tracing
 
 
 class BodySizeLimit:
@@ -87,4 +92,54 @@ def create_app(
             await connection.execute(text("SELECT 1"))
         return {"status": "ready"}
 
+    return app
+
+
+class ServiceContext(Protocol):
+    """What a service's composition root (its `bootstrap()` result) offers the api."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+
+    async def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=ServiceContext)
+
+
+def jwks_verifier(settings: ServiceSettings) -> TokenVerifier:
+    return TokenVerifier(settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+
+
+def create_service_app(
+    name: str,
+    *,
+    title: str,
+    routers: Sequence[APIRouter],
+    context: C | None,
+    bootstrap: Callable[[], C],
+    verifier: Callable[[C], TokenVerifier] | None = None,
+    body_limits: Mapping[str, int] | None = None,
+) -> FastAPI:
+    """A service's api, wired the one way: the context from `bootstrap()` (or the one a test
+    passes, which the test then closes) lives in `app.state.<name>`; tokens are verified against
+    passport's JWKS unless `verifier` says otherwise."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = context or bootstrap()
+        setup_tracing(name, ctx.settings.otel_exporter_otlp_endpoint)
+        setattr(app.state, name, ctx)
+        app.state.engine = ctx.engine
+        app.state.token_verifier = verifier(ctx) if verifier else jwks_verifier(ctx.settings)
+        try:
+            yield
+        finally:
+            if context is None:
+                await ctx.close()
+
+    app = create_app(title=title, lifespan=lifespan, body_limits=body_limits)
+    for router in routers:
+        app.include_router(router)
+    instrument_app(app)
     return app
