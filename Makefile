@@ -5,13 +5,21 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
+# What deploy/local/bootstrap.sh installs (a pinned uv, tools built from Go modules) is found here.
+CET_TOOLS ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/cet-suite/bin
+export CET_TOOLS
+export PATH := $(HOME)/.local/bin:$(CET_TOOLS):/usr/local/go/bin:$(PATH)
 # sync must finish before infra-up: the mail sink runs on the project's venv (aiosmtpd)
 .NOTPARALLEL:
 
-.PHONY: help sync infra-up infra-down infra-status infra-reset test e2e up down
+.PHONY: help bootstrap sync infra-up infra-down infra-status infra-reset test e2e up down
 
 help:
-	@echo "make sync | infra-up | infra-down | infra-status | infra-reset | test [ARGS=...] | e2e [ARGS=...] | up | down"
+	@echo "make bootstrap | sync | infra-up | infra-down | infra-status | infra-reset | test [ARGS=...] | e2e [ARGS=...] | up | down"
+
+# Installs what is missing on this machine (Debian packages, uv, Go tools); quick when all is there.
+bootstrap:
+	@deploy/local/bootstrap.sh
 
 sync:
 	@if [ -f uv.lock ]; then uv sync --all-packages --frozen; else uv sync --all-packages; fi
@@ -28,17 +36,17 @@ infra-status:
 infra-reset:
 	deploy/local/infra.sh reset
 
-test: sync infra-up
+test: bootstrap sync infra-up
 	deploy/local/test.sh $(ARGS)
 
 # The cross-service journey and failure drills only (tests/e2e: every service as its own
 # processes behind a private gateway, fresh databases, its own Kafka broker). `make test` runs them too.
-e2e: sync infra-up
+e2e: bootstrap sync infra-up
 	deploy/local/test.sh tests/e2e $(ARGS)
 
 # The whole suite: infrastructure, migrations, every service, the gateway on
 # http://127.0.0.1:8080, the demo data; prints the addresses and demo accounts.
-up: sync
+up: bootstrap sync
 	deploy/local/suite.sh up
 
 down:
