@@ -89,6 +89,8 @@ def test_every_process_is_probed_drained_sized_and_spread(rendered: tuple[str, l
         assert pod["securityContext"]["runAsNonRoot"] is True, name
     workers = [deployments[f"{s}-worker"]["spec"]["template"]["spec"]["containers"][0] for s in SERVICES]
     assert all(w["ports"] == [{"name": "metrics", "containerPort": 9100}] for w in workers)
+    # the port the probes and Prometheus use is the one the worker opens (0 would open none)
+    assert all({"name": "WORKER_METRICS_PORT", "value": "9100"} in w["env"] for w in workers)
     jobs = by_kind(objects, "Job")
     assert {f"{s}-migrate" for s in SERVICES} <= set(jobs)
     for service in SERVICES:

@@ -44,9 +44,8 @@ def service_env(service: Service, *, pooled: bool) -> list[Obj]:
         secret_env("DB_PASSWORD", f"{service.db_cluster}-app", "password"),
         {"name": f"DATABASE_URL_{service.name.upper()}", "value": f"postgresql://$(DB_USER):$(DB_PASSWORD)@{host}:5432/{service.name}"},
         secret_env("CAPTCHA_SECRET", "cet-captcha", "secret"),
-        # service.instance.id per replica (OpenTelemetry's standard resource variable)
-        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-        {"name": "OTEL_RESOURCE_ATTRIBUTES", "value": "service.instance.id=$(POD_NAME)"},
+        # service.instance.id of traces and `instance` of logs: one per replica
+        {"name": "SERVICE_INSTANCE_ID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
     ]
     if service.name == "passport":
         env.append({"name": "JWT_PRIVATE_KEY_FILE", "value": "/run/secrets/jwt/private-key.pem"})
@@ -145,6 +144,8 @@ def deployment(service: Service, component: str) -> Obj:
     port = ("http", service.api_port) if api else ("metrics", WORKER_METRICS_PORT)
     command = [f"{service.name}-api", "--port", str(service.api_port)] if api else [f"{service.name}-worker"]
     main = container(service, component, command, pooled=api, port=port)
+    if not api:  # the worker's own HTTP port: /metrics, /healthz, /readyz
+        main["env"] += [{"name": "WORKER_METRICS_PORT", "value": str(WORKER_METRICS_PORT)}, {"name": "WORKER_METRICS_HOST", "value": "0.0.0.0"}]
     main |= probes(port[0])
     main["resources"] = (
         {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
