@@ -78,7 +78,7 @@ def render_all() -> dict[Path, str]:
         files[folder / "worker.yaml"] = dump(workloads.worker_objects(service, all_topics), source)
         files[folder / "migration.yaml"] = dump([workloads.migration_job(service)], source)
         files[folder / "database.yaml"] = dump([data.database(service), data.pooler(service)], source)
-        files[folder / "network.yaml"] = dump(network.service_policies(service), source)
+        files[folder / "network.yaml"] = dump(network.service_policies(service) + network.service_egress(service), source)
     for overlay in FORM_ACTIONS:
         files[HERE / "overlays" / overlay / "gateway" / "cet.conf"] = gateway_conf(overlay)
     return files

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import re
+import shutil
+import subprocess
 import tomllib
 
 import pytest
@@ -148,6 +151,11 @@ def test_databases_pooling_and_network_isolation(rendered: tuple[str, list[dict]
             labels = peer.get("podSelector", {}).get("matchLabels", {})
             namespace = peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
             assert labels.get("cet.io/service") == service or labels.get("cnpg.io/cluster") == f"{service}-db" or labels.get("cnpg.io/poolerName") == f"{service}-db-pooler" or namespace in ("cnpg-system", "monitoring"), peer
+        # and going out: the api to its pooler only, worker and migration to their own database only
+        for process, target in (("api", {"cnpg.io/poolerName": f"{service}-db-pooler"}), ("worker", {"cnpg.io/cluster": f"{service}-db"}), ("migrate", {"cnpg.io/cluster": f"{service}-db"})):
+            rules = policies[f"{service}-{process}-egress"]["spec"]["egress"]
+            postgres = [peer for r in rules if {"protocol": "TCP", "port": 5432} in r.get("ports", []) for peer in r["to"]]
+            assert postgres == [{"podSelector": {"matchLabels": target}}], (service, process, postgres)
         api_sources = policies[f"{service}-api"]["spec"]["ingress"][0]["from"]
         assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}} in api_sources
         assert all("podSelector" not in p or p["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "gateway"} for p in api_sources)
@@ -175,3 +183,20 @@ def test_the_gateway_runs_the_local_gateways_template(rendered: tuple[str, list[
     assert "${CET_GW_" not in config
     deployment = by_kind(objects, "Deployment")["gateway"]["spec"]["template"]["spec"]
     assert deployment["volumes"][0]["configMap"]["name"].startswith("gateway-config")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_nginx_accepts_the_cluster_gateway_config(overlay: str, tmp_path) -> None:
+    """`nginx -t` on the rendered config, the cluster's Service names standing in as loopback
+    addresses (nginx resolves upstream names when it loads a configuration)."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    config = (K8S / "overlays" / overlay / "gateway" / "cet.conf").read_text(encoding="utf-8")
+    config = re.sub(r"server ([a-z][a-z0-9-]*):(\d+)", r"server 127.0.0.1:\2", config)
+    (tmp_path / "cet.conf").write_text(config, encoding="utf-8")
+    temp = " ".join(f"{kind}_temp_path {tmp_path}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{ {temp} include {tmp_path}/cet.conf; }}\n", encoding="utf-8"
+    )
+    result = subprocess.run([nginx, "-t", "-q", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "error.log")],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
