@@ -65,9 +65,13 @@ def env_from(service: Service) -> list[Obj]:
     return sources
 
 
-def secret_volumes(service: Service) -> tuple[list[Obj], list[Obj]]:
+def secret_volumes(service: Service, *, keys: bool = True) -> tuple[list[Obj], list[Obj]]:
+    """A writable /tmp (the root filesystem is read-only) and, with `keys`, the service's key files
+    (migrations read settings, never the keys: their Job mounts none)."""
     volumes: list[Obj] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
     mounts: list[Obj] = [{"name": "tmp", "mountPath": "/tmp"}]
+    if not keys:
+        return volumes, mounts
     if service.name == "passport":
         volumes.append({"name": "jwt", "secret": {"secretName": "passport-jwt", "defaultMode": 0o440}})
         mounts.append({"name": "jwt", "mountPath": "/run/secrets/jwt", "readOnly": True})
@@ -124,7 +128,7 @@ def pod_spec(containers: list[Obj], volumes: list[Obj], **extra: Any) -> Obj:
 
 
 def container(service: Service, component: str, command: list[str], *, pooled: bool, port: tuple[str, int] | None) -> Obj:
-    _, mounts = secret_volumes(service)
+    _, mounts = secret_volumes(service, keys=component != "migrate")
     spec: Obj = {
         "name": component,
         "image": IMAGE,
@@ -198,7 +202,7 @@ def migration_job(service: Service) -> Obj:
     """deploy/k8s/rollout.sh runs it to completion before it applies the new Deployments."""
     main = container(service, "migrate", [f"{service.name}-admin", "migrate"], pooled=False, port=None)
     main["resources"] = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
-    volumes, _ = secret_volumes(service)
+    volumes, _ = secret_volumes(service, keys=False)
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
