@@ -17,6 +17,12 @@ import yaml
 from k8s_validation import K8S, REPO, crd_schemas, render, validate
 
 OVERLAYS = ("dev", "production")
+# CloudNativePG's admission webhook refuses other PgBouncer parameters (v1.30.0,
+# internal/webhook/v1/pooler_webhook.go, AllowedPgbouncerGenericConfigurationParameters: the ones we may want)
+PGBOUNCER_ALLOWED = {
+    "default_pool_size", "max_client_conn", "max_db_connections", "max_prepared_statements", "min_pool_size",
+    "query_wait_timeout", "reserve_pool_size", "server_idle_timeout", "server_lifetime", "idle_transaction_timeout",
+}
 SERVICES = ("passport", "eligibility", "enrolment", "payment")
 
 
@@ -149,6 +155,7 @@ def test_databases_pooling_and_network_isolation(rendered: tuple[str, list[dict]
         assert clusters[f"{service}-db"]["spec"]["bootstrap"]["initdb"]["database"] == service
         pgbouncer = poolers[f"{service}-db-pooler"]["spec"]["pgbouncer"]
         assert pgbouncer["poolMode"] == "transaction" and int(pgbouncer["parameters"]["max_prepared_statements"]) > 0
+        assert set(pgbouncer["parameters"]) <= PGBOUNCER_ALLOWED
         url = f"DATABASE_URL_{service.upper()}"
         env = {c: {e["name"]: e for e in deployments[f"{service}-{c}"]["spec"]["template"]["spec"]["containers"][0]["env"]} for c in ("api", "worker")}
         assert f"@{service}-db-pooler:" in env["api"][url]["value"]

@@ -78,7 +78,6 @@ def pooler(service: Service) -> Obj:
                     "max_prepared_statements": "500",
                     "max_client_conn": "2000",
                     "default_pool_size": "40",
-                    "server_reset_query_always": "0",
                 },
             },
             "template": {
