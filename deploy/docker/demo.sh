@@ -26,8 +26,11 @@ create() {
   shift 2
   if out=$(passport-admin create-staff --email "$email" "$@" --password-env "$variable" 2>&1); then
     log "created $email"
+  elif printf '%s' "$out" | grep -q '已注册'; then
+    log "$email exists already"
   else
-    log "$email not created (an earlier run made it?): $out"
+    printf '%s\n' "$out" >&2
+    exit 1
   fi
 }
 create teacher@99101.test DEMO_TEACHER_PASSWORD --role teacher --school 99101

@@ -14,10 +14,11 @@ kustomize=$(command -v kustomize || echo /root/.cache/cet-suite/bin/kustomize)
 rendered=$(mktemp)
 trap 'rm -f "$rendered"' EXIT
 "$kustomize" build "$here/overlays/$overlay" >"$rendered"
-namespace=$(awk '/^kind: Namespace/{n=1} n && /^  name:/{print $2; exit}' "$rendered")
+namespace=$(awk '/^kind: Namespace$/ { found = 1 } found && /^  name: / { print $2; exit }' "$rendered")
+[ -n "$namespace" ] || { echo "rollout.sh: overlays/$overlay has no Namespace" >&2; exit 1; }
 
 apply_kinds() { # kind... : apply only the objects of these kinds
-  python3 - "$rendered" "$@" <<'PY' | "${kubectl[@]}" apply --server-side -f -
+  (cd "$here/../.." && uv run --frozen python - "$rendered" "$@") <<'PY' | "${kubectl[@]}" apply --server-side -f -
 import sys, yaml
 kinds = set(sys.argv[2:])
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] in kinds]

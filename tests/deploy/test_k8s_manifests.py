@@ -117,6 +117,7 @@ def test_every_process_is_probed_drained_sized_and_spread(rendered: tuple[str, l
 
 
 def test_autoscaling_follows_load_and_stops_at_the_partitions(rendered: tuple[str, list[dict]]) -> None:
+    """O1 on the cluster: enrolment-api scales out behind the gateway; workers follow their lag."""
     _, objects = rendered
     hpa = by_kind(objects, "HorizontalPodAutoscaler")["enrolment-api"]
     metrics = {m["type"]: m for m in hpa["spec"]["metrics"]}
@@ -146,6 +147,8 @@ def test_kafka_is_kraft_with_three_brokers_and_every_declared_topic(rendered: tu
 
 
 def test_databases_pooling_and_network_isolation(rendered: tuple[str, list[dict]]) -> None:
+    """O4: each service's database takes connections from that service only; O2/O3: an api
+    (payment's notify paths included) takes them from the gateway only."""
     _, objects = rendered
     clusters, poolers = by_kind(objects, "Cluster"), by_kind(objects, "Pooler")
     policies = by_kind(objects, "NetworkPolicy")
