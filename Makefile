@@ -12,14 +12,17 @@ export PATH := $(HOME)/.local/bin:$(CET_TOOLS):/usr/local/go/bin:$(PATH)
 # sync must finish before infra-up: the mail sink runs on the project's venv (aiosmtpd)
 .NOTPARALLEL:
 
-.PHONY: help bootstrap sync infra-up infra-down infra-status infra-reset test e2e up down
+.PHONY: help bootstrap bootstrap-test sync infra-up infra-down infra-status infra-reset test e2e up down
 
 help:
 	@echo "make bootstrap | sync | infra-up | infra-down | infra-status | infra-reset | test [ARGS=...] | e2e [ARGS=...] | up | down"
 
 # Installs what is missing on this machine (Debian packages, uv, Go tools); quick when all is there.
 bootstrap:
-	@deploy/local/bootstrap.sh
+	@deploy/local/bootstrap.sh up
+
+bootstrap-test:
+	@deploy/local/bootstrap.sh test
 
 sync:
 	@if [ -f uv.lock ]; then uv sync --all-packages --frozen; else uv sync --all-packages; fi
@@ -36,12 +39,12 @@ infra-status:
 infra-reset:
 	deploy/local/infra.sh reset
 
-test: bootstrap sync infra-up
+test: bootstrap-test sync infra-up
 	deploy/local/test.sh $(ARGS)
 
 # The cross-service journey and failure drills only (tests/e2e: every service as its own
 # processes behind a private gateway, fresh databases, its own Kafka broker). `make test` runs them too.
-e2e: bootstrap sync infra-up
+e2e: bootstrap-test sync infra-up
 	deploy/local/test.sh tests/e2e $(ARGS)
 
 # The whole suite: infrastructure, migrations, every service, the gateway on

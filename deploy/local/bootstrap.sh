@@ -6,14 +6,19 @@
 #
 #   Debian packages  PostgreSQL, Java 17, Maven (fetches the Kafka jars), nginx (the gateway),
 #                    Chromium + CJK fonts (browser tests), Prometheus + promtool, poppler-utils
-#                    (admission-ticket checks), wrk (benchmarks)
+#                    and zbar-tools (admission-ticket checks), wrk (benchmarks)
 #   uv               pinned ($UV_VERSION), into ~/.local/bin
-#   Go tools         built from their modules with the machine's Go, into $CET_TOOLS:
-#                    toxiproxy-server (fault drills), kustomize (renders deploy/k8s)
+#   Go tools         (`bootstrap.sh test` only: what the tests need) built from their modules with
+#                    the machine's Go, into $CET_TOOLS: toxiproxy-server (fault drills), kustomize
+#                    (renders deploy/k8s), docker-compose (validates docker-compose.yml offline;
+#                    the slow one, several minutes the first time)
+#
+#   deploy/local/bootstrap.sh [up|test]     (default: up)
 #
 # Needs root (or sudo) only when a Debian package is missing. Settings: CET_TOOLS (default
 # ${XDG_CACHE_HOME:-~/.cache}/cet-suite/bin). Prints the PATH additions the caller needs.
 set -euo pipefail
+MODE=${1:-up}
 
 UV_VERSION=0.13.9
 TOXIPROXY_MODULE=github.com/Shopify/toxiproxy/v2/cmd/server@v2.12.0
@@ -29,7 +34,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; t
 # -- Debian packages ---------------------------------------------------------------------------
 have_pkg() { dpkg -s "$1" >/dev/null 2>&1; }
 packages=(postgresql openjdk-17-jre-headless maven nginx curl chromium fonts-noto-cjk openssl make
-  python3 ca-certificates prometheus poppler-utils wrk git)
+  python3 ca-certificates prometheus poppler-utils zbar-tools wrk git)
 missing=()
 for p in "${packages[@]}"; do
   case $p in
@@ -68,7 +73,10 @@ go_tool() { # <binary name> <module@version>: builds once per version (a stamp f
   rmdir "$built"
   printf '%s\n' "$module" >"$stamp"
 }
-go_tool toxiproxy-server "$TOXIPROXY_MODULE"
-go_tool kustomize "$KUSTOMIZE_MODULE"
+if [ "$MODE" = test ]; then
+  go_tool toxiproxy-server "$TOXIPROXY_MODULE"
+  go_tool kustomize "$KUSTOMIZE_MODULE"
+  "$(dirname "${BASH_SOURCE[0]}")/../docker/build-compose.sh" "$CET_TOOLS"
+fi
 
 log "ready: uv $(uv --version | cut -d' ' -f2), tools in $CET_TOOLS"

@@ -21,7 +21,7 @@ K8S = REPO / "deploy" / "k8s"
 CRDS = K8S / "crds"
 # The oldest Kubernetes the manifests must run on (matchLabelKeys in topology spread: 1.27+).
 KUBERNETES_VERSION = "1.31"
-KUSTOMIZE_BUILT = Path("/root/.cache/cet-suite/bin/kustomize")
+KUSTOMIZE_BUILT = Path(os.environ.get("CET_TOOLS", Path.home() / ".cache/cet-suite/bin")) / "kustomize"
 
 
 def kustomize() -> str:

@@ -18,7 +18,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 SCHEMA = REPO / "deploy" / "docker" / "schema" / "compose-spec.json"
-BUILT = Path("/root/.cache/cet-suite/bin/docker-compose")
+BUILT = Path(os.environ.get("CET_TOOLS", Path.home() / ".cache/cet-suite/bin")) / "docker-compose"
 # files the compose file reads at `config` time; make-secrets.sh writes the real ones (git-ignored)
 SECRET_FILES = ("cet.env", "demo-accounts.env", "db_password", "jwt-ed25519.pem")
 
@@ -27,7 +27,7 @@ def compose_binary() -> str:
     for candidate in (os.environ.get("CET_DOCKER_COMPOSE"), shutil.which("docker-compose"), str(BUILT)):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
-    raise AssertionError("docker-compose not found: build it with deploy/docker/build-compose.sh /root/.cache/cet-suite/bin")
+    raise AssertionError("docker-compose not found: `make bootstrap` builds it (deploy/docker/build-compose.sh)")
 
 
 @pytest.fixture(scope="module")
