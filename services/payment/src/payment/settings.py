@@ -32,6 +32,12 @@ class PaymentSettings(ServiceSettings):
     payease_public_key_file: str | None = Field(default=None, validation_alias="PAYEASE_PUBLIC_KEY_FILE")
     payease_charset: str = "gbk"
 
+    # Issue 14.3: a candidate may press 支付 milliseconds after enrolment answered 201, before its
+    # SubjectEnrolled reached this projection (p99 under 1 s). Unknown subjects of a candidate with a
+    # projected registration are waited for this long, then answered "still syncing", never "不存在".
+    projection_wait: timedelta = timedelta(seconds=3)
+    projection_poll: timedelta = timedelta(milliseconds=20)
+
     # 更新 asks the gateways each time: bounded per registration so it cannot be used to flood them.
     refreshes_per_registration: int = 10
     refresh_window: timedelta = timedelta(minutes=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
@@ -96,6 +97,38 @@ async def _payable(session, passport_id: str, enrolment_ids: list[uuid.UUID], no
     return rows, candidates
 
 
+def not_yet_known() -> Problem:
+    return Problem(409, "enrolment_not_yet_known", "所选科目信息正在同步，请稍后再试", retry_after=1, headers={"Retry-After": "1"})
+
+
+async def await_projection(ctx: Payment, passport_id: str, enrolment_ids: list[uuid.UUID]) -> None:
+    """Issue 14.3: wait (bounded) for subjects enrolment has just announced. Only for a candidate
+    this projection knows, so a stranger's or a made-up request is answered at once; the bound is
+    measured on the event loop's clock (a test's manual clock does not move by itself)."""
+    wanted = set(enrolment_ids)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ctx.settings.projection_wait.total_seconds()
+    waited = False
+    while True:
+        async with ctx.sessions() as session:
+            known = await session.scalar(select(func.count()).select_from(enrolments).where(enrolments.c.enrolment_id.in_(wanted)))
+            if known == len(wanted):
+                return
+            if not waited:
+                candidate = await session.scalar(
+                    select(func.count()).select_from(registrations).where(registrations.c.passport_id == passport_id, registrations.c.status == "bound")
+                )
+                if not candidate:
+                    return  # nothing of this account is expected here: the checks answer 404
+        if loop.time() >= deadline:
+            log.warning("%d subject(s) not projected within %ss", len(wanted) - known, ctx.settings.projection_wait.total_seconds())
+            raise not_yet_known()
+        if not waited:
+            log.info("waiting for %d subject(s) enrolment just announced", len(wanted) - known)
+        waited = True
+        await asyncio.sleep(ctx.settings.projection_poll.total_seconds())
+
+
 def _lines(rows) -> list[OrderLine]:  # noqa: ANN001
     lines = [OrderLine(r.enrolment_id, r.subject_code, r.subject_name, r.fee_fen) for r in rows]
     return sorted(lines, key=lambda line: line.subject_code)
@@ -103,6 +136,7 @@ def _lines(rows) -> list[OrderLine]:  # noqa: ANN001
 
 async def preview_order(ctx: Payment, principal: Principal, enrolment_ids: list[uuid.UUID]) -> OrderSummary:
     """Y1 去支付: what the candidate is asked to confirm. Nothing is stored."""
+    await await_projection(ctx, principal.passport_id, enrolment_ids)
     async with ctx.sessions() as session:
         rows, candidates = await _payable(session, principal.passport_id, enrolment_ids, ctx.clock.now(), lock=False)
     return OrderSummary(None, candidates[0].registration_id, "preview", order_amount(candidates), _lines(rows))
@@ -110,6 +144,7 @@ async def preview_order(ctx: Payment, principal: Principal, enrolment_ids: list[
 
 async def create_order(ctx: Payment, principal: Principal, enrolment_ids: list[uuid.UUID]) -> OrderSummary:
     """Y1 确定: the order. Asking again for the same subjects returns the same open order."""
+    await await_projection(ctx, principal.passport_id, enrolment_ids)  # before any lock is taken
     now = ctx.clock.now()
     requested = set(enrolment_ids)
     async with ctx.unit_of_work() as uow:
