@@ -93,6 +93,13 @@ async def test_y5_an_unconfirmed_conflict_goes_to_support_keeps_the_gateway_retr
     [conflict] = await _conflicts(world)
     assert conflict.times_seen == 2
 
+    agent = uuid.uuid4().hex.upper()
+    queue = await world.api.get("/conflicts", params={"status": "support"}, headers=world.headers(agent, "support"))
+    assert [c["out_trade_no"] for c in queue.json()] == [no_b], "support's work queue"
+    assert (await world.api.get("/conflicts", headers=world.headers(agent))).status_code == 403, "candidates do not see it"
+    retried = await world.api.post(f"/conflicts/{conflict.id}/settle", headers=world.headers(agent, "support"))
+    assert (retried.json()["status"], retried.json()["resolved_by"]) == ("support", agent), "still failing; who asked is kept"
+
     await world.gw.post(f"/sandbox/trades/{no_b}/query-fault", json={"mode": "none"})
     report = await reconcile(world.ctx, "alipay", to_shanghai(world.sandbox.now()).date())
     assert await status_of(world, order_b) == "paid"

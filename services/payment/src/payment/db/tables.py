@@ -142,6 +142,7 @@ payment_conflicts = Table(
     Column("times_seen", Integer, nullable=False, server_default=text("1")),
     Column("detected_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True)),
+    Column("resolved_by", Text),  # the support agent's passport id when one acted (audit)
     UniqueConstraint("gateway", "transaction_id", "out_trade_no", name="payment_conflicts_once"),
 )
 

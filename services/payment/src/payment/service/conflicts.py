@@ -78,6 +78,32 @@ async def settle_conflict(ctx: Payment, conflict_id: int) -> ConflictOutcome:
     return ConflictOutcome(conflict_id, conflict.out_trade_no, conflict.transaction_id, True, result.outcome)
 
 
+async def list_conflicts(ctx: Payment, status: str | None = None, limit: int = 200) -> list:
+    async with ctx.sessions() as session:
+        query = select(payment_conflicts).order_by(payment_conflicts.c.id.desc()).limit(limit)
+        if status:
+            query = query.where(payment_conflicts.c.status == status)
+        return list((await session.execute(query)).all())
+
+
+async def retry_by_support(ctx: Payment, conflict_id: int, agent: str):  # noqa: ANN201 - a payment_conflicts row
+    """A support agent asks the gateway again; who asked, and what came of it, stays on the row."""
+    async with ctx.sessions() as session:
+        if await session.scalar(select(payment_conflicts.c.id).where(payment_conflicts.c.id == conflict_id)) is None:
+            return None
+    outcome = await settle_conflict(ctx, conflict_id)
+    async with ctx.unit_of_work() as uow:
+        await uow.session.execute(update(payment_conflicts).where(payment_conflicts.c.id == conflict_id).values(resolved_by=agent[:64]))
+        await uow.commit()
+    log.warning("AUDIT support %s retried payment conflict %s: %s", agent, conflict_id, outcome.outcome)
+    return await conflict_by_id(ctx, conflict_id)
+
+
+async def conflict_by_id(ctx: Payment, conflict_id: int):  # noqa: ANN201
+    async with ctx.sessions() as session:
+        return (await session.execute(select(payment_conflicts).where(payment_conflicts.c.id == conflict_id))).one()
+
+
 async def settle_open_conflicts(ctx: Payment, gateway: str | None = None) -> list[ConflictOutcome]:
     """Every conflict not yet settled gets another try (the reconciliation run calls this)."""
     async with ctx.sessions() as session:

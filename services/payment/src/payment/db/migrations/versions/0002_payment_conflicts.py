@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("times_seen", sa.Integer(), server_default=sa.text("1"), nullable=False),
         sa.Column("detected_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("resolved_by", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("gateway", "transaction_id", "out_trade_no", name="payment_conflicts_once"),
     )
