@@ -59,13 +59,16 @@ async def test_y3_held_notifications_released_in_reverse_a_resend_and_another_am
     first = paid[0][1]
     resent = (await world.gw.post(f"/sandbox/trades/{first}/notify")).json()
     assert (resent["kind"], resent["answer"]) == ("manual", "success") and await world.count(payments) == 2, "a re-send is a duplicate"
+    # the same transaction with another amount is a conflict, not a duplicate: the query confirms 0.01
     other_amount = (await world.gw.post(f"/sandbox/trades/{first}/notify", json={"amount": "0.05"})).json()
     assert other_amount["answer"] == "success" and await world.count(payments) == 2
+    [conflict] = (await world.api.get("/conflicts", headers=world.headers(uuid.uuid4().hex.upper(), "support"))).json()
+    assert (conflict["out_trade_no"], conflict["amount_fen"], conflict["existing_amount_fen"], conflict["status"]) == (first, 5, 1, "settled")
     closed = (await world.gw.post(f"/sandbox/trades/{first}/notify", json={"status": "TRADE_CLOSED"})).json()
     assert closed["answer"] == "success" and await world.count(payments) == 2
     async with world.ctx.sessions() as session:
         outcomes = list((await session.execute(select(notifications.c.outcome).order_by(notifications.c.id))).scalars())
-    assert outcomes[-3:] == ["duplicate", "amount_mismatch", "status_TRADE_CLOSED"]
+    assert outcomes[-3:] == ["duplicate", "conflict_settled", "status_TRADE_CLOSED"]
 
 
 async def test_y3_a_delayed_notification_still_settles_and_the_page_has_the_buttons(world):

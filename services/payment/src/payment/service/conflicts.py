@@ -65,12 +65,16 @@ async def settle_conflict(ctx: Payment, conflict_id: int) -> ConflictOutcome:
             uow, gateway=conflict.gateway, out_trade_no=conflict.out_trade_no, transaction_id=state.transaction_id, amount_fen=amount_fen,
             paid_at=state.paid_at or ctx.clock.now(), source="query", now=ctx.clock.now(), confirmed=True,
         )
-        if result.outcome in SETTLED_OUTCOMES and state.transaction_id != conflict.transaction_id:
-            # The gateway knows this attempt under another number: the reported one was wrong.
+        if result.outcome in SETTLED_OUTCOMES:
+            # Also when the query gives another number (the reported one was wrong) or confirms
+            # the payment we already hold (the other amount was the wrong report).
+            resolution = "confirmed by the gateway's trade query"
+            if state.transaction_id != conflict.transaction_id:
+                resolution += f": transaction {state.transaction_id[:64]}"
             await uow.session.execute(
-                update(payment_conflicts).where(payment_conflicts.c.id == conflict_id).values(
-                    status="settled", resolution=f"the trade query gives transaction {state.transaction_id[:64]}", resolved_at=ctx.clock.now()
-                )
+                update(payment_conflicts)
+                .where(payment_conflicts.c.id == conflict_id, payment_conflicts.c.status != "settled")
+                .values(status="settled", resolution=resolution, resolved_at=ctx.clock.now())
             )
         await uow.commit()
     if result.outcome not in SETTLED_OUTCOMES:

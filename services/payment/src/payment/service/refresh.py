@@ -16,7 +16,8 @@ from payment.domain.money import InvalidAmount, yuan_to_fen
 from payment.domain.money_states import combined, order_state
 from payment.gateways.base import GatewayError
 from payment.service.orders import gateway_unavailable, owned_registration, refund_views
-from payment.service.settlement import APPLIED, apply_payment
+from payment.service.conflicts import settle_conflict
+from payment.service.settlement import APPLIED, CONFLICT, apply_payment
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,10 @@ async def refresh(ctx: Payment, principal: Principal, registration_id: uuid.UUID
                 confirmed=True,  # the gateway's own query: a conflicting transaction id is recorded, and settled
             )
             await uow.commit()
-        if result.outcome == APPLIED:
+        if result.outcome == CONFLICT:  # asked once more; what still disagrees goes to support
+            if (await settle_conflict(ctx, result.conflict_id)).outcome == APPLIED:
+                settled.add(attempt.order_id)
+        elif result.outcome == APPLIED:
             settled.add(attempt.order_id)
     async with ctx.sessions() as session:
         rows = (

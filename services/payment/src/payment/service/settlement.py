@@ -59,15 +59,13 @@ async def apply_payment(
     now: datetime,
     confirmed: bool = False,
 ) -> Settlement:
-    """`confirmed`: the gateway's own trade query vouches for this (attempt, transaction id), so a
-    conflict with another attempt is recorded as settled and the payment applied anyway."""
+    """`confirmed`: the gateway's own trade query vouches for this (attempt, transaction id, amount),
+    so a conflict with another attempt is recorded as settled and the payment applied anyway."""
     session = uow.session
     attempt = await find_attempt(session, gateway, out_trade_no)
     if attempt is None:
         return Settlement(UNKNOWN_ORDER)
     order = (await session.execute(select(orders).where(orders.c.order_id == attempt.order_id).with_for_update())).one()
-    if amount_fen != order.amount_fen:
-        return Settlement(AMOUNT_MISMATCH, order.order_id)
     recorded = (
         await session.execute(
             select(payments.c.payment_id, payments.c.attempt_id, payments.c.order_id, payments.c.amount_fen)
@@ -75,15 +73,20 @@ async def apply_payment(
             .order_by(payments.c.created_at)
         )
     ).all()
-    if any(r.attempt_id == attempt.attempt_id for r in recorded):
+    same = [r for r in recorded if r.attempt_id == attempt.attempt_id]
+    if same and all(r.amount_fen == amount_fen for r in same):
         return Settlement(DUPLICATE, order.order_id)
+    if not recorded and amount_fen != order.amount_fen:
+        return Settlement(AMOUNT_MISMATCH, order.order_id)
     conflict_id = None
-    if recorded:
+    if recorded:  # recorded for another attempt, or for this one with another amount
+        # Applied only on the gateway query's word, and only as a payment of this order's amount.
+        applicable = confirmed and not same and amount_fen == order.amount_fen
         conflict_id = await record_conflict(
             session, gateway=gateway, transaction_id=transaction_id, out_trade_no=out_trade_no, order_id=order.order_id,
-            amount_fen=amount_fen, source=source, existing=recorded[0], settled=confirmed, now=now,
+            amount_fen=amount_fen, source=source, existing=recorded[0], settled=applicable, now=now,
         )
-        if not confirmed:
+        if not applicable:
             return Settlement(CONFLICT, order.order_id, conflict_id=conflict_id)
     paid_before = order.status == "paid"
     payment_id = uuid.uuid4()
