@@ -247,11 +247,8 @@ class SandboxState:
 
     async def _deliver(self, trade: Trade, overrides: dict[str, str] | None = None, *, delay: float = 0.0, first_attempt: int = 1) -> None:
         delays = ALIPAY_RETRY_DELAYS if trade.gateway == "alipay" else PAYEASE_RETRY_DELAYS
-        if delay:
-            await asyncio.sleep(delay)
-        for attempt, pause in enumerate(delays, start=1):
-            if attempt < first_attempt:
-                continue
+        await asyncio.sleep(delay)
+        for attempt, pause in list(enumerate(delays, start=1))[first_attempt - 1 :]:
             await asyncio.sleep(pause * self.settings.time_scale)
             body, expected = self.notification_body(trade, overrides)
             answer = await self._post(trade, body)
