@@ -134,7 +134,7 @@ class World:
         return envelope
 
     async def redeliver(self, envelope: EventEnvelope) -> None:
-        group = "enrolment.payments" if envelope.event_type in ("PaymentConfirmed", "RefundCompleted") else "enrolment.registrations"
+        group = "enrolment.payments" if envelope.event_type in ("PaymentConfirmed", "RefundCompleted", "RefundFailed") else "enrolment.registrations"
         await self.consumers[group].dispatch(envelope.model_dump_json().encode(), topic="test")
 
     async def bind(

@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from cet_shared.db.tables import outbox
-from cet_shared.events.contracts import PASSPORT_ACCOUNTS, PAYMENT_PAYMENTS, AccountRegistered, PaidSubject, PaymentConfirmed
+from cet_shared.events.contracts import ENROLMENT_ENROLMENTS, PASSPORT_ACCOUNTS, AccountRegistered, PaidSubject, PaymentAllocated
 from cet_shared.events.envelope import EventEnvelope
 from cet_shared.messaging import EventConsumer
 from cet_shared.testing import KafkaProbe, kafka_bootstrap, running, unique_topic_prefix, wait_for
@@ -89,7 +89,7 @@ class Inbox:
         return "250 OK"
 
 
-async def test_y6_payment_confirmed_sends_one_receipt_email(api, ctx, settings):
+async def test_y6_a_payment_allocated_to_seats_sends_one_receipt_email(api, ctx, settings):
     prefix = unique_topic_prefix()
     passport_id = await api.signup(email="libo@example.com")
     inbox = Inbox()
@@ -104,18 +104,20 @@ async def test_y6_payment_confirmed_sends_one_receipt_email(api, ctx, settings):
     smtp.start()
     ctx.mail.port = port
     try:
-        event = PaymentConfirmed(
-            order_id=uuid.uuid4(), registration_id=uuid.uuid4(), passport_id=passport_id, enrolment_ids=[uuid.uuid4(), uuid.uuid4()],
+        # enrolment's answer to PaymentConfirmed: both subjects kept their seats (the receipt's trigger)
+        event = PaymentAllocated(
+            order_id=uuid.uuid4(), registration_id=uuid.uuid4(), passport_id=passport_id,
             amount_fen=2, gateway="payease", gateway_transaction_id="PE20171024000001", paid_at=datetime.now(timezone.utc),
-            subjects=[PaidSubject(enrolment_id=uuid.uuid4(), subject_code="1", subject_name="英语四级", fee_fen=1),
+            honoured=[PaidSubject(enrolment_id=uuid.uuid4(), subject_code="1", subject_name="英语四级", fee_fen=1),
                       PaidSubject(enrolment_id=uuid.uuid4(), subject_code="4", subject_name="日语六级", fee_fen=1)],
+            honoured_fen=2,
         )
-        body = EventEnvelope.wrap(event, key=str(event.registration_id), producer="payment").model_dump_json().encode()
+        body = EventEnvelope.wrap(event, key=str(event.registration_id), producer="enrolment").model_dump_json().encode()
         producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap())
         await producer.start()
         try:
             for _ in range(2):  # delivered twice, as at-least-once allows
-                await producer.send_and_wait(prefix + PAYMENT_PAYMENTS, body, key=str(event.registration_id).encode())
+                await producer.send_and_wait(prefix + ENROLMENT_ENROLMENTS, body, key=str(event.registration_id).encode())
         finally:
             await producer.stop()
         ctx.settings.kafka_topic_prefix = prefix

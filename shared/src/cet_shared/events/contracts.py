@@ -165,14 +165,33 @@ class RefundRequired(Event):
     reason: Literal["late_payment_no_seat", "subject_not_payable"]
 
 
-# -- payment ---------------------------------------------------------------------------------
-
 class PaidSubject(BaseModel):
     enrolment_id: uuid.UUID
     subject_code: str
     subject_name: str
     fee_fen: int
 
+
+class PaymentAllocated(Event):
+    """Enrolment's answer to PaymentConfirmed: which subjects the money bought (seat held, paid)
+    and which it could not (refund requested). The receipt (Y6) lists only what it bought."""
+
+    event_type = "PaymentAllocated"
+    topic = ENROLMENT_ENROLMENTS
+    order_id: uuid.UUID
+    registration_id: uuid.UUID
+    passport_id: str
+    gateway: Gateway
+    gateway_transaction_id: str
+    paid_at: datetime
+    amount_fen: int
+    honoured: list[PaidSubject] = []
+    honoured_fen: int = 0
+    refused_enrolment_ids: list[uuid.UUID] = []
+    refund_fen: int = 0
+
+
+# -- payment ---------------------------------------------------------------------------------
 
 class PaymentConfirmed(Event):
     event_type = "PaymentConfirmed"
@@ -197,3 +216,22 @@ class RefundCompleted(Event):
     enrolment_ids: list[uuid.UUID]
     amount_fen: int
     refunded_at: datetime
+    # What the refund mail says: to whom, for which subjects, why, through which gateway.
+    passport_id: str = ""
+    subjects: list[PaidSubject] = []
+    reason: str = ""
+    gateway: str = ""
+
+
+class RefundFailed(Event):
+    """The gateway refused the refund every time we asked: support takes it from here."""
+
+    event_type = "RefundFailed"
+    topic = PAYMENT_PAYMENTS
+    order_id: uuid.UUID
+    registration_id: uuid.UUID
+    enrolment_ids: list[uuid.UUID]
+    amount_fen: int
+    failed_at: datetime
+    passport_id: str = ""
+    reason: str = ""

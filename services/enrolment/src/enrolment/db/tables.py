@@ -220,4 +220,5 @@ refunds = Table(
     Column("requested_at", DateTime(timezone=True), nullable=False),
     Column("completed_at", DateTime(timezone=True)),
     Column("completed_amount_fen", Integer),
+    Column("failed_at", DateTime(timezone=True)),  # payment gave up (RefundFailed): support takes over
 )

@@ -7,6 +7,7 @@ from cet_shared.events.contracts import (
     PaymentConfirmed,
     QualificationGranted,
     RefundCompleted,
+    RefundFailed,
     RegistrationBound,
     RegistrationRebound,
     RegistrationReleased,
@@ -44,5 +45,9 @@ def build_consumers(ctx: Enrolment) -> list[EventConsumer]:
     @payments.handles(RefundCompleted)
     async def refunded(uow: UnitOfWork, event: RefundCompleted, envelope: EventEnvelope) -> None:
         await projections.on_refund_completed(uow, event)
+
+    @payments.handles(RefundFailed)
+    async def refund_failed(uow: UnitOfWork, event: RefundFailed, envelope: EventEnvelope) -> None:
+        await projections.on_refund_failed(uow, event)
 
     return [registrations, payments]

@@ -9,12 +9,25 @@ from sqlalchemy import select
 from cet_shared.clock import SHANGHAI
 from cet_shared.privacy import mask_id_number
 from enrolment.bootstrap import Enrolment
-from enrolment.db.tables import enrolments, exam_sessions, offerings, waitlist
+from enrolment.db.tables import enrolments, exam_sessions, offerings, refunds, waitlist
 from enrolment.domain.rules import flow_steps, inside, payment_summary
 from enrolment.domain.subjects import SUBJECTS
 from enrolment.service.candidates import load_registration, notices_for
 
 PAYMENT_LABEL = {True: "已支付", False: "未支付"}
+# Y4: money on its way back is its own state on the page, never "已支付".
+REFUND_LABEL = {"refund_pending": "退款中", "refunded": "已退款", "refund_failed": "退款失败，请联系客服"}
+REFUND_REASON = {
+    "late_payment_no_seat": "支付时科目已过期且考位已满",
+    "subject_not_payable": "科目已不可支付",
+    "duplicate_payment": "重复支付",
+}
+
+
+def refund_state(refund) -> str:  # noqa: ANN001 - a refunds row
+    if refund["completed_at"] is not None:
+        return "refunded"
+    return "refund_failed" if refund["failed_at"] is not None else "refund_pending"
 METHOD_LABEL = {"candidate": "考生注册", "school": "学校集体"}
 
 
@@ -42,6 +55,16 @@ async def registration_page(ctx: Enrolment, passport_id: str) -> dict:
                 .where(waitlist.c.registration_id == registration["registration_id"], waitlist.c.status == "waiting")
             )
         ).mappings().all()
+        refund_rows = (
+            await session.execute(
+                select(refunds).where(refunds.c.registration_id == registration["registration_id"]).order_by(refunds.c.requested_at)
+            )
+        ).mappings().all()
+        refunded_ids = {e for r in refund_rows for e in r["enrolment_ids"]}
+        refunded_subjects = {
+            row["id"]: row
+            for row in (await session.execute(select(enrolments).where(enrolments.c.id.in_(refunded_ids)))).mappings()
+        } if refunded_ids else {}
         snapshot = registration["snapshot"]
         province_notices = await notices_for(session, registration["exam_session_id"], scope="province", codes=[registration["province_code"]])
         registration_notes = await notices_for(session, registration["exam_session_id"], scope="registration_notes")
@@ -73,6 +96,23 @@ async def registration_page(ctx: Enrolment, passport_id: str) -> dict:
                     "ticket_available": row["status"] == "paid" and row["arranged_at"] is not None and tickets_open,
                 }
                 for index, row in enumerate(mine, start=1)
+            ],
+            "refunds": [
+                {
+                    "order_id": str(refund["order_id"]),
+                    "enrolment_id": str(enrolment_id),
+                    "subject_code": subject["subject_code"],
+                    "subject": f"({subject['subject_code']}) {SUBJECTS[subject['subject_code']].label}",
+                    "fee_fen": subject["fee_fen"],
+                    "refund_status": refund_state(refund),
+                    "refund_status_label": REFUND_LABEL[refund_state(refund)],
+                    "reason": REFUND_REASON.get(refund["reason"], "款项原路退回"),
+                    "requested_at": refund["requested_at"],
+                    "completed_at": refund["completed_at"],
+                }
+                for refund in refund_rows
+                for enrolment_id in refund["enrolment_ids"]
+                if (subject := refunded_subjects.get(enrolment_id)) is not None and subject["kind"] == kind
             ],
         }
 

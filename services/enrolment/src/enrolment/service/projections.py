@@ -10,9 +10,12 @@ from sqlalchemy.dialects.postgresql import insert
 
 from cet_shared.db import UnitOfWork
 from cet_shared.events.contracts import (
+    PaidSubject,
+    PaymentAllocated,
     PaymentConfirmed,
     QualificationGranted,
     RefundCompleted,
+    RefundFailed,
     RefundRequired,
     RegistrationBound,
     RegistrationRebound,
@@ -22,7 +25,7 @@ from cet_shared.events.contracts import (
 )
 from enrolment.bootstrap import Enrolment
 from enrolment.db.tables import enrolments, offerings, payments, refunds, registrations, waitlist
-from enrolment.domain.subjects import normalise_codes
+from enrolment.domain.subjects import SUBJECTS, normalise_codes
 from enrolment.service.seats import end_hold, return_seat, take_seat
 
 
@@ -131,6 +134,7 @@ async def on_payment_confirmed(ctx: Enrolment, uow: UnitOfWork, event: PaymentCo
     # Written before oral, so a late oral can lean on its written subject being back (N6).
     ordered = sorted(event.enrolment_ids, key=lambda i: (rows[i]["kind"] != "written", str(i)) if i in rows else (True, str(i)))
     honoured_fen = 0
+    honoured: list[uuid.UUID] = []
     refused: list[uuid.UUID] = []
     late = False
     for enrolment_id in ordered:
@@ -141,21 +145,33 @@ async def on_payment_confirmed(ctx: Enrolment, uow: UnitOfWork, event: PaymentCo
         if row["status"] == "paid":
             if row["order_id"] == event.order_id:
                 honoured_fen += row["fee_fen"]  # already applied (e.g. a replay under a new event id)
+                honoured.append(enrolment_id)
             else:
                 refused.append(enrolment_id)  # paid twice through two orders
             continue
         if row["status"] == "held":
             await _mark_paid(uow, enrolment_id, event, now, seat_already_held=True)
             honoured_fen += row["fee_fen"]
+            honoured.append(enrolment_id)
             continue
         late = True
         if registration["released_at"] is None and await _retake(uow, row):
             await _mark_paid(uow, enrolment_id, event, now, seat_already_held=False)
             honoured_fen += row["fee_fen"]
+            honoured.append(enrolment_id)
         else:
             refused.append(enrolment_id)
+    amount = max(0, event.amount_fen - honoured_fen) if refused else 0
+    # Y6: the receipt is for what the money bought; what it could not buy gets the refund mail.
+    await uow.publish(
+        PaymentAllocated(
+            order_id=event.order_id, registration_id=event.registration_id, passport_id=event.passport_id, gateway=event.gateway,
+            gateway_transaction_id=event.gateway_transaction_id, paid_at=event.paid_at, amount_fen=event.amount_fen,
+            honoured=_paid_subjects(event, honoured, rows), honoured_fen=honoured_fen, refused_enrolment_ids=refused, refund_fen=amount,
+        ),
+        key=key,
+    )
     if refused:
-        amount = max(0, event.amount_fen - honoured_fen)
         reason = "late_payment_no_seat" if late else "subject_not_payable"
         await session.execute(
             insert(refunds)
@@ -173,6 +189,19 @@ async def on_payment_confirmed(ctx: Enrolment, uow: UnitOfWork, event: PaymentCo
             RefundRequired(order_id=event.order_id, registration_id=event.registration_id, enrolment_ids=refused, amount_fen=amount, reason=reason),
             key=key,
         )
+
+
+def _paid_subjects(event: PaymentConfirmed, honoured: list[uuid.UUID], rows: dict) -> list[PaidSubject]:
+    named = {s.enrolment_id: s for s in event.subjects}
+    subjects = []
+    for enrolment_id in honoured:
+        if enrolment_id in named:
+            subjects.append(named[enrolment_id])
+        else:  # an event from before PaymentConfirmed listed its subjects
+            row = rows[enrolment_id]
+            subjects.append(PaidSubject(enrolment_id=enrolment_id, subject_code=row["subject_code"],
+                                        subject_name=SUBJECTS[row["subject_code"]].label, fee_fen=row["fee_fen"]))
+    return sorted(subjects, key=lambda s: s.subject_code)
 
 
 async def _retake(uow: UnitOfWork, row: dict) -> bool:
@@ -215,5 +244,24 @@ async def on_refund_completed(uow: UnitOfWork, event: RefundCompleted) -> None:
             completed_at=event.refunded_at,
             completed_amount_fen=event.amount_fen,
         )
-        .on_conflict_do_update(index_elements=["order_id"], set_={"completed_at": event.refunded_at, "completed_amount_fen": event.amount_fen})
+        .on_conflict_do_update(
+            index_elements=["order_id"], set_={"completed_at": event.refunded_at, "completed_amount_fen": event.amount_fen, "failed_at": None}
+        )
+    )
+
+
+async def on_refund_failed(uow: UnitOfWork, event: RefundFailed) -> None:
+    """The registration info page shows 退款失败 for these subjects until support settles it."""
+    await uow.session.execute(
+        insert(refunds)
+        .values(
+            order_id=event.order_id,
+            registration_id=event.registration_id,
+            enrolment_ids=list(event.enrolment_ids),
+            amount_fen=event.amount_fen,
+            reason=event.reason or "refunded_by_payment",
+            requested_at=event.failed_at,
+            failed_at=event.failed_at,
+        )
+        .on_conflict_do_update(index_elements=["order_id"], set_={"failed_at": event.failed_at}, where=refunds.c.completed_at.is_(None))
     )

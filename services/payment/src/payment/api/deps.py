@@ -15,3 +15,4 @@ def get_payment(request: Request) -> Payment:
 PaymentDep = Annotated[Payment, Depends(get_payment)]
 Candidate = Annotated[Principal, require_role("candidate")]
 CandidateOrSupport = Annotated[Principal, require_role("candidate", "support")]
+Support = Annotated[Principal, require_role("support")]

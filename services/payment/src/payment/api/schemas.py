@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from payment.domain.money import fen_to_yuan
+from payment.domain.money_states import LABELS, REASON_LABELS
 from payment.service.orders import Checkout, OrderSummary
 
 
@@ -31,16 +32,33 @@ class OrderLineOut(BaseModel):
     subject_name: str
     fee_fen: int
     fee_yuan: str
+    # unpaid | paid | refund_pending | refunded | refund_failed, and its words for the page
+    status: str
+    status_label: str
+
+
+class RefundOut(BaseModel):
+    status: Literal["refund_pending", "refunded", "refund_failed"]
+    status_label: str
+    amount_fen: int
+    amount_yuan: str
+    reason: str
+    reason_label: str
+    enrolment_ids: list[uuid.UUID]
 
 
 class OrderOut(BaseModel):
     order_id: uuid.UUID | None
     registration_id: uuid.UUID
+    # open | paid | closed | refund_pending | refunded | refund_failed (the order's money all goes back)
     status: str
+    status_label: str
     amount_fen: int
     amount_yuan: str
     lines: list[OrderLineOut]
     confirmation: str
+    refund_status: Literal["refund_pending", "refunded", "refund_failed"] | None = None
+    refunds: list[RefundOut] = []
 
     @classmethod
     def of(cls, summary: OrderSummary) -> "OrderOut":
@@ -49,10 +67,17 @@ class OrderOut(BaseModel):
             order_id=summary.order_id,
             registration_id=summary.registration_id,
             status=summary.status,
+            status_label=LABELS.get(summary.status, summary.status),
             amount_fen=summary.amount_fen,
             amount_yuan=fen_to_yuan(summary.amount_fen),
-            lines=[OrderLineOut(**line.__dict__, fee_yuan=fen_to_yuan(line.fee_fen)) for line in summary.lines],
+            lines=[OrderLineOut(**line.__dict__, fee_yuan=fen_to_yuan(line.fee_fen), status_label=LABELS[line.status]) for line in summary.lines],
             confirmation=f"您将支付以下科目：{names}，共计{fen_to_yuan(summary.amount_fen)}元",
+            refund_status=summary.refund_status,
+            refunds=[
+                RefundOut(status=r.state, status_label=LABELS[r.state], amount_fen=r.amount_fen, amount_yuan=fen_to_yuan(r.amount_fen),
+                          reason=r.reason, reason_label=REASON_LABELS.get(r.reason, "款项原路退回"), enrolment_ids=list(r.enrolment_ids))
+                for r in summary.refunds
+            ],
         )
 
 
@@ -91,5 +116,7 @@ class GatewayOption(BaseModel):
 
 class RefreshedOrder(BaseModel):
     order_id: uuid.UUID
-    status: str
+    status: str  # as OrderOut.status
     settled_now: bool
+    status_label: str = ""
+    refund_status: Literal["refund_pending", "refunded", "refund_failed"] | None = None

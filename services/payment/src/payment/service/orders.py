@@ -1,7 +1,8 @@
-"""Orders and checkout (Y1, Y2) and the 更新 button's active query (Y5)."""
+"""Orders and checkout (Y1, Y2), and what an order's money reads as (Y4)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
@@ -11,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from cet_shared.auth import Principal
 from cet_shared.problems import Problem
-from cet_shared.ratelimit import RateLimit
 from payment.bootstrap import Payment
-from payment.db.tables import attempts, enrolments, order_items, orders, registrations
-from payment.domain.money import InvalidAmount, fen_to_yuan, yuan_to_fen
+from payment.db.tables import attempts, enrolments, order_items, orders, refunds, registrations
+from payment.domain.money_states import RefundView, combined, line_state, order_state
+from payment.domain.money import fen_to_yuan
 from payment.domain.orders import (
     ALIPAY,
     PAYEASE,
@@ -26,8 +27,7 @@ from payment.domain.orders import (
     new_out_trade_no,
     order_amount,
 )
-from payment.gateways.base import GatewayError, Redirect
-from payment.service.settlement import APPLIED, apply_payment
+from payment.gateways.base import Redirect
 
 log = logging.getLogger(__name__)
 ORDER_SUBJECT = "全国大学英语四、六级考试报名费"
@@ -51,16 +51,19 @@ class OrderLine:
     subject_code: str
     subject_name: str
     fee_fen: int
+    status: str = "unpaid"  # unpaid | paid | refund_pending | refunded | refund_failed
 
 
 @dataclass(frozen=True)
 class OrderSummary:
     order_id: uuid.UUID | None
     registration_id: uuid.UUID
-    status: str
+    status: str  # open | paid | closed, or the refund's state when all its money goes back
     amount_fen: int
     lines: list[OrderLine]
     created: bool = False
+    refund_status: str | None = None  # any refund of the order, partial or surplus included
+    refunds: tuple[RefundView, ...] = ()
 
 
 async def _payable(session, passport_id: str, enrolment_ids: list[uuid.UUID], now, *, lock: bool):  # noqa: ANN001, ANN202
@@ -94,6 +97,38 @@ async def _payable(session, passport_id: str, enrolment_ids: list[uuid.UUID], no
     return rows, candidates
 
 
+def not_yet_known() -> Problem:
+    return Problem(409, "enrolment_not_yet_known", "所选科目信息正在同步，请稍后再试", retry_after=1, headers={"Retry-After": "1"})
+
+
+async def await_projection(ctx: Payment, passport_id: str, enrolment_ids: list[uuid.UUID]) -> None:
+    """Issue 14.3: wait (bounded) for subjects enrolment has just announced. Only for a candidate
+    this projection knows, so a stranger's or a made-up request is answered at once; the bound is
+    measured on the event loop's clock (a test's manual clock does not move by itself)."""
+    wanted = set(enrolment_ids)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ctx.settings.projection_wait.total_seconds()
+    waited = False
+    while True:
+        async with ctx.sessions() as session:
+            known = await session.scalar(select(func.count()).select_from(enrolments).where(enrolments.c.enrolment_id.in_(wanted)))
+            if known == len(wanted):
+                return
+            if not waited:
+                candidate = await session.scalar(
+                    select(func.count()).select_from(registrations).where(registrations.c.passport_id == passport_id, registrations.c.status == "bound")
+                )
+                if not candidate:
+                    return  # nothing of this account is expected here: the checks answer 404
+        if loop.time() >= deadline:
+            log.warning("%d subject(s) not projected within %ss", len(wanted) - known, ctx.settings.projection_wait.total_seconds())
+            raise not_yet_known()
+        if not waited:
+            log.info("waiting for %d subject(s) enrolment just announced", len(wanted) - known)
+        waited = True
+        await asyncio.sleep(ctx.settings.projection_poll.total_seconds())
+
+
 def _lines(rows) -> list[OrderLine]:  # noqa: ANN001
     lines = [OrderLine(r.enrolment_id, r.subject_code, r.subject_name, r.fee_fen) for r in rows]
     return sorted(lines, key=lambda line: line.subject_code)
@@ -101,6 +136,7 @@ def _lines(rows) -> list[OrderLine]:  # noqa: ANN001
 
 async def preview_order(ctx: Payment, principal: Principal, enrolment_ids: list[uuid.UUID]) -> OrderSummary:
     """Y1 去支付: what the candidate is asked to confirm. Nothing is stored."""
+    await await_projection(ctx, principal.passport_id, enrolment_ids)
     async with ctx.sessions() as session:
         rows, candidates = await _payable(session, principal.passport_id, enrolment_ids, ctx.clock.now(), lock=False)
     return OrderSummary(None, candidates[0].registration_id, "preview", order_amount(candidates), _lines(rows))
@@ -108,6 +144,7 @@ async def preview_order(ctx: Payment, principal: Principal, enrolment_ids: list[
 
 async def create_order(ctx: Payment, principal: Principal, enrolment_ids: list[uuid.UUID]) -> OrderSummary:
     """Y1 确定: the order. Asking again for the same subjects returns the same open order."""
+    await await_projection(ctx, principal.passport_id, enrolment_ids)  # before any lock is taken
     now = ctx.clock.now()
     requested = set(enrolment_ids)
     async with ctx.unit_of_work() as uow:
@@ -148,6 +185,20 @@ async def create_order(ctx: Payment, principal: Principal, enrolment_ids: list[u
     return OrderSummary(order_id, candidates[0].registration_id, "open", order_amount(candidates), _lines(rows), created=True)
 
 
+async def refund_views(session, order_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[RefundView]]:  # noqa: ANN001
+    rows = (
+        await session.execute(
+            select(refunds.c.order_id, refunds.c.status, refunds.c.amount_fen, refunds.c.reason, refunds.c.enrolment_ids)
+            .where(refunds.c.order_id.in_(order_ids))
+            .order_by(refunds.c.created_at)
+        )
+    ).all()
+    views: dict[uuid.UUID, list[RefundView]] = {}
+    for r in rows:
+        views.setdefault(r.order_id, []).append(RefundView(r.status, r.amount_fen, r.reason, tuple(r.enrolment_ids)))
+    return views
+
+
 async def _summary(session, order_id: uuid.UUID) -> OrderSummary:  # noqa: ANN001
     order = (await session.execute(select(orders).where(orders.c.order_id == order_id))).one()
     rows = (
@@ -157,7 +208,15 @@ async def _summary(session, order_id: uuid.UUID) -> OrderSummary:  # noqa: ANN00
             .where(order_items.c.order_id == order_id)
         )
     ).all()
-    return OrderSummary(order.order_id, order.registration_id, order.status, order.amount_fen, _lines(rows))
+    views = (await refund_views(session, [order_id])).get(order_id, [])
+    lines = [
+        OrderLine(line.enrolment_id, line.subject_code, line.subject_name, line.fee_fen, line_state(order.status, line.enrolment_id, views))
+        for line in _lines(rows)
+    ]
+    return OrderSummary(
+        order.order_id, order.registration_id, order_state(order.status, order.amount_fen, views), order.amount_fen, lines,
+        refund_status=combined(v.state for v in views), refunds=tuple(views),
+    )
 
 
 async def _owned_order(session, principal: Principal, order_id: uuid.UUID, *, lock: bool = False):  # noqa: ANN001, ANN202
@@ -176,6 +235,21 @@ async def get_order(ctx: Payment, principal: Principal, order_id: uuid.UUID) -> 
     async with ctx.sessions() as session:
         await _owned_order(session, principal, order_id)
         return await _summary(session, order_id)
+
+
+async def registration_orders(ctx: Payment, principal: Principal, registration_id: uuid.UUID) -> list[OrderSummary]:
+    async with ctx.sessions() as session:
+        await owned_registration(session, principal, registration_id)
+        order_ids = (await session.execute(select(orders.c.order_id).where(orders.c.registration_id == registration_id).order_by(orders.c.created_at))).scalars()
+        return [await _summary(session, order_id) for order_id in order_ids]
+
+
+async def owned_registration(session, principal: Principal, registration_id: uuid.UUID) -> None:  # noqa: ANN001
+    """The candidate's own registration (its current owner, or who ordered for it), or any for support."""
+    owner = await session.scalar(select(registrations.c.passport_id).where(registrations.c.registration_id == registration_id))
+    owners = {owner} if owner else set((await session.execute(select(orders.c.passport_id).where(orders.c.registration_id == registration_id))).scalars())
+    if not principal.has("support") and principal.passport_id not in owners:
+        raise Problem(404, "registration_not_found", "报名信息不存在")
 
 
 @dataclass(frozen=True)
@@ -224,54 +298,3 @@ async def checkout(ctx: Payment, principal: Principal, order_id: uuid.UUID, gate
         )
         await uow.commit()
     return Checkout(order_id, gateway, order.amount_fen, confirmation_text(gateway, order.amount_fen, bank), redirect)
-
-
-@dataclass(frozen=True)
-class RefreshResult:
-    order_id: uuid.UUID
-    status: str
-    settled: bool
-
-
-async def refresh(ctx: Payment, principal: Principal, registration_id: uuid.UUID) -> list[RefreshResult]:
-    """Y5 更新: ask every gateway the candidate went to whether an unpaid order was paid after all,
-    and settle what the gateway confirms (a notification that never arrived)."""
-    async with ctx.sessions() as session, session.begin():
-        owner = await session.scalar(select(registrations.c.passport_id).where(registrations.c.registration_id == registration_id))
-        order_rows = (await session.execute(select(orders).where(orders.c.registration_id == registration_id).order_by(orders.c.created_at))).all()
-        owners = {owner} if owner else {o.passport_id for o in order_rows}
-        if not principal.has("support") and principal.passport_id not in owners:
-            raise Problem(404, "registration_not_found", "报名信息不存在")
-        limit = RateLimit("refresh", ctx.settings.refreshes_per_registration, ctx.settings.refresh_window)
-        await limit.consume(session, str(registration_id), clock=ctx.clock)
-        pending = (
-            await session.execute(
-                select(attempts.c.gateway, attempts.c.out_trade_no, attempts.c.order_id)
-                .join(orders, orders.c.order_id == attempts.c.order_id)
-                .where(orders.c.registration_id == registration_id, orders.c.status != "paid")
-            )
-        ).all()
-    settled: set[uuid.UUID] = set()
-    for attempt in pending:
-        try:
-            state = await ctx.gateway(attempt.gateway).query(attempt.out_trade_no)
-        except GatewayError:
-            log.warning("trade query failed for %s", attempt.out_trade_no)
-            raise gateway_unavailable() from None
-        if state.status != "paid" or not state.transaction_id:
-            continue
-        try:
-            amount_fen = yuan_to_fen(state.amount_yuan or "")
-        except InvalidAmount:
-            continue
-        async with ctx.unit_of_work() as uow:
-            result = await apply_payment(
-                uow, gateway=attempt.gateway, out_trade_no=attempt.out_trade_no, transaction_id=state.transaction_id,
-                amount_fen=amount_fen, paid_at=state.paid_at or ctx.clock.now(), source="query", now=ctx.clock.now(),
-            )
-            await uow.commit()
-        if result.outcome == APPLIED:
-            settled.add(attempt.order_id)
-    async with ctx.sessions() as session:
-        rows = (await session.execute(select(orders.c.order_id, orders.c.status).where(orders.c.registration_id == registration_id).order_by(orders.c.created_at))).all()
-    return [RefreshResult(r.order_id, r.status, r.order_id in settled) for r in rows]

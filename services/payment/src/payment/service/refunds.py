@@ -9,12 +9,13 @@ import uuid
 
 from sqlalchemy import func, select, update
 
-from cet_shared.events.contracts import RefundCompleted, RefundRequired
+from cet_shared.events.contracts import PaidSubject, RefundCompleted, RefundFailed, RefundRequired
 from cet_shared.db import UnitOfWork
 from payment.bootstrap import Payment
-from payment.db.tables import attempts, payments, refunds
+from payment.db.tables import attempts, enrolments, orders, payments, refunds, registrations
 from payment.domain.money import fen_to_yuan
 from payment.gateways.base import GatewayError
+from payment.service.alerts import alert
 from payment.service.settlement import enrolment_key, request_refund
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,15 @@ async def process_one(ctx: Payment) -> uuid.UUID | None:
                 .where(refunds.c.refund_id == row.refund_id)
                 .values(attempts=attempts_made, last_error=str(exc)[:500], status="failed" if failed else "pending")
             )
+            if failed:  # the candidate's page says so, and support takes it from here
+                await uow.publish(
+                    RefundFailed(
+                        order_id=row.order_id, registration_id=row.registration_id, enrolment_ids=list(row.enrolment_ids),
+                        amount_fen=row.amount_fen, failed_at=now, passport_id=await _owner(session, row.order_id), reason=row.reason,
+                    ),
+                    key=str(row.registration_id),
+                )
+                alert("refund_failed", "refund %s of order %s (%d fen) failed %d times: %s", row.refund_id, row.order_id, row.amount_fen, attempts_made, exc)
             await uow.commit()
             log.warning("refund %s failed (attempt %d): %s", row.refund_id, attempts_made, exc)
             return row.refund_id
@@ -105,11 +115,38 @@ async def process_one(ctx: Payment) -> uuid.UUID | None:
                 enrolment_ids=list(row.enrolment_ids),
                 amount_fen=row.amount_fen,
                 refunded_at=now,
+                passport_id=await _owner(session, row.order_id),
+                subjects=await _subjects(session, list(row.enrolment_ids)),
+                reason=row.reason,
+                gateway=row.gateway,
             ),
             key=str(row.registration_id),
         )
         await uow.commit()
         return row.refund_id
+
+
+async def _owner(session, order_id: uuid.UUID) -> str:  # noqa: ANN001
+    """The registration's current owner (after E12 rebinding), else whoever placed the order."""
+    row = (
+        await session.execute(
+            select(orders.c.passport_id, registrations.c.passport_id.label("owner"))
+            .outerjoin(registrations, registrations.c.registration_id == orders.c.registration_id)
+            .where(orders.c.order_id == order_id)
+        )
+    ).first()
+    return (row.owner or row.passport_id) if row else ""
+
+
+async def _subjects(session, enrolment_ids: list[uuid.UUID]) -> list[PaidSubject]:  # noqa: ANN001
+    rows = (
+        await session.execute(
+            select(enrolments.c.enrolment_id, enrolments.c.subject_code, enrolments.c.subject_name, enrolments.c.fee_fen)
+            .where(enrolments.c.enrolment_id.in_(enrolment_ids))
+            .order_by(enrolments.c.subject_code)
+        )
+    ).all()
+    return [PaidSubject(enrolment_id=r.enrolment_id, subject_code=r.subject_code, subject_name=r.subject_name, fee_fen=r.fee_fen) for r in rows]
 
 
 async def process_pending(ctx: Payment, limit: int = 100) -> int:

@@ -6,8 +6,10 @@ from fastapi import APIRouter, Response, status
 
 from payment.api.deps import Candidate, CandidateOrSupport, PaymentDep
 from payment.api.schemas import CheckoutOut, CheckoutRequest, GatewayOption, OrderOut, OrderRequest, RefreshedOrder
+from payment.domain.money_states import LABELS
 from payment.domain.orders import GATEWAY_LABELS, PAYEASE, PAYEASE_BANKS
 from payment.service import orders as service
+from payment.service.refresh import refresh as refresh_registration
 
 router = APIRouter(tags=["orders"])
 
@@ -43,8 +45,17 @@ async def checkout(order_id: uuid.UUID, body: CheckoutRequest, ctx: PaymentDep, 
     return CheckoutOut.of(await service.checkout(ctx, principal, order_id, body.gateway, body.bank))
 
 
+@router.get("/registrations/{registration_id}/orders", response_model=list[OrderOut])
+async def registration_orders(registration_id: uuid.UUID, ctx: PaymentDep, principal: CandidateOrSupport) -> list[OrderOut]:
+    """Every order of a registration with its money's state: paid, refund pending, refunded, refund failed (Y4)."""
+    return [OrderOut.of(summary) for summary in await service.registration_orders(ctx, principal, registration_id)]
+
+
 @router.post("/registrations/{registration_id}/refresh", response_model=list[RefreshedOrder])
 async def refresh(registration_id: uuid.UUID, ctx: PaymentDep, principal: CandidateOrSupport) -> list[RefreshedOrder]:
     """Y5 更新 (the candidate, or a support agent): ask the gateways and settle a missed payment."""
-    results = await service.refresh(ctx, principal, registration_id)
-    return [RefreshedOrder(order_id=r.order_id, status=r.status, settled_now=r.settled) for r in results]
+    results = await refresh_registration(ctx, principal, registration_id)
+    return [
+        RefreshedOrder(order_id=r.order_id, status=r.status, settled_now=r.settled, status_label=LABELS.get(r.status, r.status), refund_status=r.refund_status)
+        for r in results
+    ]

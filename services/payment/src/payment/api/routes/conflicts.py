@@ -1,0 +1,55 @@
+"""Transaction conflicts handed to support (Y3, Y5): what is open, and asking the gateway again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from cet_shared.problems import Problem
+from payment.api.deps import PaymentDep, Support
+from payment.service import conflicts as service
+
+router = APIRouter(prefix="/conflicts", tags=["conflicts"])
+
+
+class ConflictOut(BaseModel):
+    id: int
+    gateway: str
+    transaction_id: str
+    out_trade_no: str
+    order_id: str
+    amount_fen: int
+    source: str
+    existing_order_id: str
+    existing_amount_fen: int
+    status: Literal["open", "settled", "support"]
+    resolution: str | None
+    times_seen: int
+    detected_at: datetime
+    resolved_at: datetime | None
+    resolved_by: str | None
+
+    @classmethod
+    def of(cls, row) -> "ConflictOut":  # noqa: ANN001
+        fields = {name: getattr(row, name) for name in cls.model_fields}
+        return cls(**fields | {"order_id": str(row.order_id), "existing_order_id": str(row.existing_order_id)})
+
+
+@router.get("", response_model=list[ConflictOut])
+async def listed(ctx: PaymentDep, principal: Support, status: Literal["open", "settled", "support"] | None = None) -> list[ConflictOut]:
+    """The newest conflicts first (200 at most); `status=support` is the work queue."""
+    return [ConflictOut.of(row) for row in await service.list_conflicts(ctx, status)]
+
+
+@router.post("/{conflict_id}/settle", response_model=ConflictOut)
+async def settle(conflict_id: int, ctx: PaymentDep, principal: Support) -> ConflictOut:
+    """Ask the gateway's trade query again; the order is paid if it confirms. Audited."""
+    if not 0 < conflict_id < 2**63:
+        raise Problem(404, "conflict_not_found", "该支付冲突记录不存在")
+    row = await service.retry_by_support(ctx, conflict_id, principal.passport_id)
+    if row is None:
+        raise Problem(404, "conflict_not_found", "该支付冲突记录不存在")
+    return ConflictOut.of(row)
