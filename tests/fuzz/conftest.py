@@ -201,6 +201,8 @@ async def payment_target(fuzz_tokens: TestTokens, payment_keys) -> AsyncIterator
             alipay_app_private_key_file=str(key_dir / APP_PRIVATE), alipay_public_key_file=str(key_dir / ALIPAY_PUBLIC),
             payease_pay_url="http://gateway.test/payease/pay", payease_api_base_url="http://gateway.test/payease",
             payease_key_file=str(key_dir / PAYEASE_KEY),
+            # nothing feeds this projection here: a generated unknown subject would wait the full bound
+            projection_wait=timedelta(milliseconds=200),
         )
         now = datetime.now(timezone.utc)
         pids = _pids()
