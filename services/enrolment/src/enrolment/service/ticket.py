@@ -127,10 +127,14 @@ def _numbered(notes: tuple[str, ...]) -> list[str]:
     return [f"{number}. {note}" for number, note in enumerate(notes, 1)]
 
 
+NO_LINE_START = "。，、；：？！）》”’"
+
+
 def _wrap(text: str, width: float, size: float) -> list[str]:
     lines, line = [], ""
     for ch in text:
-        if line and pdfmetrics.stringWidth(line + ch, FONT, size) > width:
+        # Chinese punctuation never starts a line: it stays on the line it closes.
+        if line and ch not in NO_LINE_START and pdfmetrics.stringWidth(line + ch, FONT, size) > width:
             lines.append(line)
             line = ""
         line += ch
