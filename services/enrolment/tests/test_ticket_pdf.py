@@ -26,7 +26,7 @@ def _run(*command: str) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True, timeout=60).stdout
 
 
-async def _ticket(world, *, name: str, subject: str) -> tuple[str, bytes]:  # noqa: ANN001
+async def _ticket(world, *, name: str, subject: str):  # noqa: ANN001, ANN202 - (ticket number, the answer)
     await world.open_session()
     candidate = await world.bind(school="99301", campus="993010", name=name)
     ids = (await candidate.written("1")).json()["enrolment_ids"]
@@ -42,9 +42,8 @@ async def _ticket(world, *, name: str, subject: str) -> tuple[str, bytes]:  # no
     assert arranged.status_code == 200, arranged.text
     world.ctx.clock.advance(timedelta(days=2))
     pdf = await world.client.get(f"/me/enrolments/{ids[0]}/ticket.pdf", headers=candidate.headers)
-    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf", pdf.text
     number = await world.scalar("SELECT ticket_number FROM enrolments WHERE id = :id", id=uuid.UUID(ids[0]))
-    return number, pdf.content
+    return number, pdf
 
 
 @pytest.mark.parametrize(("name", "subject"), [("廖晓儿", "1"), ("王喆堃", "F")])
@@ -52,9 +51,10 @@ async def test_n13_ticket_embeds_its_font_shows_every_field_and_carries_a_readab
     # 喆 and 堃 are outside GB2312: a font cut to a fixed list of characters would miss them.
     zbarimg = _tool("zbarimg", "zbar-tools")
     _tool("pdftoppm", "poppler-utils")
-    number, content = await _ticket(world, name=name, subject=subject)
+    number, answer = await _ticket(world, name=name, subject=subject)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf", answer.text
     path = tmp_path / "ticket.pdf"
-    path.write_bytes(content)
+    path.write_bytes(answer.content)
 
     fonts = _run("pdffonts", str(path)).splitlines()[2:]
     assert fonts, "the ticket uses no font at all"
@@ -73,3 +73,12 @@ async def test_n13_ticket_embeds_its_font_shows_every_field_and_carries_a_readab
                              capture_output=True, text=True, timeout=60)
     assert decoded.returncode == 0, f"no Code 128 found: {decoded.stderr}"
     assert decoded.stdout.split() == [number]
+
+
+async def test_n13_a_host_without_the_font_answers_503_not_500(world, monkeypatch) -> None:  # noqa: ANN001
+    from enrolment.service import ticket_font
+
+    monkeypatch.setattr(ticket_font, "NOTO_CJK", Path("/nonexistent/NotoSansCJK-Regular.ttc"))
+    _, answer = await _ticket(world, name="廖晓儿", subject="1")
+    assert answer.status_code == 503 and world.code(answer) == "ticket_unavailable"
+    assert answer.json()["title"] == "准考证暂时无法生成，请稍后再试"

@@ -8,6 +8,7 @@ Subsetting first keeps the conversion to a few dozen glyphs instead of 65 000.""
 from __future__ import annotations
 
 import io
+import logging
 import os
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.subset import Options, Subsetter
 from fontTools.ttLib import TTFont, newTable
 
+from cet_shared.problems import Problem
+
 NOTO_CJK = Path(os.environ.get("ENROLMENT_TICKET_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"))
 SIMPLIFIED_CHINESE = 2  # the collection's faces: JP, KR, SC, TC, HK, then the Mono ones
 MAX_CURVE_ERROR = 1.0  # font units (of 1000 per em): invisible at any print size
@@ -23,6 +26,10 @@ MAX_CURVE_ERROR = 1.0  # font units (of 1000 per em): invisible at any print siz
 
 def truetype_subset(text: str) -> bytes:
     """A TrueType font with exactly the glyphs `text` needs (and .notdef)."""
+    if not NOTO_CJK.is_file():
+        # A host without fonts-noto-cjk: say so to the operator, and to the candidate "try later".
+        logging.getLogger(__name__).error("ticket font %s missing: apt-get install fonts-noto-cjk", NOTO_CJK)
+        raise Problem(503, "ticket_unavailable", "准考证暂时无法生成，请稍后再试")
     font = TTFont(str(NOTO_CJK), fontNumber=SIMPLIFIED_CHINESE)
     options = Options()
     options.layout_features = []
