@@ -3,14 +3,18 @@ import { $, $$, Markup, api, fmtTime, html, idTypeLabel, onSubmit, showError, to
 import { go, render, setPage, requireCandidate, enrolmentRegistration, noticeList, confirmDialog } from "../core.js";
 import { openReviewDialog } from "./qualification.js";
 
+// A card per subject on a phone (style.css: table.cards), like the oral campus chooser.
+const SUBJECT_COLUMNS = ["#", "科目", "费用(元)", "支付状态", "编排状态", "科目报考方式", "报名学校", "报名校区", "操作"];
 const subjectTable = (kind, t, emptyMessage) => html`<section class="card" aria-labelledby="${kind}-title">
   <h3 id="${kind}-title">${kind === "written" ? "笔试报考科目信息" : "口试报考科目信息"}</h3>
   ${t.rows.length ? html`<p>支付状态：<strong data-summary="${kind}">${t.payment_status}</strong> 未支付：<strong data-unpaid="${kind}">¥${yuan(t.unpaid_fen)}</strong></p>
-  <div class="table-wrap"><table id="${kind}-table"><thead><tr><th scope="col">#</th><th scope="col">科目</th><th scope="col">费用(元)</th><th scope="col">支付状态</th><th scope="col">编排状态</th><th scope="col">科目报考方式</th><th scope="col">报名学校</th><th scope="col">报名校区</th><th scope="col">操作</th></tr></thead>
-  <tbody>${t.rows.map((r) => html`<tr data-enrolment="${r.enrolment_id}"><td>${r.number}</td><td>${r.subject}</td><td>${yuan(r.fee_fen)}</td><td>${r.payment_status}</td><td>${r.arrangement_status}</td><td>${r.method}</td><td>${r.school}</td><td>${r.campus}</td>
-    <td>${r.ticket_available ? html`<a href="/api/enrolment/me/enrolments/${r.enrolment_id}/ticket.pdf" download>下载准考证</a>` : ""}
+  <div class="table-wrap"><table id="${kind}-table" class="cards"><thead><tr>${SUBJECT_COLUMNS.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead>
+  <tbody>${t.rows.map((r) => html`<tr data-enrolment="${r.enrolment_id}"><td data-label="#">${r.number}</td><td data-label="科目">${r.subject}</td>
+    <td data-label="费用(元)">${yuan(r.fee_fen)}</td><td data-label="支付状态">${r.payment_status}</td><td data-label="编排状态">${r.arrangement_status}</td>
+    <td data-label="科目报考方式">${r.method}</td><td data-label="报名学校">${r.school}</td><td data-label="报名校区">${r.campus}</td>
+    <td data-label="操作"><span>${r.ticket_available ? html`<a href="/api/enrolment/me/enrolments/${r.enrolment_id}/ticket.pdf" download>下载准考证</a>` : ""}
       ${r.cancellable ? html`<button type="button" class="link" data-cancel="${r.enrolment_id}">取消报考</button>` : ""}
-      ${r.locked ? "集体缴费锁定" : ""}${!r.paid && r.expires_at ? html`<span class="hint"> 请于${fmtTime(r.expires_at)}前支付</span>` : ""}</td></tr>`)}</tbody></table></div>
+      ${r.locked ? "集体缴费锁定" : ""}${!r.paid && r.expires_at ? html`<span class="hint"> 请于${fmtTime(r.expires_at)}前支付</span>` : ""}</span></td></tr>`)}</tbody></table></div>
   <div class="actions">${t.rows.some((r) => !r.paid && !r.locked) ? html`<button type="button" data-pay="${kind}">支付</button>` : ""}<button type="button" class="secondary" data-refresh>更新</button></div>`
   : html`<p>${emptyMessage}</p>`}</section>`;
 

@@ -141,8 +141,9 @@ async def test_n12_unpaid_reminder_and_e11_account_recovery_on_a_phone(visit, st
     await expect(page.locator("#written-table")).to_contain_text("未支付")
     await expect(page.locator("#written-table")).to_contain_text(re.compile("请于.+前支付"))
     await v.shot("unpaid-reminder")
-    # Nothing on the page is wider than the phone's screen (tables scroll inside their box).
+    # Nothing on the page is wider than the phone's screen, and the subject table is a card: no scrolling.
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert await page.locator("#written-table").evaluate("(t) => t.closest('.table-wrap').scrollWidth <= t.closest('.table-wrap').clientWidth + 1")
 
     # N8: an unpaid subject can be cancelled; the reminder goes with it.
     await page.get_by_role("button", name="取消报考").click()
