@@ -3,12 +3,24 @@
 // no script here ever sees it, and nothing is kept in localStorage.
 
 export class ApiError extends Error {
-  constructor(status, problem) {
-    super(problem.title || "请求未能完成");
+  constructor(status, problem, retryAfter = null) {
+    super((problem.title || "请求未能完成") + (retryAfter ? `（${whenToRetry(retryAfter)}）` : ""));
     this.status = status;
     this.code = problem.code || "error";
     this.problem = problem;
+    this.retryAfter = retryAfter; // seconds, from a 429's retry_after (or its Retry-After header)
   }
+}
+
+export function whenToRetry(seconds) {
+  if (seconds < 60) return `${seconds}秒后可再试`;
+  return `${Math.ceil(seconds / 60)}分钟后可再试`;
+}
+
+function retryAfterOf(response, problem) {
+  if (response.status !== 429 && response.status !== 503) return null;
+  const value = Number(problem?.retry_after ?? response.headers.get("retry-after"));
+  return Number.isFinite(value) && value > 0 ? Math.ceil(value) : null;
 }
 
 const NETWORK_ERROR = { title: "网络连接失败，请检查网络后重试", code: "network_error" };
@@ -40,7 +52,7 @@ export async function api(method, path, body, { raw = false, contentType } = {})
   if (!response.ok) {
     // Every service answers RFC 9457 problem+json with a Chinese title; anything else is the gateway.
     const problem = data && data.title ? data : { title: response.status >= 500 ? "系统繁忙，请稍后再试" : "请求未能完成", code: "http_" + response.status };
-    throw new ApiError(response.status, problem);
+    throw new ApiError(response.status, problem, retryAfterOf(response, data));
   }
   return data;
 }
@@ -196,6 +208,20 @@ export function fmtTime(value) {
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) return String(value);
   return d.toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
+}
+
+// The console's datetime-local fields mean Beijing time whatever the browser's own zone is
+// (China has kept UTC+8 without daylight saving since 1991).
+const SHANGHAI_OFFSET = "+08:00";
+export function shanghaiInputToIso(value) {
+  if (!value) return undefined;
+  const seconds = value.length === 16 ? ":00" : "";
+  return `${value}${seconds}${SHANGHAI_OFFSET}`;
+}
+export function isoToShanghaiInput(value) {
+  if (!value) return "";
+  const d = new Date(new Date(value).getTime() + 8 * 3600 * 1000);
+  return d.toISOString().slice(0, 16);
 }
 
 export { Markup };

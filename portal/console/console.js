@@ -1,6 +1,7 @@
 // The staff console: school teachers, support agents and operations, each seeing only the tools
 // their role allows (the services check the role again on every request).
-import { $, $$, ApiError, SUBJECT_NAMES, api, captchaField, fmtTime, html, idTypeSelect, onSubmit, showError, toast, wireCaptcha, yuan } from "/lib.js";
+import { $, $$, ApiError, SUBJECT_NAMES, api, captchaField, fmtTime, html, idTypeSelect, onSubmit, shanghaiInputToIso, showError, toast, wireCaptcha, yuan } from "../lib.js";
+import { news } from "./news.js";
 
 const main = $("#main");
 let me = null;
@@ -9,7 +10,7 @@ let poller = null;
 const TOOLS = {
   teacher: [["reviews", "CET6资格复核"], ["apply", "代考生申请复核"], ["students", "学籍导入"], ["lock", "集体缴费锁定"]],
   support: [["search", "查找报名信息"]],
-  ops: [["session", "考次设置与发布"], ["capacity", "考位容量监控"], ["imports", "学籍与成绩导入"]],
+  ops: [["session", "考次设置与发布"], ["capacity", "考位容量监控"], ["news", "首页动态与通知"], ["imports", "学籍与成绩导入"]],
 };
 const ROLE_LABELS = { teacher: "学校负责老师", support: "客服", ops: "考试中心运维" };
 
@@ -66,7 +67,7 @@ function show(tool) {
   clearInterval(poller);
   poller = null;
   const panel = $("#panel");
-  ({ reviews, apply, students, lock, search, session, capacity, imports })[tool](panel);
+  ({ reviews, apply, students, lock, search, session, capacity, news, imports })[tool](panel);
 }
 
 // -- teachers ------------------------------------------------------------------------------------------
@@ -193,7 +194,6 @@ const SAMPLE_CAMPUSES = JSON.stringify({
   notices: [{ scope: "registration_notes", title: "报考须知", body: "请认真阅读报考须知。" }, { scope: "province", province_code: "99", title: "(99)测试省", body: "一、遵守时间\n二、遵守记录" }],
 }, null, 2);
 
-const local = (value) => (value ? new Date(value).toISOString() : undefined);
 const currentSession = { id: sessionStorage.getItem("console.session") || "" };
 
 function session(panel) {
@@ -201,8 +201,8 @@ function session(panel) {
     <div class="field"><label for="s-name" class="req">考次名称</label><input id="s-name" name="name" type="text" required placeholder="2017年下半年CET考试"></div>
     <div class="field"><label for="s-year" class="req">年份</label><input id="s-year" name="year" type="number" min="2000" max="2099" required></div>
     <div class="field"><label for="s-half" class="req">上/下半年</label><select id="s-half" name="half"><option value="1">上半年</option><option value="2">下半年</option></select></div>
-    <div class="field"><label for="s-open" class="req">考生网上报名开始时间</label><input id="s-open" name="opens_at" type="datetime-local" required></div>
-    <div class="field"><label for="s-close" class="req">考生网上报名结束时间</label><input id="s-close" name="closes_at" type="datetime-local" required></div>
+    <div class="field"><label for="s-open" class="req">考生网上报名开始时间（北京时间）</label><input id="s-open" name="opens_at" type="datetime-local" required></div>
+    <div class="field"><label for="s-close" class="req">考生网上报名结束时间（北京时间）</label><input id="s-close" name="closes_at" type="datetime-local" required></div>
     <div class="field"><label for="s-written">笔试日期</label><input id="s-written" name="written_exam_date" type="date"></div>
     <div class="field"><label for="s-f">英语四级口试日期</label><input id="s-f" name="oral_F" type="date"></div>
     <div class="field"><label for="s-s">英语六级口试日期</label><input id="s-s" name="oral_S" type="date"></div>
@@ -217,7 +217,7 @@ function session(panel) {
     const oral = {};
     if (d.oral_F) oral.F = d.oral_F;
     if (d.oral_S) oral.S = d.oral_S;
-    const body = { name: d.name, year: Number(d.year), half: Number(d.half), registration: { opens_at: local(d.opens_at), closes_at: local(d.closes_at) },
+    const body = { name: d.name, year: Number(d.year), half: Number(d.half), registration: { opens_at: shanghaiInputToIso(d.opens_at), closes_at: shanghaiInputToIso(d.closes_at) },
       oral_exam_dates: oral, ...extra };
     if (d.written_exam_date) body.written_exam_date = d.written_exam_date;
     const created = await api("POST", "/enrolment/ops/sessions", body);
@@ -253,7 +253,7 @@ function capacity(panel) {
             <button type="button" data-set="${o.id}">修改</button>`}</td></tr>`;
       })}</tbody></table></div>`);
     if (focused) document.getElementById(focused)?.focus();
-    $("#watch-status").textContent = `${overview.session.name}：每3秒自动刷新，最近刷新 ${new Date().toLocaleTimeString("zh-CN", { hour12: false })}`;
+    $("#watch-status").textContent = `${overview.session.name}：每3秒自动刷新，最近刷新 ${new Date().toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false })}`;
     $$("[data-set]", panel).forEach((b) => b.addEventListener("click", async () => {
       try {
         const value = Number($(`#c-${b.dataset.set}`).value);

@@ -25,8 +25,10 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harness"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cet_stack import BIN, REPO, Stack, start_stack  # noqa: E402
+from faults import Faults  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SHOTS = HERE / "screenshots"
@@ -199,6 +201,11 @@ class Visit:
     page: object
     shot: Shots
     stack: Portal
+    faults: Faults
+
+    def expect_failure(self, path: str, status: int) -> None:
+        """A test that provokes a refusal names it here; any other fault fails the test."""
+        self.faults.expected.append((path, status))
 
     async def known_captcha(self, answer: str = "CET4") -> str:
         """Answer the next captchas with a known answer: the test seals its own challenge."""
@@ -237,20 +244,18 @@ class Visit:
         await expect(page.get_by_role("heading", name="欢迎登录CET考试报名系统")).to_be_visible()
 
 
-async def _new_visit(browser, stack: Portal, name: str, *, mobile: bool = False) -> Visit:  # noqa: ANN001
-    options = {"locale": "zh-CN", "timezone_id": "Asia/Shanghai", "base_url": stack.base_url}
+async def _new_visit(browser, stack: Portal, name: str, *, mobile: bool = False, timezone_id: str = "Asia/Shanghai") -> Visit:  # noqa: ANN001
+    options = {"locale": "zh-CN", "timezone_id": timezone_id, "base_url": stack.base_url}
     if mobile:
         options |= {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
     else:
         options |= {"viewport": {"width": 1280, "height": 900}}
     context = await browser.new_context(**options)
     context.set_default_timeout(15_000)
+    faults = Faults(stack.base_url, own=(stack.base_url, "data:", f"http://127.0.0.1:{stack.ports['sandbox']}"))
+    await faults.watch(context)
     page = await context.new_page()
-    # Nothing the portal loads may come from anywhere but the gateway (no internet at run time).
-    foreign: list[str] = []
-    page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith((stack.base_url, "data:", f"http://127.0.0.1:{stack.ports['sandbox']}")) else None)
-    page._cet_foreign = foreign  # noqa: SLF001 - checked at the end of each test
-    return Visit(page=page, shot=Shots(page, SHOTS / name), stack=stack)
+    return Visit(page=page, shot=Shots(page, SHOTS / name), stack=stack, faults=faults)
 
 
 @pytest.fixture
@@ -258,13 +263,14 @@ async def visit(browser, stack: Portal, request: pytest.FixtureRequest) -> Async
     """A factory of fresh browser contexts (one per user in the test); screenshots per test."""
     made: list[Visit] = []
 
-    async def make(user: str = "candidate", *, mobile: bool = False) -> Visit:
-        v = await _new_visit(browser, stack, f"{request.node.name}/{user}", mobile=mobile)
+    async def make(user: str = "candidate", *, mobile: bool = False, timezone_id: str = "Asia/Shanghai") -> Visit:
+        v = await _new_visit(browser, stack, f"{request.node.name}/{user}", mobile=mobile, timezone_id=timezone_id)
         made.append(v)
         return v
 
     yield make
     for v in made:
-        assert not v.page._cet_foreign, f"requests outside the gateway: {v.page._cet_foreign}"  # noqa: SLF001
         await v.page.context.close()
+    unexpected = [f"{v.shot.folder.name}: {fault}" for v in made for fault in v.faults.unexpected()]
+    assert not unexpected, "the portal met faults nobody expected:\n" + "\n".join(unexpected)
 

@@ -61,6 +61,7 @@ async def test_p4_p5_p7_mail_links_account_page_and_password_recovery(visit, sta
     # 修改密码 with a wrong old password: refused in Chinese, in the form.
     await page.get_by_role("link", name="修改密码").click()
     form = page.locator("#password-change")
+    v.expect_failure("/api/passport/me/password", 400)
     await form.get_by_label("原密码").fill("wrong-old-password")
     await form.get_by_label("新密码", exact=True).fill("Cet-Account-2027")
     await form.get_by_label("确认新密码").fill("Cet-Account-2027")
@@ -70,6 +71,7 @@ async def test_p4_p5_p7_mail_links_account_page_and_password_recovery(visit, sta
 
     # P4 找回密码 → the mail's link → the reset page → log in with the new password.
     await page.get_by_role("button", name="退出").click()
+    await expect(page.locator("#who").get_by_role("link", name="登录")).to_be_visible()  # logged out: DELETE /sessions answered
     await page.goto("/login")
     await page.get_by_role("link", name="找回密码").click()
     await expect(page.get_by_role("heading", name="找回密码")).to_be_visible()

@@ -27,6 +27,8 @@ async def test_p3_wrong_captcha_is_refused_in_chinese_and_a_new_image_is_drawn(v
     await page.get_by_label("账号").fill(email)
     await page.get_by_label("密码").fill("Cet-Captcha-2026")
     await page.get_by_label("验证码").fill("0000")  # 0 is not in the captcha alphabet: always wrong
+    v.expect_failure("/api/passport/sessions", 400)
+    v.expect_failure("/api/passport/sessions", 401)
     await page.get_by_role("button", name="登录", exact=True).click()
     alert = page.locator("#login").get_by_role("alert")
     await expect(alert).to_have_text("验证码错误或已过期，请重新输入")
@@ -53,6 +55,7 @@ async def test_p3_wrong_captcha_is_refused_in_chinese_and_a_new_image_is_drawn(v
 async def test_p4_dead_reset_link_says_so_in_chinese(visit) -> None:  # noqa: ANN001
     v = await visit()
     page = v.page
+    v.expect_failure("/api/passport/password/reset", 400)
     await page.goto("/password/reset?token=" + "x" * 40)
     await expect(page.get_by_role("heading", name="重置密码")).to_be_visible()
     await page.get_by_label("邮箱").fill("nobody@example.com")
@@ -98,10 +101,11 @@ async def test_n11_campus_filled_while_choosing_shows_full_and_red_none(visit, s
     taken = stack.api("POST", "/enrolment/me/oral", token=other, json={"offering_id": campuses["campuses"][0]["offering_id"]})
     assert taken.status_code == 201, taken.text
 
+    v.expect_failure("/api/enrolment/me/oral", 409)
     await page.get_by_role("button", name="提交").click()
     await expect(page.locator("#oral").get_by_role("alert")).to_have_text("该校区考位已报满，请选择其他校区")
     await v.shot("oral-full-refused")
-    await page.reload()
+    # Issue 14.6: the seats_full answer redraws the chooser at once, without a reload.
     row = page.locator("#campuses-F tbody tr").first
     await expect(row.locator("[data-colour]")).to_have_text("无")
     await expect(row.locator("[data-colour]")).to_have_attribute("data-colour", "red")
@@ -137,8 +141,9 @@ async def test_n12_unpaid_reminder_and_e11_account_recovery_on_a_phone(visit, st
     await expect(page.locator("#written-table")).to_contain_text("未支付")
     await expect(page.locator("#written-table")).to_contain_text(re.compile("请于.+前支付"))
     await v.shot("unpaid-reminder")
-    # Nothing on the page is wider than the phone's screen (tables scroll inside their box).
+    # Nothing on the page is wider than the phone's screen, and the subject table is a card: no scrolling.
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert await page.locator("#written-table").evaluate("(t) => t.closest('.table-wrap').scrollWidth <= t.closest('.table-wrap').clientWidth + 1")
 
     # N8: an unpaid subject can be cancelled; the reminder goes with it.
     await page.get_by_role("button", name="取消报考").click()

@@ -46,6 +46,7 @@ async def query_and_confirm(v, id_type: str, id_number: str, name: str) -> None:
     await page.get_by_role("button", name="开始报名").click()
     await expect(page.get_by_role("heading", name="报名协议")).to_be_visible()
     await v.shot("agreement")
+    v.expect_failure("/api/eligibility/agreement", 422)
     await page.get_by_role("button", name="同意", exact=True).click()
     # Not ticked: the service's Chinese refusal shows in the form.
     await expect(page.get_by_role("alert")).to_contain_text("请勾选")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime, timezone
 
 try:
     from playwright.async_api import expect
@@ -52,6 +53,7 @@ async def test_e10_rule2_teacher_approves_the_pending_cet6_review_in_the_console
     await expect(dialog.get_by_label("姓名")).to_have_value("李博")
     await expect(dialog.get_by_label("证件号码")).to_have_value("99101000002")
     await dialog.get_by_label("准考证号：", exact=True).fill("993010162100101")
+    student.expect_failure("/api/eligibility/cet6-review", 422)
     await dialog.get_by_role("button", name="保存并提交复核").click()
     await expect(dialog.get_by_role("alert")).to_contain_text("请勾选")  # the confirm box first
     await dialog.get_by_label(re.compile("我确认提交复核的信息所有者为本人")).check()
@@ -109,6 +111,7 @@ async def test_e12_support_rebinds_a_registration_to_the_new_passport_account(vi
     await page.get_by_label("姓名").fill("陈静")
     await page.get_by_role("button", name="查 询").click()
     await page.get_by_label("我已检查并确认学籍与资格信息正确").check()
+    student.expect_failure("/api/eligibility/registrations", 409)
     await page.locator("#save-button").click()
     await expect(page.locator("#save").get_by_role("alert")).to_contain_text("该考生的报名信息已绑定到其他通行证账号")
     await expect(page.get_by_role("link", name="找回已报名账号")).to_be_visible()
@@ -136,6 +139,7 @@ async def test_e12_support_rebinds_a_registration_to_the_new_passport_account(vi
     await support.shot("support-rebound")
     # A wrong passport ID is refused in Chinese where the agent is typing.
     await found.get_by_label("新通行证ID").fill("NOT-A-PASSPORT-ID")
+    support.expect_failure("/api/eligibility/support/registrations/", 422)
     await found.get_by_role("button", name="重新绑定").click()
     await expect(found.get_by_role("alert")).to_have_text(re.compile(r"[\u4e00-\u9fff]"))
     await support.shot("support-refused")
@@ -174,6 +178,7 @@ async def test_n11_operations_watch_live_capacity_and_change_it(visit, stack) ->
     # Below the seats already held is refused, in Chinese.
     held = int(await row.locator("td").nth(3).inner_text())
     if held:
+        ops.expect_failure("/api/enrolment/ops/offerings/", 409)
         await row.get_by_label("新容量").fill(str(held - 1))
         await row.get_by_role("button", name="修改").click()
         await expect(page.locator("#watch-form").get_by_role("alert")).to_contain_text("容量不能低于已占用考位数")
@@ -202,6 +207,7 @@ async def test_e13_n8_teacher_imports_students_and_locks_collective_payment(visi
     other = tmp_path / "students-99101.csv"
     other.write_text(csv.read_text(encoding="utf-8").replace("99301,测试学校机构01,993010", "99101,测试学校,991010"), encoding="utf-8")
     await page.get_by_label("CSV文件（UTF-8编码）").set_input_files(str(other))
+    teacher.expect_failure("/api/eligibility/registry/students", 422)
     await page.get_by_role("button", name="上传导入").click()
     await expect(page.locator("#students-upload").get_by_role("alert")).to_have_text(re.compile(r"[\u4e00-\u9fff]"))
     await teacher.shot("teacher-import-refused")
@@ -227,7 +233,7 @@ async def test_e13_n8_teacher_imports_students_and_locks_collective_payment(visi
 
 async def test_n1_operations_set_up_an_exam_session_in_the_console(visit, stack) -> None:  # noqa: ANN001
     """Created, not published: publishing would open a second session for every other test here."""
-    ops = await visit("ops")
+    ops = await visit("ops", timezone_id="America/New_York")  # what she types is Beijing time wherever her laptop is
     await console_log_in(ops, "ops@cet.test")
     page = ops.page
     await expect(page.get_by_role("tab", name="考次设置与发布")).to_have_attribute("aria-selected", "true")
@@ -243,6 +249,9 @@ async def test_n1_operations_set_up_an_exam_session_in_the_console(visit, stack)
     await expect(page.get_by_label("考次ID")).to_have_value(re.compile(r"^[0-9a-f-]{36}$"))
     created = await page.get_by_label("考次ID").input_value()
     await ops.shot("session-created")
+    stored = stack.api("GET", f"/enrolment/ops/sessions/{created}", token=stack.token(uuid.uuid4().hex.upper(), "ops")).json()["session"]
+    assert datetime.fromisoformat(stored["registration_opens_at"]) == datetime(2027, 3, 1, 1, 0, tzinfo=timezone.utc)  # 09:00 Beijing
+    assert datetime.fromisoformat(stored["registration_closes_at"]) == datetime(2027, 3, 20, 9, 0, tzinfo=timezone.utc)
 
     # A broken document is refused before anything is sent, in Chinese.
     await page.get_by_label(re.compile("校区、科目")).fill("{not json")
