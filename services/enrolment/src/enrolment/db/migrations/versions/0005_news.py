@@ -1,7 +1,7 @@
 """the home page's news and notices, written by operations, and their audit trail
 
-Revision ID: 0004_news
-Revises: 0003
+Revision ID: 0005_news
+Revises: 0004
 Create Date: 2026-12-01
 """
 
