@@ -27,5 +27,6 @@ def serve_api(app_factory: str, *, default_port: int, argv: list[str] | None = N
         proxy_headers=True,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         access_log=False,
+        log_config=None,  # uvicorn's own lines go through our JSON formatter too
         server_header=False,
     )

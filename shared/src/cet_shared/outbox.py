@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from cet_shared.db.tables import outbox
 from cet_shared.events.envelope import Event, EventEnvelope
+from cet_shared.telemetry import outbox_publish
 
 log = logging.getLogger(__name__)
 
@@ -159,16 +160,15 @@ class OutboxRelay:
         # batches in flight, so we queue everything and then wait for every ack.
         deliveries = []
         for row in rows:
-            headers = [(name, str(value).encode()) for name, value in (row.headers or {}).items()]
-            headers.append(("content-type", b"application/json"))
-            deliveries.append(
-                await self._producer.send(
-                    self._topic_prefix + row.topic,
-                    value=json.dumps(row.envelope, ensure_ascii=False).encode(),
-                    key=row.key.encode(),
-                    headers=headers,
+            with outbox_publish(row.topic, row.envelope, row.headers) as headers:  # its span, trace context, event id
+                deliveries.append(
+                    await self._producer.send(
+                        self._topic_prefix + row.topic,
+                        value=json.dumps(row.envelope, ensure_ascii=False).encode(),
+                        key=row.key.encode(),
+                        headers=headers,
+                    )
                 )
-            )
         await asyncio.gather(*deliveries)
 
     async def _sleep(self, seconds: float) -> None:
