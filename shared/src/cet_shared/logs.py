@@ -60,6 +60,7 @@ def setup_logging(level: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
+    logging.captureWarnings(True)  # library warnings as JSON lines too
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     # httpx logs every URL it calls at INFO, query strings included (signed gateway calls)
     logging.getLogger("httpx").setLevel(logging.WARNING)

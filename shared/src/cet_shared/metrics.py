@@ -7,7 +7,7 @@
   refreshed at most once per `ttl` on scrape, never per request.
 
 The service and replica are not labels here: Prometheus' scrape configuration adds `service`,
-`role` and `instance` (deploy/observability/prometheus.py).
+`role` and `instance` (deploy/observability/prometheus_config.py).
 """
 
 from __future__ import annotations
