@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import socket
+import sys
 from contextvars import ContextVar
 from datetime import datetime, timezone
 
@@ -64,6 +65,13 @@ def setup_logging(level: str | None = None) -> None:
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     # httpx logs every URL it calls at INFO, query strings included (signed gateway calls)
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "faststream"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # FastStream gives its broker loggers (`faststream.access.<broker>`) a coloured stdout handler
+    # unless one on stdout is already there, and stops them propagating: give them ours first.
+    for broker in ("kafka",):
+        access = logging.getLogger(f"faststream.access.{broker}")
+        stdout = logging.StreamHandler(sys.stdout)
+        stdout.setFormatter(JsonFormatter())
+        access.handlers[:] = [stdout]

@@ -26,7 +26,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 from opentelemetry.trace import Link, SpanKind
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +60,13 @@ def tracing_enabled() -> bool:
     return TelemetrySettings().exporting
 
 
+def sampler(ratio: float) -> Sampler:
+    """Keeps `ratio` of the traces, decided by trace id: the gateway marks every request sampled,
+    and each service (and each hop over Kafka) comes to the same decision for the same trace."""
+    by_trace_id = TraceIdRatioBased(ratio)
+    return ParentBased(root=by_trace_id, remote_parent_sampled=by_trace_id)
+
+
 def setup_tracing(service_name: str, otlp_endpoint: str | None = None) -> None:
     """Once per process: name it (logs and traces) and install the exporters that are configured."""
     global _configured
@@ -68,8 +75,7 @@ def setup_tracing(service_name: str, otlp_endpoint: str | None = None) -> None:
     settings = TelemetrySettings()
     logs.identify(service_name, settings.instance_id)
     resource = Resource.create({"service.name": service_name, "service.instance.id": logs.instance_id()})
-    ratio = TraceIdRatioBased(settings.trace_sample_ratio)
-    provider = TracerProvider(resource=resource, sampler=ParentBased(root=ratio, remote_parent_sampled=ratio))
+    provider = TracerProvider(resource=resource, sampler=sampler(settings.trace_sample_ratio))
     endpoint = otlp_endpoint or settings.otel_exporter_otlp_endpoint
     if endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
