@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import uvicorn
-from prometheus_client import REGISTRY, Gauge
+from prometheus_client import REGISTRY
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import text
@@ -35,11 +35,14 @@ from cet_shared.telemetry import TelemetrySettings, instrument_engine
 log = logging.getLogger(__name__)
 COLLECT_EVERY = 5.0
 
-CONSUMER_LAG = Gauge("cet_consumer_lag", "records not yet committed by the group", ("group", "topic", "partition"))
-OUTBOX_BACKLOG = Gauge("cet_outbox_backlog", "outbox rows not yet published")
-OUTBOX_OLDEST_AGE = Gauge("cet_outbox_oldest_unpublished_age_seconds", "age of the oldest unpublished outbox row (0: none)")
-DB_SERVER_CONNECTIONS = Gauge("cet_db_server_connections", "connections open on the database server")
-DB_SERVER_MAX_CONNECTIONS = Gauge("cet_db_server_max_connections", "the database server's max_connections")
+# Collected figures: name → help. Exported by worker processes only (an api importing this module
+# must not report an outbox backlog of 0).
+_COLLECTED = {
+    "cet_outbox_backlog": "outbox rows not yet published",
+    "cet_outbox_oldest_unpublished_age_seconds": "age of the oldest unpublished outbox row (0: none)",
+    "cet_db_server_connections": "connections open on the database server",
+    "cet_db_server_max_connections": "the database server's max_connections",
+}
 
 _OUTBOX = text(
     "SELECT count(*) AS backlog, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest"
@@ -59,8 +62,22 @@ class _WorkerFigures(Collector):
         dead = CounterMetricFamily("cet_consumer_dead_letters", "messages sent to the group's dead-letter topic", labels=("group",))
         published = CounterMetricFamily("cet_outbox_published", "outbox rows this process published")
         leader = GaugeMetricFamily("cet_outbox_relay_leader", "1 when this process' relay holds the leader lock")
-        relays = [ops.relay for ops in list(self.workers) if ops.relay is not None]
-        for consumer in (c for ops in list(self.workers) for c in ops.consumers):
+        workers = list(self.workers)
+        if not workers:
+            return  # an api process that merely imported this module
+        relays = [ops.relay for ops in workers if ops.relay is not None]
+        lag = GaugeMetricFamily("cet_consumer_lag", "records not yet committed by the group", labels=("group", "topic", "partition"))
+        for ops in workers:
+            for group, topic, partition, value in ops.lags:
+                lag.add_metric([group, topic, str(partition)], value)
+        yield lag
+        for name, documentation in _COLLECTED.items():
+            values = [ops.collected[name] for ops in workers if name in ops.collected]
+            if values:
+                family = GaugeMetricFamily(name, documentation)
+                family.add_metric([], max(values))
+                yield family
+        for consumer in (c for ops in workers for c in ops.consumers):
             events.add_metric([consumer.group, "applied"], consumer.applied)
             events.add_metric([consumer.group, "duplicate"], consumer.duplicates_dropped)
             dead.add_metric([consumer.group], consumer.dead_lettered)
@@ -85,6 +102,8 @@ class WorkerOps:
         self.settings = TelemetrySettings()
         self._tasks: list[asyncio.Task] = []
         self._server: _EmbeddedServer | None = None
+        self.collected: dict[str, float] = {}
+        self.lags: list[tuple[str, str, int, int]] = []
 
     async def start(self) -> None:
         watch_engine(self.engine)
@@ -142,14 +161,13 @@ class WorkerOps:
         async with self.engine.connect() as connection:
             outbox = (await connection.execute(_OUTBOX)).one()
             connections, max_connections = (await connection.execute(_SERVER)).one()
-        OUTBOX_BACKLOG.set(outbox.backlog)
-        OUTBOX_OLDEST_AGE.set(float(outbox.oldest))
-        DB_SERVER_CONNECTIONS.set(connections)
-        DB_SERVER_MAX_CONNECTIONS.set(max_connections)
-        lags = [lag async for lag in self._lags()]
-        CONSUMER_LAG.clear()
-        for group, topic, partition, lag in lags:
-            CONSUMER_LAG.labels(group, topic, str(partition)).set(lag)
+        self.collected = {
+            "cet_outbox_backlog": outbox.backlog,
+            "cet_outbox_oldest_unpublished_age_seconds": float(outbox.oldest),
+            "cet_db_server_connections": connections,
+            "cet_db_server_max_connections": max_connections,
+        }
+        self.lags = [lag async for lag in self._lags()]
 
     async def _lags(self) -> Any:
         for consumer in _kafka_consumers(self.broker):
