@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import APIRouter, Request
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import Gauge
@@ -19,14 +21,27 @@ from cet_shared.logs import JsonFormatter, request_id
 from cet_shared.metrics import CachedGauge
 from cet_shared.problems import Problem
 from cet_shared.telemetry import TelemetrySettings, sampler
+from cet_shared.testing import wait_for
 from cet_shared.web import create_app
 
 SEEN = Gauge("cet_test_cached_rows", "a cached gauge under test")
 
 
+IMPORT_RELEASED = asyncio.Event()
+
+
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(title="telemetry under test")
+    router = APIRouter(prefix="/registry")  # included, as the services' routes are
+
+    @router.post("/students")
+    async def slow_import(request: Request) -> dict[str, int]:
+        body = await request.body()
+        await IMPORT_RELEASED.wait()
+        return {"rows": body.count(b"\n")}
+
+    app.include_router(router)
 
     @app.get("/seats/{campus}")
     async def seat(campus: str) -> dict[str, str]:
@@ -68,6 +83,23 @@ async def test_a_request_id_from_the_gateway_is_kept_and_anything_else_replaced(
     assert forged.headers["x-request-id"] != "id 330101199001010024 <script>" and len(forged.headers["x-request-id"]) == 32
     fresh = await client.get("/seats/991010")
     assert len(fresh.headers["x-request-id"]) == 32 and fresh.headers["x-request-id"] != forged.headers["x-request-id"]
+
+
+async def test_a_long_import_shows_as_in_progress_until_it_ends(client: httpx.AsyncClient) -> None:
+    def in_progress(text: str) -> float:
+        return samples(text, "cet_http_requests_in_progress").get((("method", "POST"), ("route", "/registry/students")), 0)
+
+    IMPORT_RELEASED.clear()
+    upload = asyncio.create_task(client.post("/registry/students", content=b"a\nb\n"))
+
+    async def shows_in_progress() -> bool:
+        assert not upload.done()
+        return in_progress((await client.get("/metrics")).text) == 1
+
+    await wait_for(shows_in_progress, timeout=10, what="the import to show as in progress")
+    IMPORT_RELEASED.set()
+    assert (await upload).json() == {"rows": 2}
+    assert in_progress((await client.get("/metrics")).text) == 0
 
 
 def test_a_log_line_is_one_json_object_with_the_request_id_and_the_trace() -> None:

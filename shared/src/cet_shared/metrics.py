@@ -23,7 +23,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, His
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -36,7 +35,7 @@ UNMATCHED_ROUTE = "unmatched"
 HTTP_REQUESTS = Counter("cet_http_requests", "HTTP requests answered", ("method", "route", "status"))
 HTTP_PROBLEMS = Counter("cet_http_problems", "problem+json answers by their stable code", ("method", "route", "code"))
 HTTP_DURATION = Histogram("cet_http_request_duration_seconds", "time to answer", ("method", "route"), buckets=LATENCY_BUCKETS)
-HTTP_IN_PROGRESS = Gauge("cet_http_requests_in_progress", "requests being answered now", ("method", "route"))
+HTTP_IN_PROGRESS = Gauge("cet_http_requests_in_progress", "requests reading or answering now (from their first body read)", ("method", "route"))
 
 
 def route_template(scope: Scope) -> str:
@@ -63,6 +62,16 @@ class HttpMetrics:
         status = 500
         started = time.perf_counter()
         method = scope["method"]
+        in_flight: Gauge | None = None
+
+        async def receiving() -> Message:
+            # Routing runs inside the app: the route template is known once the endpoint reads
+            # its body. Long uploads (registry imports) are what the in-flight gauge is for.
+            nonlocal in_flight
+            if in_flight is None and "route" in scope:
+                in_flight = HTTP_IN_PROGRESS.labels(method, route_template(scope))
+                in_flight.inc()
+            return await receive()
 
         async def sending(message: Message) -> None:
             nonlocal status
@@ -70,14 +79,8 @@ class HttpMetrics:
                 status = message["status"]
             await send(message)
 
-        # Routing runs inside the app: match the template ourselves for the in-flight gauge
-        # (registry imports in progress are the figure operators want from it).
-        template = _resolve_route(scope)
-        in_flight = HTTP_IN_PROGRESS.labels(method, template) if template else None
-        if in_flight is not None:
-            in_flight.inc()
         try:
-            await self.app(scope, receive, sending)
+            await self.app(scope, receiving, sending)
         finally:
             if in_flight is not None:
                 in_flight.dec()
@@ -89,17 +92,6 @@ class HttpMetrics:
                 code = "internal_error"
             if code is not None:
                 HTTP_PROBLEMS.labels(method, route, code).inc()
-
-
-def _resolve_route(scope: Scope) -> str | None:
-    """The route template a request will reach (for the in-flight gauge, before routing runs)."""
-    app = scope.get("app")
-    routes = getattr(getattr(app, "router", None), "routes", ())
-    for route in routes:
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            return getattr(route, "path", None)
-    return None
 
 
 class _EnginePools(Collector):
