@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from cet_shared.db.tables import outbox
 from cet_shared.events.envelope import Event, EventEnvelope
-from cet_shared.telemetry import outbox_publish
+from cet_shared.telemetry import outbox_headers
 
 log = logging.getLogger(__name__)
 
@@ -160,15 +160,15 @@ class OutboxRelay:
         # batches in flight, so we queue everything and then wait for every ack.
         deliveries = []
         for row in rows:
-            with outbox_publish(row.topic, row.envelope, row.headers) as headers:  # its span, trace context, event id
-                deliveries.append(
-                    await self._producer.send(
-                        self._topic_prefix + row.topic,
-                        value=json.dumps(row.envelope, ensure_ascii=False).encode(),
-                        key=row.key.encode(),
-                        headers=headers,
-                    )
+            headers = outbox_headers(row.topic, row.envelope, row.headers)  # a PRODUCER span's context, the event id
+            deliveries.append(
+                await self._producer.send(
+                    self._topic_prefix + row.topic,
+                    value=json.dumps(row.envelope, ensure_ascii=False).encode(),
+                    key=row.key.encode(),
+                    headers=headers,
                 )
+            )
         await asyncio.gather(*deliveries)
 
     async def _sleep(self, seconds: float) -> None:

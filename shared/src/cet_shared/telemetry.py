@@ -114,10 +114,9 @@ def instrument_engine(engine: Any) -> None:
     SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, enable_commenter=False, skip_dep_check=True)
 
 
-@contextmanager
-def outbox_publish(topic: str, envelope: Mapping[str, Any], stored_headers: Mapping[str, Any] | None) -> Iterator[list[tuple[str, bytes]]]:
-    """The relay sends one outbox row inside this PRODUCER span, parented by the request that wrote
-    the row; yields the Kafka headers: this span's trace context, the event id as `correlation_id`
+def outbox_headers(topic: str, envelope: Mapping[str, Any], stored_headers: Mapping[str, Any] | None) -> list[tuple[str, bytes]]:
+    """The Kafka headers the relay sends an outbox row with: the trace context of a PRODUCER span
+    (the hop, parented by the request that wrote the row), the event id as `correlation_id`
     (FastStream links a batch's records by it) and the content type."""
     carrier = {name: str(value) for name, value in (stored_headers or {}).items()}
     event_id = str(envelope.get("event_id", ""))
@@ -125,9 +124,8 @@ def outbox_publish(topic: str, envelope: Mapping[str, Any], stored_headers: Mapp
                   "cet.event_type": str(envelope.get("event_type", ""))}
     with _tracer.start_as_current_span(f"{topic} publish", context=propagate.extract(carrier), kind=SpanKind.PRODUCER, attributes=attributes):
         propagate.inject(carrier)
-        headers = [(name, value.encode()) for name, value in carrier.items()]
-        headers += [("content-type", b"application/json"), ("correlation_id", event_id.encode())]
-        yield headers
+    headers = [(name, value.encode()) for name, value in carrier.items()]
+    return headers + [("content-type", b"application/json"), ("correlation_id", event_id.encode())]
 
 
 @contextmanager
