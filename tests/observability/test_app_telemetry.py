@@ -48,9 +48,11 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         logging.getLogger("under-test").warning("looking at a campus")
         if campus == "full":
             raise Problem(409, "sold_out", "名额已满")
+        if campus == "broken":
+            raise RuntimeError("a bug")
         return {"campus": campus}
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test") as client:
         yield client
 
 
@@ -100,6 +102,23 @@ async def test_a_long_import_shows_as_in_progress_until_it_ends(client: httpx.As
     IMPORT_RELEASED.set()
     assert (await upload).json() == {"rows": 2}
     assert in_progress((await client.get("/metrics")).text) == 0
+
+
+async def test_an_unexpected_error_is_logged_with_the_request_id_and_counted(client: httpx.AsyncClient) -> None:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger("cet_shared.problems").addHandler(handler)
+    try:
+        answer = await client.get("/seats/broken", headers={"x-request-id": "fedcba9876543210fedcba9876543210"})
+    finally:
+        logging.getLogger("cet_shared.problems").removeHandler(handler)
+    assert answer.status_code == 500 and answer.json()["code"] == "internal_error"
+    record = json.loads(out.getvalue().splitlines()[0])
+    assert record["request_id"] == "fedcba9876543210fedcba9876543210" and "RuntimeError: a bug" in record["exception"]
+    text = (await client.get("/metrics")).text
+    assert samples(text, "cet_http_problems_total")[(("code", "internal_error"), ("method", "GET"), ("route", "/seats/{campus}"))] >= 1
+    assert samples(text, "cet_http_requests_total")[(("method", "GET"), ("route", "/seats/{campus}"), ("status", "500"))] >= 1
 
 
 def test_a_log_line_is_one_json_object_with_the_request_id_and_the_trace() -> None:

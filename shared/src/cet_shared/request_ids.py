@@ -36,7 +36,7 @@ class RequestIds:
             await send(message)
 
         token = request_id.set(rid)
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            request_id.reset(token)
+        await self.app(scope, receive, sending)
+        # Not reset when the app raised: the 500 handler, outside every middleware, logs the
+        # error with the id. Each request runs in its own task, so the id ends with it.
+        request_id.reset(token)
