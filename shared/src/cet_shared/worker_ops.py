@@ -112,9 +112,15 @@ class WorkerOps:
         self._tasks.append(asyncio.create_task(self._collect_forever(), name=f"{self.name}-metrics"))
         if self.settings.worker_metrics_port:
             config = uvicorn.Config(self._app(), host=self.settings.worker_metrics_host, port=self.settings.worker_metrics_port,
-                                    log_config=None, access_log=False, lifespan="off")
+                                    log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=2)
             self._server = _EmbeddedServer(config)
-            self._tasks.append(asyncio.create_task(self._server.serve(), name=f"{self.name}-ops-http"))
+            self._tasks.append(asyncio.create_task(self._serve(), name=f"{self.name}-ops-http"))
+
+    async def _serve(self) -> None:
+        try:
+            await self._server.serve()
+        except SystemExit:  # uvicorn exits when it cannot bind: the worker's real work goes on
+            log.error("%s: ops port %s not served (in use?): no /metrics, /healthz, /readyz", self.name, self.settings.worker_metrics_port)
 
     async def stop(self) -> None:
         if self._server is not None:
