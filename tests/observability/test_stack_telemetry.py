@@ -129,6 +129,25 @@ async def test_the_journey_shows_in_the_business_figures(journey: Journey) -> No
     assert total("cet_enrolment_seats_remaining") > 0
 
 
+async def test_consumer_lag_is_reported_per_group_and_partition_and_drains(journey: Journey) -> None:
+    """Every worker reports the partitions it is assigned; once the journey's events are applied
+    (it waited for their effects), the lag of every group is 0."""
+    stack = journey.stack
+    lags: dict[tuple[str, str, str], float] = {}
+
+    def drained() -> bool:
+        lags.clear()
+        for name, address in metric_targets(stack).items():
+            if name.endswith("-worker"):
+                for family in text_string_to_metric_families(httpx.get(f"http://{address}/metrics", timeout=10).text):
+                    lags.update({(s.labels["group"], s.labels["topic"], s.labels["partition"]): s.value for s in family.samples if s.name == "cet_consumer_lag"})
+        groups = {group.removeprefix(stack.topic_prefix) for group, _, _ in lags}
+        return {"passport", "eligibility", "enrolment.registrations", "enrolment.payments", "payment"} <= groups and not any(lags.values())
+
+    await eventually(drained, timeout=30, describe=lambda: f"lags: {lags}")
+    assert all(topic.startswith(stack.topic_prefix) and partition.isdigit() for _, topic, partition in lags)
+
+
 def prometheus_binary() -> str:
     binary = shutil.which("prometheus") or "/usr/bin/prometheus"
     assert Path(binary).exists(), "prometheus not installed (apt-get install -y prometheus)"
@@ -164,6 +183,16 @@ async def test_prometheus_scrapes_every_api_and_worker_and_loads_the_alerts(jour
         return set(health) == expected and all(h == "up" for h in health.values())
 
     await eventually(all_up, timeout=60, describe=lambda: f"targets: {health}")
+    # every panel's query runs against the real series without an error, and the seats panel has data
+    for panel in json.loads((OBSERVABILITY / "grafana-dashboard.json").read_text())["panels"]:
+        for target in panel["targets"]:
+            answer = httpx.get(f"{prometheus}/api/v1/query", params={"query": target["expr"]}, timeout=10).json()
+            assert answer["status"] == "success", (panel["title"], answer)
+    async def seats_scraped() -> bool:
+        query = {"query": "max by (campus, subject) (cet_enrolment_seats_remaining)"}
+        return bool(httpx.get(f"{prometheus}/api/v1/query", params=query, timeout=10).json()["data"]["result"])
+
+    await eventually(seats_scraped, timeout=30, describe=lambda: "no seats remaining in Prometheus")
     rules = httpx.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
     alerts = {rule["name"] for group in rules for rule in group["rules"] if rule["type"] == "alerting"}
     assert {"CetOutboxStale", "CetConsumerLagGrowing", "CetDeadLetter", "CetHttp5xxRate", "CetSeatGrabSlow",
