@@ -28,6 +28,8 @@ class Journey:
     traces: Path
     secrets: dict[str, str] = field(default_factory=dict)  # what must never reach a log
     written_enrolment_ids: list[str] = field(default_factory=list)
+    oral_enrolment_ids: list[str] = field(default_factory=list)
+    refreshed: httpx.Response | None = None  # the Y5 refresh that asked the gateway
 
 
 async def run_journey(stack: Stack, journey: Journey) -> None:
@@ -54,6 +56,8 @@ async def run_journey(stack: Stack, journey: Journey) -> None:
     journey.secrets.update(id_number=LI_BO["id_number"], password=CANDIDATE_PASSWORD, captcha_answer=CAPTCHA_ANSWER,
                            captcha_token=captcha["captcha_token"], access_token=token, staff_password=PASSWORD)
 
+    # a token in a query string, as mail links carry them: no log or span may keep it
+    assert (await user.get("/api/eligibility/home", params={"token": token})).status_code == 200
     version = (await user.get("/api/eligibility/agreement")).json()["version"]
     assert (await user.post("/api/eligibility/agreement", json={"version": version, "accepted": True})).status_code == 200
 
@@ -82,7 +86,9 @@ async def run_journey(stack: Stack, journey: Journey) -> None:
     await wait_until(known_to_payment, what="payment to learn the written subject")
     campuses = (await user.get("/api/enrolment/me/oral/F/campuses")).json()["campuses"]
     chosen = next(c for c in campuses if c["selectable"])
-    assert (await user.post("/api/enrolment/me/oral", json={"offering_id": chosen["offering_id"]})).status_code == 201
+    oral = await user.post("/api/enrolment/me/oral", json={"offering_id": chosen["offering_id"]})
+    assert oral.status_code == 201, oral.text
+    journey.oral_enrolment_ids = oral.json()["enrolment_ids"]
 
     order = await user.post("/api/payment/orders", json={"enrolment_ids": journey.written_enrolment_ids})
     assert order.status_code in (200, 201), order.text
@@ -95,5 +101,14 @@ async def run_journey(stack: Stack, journey: Journey) -> None:
         return page["written"]["payment_status"] == "全部支付"
 
     await wait_until(paid, timeout=40, what="the Alipay notification to make the written subject paid")
+
+    # Y5 更新 with the oral subject checked out but not paid: payment asks Alipay (httpx → the sandbox)
+    async def oral_ordered() -> httpx.Response | None:
+        response = await user.post("/api/payment/orders", json={"enrolment_ids": journey.oral_enrolment_ids})
+        return response if response.status_code in (200, 201) else None
+
+    oral_order = (await wait_until(oral_ordered, what="payment to learn the oral subject")).json()
+    assert (await user.post(f"/api/payment/orders/{oral_order['order_id']}/checkout", json={"gateway": "alipay"})).status_code == 200
+    journey.refreshed = await user.post(f"/api/payment/registrations/{oral_order['registration_id']}/refresh")
     await user.close()
     await ops.close()

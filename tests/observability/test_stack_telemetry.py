@@ -232,6 +232,21 @@ async def test_one_trace_from_the_gateway_through_the_outbox_and_kafka_to_paymen
     assert all(instances.values()) and len(set(instances.values())) == len(instances), instances  # service.instance.id per process
 
 
+async def test_a_call_to_a_payment_gateway_is_a_client_span_of_the_request(journey: Journey) -> None:
+    stack = journey.stack
+    assert journey.refreshed is not None and journey.refreshed.status_code == 200, journey.refreshed.text
+    trace_id = journey.refreshed.headers["x-request-id"]
+    sandbox = f"127.0.0.1:{stack.ports['sandbox']}"
+    calls: list[Span] = []
+
+    def called() -> bool:
+        calls[:] = [s for s in load_spans(journey.traces) if s.trace_id == trace_id and s.service == "payment-api" and s.kind == "CLIENT" and not s.is_sql]
+        return any(sandbox in str(s.attributes.get("url.full") or s.attributes.get("http.url")) for s in calls)
+
+    await eventually(called, timeout=30, describe=lambda: f"client spans of {trace_id}: {[s.attributes for s in calls]}")
+    assert not any("?" in str(s.attributes.get("url.full", "")) + str(s.attributes.get("http.url", "")) for s in calls)  # no signed query strings
+
+
 async def test_logs_are_json_lines_with_service_instance_request_id_and_trace(journey: Journey) -> None:
     stack = journey.stack
     lines = service_log_lines(stack)
@@ -253,8 +268,8 @@ async def test_logs_are_json_lines_with_service_instance_request_id_and_trace(jo
     assert all(r["request_id"] in gateway_ids and r["trace_id"] == r["request_id"] and len(r["span_id"]) == 16 for r in answering), answering
 
 
-async def test_no_id_number_password_captcha_answer_or_token_in_any_log(journey: Journey) -> None:
-    files = log_files(journey.stack)
+async def test_no_id_number_password_captcha_answer_or_token_in_any_log_or_trace(journey: Journey) -> None:
+    files = log_files(journey.stack) + sorted(journey.traces.glob("*.jsonl"))
     assert len(files) >= 10 and journey.secrets.keys() >= {"id_number", "password", "captcha_answer", "captcha_token", "access_token"}
     for path in files:
         text = path.read_text(encoding="utf-8", errors="replace")

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -90,8 +91,21 @@ def setup_tracing(service_name: str, otlp_endpoint: str | None = None) -> None:
     if endpoint or settings.traces_dir:
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-        HTTPXClientInstrumentor().instrument()
+        HTTPXClientInstrumentor().instrument(request_hook=_url_without_query, async_request_hook=_async_url_without_query)
     _configured = True
+
+
+def _url_without_query(span: Any, request: Any) -> None:
+    # Gateway calls carry signed parameters (and sometimes order data) in the query string.
+    url = request.url
+    if span.is_recording() and isinstance(url, httpx.URL) and url.query:
+        redacted = str(url.copy_with(query=None))
+        span.set_attribute("url.full", redacted)
+        span.set_attribute("http.url", redacted)
+
+
+async def _async_url_without_query(span: Any, request: Any) -> None:
+    _url_without_query(span, request)
 
 
 def instrument_app(app: Any) -> None:
@@ -100,7 +114,16 @@ def instrument_app(app: Any) -> None:
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics", server_request_hook=_target_without_query)
+
+
+def _target_without_query(span: Any, scope: dict[str, Any]) -> None:
+    # Links from mails carry tokens in query strings: the request span keeps the path only.
+    if span.is_recording() and scope.get("query_string"):
+        path = scope.get("root_path", "") + scope.get("path", "")
+        host = dict(scope.get("headers", ())).get(b"host", b"").decode("latin-1")
+        span.set_attribute("http.target", path)
+        span.set_attribute("http.url", f"{scope.get('scheme', 'http')}://{host}{path}")
 
 
 def instrument_engine(engine: Any) -> None:
