@@ -225,6 +225,7 @@ async def test_one_trace_from_the_gateway_through_the_outbox_and_kafka_to_paymen
 
     consumed = [s for s in spans if s.service == "payment-worker" and s.kind == "CONSUMER" and s.attributes.get("cet.event_type") == "SubjectEnrolled"]
     assert len(consumed) == 1 and consumed[0].parent_id == published[0].span_id
+    assert len(consumed[0].raw["links"]) == 1  # and linked to the span FastStream opened for the whole batch
     assert consumed[0].attributes["messaging.message.id"] == published[0].attributes["messaging.message.id"]
     assert consumed[0].attributes["messaging.consumer.group.name"].endswith("payment")
     assert any(s.is_sql and s.parent_id == consumed[0].span_id for s in spans), "the projection's SQL is in the event's span"
