@@ -78,6 +78,14 @@ async def test_requests_and_problems_are_counted_by_route_template_and_code(clie
     assert not any(labels and dict(labels).get("route") == "/metrics" for labels in requests)
 
 
+async def test_methods_a_client_invents_share_one_label(client: httpx.AsyncClient) -> None:
+    for method in ("BREW", "XYZZY1", "XYZZY2"):
+        assert (await client.request(method, "/seats/991010")).status_code == 405
+    requests = samples((await client.get("/metrics")).text, "cet_http_requests_total")
+    methods = {dict(labels)["method"] for labels in requests}
+    assert "other" in methods and not methods & {"BREW", "XYZZY1", "XYZZY2"}
+
+
 async def test_a_request_id_from_the_gateway_is_kept_and_anything_else_replaced(client: httpx.AsyncClient) -> None:
     kept = await client.get("/seats/991010", headers={"x-request-id": "0123456789abcdef0123456789abcdef"})
     assert kept.headers["x-request-id"] == "0123456789abcdef0123456789abcdef"

@@ -31,6 +31,7 @@ disable_created_metrics()  # the `_created` series would double the exposition a
 # Latency buckets around the seat grab's budget (hundreds of milliseconds at a peak).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
 UNMATCHED_ROUTE = "unmatched"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 HTTP_REQUESTS = Counter("cet_http_requests", "HTTP requests answered", ("method", "route", "status"))
 HTTP_PROBLEMS = Counter("cet_http_problems", "problem+json answers by their stable code", ("method", "route", "code"))
@@ -61,7 +62,7 @@ class HttpMetrics:
             return
         status = 500
         started = time.perf_counter()
-        method = scope["method"]
+        method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"  # clients choose methods: keep the labels bounded
         in_flight: Gauge | None = None
 
         async def receiving() -> Message:
