@@ -94,6 +94,12 @@ async def test_every_api_and_worker_serves_metrics_and_workers_their_health(jour
             assert ready.status_code == 200 and ready.json() == {"status": "ready"}, (name, ready.text)
 
 
+async def test_the_gateway_does_not_expose_the_metrics(journey: Journey) -> None:
+    for service in journey.stack.services:
+        answer = httpx.get(f"{journey.stack.gateway}/api/{service}/metrics", timeout=10)
+        assert answer.status_code == 404 and "cet_http_requests" not in answer.text, service
+
+
 async def test_every_metric_in_the_rules_and_the_dashboard_is_exported(journey: Journey) -> None:
     needed, _ = named_in_rules_and_dashboard()
     assert len(needed) >= 15, needed
