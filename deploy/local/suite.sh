@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts (or stops) the whole suite on this machine, without Docker: infrastructure, migrations,
 # each service's api and worker (enrolment: two api replicas), the payment sandbox, the gateway
-# (nginx on 127.0.0.1:8080), then the demo data; prints where to reach everything.
+# (nginx on 127.0.0.1:8080), Prometheus (127.0.0.1:9090, scraping every api and worker), then the
+# demo data; prints where to reach everything.
 #   deploy/local/suite.sh up | down | stop | status
 #     down: the suite and the infrastructure; stop: the suite's processes only (PostgreSQL, Kafka and
 #     the mail sink keep running, e.g. for `make test`)
@@ -20,21 +21,23 @@ mkdir -p "$logs" "$run"
 
 present() { [ -f "services/$1/src/$1/entrypoints.py" ]; }
 
-# name:port:command — every process of the suite in start order (port 0: no http port).
+# name:port:command — every process of the suite in start order. Every port answers /healthz; the
+# apis' and workers' (a worker's own small port, WORKER_METRICS_PORT) also /metrics for Prometheus.
 processes=()
 for svc in passport eligibility enrolment payment; do
   present "$svc" || continue
   case $svc in
-    passport) processes+=("passport-api:8001:passport-api --port 8001" "passport-worker:0:passport-worker") ;;
-    eligibility) processes+=("eligibility-api:8002:eligibility-api --port 8002" "eligibility-worker:0:eligibility-worker") ;;
-    enrolment) processes+=("enrolment-api-1:8003:enrolment-api --port 8003" "enrolment-api-2:8013:enrolment-api --port 8013" "enrolment-worker:0:enrolment-worker") ;;
+    passport) processes+=("passport-api:8001:passport-api --port 8001" "passport-worker:8021:passport-worker") ;;
+    eligibility) processes+=("eligibility-api:8002:eligibility-api --port 8002" "eligibility-worker:8022:eligibility-worker") ;;
+    enrolment) processes+=("enrolment-api-1:8003:enrolment-api --port 8003" "enrolment-api-2:8013:enrolment-api --port 8013" "enrolment-worker:8023:enrolment-worker") ;;
     payment)
       # the sandbox first: it writes the public key payment-api reads at start
       grep -q run_sandbox services/payment/src/payment/entrypoints.py && processes+=("payment-sandbox:8090:payment-sandbox --port 8090")
-      processes+=("payment-api:8004:payment-api --port 8004" "payment-worker:0:payment-worker") ;;
+      processes+=("payment-api:8004:payment-api --port 8004" "payment-worker:8024:payment-worker") ;;
   esac
 done
-names() { local e; for e in "${processes[@]}" gateway; do echo "${e%%:*}"; done; }
+PROMETHEUS_ADDRESS=127.0.0.1:9090
+names() { local e; for e in "${processes[@]}" gateway prometheus; do echo "${e%%:*}"; done; }
 
 is_running() { [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
 
@@ -82,7 +85,10 @@ up() {
     port=${port%%:*}
     command=${entry#*:*:}
     # shellcheck disable=SC2086
-    start "$name" uv run --frozen $command
+    case $name in
+      *-worker) WORKER_METRICS_PORT=$port start "$name" uv run --frozen $command ;;
+      *) start "$name" uv run --frozen $command ;;
+    esac
     # payment-api must read the key of the sandbox that is running now
     [ "$name" = payment-sandbox ] && wait_http "http://127.0.0.1:$port/healthz" 60 "$name"
   done
@@ -90,8 +96,9 @@ up() {
     name=${entry%%:*}
     port=${entry#*:}
     port=${port%%:*}
-    [ "$port" = 0 ] || wait_http "http://127.0.0.1:$port/healthz" 60 "$name"
+    wait_http "http://127.0.0.1:$port/healthz" 60 "$name"
   done
+  start_prometheus
   local nginx
   nginx=$(command -v nginx || echo /usr/sbin/nginx)
   [ -x "$nginx" ] || { echo "nginx not found (apt-get install -y nginx)" >&2; exit 1; }
@@ -114,10 +121,29 @@ The CET registration suite is running:
       /api/passport/  /api/eligibility/  /api/enrolment/  /api/payment/
   services, for operators on this host only (docs at /docs):
       passport 8001, eligibility 8002, enrolment 8003 + 8013, payment 8004, payment sandbox 8090
+  prometheus        http://$PROMETHEUS_ADDRESS/ (alerts: /alerts; dashboard: deploy/observability/grafana-dashboard.json)
   mail sink         $CET_VAR/mail/ (one .eml file per message: reset links, verification, receipts)
   logs              $logs/  (gateway: $gateway/access.log, error.log)
 Stop it with: make down
 INFO
+}
+
+start_prometheus() { # scrapes every api and worker of the list above (not the sandbox: a stand-in for third parties)
+  local prometheus entry targets=()
+  prometheus=$(command -v prometheus || echo /usr/bin/prometheus)
+  [ -x "$prometheus" ] || { echo "prometheus not found (apt-get install -y prometheus)" >&2; exit 1; }
+  for entry in "${processes[@]}"; do
+    case ${entry%%:*} in *-api | *-api-* | *-worker) targets+=("${entry%%:*}=127.0.0.1:$(echo "$entry" | cut -d: -f2)") ;; esac
+  done
+  python3 deploy/observability/prometheus_config.py --out "$CET_VAR/prometheus/prometheus.yml" "${targets[@]}"
+  if is_running prometheus; then
+    kill -HUP "$(cat "$run/prometheus.pid")" # re-read the freshly generated config
+    echo "prometheus already running (pid $(cat "$run/prometheus.pid")): configuration reloaded"
+  else
+    start prometheus "$prometheus" --config.file="$CET_VAR/prometheus/prometheus.yml" --storage.tsdb.path="$CET_VAR/prometheus/data" \
+      --storage.tsdb.retention.time=2d --web.listen-address="$PROMETHEUS_ADDRESS"
+  fi
+  wait_http "http://$PROMETHEUS_ADDRESS/-/ready" 30 prometheus
 }
 
 stop() {

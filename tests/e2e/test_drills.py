@@ -129,7 +129,7 @@ async def test_n11_200_candidates_grab_10_oral_seats_through_the_gateway_with_2_
     assert offering["remaining"] == 0 and offering["held"] == 10 and offering["capacity"] == 10
     with log.open() as f:
         f.seek(before)
-        upstreams = [line.split()[-2] for line in f if "/api/enrolment/me/oral" in line]
+        upstreams = [json.loads(line)["upstream_addr"] for line in f if "/api/enrolment/me/oral" in line]  # JSON lines
     replicas = {u for u in upstreams if u != "-"}
     assert {f"127.0.0.1:{stack.ports['enrolment-1']}", f"127.0.0.1:{stack.ports['enrolment-2']}"} <= replicas, replicas
     codes = sorted({r.json()["code"] for r in lost})

@@ -371,7 +371,9 @@ class Stack:
                              health=f"{self.url(f'enrolment-{n}')}/healthz")
             else:
                 self.add(f"{svc}-api", [str(BIN / f"{svc}-api"), "--port", str(self.ports[svc])], health=f"{self.url(svc)}/healthz")
-            self.add(f"{svc}-worker", [str(BIN / f"{svc}-worker")], ready_line=worker_ready)
+            # each worker's own port for /metrics, /healthz, /readyz
+            self.add(f"{svc}-worker", [str(BIN / f"{svc}-worker")], env={**self.base_env(), "WORKER_METRICS_PORT": str(self.ports[f"{svc}-worker"])},
+                     ready_line=worker_ready)
         if "payment" in self.services and sandbox_present():
             self.add("payment-sandbox", [str(BIN / "payment-sandbox"), "--port", str(self.ports["sandbox"])], health=f"{self.url('sandbox')}/healthz")
         self.add("mailsink", [sys.executable, str(REPO / "deploy/local/mailsink.py"), "--host", "127.0.0.1", "--port", str(self.ports["smtp"]),
@@ -424,7 +426,8 @@ def start_all(procs: Iterable[Proc], timeout: float = 90.0) -> None:
         proc.wait_ready(timeout)
 
 
-PORT_NAMES = ("passport", "eligibility", "enrolment-1", "enrolment-2", "payment", "sandbox", "gateway", "smtp", "kafka", "kafka-controller")
+PORT_NAMES = ("passport", "eligibility", "enrolment-1", "enrolment-2", "payment", "sandbox", "gateway", "smtp", "kafka", "kafka-controller",
+              *(f"{svc}-worker" for svc in SERVICES))
 
 
 async def _migrate(stack: Stack, service: str) -> None:

@@ -7,7 +7,7 @@ import os
 
 import uvicorn
 
-from cet_shared.telemetry import setup_logging
+from cet_shared.logs import identify, setup_logging
 
 
 def serve_api(app_factory: str, *, default_port: int, argv: list[str] | None = None) -> None:
@@ -17,6 +17,8 @@ def serve_api(app_factory: str, *, default_port: int, argv: list[str] | None = N
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
     setup_logging()
+    module = app_factory.split(":")[0].split(".")
+    identify(f"{module[0]}-{'sandbox' if 'sandbox' in module else 'api'}")  # until the app's lifespan names it
     uvicorn.run(
         app_factory,
         factory=True,
@@ -27,5 +29,6 @@ def serve_api(app_factory: str, *, default_port: int, argv: list[str] | None = N
         proxy_headers=True,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         access_log=False,
+        log_config=None,  # uvicorn's own lines go through our JSON formatter too
         server_header=False,
     )

@@ -18,12 +18,13 @@ from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from pydantic import ValidationError
 
 from cet_shared.db.unit_of_work import UnitOfWork
 from cet_shared.events.envelope import Event, EventEnvelope
 from cet_shared.inbox import first_deliveries
+from cet_shared.metrics import broker_middlewares
+from cet_shared.telemetry import consumed_event
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def create_broker(bootstrap_servers: str, client_id: str) -> KafkaBroker:
     return KafkaBroker(
         bootstrap_servers,
         client_id=client_id,
-        middlewares=(KafkaTelemetryMiddleware(),),
+        middlewares=broker_middlewares(),
         # Per-message "Received/Processed" lines at DEBUG: at peak rates they cost more than the work.
         log_level=logging.DEBUG,
         acks="all",
@@ -177,10 +178,11 @@ class EventConsumer:
         async with self._unit_of_work() as uow:
             # One statement records the whole batch in the inbox; what comes back is new.
             new = await first_deliveries(uow.session, consumer=self.group, events=[(envelope.event_id, envelope.event_type) for _, _, envelope, _, _ in items])
-            for handler, event, envelope, _, _ in items:
+            for handler, event, envelope, _, record in items:
                 if envelope.event_id in new:
                     new.discard(envelope.event_id)  # the same event twice in one batch applies once
-                    await handler(uow, event, envelope)
+                    with consumed_event(self.group, event.topic, envelope, record):  # its span, even in a batch
+                        await handler(uow, event, envelope)
                     applied += 1
             await uow.commit()
         return applied, len(items) - applied

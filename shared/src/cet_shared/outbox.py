@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from cet_shared.db.tables import outbox
 from cet_shared.events.envelope import Event, EventEnvelope
+from cet_shared.telemetry import outbox_headers
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +160,7 @@ class OutboxRelay:
         # batches in flight, so we queue everything and then wait for every ack.
         deliveries = []
         for row in rows:
-            headers = [(name, str(value).encode()) for name, value in (row.headers or {}).items()]
-            headers.append(("content-type", b"application/json"))
+            headers = outbox_headers(row.topic, row.envelope, row.headers)  # a PRODUCER span's context, the event id
             deliveries.append(
                 await self._producer.send(
                     self._topic_prefix + row.topic,

@@ -14,6 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cet_shared.metrics import note_problem
+
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,8 @@ class Problem(Exception):
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+    if request is not None:
+        note_problem(request.scope, problem.code)
     return JSONResponse(
         problem.body(request.url.path if request else None),
         status_code=problem.status,

@@ -1,5 +1,5 @@
 """The FastAPI application shape every service shares: problem+json errors, health checks,
-telemetry, and a body-size limit so no client can make us buffer megabytes."""
+/metrics, request ids and traces, and a body-size limit so no client can make us buffer megabytes."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol, TypeVar
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cet_shared.auth import TokenVerifier
+from cet_shared.metrics import CachedGauge, HttpMetrics, exposition, note_problem, watch_engine
 from cet_shared.problems import Problem, install_problem_handlers, problem_response
+from cet_shared.request_ids import RequestIds
 from cet_shared.settings import ServiceSettings
-from cet_shared.telemetry import instrument_app, setup_tracing
+from cet_shared.telemetry import instrument_app, instrument_engine, setup_tracing
 
 
 class BodySizeLimit:
@@ -62,6 +64,7 @@ class BodySizeLimit:
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        note_problem(scope, "payload_too_large")
         response = problem_response(Problem(413, "payload_too_large", "提交的内容过大"))
         await response(scope, receive, send)
 
@@ -78,6 +81,8 @@ def create_app(
     app = FastAPI(title=title, lifespan=lifespan, root_path=root_path)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, path_limits=body_limits)
+    app.add_middleware(RequestIds)
+    app.add_middleware(HttpMetrics)  # outermost: it sees every answer, refusals included
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -91,6 +96,11 @@ def create_app(
         async with engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
         return {"status": "ready"}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        body, content_type = await exposition(getattr(app.state, "engine", None), getattr(app.state, "metric_gauges", ()))
+        return Response(body, media_type=content_type)
 
     return app
 
@@ -120,17 +130,22 @@ def create_service_app(
     bootstrap: Callable[[], C],
     verifier: Callable[[C], TokenVerifier] | None = None,
     body_limits: Mapping[str, int] | None = None,
+    gauges: Sequence[CachedGauge] = (),
 ) -> FastAPI:
     """A service's api, wired the one way: the context from `bootstrap()` (or the one a test
     passes, which the test then closes) lives in `app.state.<name>`; tokens are verified against
-    passport's JWKS unless `verifier` says otherwise."""
+    passport's JWKS unless `verifier` says otherwise; `gauges` are the service's own figures that
+    /metrics refreshes from its database (cached, never per request)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = context or bootstrap()
-        setup_tracing(name, ctx.settings.otel_exporter_otlp_endpoint)
+        setup_tracing(f"{name}-api", ctx.settings.otel_exporter_otlp_endpoint)
         setattr(app.state, name, ctx)
         app.state.engine = ctx.engine
+        app.state.metric_gauges = tuple(gauges)
+        watch_engine(ctx.engine)
+        instrument_engine(ctx.engine)
         app.state.token_verifier = verifier(ctx) if verifier else jwks_verifier(ctx.settings)
         try:
             yield

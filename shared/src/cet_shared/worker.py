@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cet_shared.messaging import EventConsumer, create_broker
 from cet_shared.outbox import OutboxRelay, create_producer
+from cet_shared.worker_ops import WorkerOps
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ class Worker:
         self.relay = OutboxRelay(
             self._engine, producer, batch_size=self._relay_batch_size, poll_interval=self._relay_poll_interval, topic_prefix=self._topic_prefix
         )
+        ops = WorkerOps(self.name, engine=self._engine, broker=broker, consumers=self._consumers, relay=self.relay)
+        await ops.start()  # /metrics, /healthz, /readyz and the periodic figures
         tasks = [asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")]
         tasks += [asyncio.create_task(self._every(job), name=f"{self.name}-{job.name}") for job in self._jobs]
         log.info("%s worker running: %d consumers, %d jobs", self.name, len(self._consumers), len(self._jobs))
@@ -76,6 +79,7 @@ class Worker:
         try:
             await self._stop.wait()
         finally:
+            await ops.stop()
             self.relay.stop()
             for task in tasks[1:]:
                 task.cancel()

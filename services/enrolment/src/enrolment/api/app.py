@@ -6,6 +6,7 @@ from cet_shared.auth import TokenVerifier
 from cet_shared.web import create_service_app
 from enrolment.api.routes import candidates, news, ops, teachers
 from enrolment.bootstrap import Enrolment, bootstrap
+from enrolment.metrics import GAUGES
 
 
 def create_app(ctx: Enrolment | None = None, *, token_verifier: TokenVerifier | None = None) -> FastAPI:
@@ -17,4 +18,5 @@ def create_app(ctx: Enrolment | None = None, *, token_verifier: TokenVerifier | 
         context=ctx,
         bootstrap=bootstrap,
         verifier=(lambda _: token_verifier) if token_verifier else None,
+        gauges=GAUGES,
     )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
 from payment.api.deps import PaymentDep
+from payment.metrics import UNPROCESSED, record_notification
 from payment.service.notifications import receive
 
 router = APIRouter(prefix="/notify", tags=["gateway notifications"])
@@ -20,7 +21,9 @@ async def _notify(gateway: str, request: Request, ctx) -> PlainTextResponse:  # 
         result = await receive(ctx, gateway, body, request.headers.get("content-type"))
     except Exception:  # we could not record or apply it: the gateway must try again later
         log.exception("%s notification could not be processed", gateway)
+        record_notification(gateway, [UNPROCESSED])
         return PlainTextResponse(ctx.gateway(gateway).answer(stop_retrying=False), status_code=503)
+    record_notification(gateway, result.outcomes)
     return PlainTextResponse(result.answer)
 
 
