@@ -44,7 +44,7 @@ class Proxy:
         self.address = f"127.0.0.1:{port}"
 
     def cut(self) -> None:
-        self.server.api("POST", f"/proxies/{self.name}", {"enabled": False})
+        self.server.api("PATCH", f"/proxies/{self.name}", {"enabled": False})
 
     def blackhole(self) -> None:
         for stream in ("upstream", "downstream"):
@@ -54,7 +54,7 @@ class Proxy:
     def heal(self) -> None:
         for toxic in self.server.api("GET", f"/proxies/{self.name}/toxics"):
             self.server.api("DELETE", f"/proxies/{self.name}/toxics/{toxic['name']}")
-        self.server.api("POST", f"/proxies/{self.name}", {"enabled": True})
+        self.server.api("PATCH", f"/proxies/{self.name}", {"enabled": True})
 
 
 class Toxiproxy:

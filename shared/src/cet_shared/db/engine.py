@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_SECONDS = 3.0
-COMMAND_TIMEOUT_SECONDS = 8.0  # below the 10 s a request may take at most
+# A blackholed link costs a pre-ping (command timeout) and a reconnect (connect timeout): 9 s, under
+# the 10 s a request may take at most.
+COMMAND_TIMEOUT_SECONDS = 6.0
 POOL_TIMEOUT_SECONDS = 4.0
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 5, 2, 3
 # Unacknowledged data for this long means the link is gone (Linux: TCP_USER_TIMEOUT, in ms).
