@@ -95,7 +95,7 @@ async def test_a_database_outage_during_a_batch_is_waited_out_in_order_and_nothi
     consumer holds a batch: every event is applied once, in order, and nothing is dead-lettered."""
     import asyncio
 
-    prefix = unique_topic_prefix()
+    prefix = unique_topic_prefix("dlq.outage")
     key = uuid.uuid4()
     with Toxiproxy(tmp_path / "toxiproxy.log") as toxiproxy:
         pg = toxiproxy.proxy("pg", database_url.split("@", 1)[1].split("/", 1)[0])
@@ -116,7 +116,7 @@ async def test_a_database_outage_during_a_batch_is_waited_out_in_order_and_nothi
 
 
 async def test_a_poison_event_is_dead_lettered_alone_its_key_is_parked_and_replay_applies_the_rest_once_in_order(database_url, engine, unit_of_work, applied_table):
-    prefix = unique_topic_prefix()
+    prefix = unique_topic_prefix("dlq.poison")
     topic = prefix + ELIGIBILITY_REGISTRATIONS
     poisoned = {2}
     stuck, other, unknown = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()

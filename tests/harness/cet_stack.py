@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cet_shared.captcha import CaptchaSeal
 from cet_shared.clock import SystemClock
 from cet_shared.testing import required_env, throwaway_database
+from cet_shared.topics import create as create_topics
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -485,7 +486,9 @@ async def start_stack(
             for proc in apis:
                 proc.start()
             await asyncio.to_thread(stack.kafka.wait_ready)
-            mark("kafka ready")
+            # the broker creates no topic by itself (deploy/topics.toml is the one declaration)
+            await create_topics(stack.kafka.bootstrap, prefix=stack.topic_prefix, max_partitions=6)
+            mark("kafka ready, topics created")
             # Workers join their consumer groups in the background (some seconds on a fresh
             # broker); every test waits for the effects it expects, so nothing waits for them here.
             workers = [p for n, p in stack.procs.items() if n.endswith("-worker")]

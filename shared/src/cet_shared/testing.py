@@ -112,9 +112,25 @@ class TestTokens:
         return {"authorization": f"Bearer {self.token(passport_id, *roles, school_code=school_code)}"}
 
 
-def unique_topic_prefix() -> str:
-    """A prefix for topics and consumer groups that no other test run uses."""
-    return f"test-{uuid.uuid4().hex[:8]}."
+def unique_topic_prefix(*extra_topics: str) -> str:
+    """A prefix for topics and consumer groups that no other test run uses, with the manifest's
+    topics (deploy/topics.toml) created under it — brokers do not auto-create topics — and
+    `extra_topics` (e.g. the dead-letter topic of a test's own consumer group)."""
+    prefix = f"test-{uuid.uuid4().hex[:8]}."
+    create_topics(prefix, extra_topics)
+    return prefix
+
+
+def create_topics(prefix: str, extra_topics: tuple[str, ...] = (), *, bootstrap: str | None = None) -> None:
+    """Synchronously (callable from sync and async code alike): the admin client runs in its own loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cet_shared.topics import create
+
+    # Tests make many prefixes: a few partitions each keep the broker light.
+    work = create(bootstrap or kafka_bootstrap(), prefix=prefix, max_partitions=6, extra=tuple(extra_topics))
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, work).result()
 
 
 class KafkaProbe:
