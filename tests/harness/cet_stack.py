@@ -268,6 +268,7 @@ class Stack:
     logs: Path | None = None  # the processes' logs; root/logs unless given
     env_overrides: dict[str, str] = field(default_factory=dict)  # on top of base_env()
     gateway_overrides: dict[str, str] = field(default_factory=dict)  # on top of gateway_env()
+    worker_replicas: dict[str, int] = field(default_factory=dict)  # service -> worker processes (default 1)
 
     # -- addresses ----------------------------------------------------------------------------
     @property
@@ -372,7 +373,10 @@ class Stack:
                              health=f"{self.url(f'enrolment-{n}')}/healthz")
             else:
                 self.add(f"{svc}-api", [str(BIN / f"{svc}-api"), "--port", str(self.ports[svc])], health=f"{self.url(svc)}/healthz")
-            self.add(f"{svc}-worker", [str(BIN / f"{svc}-worker")], ready_line=worker_ready)
+            for n in range(1, self.worker_replicas.get(svc, 1) + 1):
+                # a stable instance id per process: static group membership across restarts
+                env = {**self.base_env(), "WORKER_INSTANCE_ID": f"{svc}-worker-{n}"}
+                self.add(f"{svc}-worker" + (f"-{n}" if n > 1 else ""), [str(BIN / f"{svc}-worker")], env=env, ready_line=worker_ready)
         if "payment" in self.services and sandbox_present():
             self.add("payment-sandbox", [str(BIN / "payment-sandbox"), "--port", str(self.ports["sandbox"])], health=f"{self.url('sandbox')}/healthz")
         self.add("mailsink", [sys.executable, str(REPO / "deploy/local/mailsink.py"), "--host", "127.0.0.1", "--port", str(self.ports["smtp"]),
@@ -445,13 +449,17 @@ async def start_stack(
     env_overrides: dict[str, str] | None = None,
     gateway_overrides: dict[str, str] | None = None,
     while_booting: Callable[[Stack], Awaitable[object]] | None = None,
+    pg_admin_url: str | None = None,
+    worker_replicas: dict[str, int] | None = None,
 ) -> AsyncIterator[Stack]:
     """Start the whole suite under `root` (fresh databases `<name>_<svc>`, its own broker), yield it
     once the gateway answers, and stop every process afterwards. `while_booting(stack)` runs once the
-    databases are migrated, alongside the rest of the start (e.g. staff accounts made with the CLIs)."""
+    databases are migrated, alongside the rest of the start (e.g. staff accounts made with the CLIs).
+    `pg_admin_url`: a cluster of the drill's own instead of PG_ADMIN_URL's; `worker_replicas`: more
+    than one worker process for some services (`<svc>-worker-2`, …: relay leadership drills)."""
     for sub in ("logs", "mail", "payment-keys"):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    stack = Stack(root=root, pg_admin_url=required_env("PG_ADMIN_URL"), logs=logs,
+    stack = Stack(root=root, pg_admin_url=pg_admin_url or required_env("PG_ADMIN_URL"), logs=logs, worker_replicas=dict(worker_replicas or {}),
                   env_overrides=dict(env_overrides or {}), gateway_overrides=dict(gateway_overrides or {}), topic_prefix=f"{name}-{uuid.uuid4().hex[:8]}.")
     if logs is not None:
         logs.mkdir(parents=True, exist_ok=True)
@@ -471,7 +479,7 @@ async def start_stack(
             kafka_boot = asyncio.create_task(asyncio.to_thread(lambda: (stack.kafka.format(), stack.kafka.start())))
             stack.select_services()
             for svc in stack.services:
-                stack.database_urls[svc] = await exits.enter_async_context(throwaway_database(f"{name}_{svc}"))
+                stack.database_urls[svc] = await exits.enter_async_context(throwaway_database(f"{name}_{svc}", admin_url=stack.pg_admin_url))
             await asyncio.gather(*(_migrate(stack, svc) for svc in stack.services))
             mark("databases made and migrated")
             stack.build()
@@ -491,7 +499,7 @@ async def start_stack(
             mark("kafka ready, topics created")
             # Workers join their consumer groups in the background (some seconds on a fresh
             # broker); every test waits for the effects it expects, so nothing waits for them here.
-            workers = [p for n, p in stack.procs.items() if n.endswith("-worker")]
+            workers = [p for n, p in stack.procs.items() if "-worker" in n]
             for proc in workers:
                 proc.start()
             for proc in apis:  # started above, while the broker booted

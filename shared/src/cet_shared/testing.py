@@ -33,9 +33,10 @@ def _with_database(url: str, database: str) -> str:
 
 
 @asynccontextmanager
-async def throwaway_database(prefix: str) -> AsyncIterator[str]:
-    """Create an empty database, yield its asyncpg SQLAlchemy URL, drop it afterwards."""
-    admin_url = required_env("PG_ADMIN_URL")
+async def throwaway_database(prefix: str, *, admin_url: str | None = None) -> AsyncIterator[str]:
+    """Create an empty database, yield its asyncpg SQLAlchemy URL, drop it afterwards.
+    `admin_url`: another cluster than PG_ADMIN_URL's (a drill's own, which it may stop)."""
+    admin_url = admin_url or required_env("PG_ADMIN_URL")
     name = f"test_{prefix}_{uuid.uuid4().hex[:10]}"
     connection = await asyncpg.connect(admin_url)
     try:
