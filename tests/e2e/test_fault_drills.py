@@ -1,9 +1,12 @@
 """Fault drills of issue 10, on a stack of their own: its own PostgreSQL cluster (so a drill may stop
 it, `pg_ctl stop -m fast`), two eligibility workers (so a relay leader can be frozen), the gateway.
 
+enrolment's worker reaches PostgreSQL through Toxiproxy (the blackhole drill).
+
 Each drill counts what it saw, asserts on counts and prints its figures (`[figures] …`, run with
 -s); they are also written to <tmp>/figures.json. Durations: CET_E2E_PG_OUTAGE (30 s),
-CET_E2E_FREEZE (20 s: the lease is 5 s, so the freeze outlasts it four times)."""
+CET_E2E_FREEZE (20 s: the lease is 5 s, so the freeze outlasts it four times), CET_E2E_BLACKHOLE
+(60 s)."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from aiokafka import AIOKafkaProducer
 
 from cet_stack import BIN, Stack, free_ports, start_stack
 from e2e_clients import Sessions, User, staff_account, wait_until
+from cet_shared.toxiproxy import Proxy, Toxiproxy
 from pg_cluster import PgCluster
 from test_drills import bind_all, drill_school, known_to_enrolment, record
 
@@ -33,21 +37,31 @@ OPS = "ops-drills@example.com"
 
 
 @pytest.fixture(scope="module")
-async def drill(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Stack, PgCluster, User, uuid.UUID]]:
+async def drill(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Stack, PgCluster, User, uuid.UUID, Proxy]]:
+    root = tmp_path_factory.mktemp("drills")
     cluster = PgCluster(free_ports(1)[0])
     await asyncio.to_thread(cluster.init)
     await asyncio.to_thread(cluster.start)
     try:
-        async def ops_account(stack: Stack) -> None:
-            await asyncio.to_thread(staff_account, stack, OPS, "ops")
+        with Toxiproxy(root / "toxiproxy.log") as toxiproxy:
+            # enrolment's worker reaches PostgreSQL through a link the blackhole drill cuts
+            worker_link = toxiproxy.proxy("enrolment-worker-pg", f"127.0.0.1:{cluster.port}")
 
-        async with start_stack(tmp_path_factory.mktemp("drills"), name="drill", pg_admin_url=cluster.admin_url,
-                               worker_replicas={"eligibility": 2}, while_booting=ops_account) as stack:
-            ops = await User(stack, OPS).log_in()
-            now = datetime.now(timezone.utc)
-            session_id = await Sessions(stack, ops).publish("演练考试", now - timedelta(days=1), now + timedelta(days=14))
-            yield stack, cluster, ops, session_id
-            await ops.close()
+            def env_for(stack: Stack, name: str) -> dict[str, str]:
+                if name != "enrolment-worker":
+                    return {}
+                return {"DATABASE_URL_ENROLMENT": stack.database_urls["enrolment"].replace(worker_link.upstream, worker_link.address)}
+
+            async def ops_account(stack: Stack) -> None:
+                await asyncio.to_thread(staff_account, stack, OPS, "ops")
+
+            async with start_stack(root, name="drill", pg_admin_url=cluster.admin_url, worker_replicas={"eligibility": 2},
+                                   env_for=env_for, while_booting=ops_account) as stack:
+                ops = await User(stack, OPS).log_in()
+                now = datetime.now(timezone.utc)
+                session_id = await Sessions(stack, ops).publish("演练考试", now - timedelta(days=1), now + timedelta(days=14))
+                yield stack, cluster, ops, session_id, worker_link
+                await ops.close()
     finally:
         await asyncio.to_thread(cluster.destroy)
 
@@ -62,14 +76,22 @@ async def bind_when_known(crowd, identities, indexes) -> None:  # noqa: ANN001
     await bind_all(crowd, identities, indexes[1:])
 
 
-async def dead_letter_messages(stack: Stack) -> int:
+async def dead_letters_by_topic(stack: Stack) -> dict[str, int]:
     from cet_shared.testing import KafkaProbe
     from cet_shared.topics import load
 
     dlqs = [stack.topic_prefix + t.name for t in load() if t.dead_letters_of]
     async with KafkaProbe(*dlqs, bootstrap=stack.kafka.bootstrap) as probe:
         await asyncio.sleep(2)  # read to the end of topics that may well be empty
-        return len(probe.messages)
+        counts: dict[str, int] = {}
+        for message in probe.messages:
+            name = message.topic.removeprefix(stack.topic_prefix)
+            counts[name] = counts.get(name, 0) + 1
+        return counts
+
+
+async def dead_letter_messages(stack: Stack) -> int:
+    return sum((await dead_letters_by_topic(stack)).values())
 
 
 async def sql(stack: Stack, service: str, query: str, *args):  # noqa: ANN002, ANN201
@@ -90,7 +112,7 @@ async def test_a_poison_event_parks_its_key_until_dlq_discard_then_the_key_goes_
     """An unreadable event in the middle of one registration's stream: exactly it is dead-lettered;
     the key's next event (a rebind) is parked, not applied; other keys go on; `dlq replay` cannot
     apply the unreadable one and keeps the order; `dlq discard` (audited) applies the parked one."""
-    stack, _, ops, session_id = drill
+    stack, _, ops, session_id, _ = drill
     crowd, identities, _ = await drill_school(stack, ops, session_id, "99511", 3, 5)
     await bind_when_known(crowd, identities, [0, 1])
     await known_to_enrolment(crowd, [0, 1])
@@ -128,9 +150,14 @@ async def test_a_poison_event_parks_its_key_until_dlq_discard_then_the_key_goes_
     assert (await sql(stack, "enrolment", "SELECT passport_id FROM registrations WHERE registration_id = $1", registration_id))[0][0] == crowd.passport_ids[2]
     audit = await sql(stack, "enrolment", "SELECT state, resolved_by, resolution FROM dead_letters ORDER BY id")
     assert [tuple(r) for r in audit] == [("discarded", "ops-drills", "drill: malformed payload"), ("replayed", "ops-drills", "applied")]
-    assert await dead_letter_messages(stack) == 1, "exactly the poison event reached dlq.enrolment.registrations"
+    # payment's consumer handles RegistrationRebound too: it dead-lettered its own copy and parked the key
+    assert await dead_letters_by_topic(stack) == {"dlq.enrolment.registrations": 1, "dlq.payment": 1}, "exactly the poison event, once per group"
+    [payment_dead] = [e for e in json.loads((await admin(stack, "payment", "dlq", "list")).stdout)]
+    assert payment_dead["parked_behind"] == 1
+    assert (await admin(stack, "payment", "dlq", "discard", str(payment_dead["id"]), "--reason", "drill: malformed payload")).returncode == 0
+    assert [r[0] for r in await sql(stack, "payment", "SELECT state FROM dead_letters ORDER BY id")] == ["discarded", "replayed"]
     await crowd.close()
-    record(stack, "poison_parked", {"dead_letters": 1, "parked": 1, "applied_after_discard": 1, "other_keys_held_up": 0})
+    record(stack, "poison_parked", {"dead_letters_per_group": 1, "groups": 2, "parked_per_group": 1, "applied_after_discard": 1, "other_keys_held_up": 0})
 
 
 def leader_log(stack: Stack) -> dict[str, list[float]]:
@@ -143,7 +170,7 @@ def leader_log(stack: Stack) -> dict[str, list[float]]:
 
 
 async def test_the_relay_leader_frozen_is_replaced_within_10s_and_steps_down_when_it_thaws(drill) -> None:  # noqa: ANN001
-    stack, _, ops, session_id = drill
+    stack, _, ops, session_id, _ = drill
     freeze = float(os.environ.get("CET_E2E_FREEZE", "20"))
     def leading() -> dict | None:
         counts = leader_log(stack)
@@ -198,8 +225,48 @@ async def test_the_relay_leader_frozen_is_replaced_within_10s_and_steps_down_whe
                                     "step_down_after_sigcont_seconds": round(step_down, 1), "re_sent": len(envelopes) - len(seen)})
 
 
+async def test_a_blackholed_link_between_enrolment_worker_and_postgresql_is_noticed_and_everything_converges(drill) -> None:  # noqa: ANN001
+    """Packets dropped, no RST, for CET_E2E_BLACKHOLE seconds while registrations flow to enrolment:
+    the worker notices within 15 s (its relay steps down, its consumer backs off), leads again after,
+    everything converges, nothing is dead-lettered."""
+    stack, _, ops, session_id, worker_link = drill
+    duration = float(os.environ.get("CET_E2E_BLACKHOLE", "60"))
+    count = 10
+    crowd, identities, _ = await drill_school(stack, ops, session_id, "99514", count, 5)
+    log = stack.procs["enrolment-worker"].log
+    offset = log.stat().st_size
+    dead_before = await dead_letter_messages(stack)
+
+    def since(marker: str) -> bool:
+        with log.open("rb") as f:
+            f.seek(offset)
+            return marker.encode() in f.read()
+
+    worker_link.blackhole()
+    cut_at = time.monotonic()
+    try:
+        await bind_when_known(crowd, identities, list(range(count)))
+        await wait_until(lambda: since("outbox relay stepped down") and since("transient failure"), timeout=30, interval=0.2,
+                         what="the worker to notice the dead link (relay and consumer)")
+        noticed = time.monotonic() - cut_at
+        await asyncio.sleep(max(0.0, duration - (time.monotonic() - cut_at)))  # the fault lasts its full length
+    finally:
+        worker_link.heal()
+    healed_at = time.monotonic()
+    offset = log.stat().st_size
+    await known_to_enrolment(crowd, range(count), timeout=120)
+    converged = time.monotonic() - healed_at
+    await wait_until(lambda: since("outbox relay is the leader"), timeout=30, what="the relay to lead again")
+    assert noticed <= 15, noticed
+    assert len(await sql(stack, "enrolment", "SELECT 1 FROM registrations WHERE school_code = '99514'")) == count
+    assert await dead_letter_messages(stack) == dead_before
+    await crowd.close()
+    record(stack, "worker_pg_blackhole", {"blackhole_seconds": duration, "noticed_seconds": round(noticed, 1),
+                                          "converged_seconds_after_heal": round(converged, 1), "dead_letters": 0})
+
+
 async def test_postgresql_stopped_30s_mid_traffic_503s_then_every_accepted_effect_lands_once(drill) -> None:  # noqa: ANN001
-    stack, cluster, ops, session_id = drill
+    stack, cluster, ops, session_id, _ = drill
     outage = float(os.environ.get("CET_E2E_PG_OUTAGE", "30"))
     count = 40
     crowd, identities, _ = await drill_school(stack, ops, session_id, "99513", count, 5)

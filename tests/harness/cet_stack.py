@@ -269,6 +269,7 @@ class Stack:
     env_overrides: dict[str, str] = field(default_factory=dict)  # on top of base_env()
     gateway_overrides: dict[str, str] = field(default_factory=dict)  # on top of gateway_env()
     worker_replicas: dict[str, int] = field(default_factory=dict)  # service -> worker processes (default 1)
+    env_for: Callable[["Stack", str], dict[str, str]] | None = None  # process name -> extra environment
 
     # -- addresses ----------------------------------------------------------------------------
     @property
@@ -352,7 +353,10 @@ class Stack:
 
     # -- life cycle ---------------------------------------------------------------------------
     def add(self, name: str, argv: list[str], *, env: dict[str, str] | None = None, health: str | None = None, ready_line: str | None = None) -> Proc:
-        proc = Proc(name, argv, env or self.base_env(), (self.logs or self.root / "logs") / f"{name}.log", health_url=health, ready_line=ready_line)
+        env = dict(env or self.base_env())
+        if self.env_for is not None:
+            env.update(self.env_for(self, name))  # e.g. one process's database behind a fault proxy
+        proc = Proc(name, argv, env, (self.logs or self.root / "logs") / f"{name}.log", health_url=health, ready_line=ready_line)
         self.procs[name] = proc
         return proc
 
@@ -451,15 +455,17 @@ async def start_stack(
     while_booting: Callable[[Stack], Awaitable[object]] | None = None,
     pg_admin_url: str | None = None,
     worker_replicas: dict[str, int] | None = None,
+    env_for: Callable[[Stack, str], dict[str, str]] | None = None,
 ) -> AsyncIterator[Stack]:
     """Start the whole suite under `root` (fresh databases `<name>_<svc>`, its own broker), yield it
     once the gateway answers, and stop every process afterwards. `while_booting(stack)` runs once the
     databases are migrated, alongside the rest of the start (e.g. staff accounts made with the CLIs).
     `pg_admin_url`: a cluster of the drill's own instead of PG_ADMIN_URL's; `worker_replicas`: more
-    than one worker process for some services (`<svc>-worker-2`, …: relay leadership drills)."""
+    than one worker process for some services (`<svc>-worker-2`, …: relay leadership drills);
+    `env_for(stack, process name)`: extra environment for some processes (a fault proxy in between)."""
     for sub in ("logs", "mail", "payment-keys"):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    stack = Stack(root=root, pg_admin_url=pg_admin_url or required_env("PG_ADMIN_URL"), logs=logs, worker_replicas=dict(worker_replicas or {}),
+    stack = Stack(root=root, pg_admin_url=pg_admin_url or required_env("PG_ADMIN_URL"), logs=logs, worker_replicas=dict(worker_replicas or {}), env_for=env_for,
                   env_overrides=dict(env_overrides or {}), gateway_overrides=dict(gateway_overrides or {}), topic_prefix=f"{name}-{uuid.uuid4().hex[:8]}.")
     if logs is not None:
         logs.mkdir(parents=True, exist_ok=True)

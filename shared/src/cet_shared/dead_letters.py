@@ -80,6 +80,17 @@ async def keep(session: AsyncSession, held: Held, state: str) -> None:
     )
 
 
+async def is_kept(session: AsyncSession, held: Held) -> bool:
+    """This very record (topic, partition, offset) is stored already: seen again after a seek."""
+    if held.offset is None:
+        return False
+    found = await session.execute(
+        select(dead_letters.c.id).where(dead_letters.c.consumer == held.consumer, dead_letters.c.topic == held.topic,
+                                        dead_letters.c.partition == held.partition, dead_letters.c.offset == held.offset)
+    )
+    return found.first() is not None
+
+
 async def next_held(session: AsyncSession, consumer: str, key: str | None) -> Any:
     """The oldest dead or parked event of a key (the one that must go first), locked."""
     condition = dead_letters.c.key.is_(None) if key is None else dead_letters.c.key == key

@@ -303,6 +303,9 @@ class EventConsumer:
         if held.offset is not None:
             extra.update({"dlq-original-partition": str(held.partition), "dlq-original-offset": str(held.offset)})
         try:
+            async with self.unit_of_work() as uow:
+                if await dead_letters.is_kept(uow.session, held):
+                    return  # dead-lettered before a seek brought it back: once is enough
             await self._dead_letters.send_and_wait(
                 self._topic_prefix + dead_letter_topic(self.group),
                 value=item.body,
