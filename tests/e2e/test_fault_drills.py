@@ -1,7 +1,7 @@
 """Fault drills of issue 10, on a stack of their own: its own PostgreSQL cluster (so a drill may stop
 it, `pg_ctl stop -m fast`), two eligibility workers (so a relay leader can be frozen), the gateway.
 
-enrolment's worker reaches PostgreSQL through Toxiproxy (the blackhole drill).
+enrolment's worker reaches PostgreSQL, and every worker the broker, through Toxiproxy (the blackholes).
 
 Each drill counts what it saw, asserts on counts and prints its figures (`[figures] …`, run with
 -s); they are also written to <tmp>/figures.json. Durations: CET_E2E_PG_OUTAGE (30 s),
@@ -18,6 +18,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import asyncpg
@@ -36,8 +37,18 @@ pytestmark = [pytest.mark.kafka, pytest.mark.timeout(900)]
 OPS = "ops-drills@example.com"
 
 
+@dataclass
+class Drill:
+    stack: Stack
+    cluster: PgCluster
+    ops: User
+    session_id: uuid.UUID
+    worker_pg: Proxy  # enrolment's worker -> PostgreSQL
+    workers_kafka: Proxy  # every worker (relays, consumers) -> Kafka
+
+
 @pytest.fixture(scope="module")
-async def drill(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Stack, PgCluster, User, uuid.UUID, Proxy]]:
+async def drill(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Drill]:
     root = tmp_path_factory.mktemp("drills")
     cluster = PgCluster(free_ports(1)[0])
     await asyncio.to_thread(cluster.init)
@@ -46,21 +57,25 @@ async def drill(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple
         with Toxiproxy(root / "toxiproxy.log") as toxiproxy:
             # enrolment's worker reaches PostgreSQL through a link the blackhole drill cuts
             worker_link = toxiproxy.proxy("enrolment-worker-pg", f"127.0.0.1:{cluster.port}")
+            # the workers reach the broker through its second listener, behind a proxy
+            kafka_listen = free_ports(1)[0]
+            kafka_link = toxiproxy.proxy("workers-kafka", f"127.0.0.1:{kafka_listen}")
 
             def env_for(stack: Stack, name: str) -> dict[str, str]:
-                if name != "enrolment-worker":
-                    return {}
-                return {"DATABASE_URL_ENROLMENT": stack.database_urls["enrolment"].replace(worker_link.upstream, worker_link.address)}
+                env = {"KAFKA_BOOTSTRAP_SERVERS": kafka_link.address} if "-worker" in name else {}
+                if name == "enrolment-worker":
+                    env["DATABASE_URL_ENROLMENT"] = stack.database_urls["enrolment"].replace(worker_link.upstream, worker_link.address)
+                return env
 
             async def ops_account(stack: Stack) -> None:
                 await asyncio.to_thread(staff_account, stack, OPS, "ops")
 
             async with start_stack(root, name="drill", pg_admin_url=cluster.admin_url, worker_replicas={"eligibility": 2},
-                                   env_for=env_for, while_booting=ops_account) as stack:
+                                   env_for=env_for, kafka_proxied=(kafka_listen, kafka_link.port), while_booting=ops_account) as stack:
                 ops = await User(stack, OPS).log_in()
                 now = datetime.now(timezone.utc)
                 session_id = await Sessions(stack, ops).publish("演练考试", now - timedelta(days=1), now + timedelta(days=14))
-                yield stack, cluster, ops, session_id, worker_link
+                yield Drill(stack, cluster, ops, session_id, worker_link, kafka_link)
                 await ops.close()
     finally:
         await asyncio.to_thread(cluster.destroy)
@@ -108,11 +123,11 @@ async def admin(stack: Stack, service: str, *argv: str) -> subprocess.CompletedP
     return await asyncio.to_thread(subprocess.run, [str(BIN / f"{service}-admin"), *argv], env=env, capture_output=True, text=True, timeout=180)
 
 
-async def test_a_poison_event_parks_its_key_until_dlq_discard_then_the_key_goes_on_in_order(drill) -> None:  # noqa: ANN001
+async def test_a_poison_event_parks_its_key_until_dlq_discard_then_the_key_goes_on_in_order(drill: Drill) -> None:
     """An unreadable event in the middle of one registration's stream: exactly it is dead-lettered;
     the key's next event (a rebind) is parked, not applied; other keys go on; `dlq replay` cannot
     apply the unreadable one and keeps the order; `dlq discard` (audited) applies the parked one."""
-    stack, _, ops, session_id, _ = drill
+    stack, ops, session_id = drill.stack, drill.ops, drill.session_id
     crowd, identities, _ = await drill_school(stack, ops, session_id, "99511", 3, 5)
     await bind_when_known(crowd, identities, [0, 1])
     await known_to_enrolment(crowd, [0, 1])
@@ -169,8 +184,8 @@ def leader_log(stack: Stack) -> dict[str, list[float]]:
     return out
 
 
-async def test_the_relay_leader_frozen_is_replaced_within_10s_and_steps_down_when_it_thaws(drill) -> None:  # noqa: ANN001
-    stack, _, ops, session_id, _ = drill
+async def test_the_relay_leader_frozen_is_replaced_within_10s_and_steps_down_when_it_thaws(drill: Drill) -> None:
+    stack, ops, session_id = drill.stack, drill.ops, drill.session_id
     freeze = float(os.environ.get("CET_E2E_FREEZE", "20"))
     def leading() -> dict | None:
         counts = leader_log(stack)
@@ -210,8 +225,9 @@ async def test_the_relay_leader_frozen_is_replaced_within_10s_and_steps_down_whe
         envelopes = [json.loads(m.value) for m in probe.messages if m.value.startswith(b"{") and "event_id" in json.loads(m.value)]
     first: dict[str, list[str]] = {}
     seen: set[str] = set()
+    relayed = {r[0] for r in outbox}  # not what another drill produced by hand
     for envelope in envelopes:
-        if envelope["event_id"] not in seen and envelope["producer"] == "eligibility":
+        if envelope["event_id"] not in seen and envelope["event_id"] in relayed:
             seen.add(envelope["event_id"])
             first.setdefault(envelope["key"], []).append(envelope["event_id"])
     expected: dict[str, list[str]] = {}
@@ -222,14 +238,15 @@ async def test_the_relay_leader_frozen_is_replaced_within_10s_and_steps_down_whe
     assert len(await sql(stack, "enrolment", "SELECT 1 FROM registrations WHERE school_code = '99512'")) == 12, "each registration once"
     await crowd.close()
     record(stack, "relay_sigstop", {"freeze_seconds": freeze, "takeover_seconds": round(takeover, 1), "caught_up_seconds": round(caught_up, 1),
-                                    "step_down_after_sigcont_seconds": round(step_down, 1), "re_sent": len(envelopes) - len(seen)})
+                                    "step_down_after_sigcont_seconds": round(step_down, 1),
+                                    "re_sent": sum(1 for e in envelopes if e["event_id"] in relayed) - len(seen)})
 
 
-async def test_a_blackholed_link_between_enrolment_worker_and_postgresql_is_noticed_and_everything_converges(drill) -> None:  # noqa: ANN001
+async def test_a_blackholed_link_between_enrolment_worker_and_postgresql_is_noticed_and_everything_converges(drill: Drill) -> None:
     """Packets dropped, no RST, for CET_E2E_BLACKHOLE seconds while registrations flow to enrolment:
     the worker notices within 15 s (its relay steps down, its consumer backs off), leads again after,
     everything converges, nothing is dead-lettered."""
-    stack, _, ops, session_id, worker_link = drill
+    stack, ops, session_id, worker_link = drill.stack, drill.ops, drill.session_id, drill.worker_pg
     duration = float(os.environ.get("CET_E2E_BLACKHOLE", "60"))
     count = 10
     crowd, identities, _ = await drill_school(stack, ops, session_id, "99514", count, 5)
@@ -265,8 +282,51 @@ async def test_a_blackholed_link_between_enrolment_worker_and_postgresql_is_noti
                                           "converged_seconds_after_heal": round(converged, 1), "dead_letters": 0})
 
 
-async def test_postgresql_stopped_30s_mid_traffic_503s_then_every_accepted_effect_lands_once(drill) -> None:  # noqa: ANN001
-    stack, cluster, ops, session_id, _ = drill
+async def test_a_blackholed_link_between_the_relays_and_kafka_is_noticed_no_leadership_sticks_and_everything_converges(drill: Drill) -> None:
+    """Every worker's link to the broker drops packets for CET_E2E_BLACKHOLE seconds while
+    registrations are saved: the relays notice (their sends time out), the events wait in the
+    outbox, and after the link heals a relay leads and delivers everything, nothing dead-lettered."""
+    stack, ops, session_id, link = drill.stack, drill.ops, drill.session_id, drill.workers_kafka
+    duration = float(os.environ.get("CET_E2E_BLACKHOLE", "60"))
+    count = 10
+    crowd, identities, _ = await drill_school(stack, ops, session_id, "99515", count, 5)
+    await bind_when_known(crowd, identities, [0])
+    await known_to_enrolment(crowd, [0])
+    logs = [stack.procs[n].log for n in ("eligibility-worker", "eligibility-worker-2")]
+    offsets = [log.stat().st_size for log in logs]
+    dead_before = await dead_letter_messages(stack)
+
+    def since(marker: str) -> bool:
+        for log, offset in zip(logs, offsets, strict=True):
+            with log.open("rb") as f:
+                f.seek(offset)
+                if marker.encode() in f.read():
+                    return True
+        return False
+
+    link.blackhole()
+    cut_at = time.monotonic()
+    try:
+        await bind_all(crowd, identities, range(1, count))  # accepted: RegistrationBound waits in the outbox
+        await wait_until(lambda: since("outbox relay stepped down"), timeout=30, interval=0.2, what="a relay to notice the dead link")
+        noticed = time.monotonic() - cut_at
+        await asyncio.sleep(max(0.0, duration - (time.monotonic() - cut_at)))  # the fault lasts its full length
+    finally:
+        link.heal()
+    healed_at = time.monotonic()
+    await known_to_enrolment(crowd, range(count), timeout=180)
+    converged = time.monotonic() - healed_at
+    assert noticed <= 15, noticed
+    assert len(await sql(stack, "enrolment", "SELECT 1 FROM registrations WHERE school_code = '99515'")) == count
+    assert not await sql(stack, "eligibility", "SELECT 1 FROM outbox WHERE published_at IS NULL"), "no leadership stuck: the outbox drained"
+    assert await dead_letter_messages(stack) == dead_before
+    await crowd.close()
+    record(stack, "relays_kafka_blackhole", {"blackhole_seconds": duration, "noticed_seconds": round(noticed, 1),
+                                             "converged_seconds_after_heal": round(converged, 1), "dead_letters": 0})
+
+
+async def test_postgresql_stopped_30s_mid_traffic_503s_then_every_accepted_effect_lands_once(drill: Drill) -> None:
+    stack, cluster, ops, session_id = drill.stack, drill.cluster, drill.ops, drill.session_id
     outage = float(os.environ.get("CET_E2E_PG_OUTAGE", "30"))
     count = 40
     crowd, identities, _ = await drill_school(stack, ops, session_id, "99513", count, 5)

@@ -195,7 +195,9 @@ class Mailbox:
 class KafkaNode:
     """A private single-node KRaft broker, configured like deploy/local/infra.sh's."""
 
-    def __init__(self, folder: Path, port: int, controller_port: int) -> None:
+    def __init__(self, folder: Path, port: int, controller_port: int, proxied: tuple[int, int] | None = None) -> None:
+        """`proxied` = (listen port, advertised port): a second listener that clients reach through
+        a fault proxy listening on the advertised port (a drill cuts the link to the broker)."""
         self.folder, self.port, self.controller_port = folder, port, controller_port
         libs = os.environ.get("CET_KAFKA_LIBS") or str(
             Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cet-suite" / f"kafka-{KAFKA_VERSION}" / "libs"
@@ -215,6 +217,12 @@ class KafkaNode:
             .replace("@@CONTROLLER_PORT@@", str(controller_port))
             .replace("@@DATA_DIR@@", str(folder / "data"))
         )
+        if proxied:
+            listen, advertised = proxied
+            props = (props.replace(f"CONTROLLER://127.0.0.1:{controller_port}\n", f"CONTROLLER://127.0.0.1:{controller_port},PROXIED://127.0.0.1:{listen}\n", 1)
+                     .replace(f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}", f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},PROXIED://127.0.0.1:{advertised}")
+                     .replace("CONTROLLER:PLAINTEXT", "CONTROLLER:PLAINTEXT,PROXIED:PLAINTEXT"))
+            assert "PROXIED://127.0.0.1:" in props.split("advertised.listeners=")[0], "the template's listeners line changed"
         self.properties = folder / "server.properties"
         self.properties.write_text(props)
         self.proc = Proc(
@@ -456,13 +464,15 @@ async def start_stack(
     pg_admin_url: str | None = None,
     worker_replicas: dict[str, int] | None = None,
     env_for: Callable[[Stack, str], dict[str, str]] | None = None,
+    kafka_proxied: tuple[int, int] | None = None,
 ) -> AsyncIterator[Stack]:
     """Start the whole suite under `root` (fresh databases `<name>_<svc>`, its own broker), yield it
     once the gateway answers, and stop every process afterwards. `while_booting(stack)` runs once the
     databases are migrated, alongside the rest of the start (e.g. staff accounts made with the CLIs).
     `pg_admin_url`: a cluster of the drill's own instead of PG_ADMIN_URL's; `worker_replicas`: more
     than one worker process for some services (`<svc>-worker-2`, …: relay leadership drills);
-    `env_for(stack, process name)`: extra environment for some processes (a fault proxy in between)."""
+    `env_for(stack, process name)`: extra environment for some processes (a fault proxy in between);
+    `kafka_proxied`: the broker's second listener behind a fault proxy (`KafkaNode`)."""
     for sub in ("logs", "mail", "payment-keys"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     stack = Stack(root=root, pg_admin_url=pg_admin_url or required_env("PG_ADMIN_URL"), logs=logs, worker_replicas=dict(worker_replicas or {}), env_for=env_for,
@@ -470,7 +480,7 @@ async def start_stack(
     if logs is not None:
         logs.mkdir(parents=True, exist_ok=True)
     stack.ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES)), strict=True))
-    stack.kafka = KafkaNode(root / "kafka", stack.ports["kafka"], stack.ports["kafka-controller"])
+    stack.kafka = KafkaNode(root / "kafka", stack.ports["kafka"], stack.ports["kafka-controller"], proxied=kafka_proxied)
     write_jwt_key(root / "jwt-ed25519.pem")
     t0 = time.monotonic()
     timings: list[str] = []

@@ -5,13 +5,13 @@ Guarantees:
   producer); a relay killed between send and mark re-sends it, and consumers' inboxes drop the copy;
 - one leader at a time, as a lease: the leader holds a session-level advisory lock on a connection
   whose server side ends the session after `lease_seconds` without a statement
-  (`idle_session_timeout`); the leader runs a statement at least every `lease_seconds / 3`, also
-  while it waits for Kafka's acks. A leader that is frozen (SIGSTOP, a paused VM) or cut off
-  (a partition, no RST) therefore loses the lock within `lease_seconds` — PostgreSQL ends its
-  session and releases the lock — and a standby, polling every `standby_poll` seconds, takes
-  over. A leader that cannot renew (a statement fails or times out), or that finds it has not
-  renewed for a whole lease (it was frozen), stops publishing at once and becomes a standby;
-  coming back, it finds the lock taken and stays one;
+  (`idle_session_timeout`; `idle_in_transaction_session_timeout` if it froze mid-transaction);
+  the leader runs a statement at least every `lease_seconds / 3`, also while it waits for acks.
+  A leader that is frozen (SIGSTOP, a paused VM) or cut off (a partition, no RST) therefore loses
+  the lock within `lease_seconds` — PostgreSQL ends its session and releases the lock — and a
+  standby, polling every `standby_poll` seconds, takes over. A leader that cannot renew (a
+  statement fails or times out), or finds it has not renewed for most of a lease (it was
+  frozen), stops publishing at once and becomes a standby; it finds the lock taken and stays one;
 - per-key order at the consumers, also through a takeover: writers take their aggregate's row lock
   before `enqueue`, so for one key id order is commit order; every leader sends the unpublished
   rows in id order to the partition of their key, and marks rows published on its own leader
@@ -70,7 +70,7 @@ def create_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
         acks="all",
         enable_idempotence=True,
         linger_ms=2,
-        request_timeout_ms=15000,
+        request_timeout_ms=10000,  # a send to a dead link fails (and the relay steps down) within 15 s
     )
 
 
@@ -168,7 +168,11 @@ class OutboxRelay:
     async def _bound(self, connection: AsyncConnection) -> None:
         """The lease's server side, and no relay statement waits long on anything."""
         lease_ms = int(self._lease_seconds * 1000)
-        for setting, value in (("statement_timeout", lease_ms // 2), ("lock_timeout", lease_ms // 4), ("idle_session_timeout", lease_ms)):
+        # Frozen between a statement and its commit, the session is idle *in transaction*: both idle
+        # timeouts end the lease, whichever state the leader froze in.
+        settings = (("statement_timeout", lease_ms // 2), ("lock_timeout", lease_ms // 4), ("idle_session_timeout", lease_ms),
+                    ("idle_in_transaction_session_timeout", lease_ms))
+        for setting, value in settings:
             await connection.execute(text(f"SET {setting} = {int(value)}"))
         await connection.commit()
 
