@@ -175,6 +175,29 @@ async def test_a_poison_event_parks_its_key_until_dlq_discard_then_the_key_goes_
     record(stack, "poison_parked", {"dead_letters_per_group": 1, "groups": 2, "parked_per_group": 1, "applied_after_discard": 1, "other_keys_held_up": 0})
 
 
+async def test_a_killed_worker_restarted_resumes_its_partitions_within_3s_static_membership(drill: Drill) -> None:
+    """SIGKILL (no goodbye to the group) and a restart: the worker comes back as the same static
+    member (WORKER_INSTANCE_ID), so it gets its partitions back without waiting for the group to
+    time the dead member out (a dynamic member waits the session timeout, 10 s)."""
+    stack = drill.stack
+    worker = stack.procs["enrolment-worker"]
+    await asyncio.to_thread(worker.kill)
+    offset = worker.log.stat().st_size
+    await asyncio.to_thread(worker.start)
+    await asyncio.to_thread(worker.wait_ready)  # "worker running": the process is up
+    booted = time.monotonic()
+
+    def assignments() -> int:
+        with worker.log.open("rb") as f:
+            f.seek(offset)
+            return f.read().count(b"assigned to partitions")
+
+    await wait_until(lambda: assignments() >= 2, timeout=30, interval=0.05, what="both consumer groups to get their partitions back")
+    resumed = time.monotonic() - booted
+    assert resumed < 3, resumed
+    record(stack, "static_membership", {"resumed_seconds_after_start": round(resumed, 2)})
+
+
 def leader_log(stack: Stack) -> dict[str, list[float]]:
     """When each eligibility worker logged that it became the leader or stepped down (log mtime order)."""
     out: dict[str, list[float]] = {}

@@ -78,6 +78,10 @@ class LeadershipLost(Exception):
     """The lease could not be renewed, or may have run out: stop publishing now."""
 
 
+class KafkaUnreachable(Exception):
+    """Kafka did not acknowledge a batch in time: stop, let the rows wait in the outbox."""
+
+
 class OutboxRelay:
     """Publishes a service's outbox to Kafka. Run one per worker process; any number of workers."""
 
@@ -91,6 +95,7 @@ class OutboxRelay:
         topic_prefix: str = "",
         lease_seconds: float = 5.0,
         standby_poll: float = 1.0,
+        send_timeout: float = 10.0,
     ) -> None:
         self._engine = engine
         self._topic_prefix = topic_prefix
@@ -100,6 +105,7 @@ class OutboxRelay:
         self._lease_seconds = lease_seconds
         self._renew_every = lease_seconds / 3
         self._standby_poll = standby_poll
+        self._send_timeout = send_timeout
         self._stopping = asyncio.Event()
         self._renewed_at = 0.0
         self.published = 0
@@ -218,12 +224,17 @@ class OutboxRelay:
         if time.monotonic() - self._renewed_at > self._lease_seconds * 0.8:
             raise LeadershipLost("frozen between reading and sending")
         sending = asyncio.create_task(self._send(rows))
+        started = time.monotonic()
         try:
             while True:
                 done, _ = await asyncio.wait({sending}, timeout=self._renew_every)
                 if done:
                     sending.result()
                     return
+                if time.monotonic() - started > self._send_timeout:
+                    # The producer would go on retrying into a dead link: the rows stay unpublished
+                    # for whoever leads once Kafka answers (what it still delivers later are copies).
+                    raise KafkaUnreachable(f"no acks for {len(rows)} events after {self._send_timeout:.0f}s")
                 await self._renewed(connection, text("SELECT 1"))
         finally:
             if not sending.done():
