@@ -56,6 +56,16 @@ def held_from_record(consumer: str, topic: str, body: bytes, record: Any, *, key
                 partition=getattr(record, "partition", None), offset=getattr(record, "offset", None), headers=headers, reason=reason)
 
 
+async def publish(producer: Any, topic: str, held: Held) -> None:
+    """The Kafka copy on `dlq.<group>`: the original bytes, key and headers, and why."""
+    headers = [(name, value.encode()) for name, value in held.headers if not name.startswith("dlq-")]
+    extra = {"dlq-reason": (held.reason or "")[:500], "dlq-original-topic": held.topic, "dlq-group": held.consumer}
+    if held.offset is not None:
+        extra.update({"dlq-original-partition": str(held.partition), "dlq-original-offset": str(held.offset)})
+    await producer.send_and_wait(topic, value=held.body, key=held.key.encode() if held.key is not None else None,
+                                 headers=headers + [(name, value.encode()) for name, value in extra.items()])
+
+
 async def lock_key(session: AsyncSession, consumer: str, key: str) -> None:
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 7))"), {"k": f"{consumer}\x1f{key}"})
 

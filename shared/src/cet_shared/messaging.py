@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer
@@ -29,10 +28,9 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
-from pydantic import ValidationError
 from sqlalchemy import text
 
-from cet_shared import dead_letters
+from cet_shared import dead_letters, inbound
 from cet_shared.db.unit_of_work import UnitOfWork
 from cet_shared.events.envelope import Event, EventEnvelope
 from cet_shared.inbox import first_deliveries
@@ -41,7 +39,7 @@ from cet_shared.resilience import Backoff, is_transient
 log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=Event)
-Handler = Callable[[UnitOfWork, Any, EventEnvelope], Awaitable[None]]
+Handler = inbound.Handler
 
 
 def create_broker(bootstrap_servers: str, client_id: str) -> KafkaBroker:
@@ -68,18 +66,6 @@ async def _raw_body(message: Any) -> bytes:
 
 class TransientFailure(Exception):
     """The batch could not be applied now; it must be seen again (nothing was committed past it)."""
-
-
-@dataclass
-class _Item:
-    body: bytes
-    record: Any
-    key: str | None
-    handler: Handler | None = None
-    envelope: EventEnvelope | None = None
-    event: Event | None = None
-    own_transaction: bool = False
-    dead_reason: str | None = None  # permanent before any handler ran
 
 
 class EventConsumer:
@@ -172,7 +158,7 @@ class EventConsumer:
     async def dispatch_batch(self, messages: list[tuple[bytes, Any]], *, topic: str) -> None:
         """Apply a batch in order: in one transaction when all goes well, else one by one.
         Raises TransientFailure (after the back-off) when it must be seen again."""
-        items = [item for item in (self._open(body, record) for body, record in messages) if item is not None]
+        items = [item for item in (inbound.open_message(self._handlers, self._handled_types, body, record) for body, record in messages) if item is not None]
         if not items:
             return
         if len(items) > 1 and all(item.handler and not item.own_transaction for item in items):
@@ -188,27 +174,7 @@ class EventConsumer:
             await self._apply_alone(item, topic)
         self._backoff.reset()
 
-    def _open(self, body: bytes, record: Any) -> _Item | None:
-        raw_key = getattr(record, "key", None)
-        key = raw_key.decode("utf-8", "replace") if isinstance(raw_key, bytes) else raw_key
-        try:
-            envelope = EventEnvelope.model_validate_json(body)
-        except ValidationError as exc:
-            return _Item(body, record, key, dead_reason=f"unreadable envelope: {exc.error_count()} errors")
-        key = key if key is not None else envelope.key
-        registered = self._handlers.get((envelope.event_type, envelope.version))
-        if registered is None:
-            if envelope.event_type in self._handled_types:
-                return _Item(body, record, key, envelope=envelope, dead_reason=f"unknown contract version {envelope.event_type} v{envelope.version}")
-            return None  # another consumer's event on a shared topic
-        handler, own_transaction = registered
-        try:
-            event = envelope.open()
-        except (ValidationError, KeyError) as exc:
-            return _Item(body, record, key, envelope=envelope, dead_reason=f"invalid {envelope.event_type} payload: {exc}")
-        return _Item(body, record, key, handler, envelope, event, own_transaction)
-
-    async def _apply_alone(self, item: _Item, topic: str) -> None:
+    async def _apply_alone(self, item: inbound.Inbound, topic: str) -> None:
         if item.dead_reason is not None:
             await self._dead_letter(item, topic, item.dead_reason)
             return
@@ -226,12 +192,12 @@ class EventConsumer:
                     await asyncio.sleep(self._retry_delay * attempt)
         await self._dead_letter(item, topic, f"{type(last_error).__name__}: {last_error}")
 
-    async def _apply(self, items: list[_Item], topic: str) -> None:
+    async def _apply(self, items: list[inbound.Inbound], topic: str) -> None:
         """One transaction: each event's inbox row and its effect, or its place behind a dead one."""
         async with self.unit_of_work() as uow:
             session = uow.session
             held = await dead_letters.held_keys(session, self.group, {item.key for item in items if item.key is not None})
-            to_apply: list[_Item] = []
+            to_apply: list[inbound.Inbound] = []
             parked = 0
             for item in items:
                 if item.key in held and await self._still_held(uow, item.key):
@@ -261,7 +227,7 @@ class EventConsumer:
     async def apply_replayed(self, uow: UnitOfWork, body: bytes) -> bool:
         """A held event, applied inside `uow` through the inbox (`dlq replay`). False: it was
         applied before (a duplicate). Raises what the handler raises, or ValueError if unreadable."""
-        item = self._open(body, None)
+        item = inbound.open_message(self._handlers, self._handled_types, body, None)
         if item is None or item.dead_reason is not None:
             raise ValueError(item.dead_reason if item else "not an event this consumer handles")
         new = await first_deliveries(uow.session, consumer=self.group, events=[(item.envelope.event_id, item.envelope.event_type)])
@@ -286,32 +252,23 @@ class EventConsumer:
         await asyncio.sleep(delay)
         raise TransientFailure(str(exc)) from exc
 
-    def _held(self, item: _Item, topic: str, *, reason: str | None) -> dead_letters.Held:
+    def _held(self, item: inbound.Inbound, topic: str, *, reason: str | None) -> dead_letters.Held:
         envelope = item.envelope
         return dead_letters.held_from_record(
             self.group, topic, item.body, item.record, key=item.key, reason=reason,
             event_id=envelope.event_id if envelope else None, event_type=envelope.event_type if envelope else None,
         )
 
-    async def _dead_letter(self, item: _Item, topic: str, reason: str) -> None:
+    async def _dead_letter(self, item: inbound.Inbound, topic: str, reason: str) -> None:
         """To `dlq.<group>` (reason and original headers), then stored as dead, its key parked."""
         if self._dead_letters is None:
             raise RuntimeError(f"{self.group}: cannot dead-letter, not attached: {reason}")
         held = self._held(item, topic, reason=reason[:1000])
-        headers = [(name, value.encode()) for name, value in held.headers if not name.startswith("dlq-")]
-        extra = {"dlq-reason": reason[:500], "dlq-original-topic": topic, "dlq-group": self.group}
-        if held.offset is not None:
-            extra.update({"dlq-original-partition": str(held.partition), "dlq-original-offset": str(held.offset)})
         try:
             async with self.unit_of_work() as uow:
                 if await dead_letters.is_kept(uow.session, held):
                     return  # dead-lettered before a seek brought it back: once is enough
-            await self._dead_letters.send_and_wait(
-                self._topic_prefix + dead_letter_topic(self.group),
-                value=item.body,
-                key=item.key.encode() if item.key is not None else None,
-                headers=headers + [(name, value.encode()) for name, value in extra.items()],
-            )
+            await dead_letters.publish(self._dead_letters, self._topic_prefix + dead_letter_topic(self.group), held)
             async with self.unit_of_work() as uow:
                 await dead_letters.keep(uow.session, held, "dead")
                 await uow.commit()
