@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cet_shared.housekeeping import Retention, prune
 from cet_shared.messaging import EventConsumer, create_broker
 from cet_shared.outbox import OutboxRelay, create_producer
+from cet_shared.resilience import retry_transaction
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,8 @@ class Worker:
     async def _every(self, job: PeriodicJob) -> None:
         while not self._stop.is_set():
             try:
-                done = await job.run()
+                # a deadlock or serialization victim runs again at once, not a period later
+                done = await retry_transaction(job.run, what=f"{self.name} {job.name}")
                 if done:
                     log.info("%s: %s handled %s", self.name, job.name, done)
             except asyncio.CancelledError:
