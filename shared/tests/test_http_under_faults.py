@@ -103,3 +103,33 @@ async def test_a_deadlock_victim_runs_again_instead_of_answering_an_error(databa
         assert values == [3, 3], "the unguarded winner and both guarded requests, each once"
     finally:
         await engine.dispose()
+
+
+async def test_retry_transaction_runs_a_deadlock_victim_again(database_url):
+    """The same helper for sweepers and CLIs: two units of work locking in opposite orders."""
+    from cet_shared.resilience import retry_transaction
+
+    engine = create_engine(database_url, pool_size=4)
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE IF NOT EXISTS swap_rows (id int PRIMARY KEY, v int NOT NULL)"))
+        await connection.execute(text("INSERT INTO swap_rows VALUES (1, 0), (2, 0) ON CONFLICT (id) DO UPDATE SET v = 0"))
+    both_hold_their_first = asyncio.Barrier(2)
+    tries = {1: 0, 2: 0}
+
+    def swap(first: int, second: int):  # noqa: ANN202
+        async def work() -> None:
+            tries[first] += 1
+            async with engine.begin() as connection:
+                await connection.execute(text("UPDATE swap_rows SET v = v + 1 WHERE id = :id"), {"id": first})
+                if tries[first] == 1:
+                    await both_hold_their_first.wait()
+                await connection.execute(text("UPDATE swap_rows SET v = v + 1 WHERE id = :id"), {"id": second})
+        return work
+
+    try:
+        await asyncio.gather(retry_transaction(swap(1, 2)), retry_transaction(swap(2, 1)))
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT sum(v) FROM swap_rows"))).scalar() == 4
+        assert sorted(tries.values()) == [1, 2]
+    finally:
+        await engine.dispose()
