@@ -23,7 +23,9 @@ CONNECT_TIMEOUT_SECONDS = 3.0
 # A blackholed link costs a pre-ping (command timeout) and a reconnect (connect timeout): 9 s, under
 # the 10 s a request may take at most.
 COMMAND_TIMEOUT_SECONDS = 6.0
-POOL_TIMEOUT_SECONDS = 4.0
+# Waiting in line for a pooled connection during a burst is fine; during an outage connections fail
+# fast (refused, or the connect timeout), so the line does not grow past it.
+POOL_TIMEOUT_SECONDS = 10.0
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 5, 2, 3
 # Unacknowledged data for this long means the link is gone (Linux: TCP_USER_TIMEOUT, in ms).
 USER_TIMEOUT_MS = 12_000
