@@ -3,7 +3,8 @@
 #   PostgreSQL  own cluster on 127.0.0.1:55432 (not Debian's "main" cluster), one database and one
 #               LOGIN role per service, scram-sha-256 passwords generated on first start;
 #   Kafka 4.1.1 one KRaft node (broker+controller) on 127.0.0.1:9092 (controller 9093), run from
-#               jars fetched from Maven Central (deploy/local/kafka/pom.xml);
+#               jars fetched from Maven Central (deploy/local/kafka/pom.xml); no topic is created on
+#               first use: `up` creates those of deploy/topics.toml (python -m cet_shared.topics);
 #   mail sink   SMTP on 127.0.0.1:2525 keeping every message as an .eml file (deploy/local/mailsink.py).
 #
 # Usage: deploy/local/infra.sh up|down|status|reset|stop-stale
@@ -457,6 +458,14 @@ probe_kafka() {
   "$py" "$HERE/kafka_probe.py" 127.0.0.1 "$KAFKA_PORT" 1
 }
 
+# the topics of deploy/topics.toml (the broker creates none by itself); existing ones stay as they are
+kafka_topics() {
+  local py
+  py=$(mail_python)
+  "$py" -m cet_shared.topics create --bootstrap "127.0.0.1:$KAFKA_PORT" --manifest "$REPO/deploy/topics.toml" </dev/null |
+    sed 's/^/[infra] kafka: /' || die "could not create the topics of deploy/topics.toml"
+}
+
 kafka_tails() {
   local f
   for f in "$CET_VAR/kafka/kafka.out" "$CET_VAR/kafka/kafka.log"; do
@@ -601,6 +610,7 @@ cmd_up() {
   pg_up
   mail_up
   kafka_wait
+  kafka_topics
   write_env
   log "up in $((SECONDS - t0))s; environment: . $CET_VAR/env"
 }

@@ -110,7 +110,7 @@ async def test_stopping_a_relay_that_waits_on_an_unreachable_broker_keeps_the_ro
 
 
 async def test_poison_and_failing_messages_go_to_the_dead_letter_topic_and_the_consumer_goes_on(unit_of_work):
-    prefix = unique_topic_prefix()
+    prefix = unique_topic_prefix("dlq.dlq-test")
     topic = prefix + ELIGIBILITY_REGISTRATIONS
     applied: list[uuid.UUID] = []
     consumer = EventConsumer("dlq-test", unit_of_work, max_attempts=2, retry_delay=0.01)
@@ -127,9 +127,10 @@ async def test_poison_and_failing_messages_go_to_the_dead_letter_topic_and_the_c
     await producer.start()
     try:
         await producer.send_and_wait(topic, b"\x00 definitely not an envelope", key=b"k")
-        for registration_id in (cursed, good):
-            envelope = EventEnvelope.wrap(released(registration_id), key="k", producer="test")
-            await producer.send_and_wait(topic, envelope.model_dump_json().encode(), key=b"k")
+        # each its own key: a dead letter parks its key's later events (cet_shared.dead_letters)
+        for registration_id, key in ((cursed, "c"), (good, "g")):
+            envelope = EventEnvelope.wrap(released(registration_id), key=key, producer="test")
+            await producer.send_and_wait(topic, envelope.model_dump_json().encode(), key=key.encode())
     finally:
         await producer.stop()
 

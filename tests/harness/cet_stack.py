@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cet_shared.captcha import CaptchaSeal
 from cet_shared.clock import SystemClock
 from cet_shared.testing import required_env, throwaway_database
+from cet_shared.topics import create as create_topics
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -194,7 +195,9 @@ class Mailbox:
 class KafkaNode:
     """A private single-node KRaft broker, configured like deploy/local/infra.sh's."""
 
-    def __init__(self, folder: Path, port: int, controller_port: int) -> None:
+    def __init__(self, folder: Path, port: int, controller_port: int, proxied: tuple[int, int] | None = None) -> None:
+        """`proxied` = (listen port, advertised port): a second listener that clients reach through
+        a fault proxy listening on the advertised port (a drill cuts the link to the broker)."""
         self.folder, self.port, self.controller_port = folder, port, controller_port
         libs = os.environ.get("CET_KAFKA_LIBS") or str(
             Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cet-suite" / f"kafka-{KAFKA_VERSION}" / "libs"
@@ -214,6 +217,12 @@ class KafkaNode:
             .replace("@@CONTROLLER_PORT@@", str(controller_port))
             .replace("@@DATA_DIR@@", str(folder / "data"))
         )
+        if proxied:
+            listen, advertised = proxied
+            props = (props.replace(f"CONTROLLER://127.0.0.1:{controller_port}\n", f"CONTROLLER://127.0.0.1:{controller_port},PROXIED://127.0.0.1:{listen}\n", 1)
+                     .replace(f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}", f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},PROXIED://127.0.0.1:{advertised}")
+                     .replace("CONTROLLER:PLAINTEXT", "CONTROLLER:PLAINTEXT,PROXIED:PLAINTEXT"))
+            assert "PROXIED://127.0.0.1:" in props.split("advertised.listeners=")[0], "the template's listeners line changed"
         self.properties = folder / "server.properties"
         self.properties.write_text(props)
         self.proc = Proc(
@@ -267,6 +276,8 @@ class Stack:
     logs: Path | None = None  # the processes' logs; root/logs unless given
     env_overrides: dict[str, str] = field(default_factory=dict)  # on top of base_env()
     gateway_overrides: dict[str, str] = field(default_factory=dict)  # on top of gateway_env()
+    worker_replicas: dict[str, int] = field(default_factory=dict)  # service -> worker processes (default 1)
+    env_for: Callable[["Stack", str], dict[str, str]] | None = None  # process name -> extra environment
 
     # -- addresses ----------------------------------------------------------------------------
     @property
@@ -350,7 +361,10 @@ class Stack:
 
     # -- life cycle ---------------------------------------------------------------------------
     def add(self, name: str, argv: list[str], *, env: dict[str, str] | None = None, health: str | None = None, ready_line: str | None = None) -> Proc:
-        proc = Proc(name, argv, env or self.base_env(), (self.logs or self.root / "logs") / f"{name}.log", health_url=health, ready_line=ready_line)
+        env = dict(env or self.base_env())
+        if self.env_for is not None:
+            env.update(self.env_for(self, name))  # e.g. one process's database behind a fault proxy
+        proc = Proc(name, argv, env, (self.logs or self.root / "logs") / f"{name}.log", health_url=health, ready_line=ready_line)
         self.procs[name] = proc
         return proc
 
@@ -371,9 +385,12 @@ class Stack:
                              health=f"{self.url(f'enrolment-{n}')}/healthz")
             else:
                 self.add(f"{svc}-api", [str(BIN / f"{svc}-api"), "--port", str(self.ports[svc])], health=f"{self.url(svc)}/healthz")
-            # each worker's own port for /metrics, /healthz, /readyz
-            self.add(f"{svc}-worker", [str(BIN / f"{svc}-worker")], env={**self.base_env(), "WORKER_METRICS_PORT": str(self.ports[f"{svc}-worker"])},
-                     ready_line=worker_ready)
+            for n in range(1, self.worker_replicas.get(svc, 1) + 1):
+                # a stable instance id per process: static group membership across restarts; the
+                # first replica's own port serves /metrics, /healthz, /readyz
+                env = {**self.base_env(), "WORKER_INSTANCE_ID": f"{svc}-worker-{n}",
+                       "WORKER_METRICS_PORT": str(self.ports[f"{svc}-worker"]) if n == 1 else "0"}
+                self.add(f"{svc}-worker" + (f"-{n}" if n > 1 else ""), [str(BIN / f"{svc}-worker")], env=env, ready_line=worker_ready)
         if "payment" in self.services and sandbox_present():
             self.add("payment-sandbox", [str(BIN / "payment-sandbox"), "--port", str(self.ports["sandbox"])], health=f"{self.url('sandbox')}/healthz")
         self.add("mailsink", [sys.executable, str(REPO / "deploy/local/mailsink.py"), "--host", "127.0.0.1", "--port", str(self.ports["smtp"]),
@@ -447,18 +464,26 @@ async def start_stack(
     env_overrides: dict[str, str] | None = None,
     gateway_overrides: dict[str, str] | None = None,
     while_booting: Callable[[Stack], Awaitable[object]] | None = None,
+    pg_admin_url: str | None = None,
+    worker_replicas: dict[str, int] | None = None,
+    env_for: Callable[[Stack, str], dict[str, str]] | None = None,
+    kafka_proxied: tuple[int, int] | None = None,
 ) -> AsyncIterator[Stack]:
     """Start the whole suite under `root` (fresh databases `<name>_<svc>`, its own broker), yield it
     once the gateway answers, and stop every process afterwards. `while_booting(stack)` runs once the
-    databases are migrated, alongside the rest of the start (e.g. staff accounts made with the CLIs)."""
+    databases are migrated, alongside the rest of the start (e.g. staff accounts made with the CLIs).
+    `pg_admin_url`: a cluster of the drill's own instead of PG_ADMIN_URL's; `worker_replicas`: more
+    than one worker process for some services (`<svc>-worker-2`, …: relay leadership drills);
+    `env_for(stack, process name)`: extra environment for some processes (a fault proxy in between);
+    `kafka_proxied`: the broker's second listener behind a fault proxy (`KafkaNode`)."""
     for sub in ("logs", "mail", "payment-keys"):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    stack = Stack(root=root, pg_admin_url=required_env("PG_ADMIN_URL"), logs=logs,
+    stack = Stack(root=root, pg_admin_url=pg_admin_url or required_env("PG_ADMIN_URL"), logs=logs, worker_replicas=dict(worker_replicas or {}), env_for=env_for,
                   env_overrides=dict(env_overrides or {}), gateway_overrides=dict(gateway_overrides or {}), topic_prefix=f"{name}-{uuid.uuid4().hex[:8]}.")
     if logs is not None:
         logs.mkdir(parents=True, exist_ok=True)
     stack.ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES)), strict=True))
-    stack.kafka = KafkaNode(root / "kafka", stack.ports["kafka"], stack.ports["kafka-controller"])
+    stack.kafka = KafkaNode(root / "kafka", stack.ports["kafka"], stack.ports["kafka-controller"], proxied=kafka_proxied)
     write_jwt_key(root / "jwt-ed25519.pem")
     t0 = time.monotonic()
     timings: list[str] = []
@@ -473,7 +498,7 @@ async def start_stack(
             kafka_boot = asyncio.create_task(asyncio.to_thread(lambda: (stack.kafka.format(), stack.kafka.start())))
             stack.select_services()
             for svc in stack.services:
-                stack.database_urls[svc] = await exits.enter_async_context(throwaway_database(f"{name}_{svc}"))
+                stack.database_urls[svc] = await exits.enter_async_context(throwaway_database(f"{name}_{svc}", admin_url=stack.pg_admin_url))
             await asyncio.gather(*(_migrate(stack, svc) for svc in stack.services))
             mark("databases made and migrated")
             stack.build()
@@ -488,10 +513,12 @@ async def start_stack(
             for proc in apis:
                 proc.start()
             await asyncio.to_thread(stack.kafka.wait_ready)
-            mark("kafka ready")
+            # the broker creates no topic by itself (deploy/topics.toml is the one declaration)
+            await create_topics(stack.kafka.bootstrap, prefix=stack.topic_prefix, max_partitions=6)
+            mark("kafka ready, topics created")
             # Workers join their consumer groups in the background (some seconds on a fresh
             # broker); every test waits for the effects it expects, so nothing waits for them here.
-            workers = [p for n, p in stack.procs.items() if n.endswith("-worker")]
+            workers = [p for n, p in stack.procs.items() if "-worker" in n]
             for proc in workers:
                 proc.start()
             for proc in apis:  # started above, while the broker booted

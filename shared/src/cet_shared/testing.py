@@ -33,9 +33,10 @@ def _with_database(url: str, database: str) -> str:
 
 
 @asynccontextmanager
-async def throwaway_database(prefix: str) -> AsyncIterator[str]:
-    """Create an empty database, yield its asyncpg SQLAlchemy URL, drop it afterwards."""
-    admin_url = required_env("PG_ADMIN_URL")
+async def throwaway_database(prefix: str, *, admin_url: str | None = None) -> AsyncIterator[str]:
+    """Create an empty database, yield its asyncpg SQLAlchemy URL, drop it afterwards.
+    `admin_url`: another cluster than PG_ADMIN_URL's (a drill's own, which it may stop)."""
+    admin_url = admin_url or required_env("PG_ADMIN_URL")
     name = f"test_{prefix}_{uuid.uuid4().hex[:10]}"
     connection = await asyncpg.connect(admin_url)
     try:
@@ -112,9 +113,25 @@ class TestTokens:
         return {"authorization": f"Bearer {self.token(passport_id, *roles, school_code=school_code)}"}
 
 
-def unique_topic_prefix() -> str:
-    """A prefix for topics and consumer groups that no other test run uses."""
-    return f"test-{uuid.uuid4().hex[:8]}."
+def unique_topic_prefix(*extra_topics: str) -> str:
+    """A prefix for topics and consumer groups that no other test run uses, with the manifest's
+    topics (deploy/topics.toml) created under it — brokers do not auto-create topics — and
+    `extra_topics` (e.g. the dead-letter topic of a test's own consumer group)."""
+    prefix = f"test-{uuid.uuid4().hex[:8]}."
+    create_topics(prefix, extra_topics)
+    return prefix
+
+
+def create_topics(prefix: str, extra_topics: tuple[str, ...] = (), *, bootstrap: str | None = None) -> None:
+    """Synchronously (callable from sync and async code alike): the admin client runs in its own loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cet_shared.topics import create
+
+    # Tests make many prefixes: a few partitions each keep the broker light.
+    work = create(bootstrap or kafka_bootstrap(), prefix=prefix, max_partitions=6, extra=tuple(extra_topics))
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, work).result()
 
 
 class KafkaProbe:

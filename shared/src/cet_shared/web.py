@@ -16,6 +16,7 @@ from cet_shared.auth import TokenVerifier
 from cet_shared.metrics import CachedGauge, HttpMetrics, exposition, note_problem, watch_engine
 from cet_shared.problems import Problem, install_problem_handlers, problem_response
 from cet_shared.request_ids import RequestIds
+from cet_shared.request_retry import RetryConflicts
 from cet_shared.settings import ServiceSettings
 from cet_shared.telemetry import instrument_app, instrument_engine, setup_tracing
 
@@ -80,6 +81,7 @@ def create_app(
     """`body_limits`: larger limits for a few paths (file imports), by path without the root path."""
     app = FastAPI(title=title, lifespan=lifespan, root_path=root_path)
     install_problem_handlers(app)
+    app.add_middleware(RetryConflicts)  # inside the body limit: it replays a body already bounded
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, path_limits=body_limits)
     app.add_middleware(RequestIds)
     app.add_middleware(HttpMetrics)  # outermost: it sees every answer, refusals included

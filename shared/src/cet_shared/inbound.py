@@ -1,0 +1,49 @@
+"""What a consumed message is to a consumer: an event to apply (with its handler), one that is
+permanently unusable (an unreadable envelope, an unknown contract version of an event we handle,
+an invalid payload: `dead_reason`), or another consumer's event on a shared topic (None)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from cet_shared.db.unit_of_work import UnitOfWork
+from cet_shared.events.envelope import Event, EventEnvelope
+
+Handler = Callable[[UnitOfWork, Any, EventEnvelope], Awaitable[None]]
+
+
+@dataclass
+class Inbound:
+    body: bytes
+    record: Any
+    key: str | None
+    handler: Handler | None = None
+    envelope: EventEnvelope | None = None
+    event: Event | None = None
+    own_transaction: bool = False
+    dead_reason: str | None = None  # permanent before any handler ran
+
+
+def open_message(handlers: dict[tuple[str, int], tuple[Handler, bool]], handled_types: set[str], body: bytes, record: Any) -> Inbound | None:
+    raw_key = getattr(record, "key", None)
+    key = raw_key.decode("utf-8", "replace") if isinstance(raw_key, bytes) else raw_key
+    try:
+        envelope = EventEnvelope.model_validate_json(body)
+    except ValidationError as exc:
+        return Inbound(body, record, key, dead_reason=f"unreadable envelope: {exc.error_count()} errors")
+    key = key if key is not None else envelope.key
+    registered = handlers.get((envelope.event_type, envelope.version))
+    if registered is None:
+        if envelope.event_type in handled_types:
+            return Inbound(body, record, key, envelope=envelope, dead_reason=f"unknown contract version {envelope.event_type} v{envelope.version}")
+        return None  # another consumer's event on a shared topic
+    handler, own_transaction = registered
+    try:
+        event = envelope.open()
+    except (ValidationError, KeyError) as exc:
+        return Inbound(body, record, key, envelope=envelope, dead_reason=f"invalid {envelope.event_type} payload: {exc}")
+    return Inbound(body, record, key, handler, envelope, event, own_transaction)
