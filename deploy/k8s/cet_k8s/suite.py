@@ -4,10 +4,12 @@ deploy/topics.toml, so a new consumer group or topic reaches the cluster by re-r
 from __future__ import annotations
 
 import importlib
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
+
+from cet_shared.topics import Topic
+from cet_shared.topics import load as load_topics
 
 REPO = Path(__file__).resolve().parents[3]
 TOPICS_TOML = REPO / "deploy" / "topics.toml"
@@ -19,17 +21,6 @@ WORKER_METRICS_PORT = 9100
 SANDBOX_PORT = 8090
 KAFKA_CLUSTER = "cet-kafka"
 KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap:9092"
-
-
-@dataclass(frozen=True)
-class Topic:
-    name: str
-    partitions: int
-    replication_factor: int
-    min_insync_replicas: int
-    retention_ms: int
-    cleanup_policy: str
-    dead_letters_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,20 +45,7 @@ class Service:
 
 
 def topics() -> list[Topic]:
-    data = tomllib.loads(TOPICS_TOML.read_text(encoding="utf-8"))
-    defaults = data["defaults"]
-    return [
-        Topic(
-            name=entry["name"],
-            partitions=entry.get("partitions", defaults["partitions"]),
-            replication_factor=entry.get("replication_factor", defaults["replication_factor"]),
-            min_insync_replicas=entry.get("min_insync_replicas", defaults["min_insync_replicas"]),
-            retention_ms=entry.get("retention_ms", defaults["retention_ms"]),
-            cleanup_policy=entry.get("cleanup_policy", defaults["cleanup_policy"]),
-            dead_letters_of=entry.get("dead_letters_of"),
-        )
-        for entry in data["topic"]
-    ]
+    return load_topics(TOPICS_TOML)
 
 
 def consumer_groups(service: str) -> tuple[ConsumerGroup, ...]:
