@@ -7,7 +7,7 @@ import json
 import re
 import subprocess
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 import httpx
@@ -206,3 +206,22 @@ async def pay_in_the_sandbox(stack: Stack, checkout: dict) -> str:
         paid = await browser.post(stack.url("sandbox") + action, data={"out_trade_no": out_trade_no})
         assert paid.status_code == 200 and ("付款成功" in paid.text or "支付完成" in paid.text), paid.text
     return out_trade_no
+
+
+async def school_campus(ops: User, session_id: uuid.UUID, school: str, count: int, oral_capacity: int) -> tuple[list[dict], str]:
+    """`count` students of a new school in the registry and a campus for it in the open session
+    (written 英语四级, oral F with `oral_capacity` seats). Returns the students and the oral offering id."""
+    csv, identities = registry_csv(school, count)
+    imported = await ops.post("/api/eligibility/registry/students", content=csv.encode(), headers={"content-type": "text/csv"})
+    assert imported.status_code == 200, imported.text
+    now = datetime.now(timezone.utc)
+    campus = {
+        "province_code": "99", "school_code": school, "school_name": f"演练学校{school}", "campus_code": f"{school}0", "campus_name": f"演练校区{school}",
+        "accepts_other_schools": False,
+        "offerings": [{"subject": "1", "fee_fen": 1},
+                      {"subject": "F", "fee_fen": 1, "capacity": oral_capacity, "opens_at": (now - timedelta(hours=1)).isoformat(),
+                       "closes_at": (now + timedelta(days=1)).isoformat()}],
+    }
+    added = await ops.post(f"/api/enrolment/ops/sessions/{session_id}/campuses", json=campus)
+    assert added.status_code == 201, added.text
+    return identities, added.json()["offering_ids"][1]

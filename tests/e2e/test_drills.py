@@ -8,13 +8,12 @@ import asyncio
 import json
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from cet_stack import Stack
-from e2e_clients import Crowd, User, pay_in_the_sandbox, registration_page, registry_csv, wait_until
+from e2e_clients import Crowd, User, pay_in_the_sandbox, registration_page, school_campus, wait_until
 
 pytestmark = pytest.mark.kafka
 
@@ -35,24 +34,12 @@ def needs(stack: Stack, *services: str) -> None:
 async def drill_school(stack: Stack, ops: User, session_id: uuid.UUID, school: str, count: int, oral_capacity: int) -> tuple[Crowd, list[dict], str]:
     """`count` students of a new school, a campus for it in the open session (written 英语四级,
     oral F with `oral_capacity` seats), and a crowd of candidates holding their tokens."""
-    csv, identities = registry_csv(school, count)
-    imported = await ops.post("/api/eligibility/registry/students", content=csv.encode(), headers={"content-type": "text/csv"})
-    assert imported.status_code == 200, imported.text
-    now = datetime.now(timezone.utc)
-    campus = {
-        "province_code": "99", "school_code": school, "school_name": f"演练学校{school}", "campus_code": f"{school}0", "campus_name": f"演练校区{school}",
-        "accepts_other_schools": False,
-        "offerings": [{"subject": "1", "fee_fen": 1},
-                      {"subject": "F", "fee_fen": 1, "capacity": oral_capacity, "opens_at": (now - timedelta(hours=1)).isoformat(),
-                       "closes_at": (now + timedelta(days=1)).isoformat()}],
-    }
-    added = await ops.post(f"/api/enrolment/ops/sessions/{session_id}/campuses", json=campus)
-    assert added.status_code == 201, added.text
+    identities, oral_offering = await school_campus(ops, session_id, school, count, oral_capacity)
     crowd = Crowd(stack, count)
     version = (await crowd.request(0, "GET", "/api/eligibility/agreement")).json()["version"]
     answers = await crowd.all("POST", "/api/eligibility/agreement", lambda i: {"version": version, "accepted": True})
     assert all(r.status_code == 200 for r in answers), answers[0].text
-    return crowd, identities, added.json()["offering_ids"][1]
+    return crowd, identities, oral_offering
 
 
 async def bind_all(crowd: Crowd, identities: list[dict], indexes: range | list[int]) -> None:

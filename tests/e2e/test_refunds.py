@@ -7,33 +7,15 @@ what went back."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
 
 import asyncpg
 import httpx
 import pytest
 
 from cet_stack import Mailbox, Stack
-from e2e_clients import User, pay_in_the_sandbox, register, registration_page, registry_csv, wait_until
+from e2e_clients import User, pay_in_the_sandbox, register, registration_page, school_campus, wait_until
 
 pytestmark = pytest.mark.kafka
-
-
-async def school_with_one_oral_seat(stack: Stack, ops: User, session_id: uuid.UUID, school: str, count: int) -> tuple[list[dict], str]:
-    csv, identities = registry_csv(school, count)
-    imported = await ops.post("/api/eligibility/registry/students", content=csv.encode(), headers={"content-type": "text/csv"})
-    assert imported.status_code == 200, imported.text
-    now = datetime.now(timezone.utc)
-    campus = {
-        "province_code": "99", "school_code": school, "school_name": f"演练学校{school}", "campus_code": f"{school}0", "campus_name": f"演练校区{school}",
-        "accepts_other_schools": False,
-        "offerings": [{"subject": "1", "fee_fen": 1},
-                      {"subject": "F", "fee_fen": 1, "capacity": 1, "opens_at": (now - timedelta(hours=1)).isoformat(),
-                       "closes_at": (now + timedelta(days=1)).isoformat()}],
-    }
-    added = await ops.post(f"/api/enrolment/ops/sessions/{session_id}/campuses", json=campus)
-    assert added.status_code == 201, added.text
-    return identities, added.json()["offering_ids"][1]
 
 
 async def candidate(stack: Stack, identity: dict) -> User:
@@ -69,7 +51,7 @@ async def test_y4_y6_n12_a_late_payment_without_a_seat_is_refunded_and_every_sta
     stack: Stack, staff: dict[str, User], open_session: uuid.UUID
 ) -> None:
     assert {"enrolment", "payment"} <= set(stack.services)
-    identities, offering_id = await school_with_one_oral_seat(stack, staff["ops"], open_session, "99407", 2)
+    identities, offering_id = await school_campus(staff["ops"], open_session, "99407", 2, oral_capacity=1)
     late, other = [await candidate(stack, identity) for identity in identities]
 
     # The written subject is paid in time (首信易支付): a receipt for it.
