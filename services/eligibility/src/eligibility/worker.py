@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from cet_shared.captcha import forget_expired_nonces
 from cet_shared.ratelimit import forget_old_windows
+from cet_shared.revocations import revocation_consumer
 from cet_shared.worker import PeriodicJob, Worker
 from eligibility.bootstrap import Eligibility
 from eligibility.events.consumers import build_consumers
@@ -21,7 +22,7 @@ def build_worker(ctx: Eligibility) -> Worker:
         "eligibility",
         engine=ctx.engine,
         bootstrap_servers=ctx.settings.kafka_bootstrap_servers,
-        consumers=build_consumers(ctx),
+        consumers=[*build_consumers(ctx), revocation_consumer("eligibility", ctx)],
         jobs=[
             # Several worker replicas may sweep at once: rows are locked with SKIP LOCKED.
             PeriodicJob("release-empty-registrations", ctx.settings.release_sweep_every.total_seconds(), lambda: release_empty_registrations(ctx)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cet_shared.ratelimit import forget_old_windows
+from cet_shared.revocations import revocation_consumer
 from cet_shared.worker import PeriodicJob, Worker
 from enrolment.bootstrap import Enrolment
 from enrolment.events.consumers import build_consumers
@@ -19,7 +20,7 @@ def build_worker(ctx: Enrolment) -> Worker:
         "enrolment",
         engine=ctx.engine,
         bootstrap_servers=ctx.settings.kafka_bootstrap_servers,
-        consumers=build_consumers(ctx),
+        consumers=[*build_consumers(ctx), revocation_consumer("enrolment", ctx)],
         jobs=[
             PeriodicJob("expire-unpaid", ctx.settings.expiry_sweep_interval.total_seconds(), lambda: expire_due(ctx)),
             PeriodicJob("housekeeping", 300.0, lambda: _housekeeping(ctx)),

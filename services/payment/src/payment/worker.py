@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cet_shared.revocations import revocation_consumer
 from cet_shared.worker import PeriodicJob, Worker
 from payment.bootstrap import Payment
 from payment.events.consumers import build_consumers
@@ -14,7 +15,7 @@ def build_worker(ctx: Payment) -> Worker:
         "payment",
         engine=ctx.engine,
         bootstrap_servers=ctx.settings.kafka_bootstrap_servers,
-        consumers=build_consumers(ctx),
+        consumers=[*build_consumers(ctx), revocation_consumer("payment", ctx)],
         jobs=[
             PeriodicJob("refunds", ctx.settings.refund_interval.total_seconds(), lambda: process_pending(ctx)),
             PeriodicJob("reconciliation", ctx.settings.reconcile_check_interval.total_seconds(), lambda: reconcile_yesterday_if_due(ctx)),
