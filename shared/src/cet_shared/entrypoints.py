@@ -28,4 +28,6 @@ def serve_api(app_factory: str, *, default_port: int, argv: list[str] | None = N
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         access_log=False,
         server_header=False,
+        # Deadlines for the request head and body (uvicorn has only the keep-alive one).
+        http="cet_shared.slow_clients:TimedHttpProtocol",
     )
