@@ -84,11 +84,11 @@ async def test_cookie_authenticated_writes_must_come_from_the_same_origin():
 
     token = tokens.token("A" * 32, "candidate")
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://cet.test", cookies={"cet_access": token}) as client:
-        for hostile in ({"sec-fetch-site": "cross-site"}, {"sec-fetch-site": "same-site"}, {"origin": "https://evil.example"}):
+        for hostile in ({"sec-fetch-site": "cross-site"}, {"sec-fetch-site": "same-site"}, {"origin": "https://evil.example"}, {"origin": "null"}):
             refused = await client.post("/write", headers=hostile)
             assert refused.status_code == 403 and refused.json()["code"] == "cross_site_request", hostile
             assert (await client.get("/write", headers=hostile)).status_code == 200, "reads are not writes"
-        for friendly in ({"sec-fetch-site": "same-origin"}, {"origin": "http://cet.test"}, {}):
+        for friendly in ({"sec-fetch-site": "same-origin"}, {"origin": "http://cet.test"}, {"origin": "http://cet.test:8080"}, {}):
             assert (await client.post("/write", headers=friendly)).status_code == 200, friendly
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://cet.test") as client:
         bearer = await client.post("/write", headers={"authorization": f"Bearer {token}", "origin": "https://evil.example"})

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
@@ -172,7 +173,8 @@ def refuse_cross_site(request: Request) -> None:
             return
         raise cross_site()
     origin = request.headers.get("origin")
-    if origin is not None and origin.partition("://")[2] != request.headers.get("host"):
+    # Host names only: the gateway forwards `Host: $host`, which carries no port.
+    if origin is not None and urlsplit(origin).hostname != urlsplit(f"//{request.headers.get('host', '')}").hostname:
         raise cross_site()
 
 
