@@ -65,3 +65,13 @@ async def test_p7_password_change_publishes_the_new_token_version(api, client, c
     }
     assert re.match(r"\d{4}-", event["expires_at"])
     assert (await client.get("/me", headers=old)).status_code == 401
+
+
+async def test_p4_a_school_behind_one_address_recovers_many_passwords_but_one_account_only_a_few_times(client, captchas, ctx):
+    for i in range(30):  # the old per-address budget was 10 per 15 minutes
+        asked = await client.post("/password/recovery", json={"email": f"student{i}@example.com", **captchas.solved()})
+        assert asked.status_code == 202, (i, asked.text)
+    for _ in range(ctx.settings.recovery_requests_per_account):
+        assert (await client.post("/password/recovery", json={"email": "one@example.com", **captchas.solved()})).status_code == 202
+    limited = await client.post("/password/recovery", json={"email": "ONE@example.com", **captchas.solved()})
+    assert limited.status_code == 429

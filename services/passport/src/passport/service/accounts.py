@@ -249,6 +249,8 @@ async def request_password_reset(ctx: Passport, *, email: str, captcha_token: st
     """P4: the same answer whether or not the account exists; a mail with two links if it does."""
     async with ctx.unit_of_work() as uow:
         await recovery_limit(ctx).consume(uow.session, client, clock=ctx.clock)
+        per_account = RateLimit("password-recovery-account", ctx.settings.recovery_requests_per_account, ctx.settings.recovery_window)
+        await per_account.consume(uow.session, normalise_email(email), clock=ctx.clock)
         await uow.commit()
     async with ctx.unit_of_work() as uow:
         await ctx.captcha.verify(uow.session, captcha_token, captcha_answer, clock=ctx.clock)
