@@ -105,3 +105,14 @@ async def test_an_aborted_upload_is_a_400_and_no_error_log(caplog: pytest.LogCap
         writer.close()
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [r.getMessage() for r in errors]
+
+
+async def test_no_redirect_is_built_from_the_host_header():
+    """Starlette's trailing-slash redirect put the client's Host into Location (`Host: evil.example`)."""
+    from httpx import ASGITransport, AsyncClient
+
+    app = upload_app()
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://svc") as client:
+        response = await client.post("/upload/", headers={"host": "evil.example"}, content=b"x")
+    assert response.status_code == 404 and "location" not in response.headers
+    assert response.headers["content-type"].startswith("application/problem+json")

@@ -76,7 +76,8 @@ def create_app(
     body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
     """`body_limits`: larger limits for a few paths (file imports), by path without the root path."""
-    app = FastAPI(title=title, lifespan=lifespan, root_path=root_path)
+    # No trailing-slash redirects: Starlette builds their Location from the client's Host header.
+    app = FastAPI(title=title, lifespan=lifespan, root_path=root_path, redirect_slashes=False)
     install_problem_handlers(app)
     install_disconnect_handler(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, path_limits=body_limits)
