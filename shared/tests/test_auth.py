@@ -68,3 +68,28 @@ async def test_a_verified_token_is_remembered_only_until_it_expires(monkeypatch)
     later = first.claims["exp"] + 1
     monkeypatch.setattr("cet_shared.auth.time.time", lambda: later)
     assert await verifier.verify(token) is not first, "past its expiry the token is checked afresh (and refused, see above)"
+
+
+async def test_cookie_authenticated_writes_must_come_from_the_same_origin():
+    """CSRF beyond SameSite: a cookie-authenticated POST from another site is refused (403), by
+    Sec-Fetch-Site or by Origin; reads, same-origin writes and bearer-token clients pass."""
+    tokens = TestTokens()
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.state.token_verifier = tokens.verifier()
+
+    @app.api_route("/write", methods=["GET", "POST"])
+    async def write(principal: CurrentPrincipal) -> dict:
+        return {"who": principal.passport_id}
+
+    token = tokens.token("A" * 32, "candidate")
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://cet.test", cookies={"cet_access": token}) as client:
+        for hostile in ({"sec-fetch-site": "cross-site"}, {"sec-fetch-site": "same-site"}, {"origin": "https://evil.example"}, {"origin": "null"}):
+            refused = await client.post("/write", headers=hostile)
+            assert refused.status_code == 403 and refused.json()["code"] == "cross_site_request", hostile
+            assert (await client.get("/write", headers=hostile)).status_code == 200, "reads are not writes"
+        for friendly in ({"sec-fetch-site": "same-origin"}, {"origin": "http://cet.test"}, {"origin": "http://cet.test:8080"}, {}):
+            assert (await client.post("/write", headers=friendly)).status_code == 200, friendly
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://cet.test") as client:
+        bearer = await client.post("/write", headers={"authorization": f"Bearer {token}", "origin": "https://evil.example"})
+        assert bearer.status_code == 200, "a bearer token is never sent by a browser on its own"

@@ -14,14 +14,17 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
 from fastapi import Depends, Request
 
 from cet_shared.problems import Problem, forbidden, not_authenticated
+from cet_shared.revocations import Revocations
 
 ACCESS_COOKIE = "cet_access"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ROLES = ("candidate", "teacher", "support", "ops")
 
 
@@ -31,6 +34,7 @@ class Principal:
     roles: frozenset[str]
     token_version: int = 0
     school_code: str | None = None  # teachers act only for their own school
+    token_id: str | None = field(default=None, compare=False)  # the token's jti, what a log-out revokes
     claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def has(self, role: str) -> bool:
@@ -128,6 +132,7 @@ class TokenVerifier:
             roles=roles,
             token_version=int(claims.get("ver", 0)),
             school_code=claims.get("school"),
+            token_id=claims.get("jti"),
             claims=claims,
         )
 
@@ -144,8 +149,54 @@ async def current_principal(request: Request) -> Principal:
     token = bearer_token(request)
     if not token:
         raise not_authenticated()
+    if "authorization" not in request.headers:
+        refuse_cross_site(request)
     verifier: TokenVerifier = request.app.state.token_verifier
-    return await verifier.verify(token)
+    principal = await verifier.verify(token)
+    revocations = app_revocations(request)
+    if revocations is not None:
+        await revocations.refresh_if_due()
+        if revocations.revoked(principal.passport_id, principal.token_version, principal.token_id):
+            raise session_expired()
+    return principal
+
+
+def refuse_cross_site(request: Request) -> None:
+    """A write authenticated by the cookie must come from the portal's own pages (CSRF), beyond
+    what SameSite=Strict gives: browsers say where a request comes from in Sec-Fetch-Site, and
+    in Origin. A client that sends neither is no browser acting for someone else."""
+    if request.method in SAFE_METHODS:
+        return
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        if site in ("same-origin", "none"):
+            return
+        raise cross_site()
+    origin = request.headers.get("origin")
+    # Host names only: the gateway forwards `Host: $host`, which carries no port.
+    if origin is not None and urlsplit(origin).hostname != urlsplit(f"//{request.headers.get('host', '')}").hostname:
+        raise cross_site()
+
+
+def cross_site() -> Problem:
+    return Problem(403, "cross_site_request", "请从报名网站页面提交")
+
+
+def session_expired() -> Problem:
+    return Problem(401, "session_expired", "登录已失效，请重新登录", headers={"WWW-Authenticate": "Bearer"})
+
+
+def app_revocations(request: Request) -> Revocations | None:
+    """The app's revocation set, made on first use from its database (an app without one, such
+    as a unit test's, verifies signatures only)."""
+    state = request.app.state
+    revocations = getattr(state, "token_revocations", None)
+    if revocations is None:
+        engine = getattr(state, "engine", None)
+        if engine is None:
+            return None
+        revocations = state.token_revocations = Revocations(engine)
+    return revocations
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

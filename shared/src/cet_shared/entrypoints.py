@@ -31,4 +31,6 @@ def serve_api(app_factory: str, *, default_port: int, argv: list[str] | None = N
         access_log=False,
         log_config=None,  # uvicorn's own lines go through our JSON formatter too
         server_header=False,
+        # Deadlines for the request head and body (uvicorn has only the keep-alive one).
+        http="cet_shared.slow_clients:TimedHttpProtocol",
     )

@@ -55,3 +55,11 @@ def resident_id_checksum_ok(number: str) -> bool:
         return False
     total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS))
     return _ID_CHECK[total % 11] == number[17].upper()
+
+
+def check_resident_id(id_type: IdType | str, number: str) -> None:
+    """A resident ID of the right shape whose check character is wrong is a typo, not a candidate
+    the registry lacks: it gets its own answer instead of "no record"."""
+    number = number.strip()
+    if id_type == IdType.RESIDENT_ID_CARD and len(number) == 18 and number[:17].isdigit() and not resident_id_checksum_ok(number):
+        raise Problem(422, "id_number_invalid", "身份证号码校验位错误")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ class TokenSigner:
             "ver": token_version,
             "iat": int(now.timestamp()),
             "exp": int((now + self.lifetime).timestamp()),
+            "jti": uuid.uuid4().hex,  # what a log-out revokes (cet_shared.revocations)
         }
         if school_code:
             claims["school"] = school_code

@@ -18,6 +18,7 @@ from cet_shared.problems import Problem, install_problem_handlers, problem_respo
 from cet_shared.request_ids import RequestIds
 from cet_shared.request_retry import RetryConflicts
 from cet_shared.settings import ServiceSettings
+from cet_shared.slow_clients import install_disconnect_handler
 from cet_shared.telemetry import instrument_app, instrument_engine, setup_tracing
 
 
@@ -79,8 +80,10 @@ def create_app(
     body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
     """`body_limits`: larger limits for a few paths (file imports), by path without the root path."""
-    app = FastAPI(title=title, lifespan=lifespan, root_path=root_path)
+    # No trailing-slash redirects: Starlette builds their Location from the client's Host header.
+    app = FastAPI(title=title, lifespan=lifespan, root_path=root_path, redirect_slashes=False)
     install_problem_handlers(app)
+    install_disconnect_handler(app)
     app.add_middleware(RetryConflicts)  # inside the body limit: it replays a body already bounded
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, path_limits=body_limits)
     app.add_middleware(RequestIds)

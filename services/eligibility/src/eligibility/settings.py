@@ -12,9 +12,11 @@ class EligibilitySettings(ServiceSettings):
     database_url: str = Field(validation_alias="DATABASE_URL_ELIGIBILITY")
     # E2: the agreement the candidate accepts; a new version must be accepted again.
     agreement_version: str = "2017-2"
-    # E3: qualification queries per account and per client address in a window.
+    # E3: qualification queries per account, per queried ID number, and per client address in a
+    # window. The address ceiling is high: a school's computer room shares one NAT address.
     queries_per_account: int = 20
-    queries_per_client: int = 60
+    queries_per_target: int = 20
+    queries_per_client: int = 600
     query_window: timedelta = timedelta(minutes=10)
     # E9: a saved registration with no active subject is released after this long.
     empty_registration_lifetime: timedelta = timedelta(hours=24)
@@ -23,8 +25,9 @@ class EligibilitySettings(ServiceSettings):
     # E10: resubmissions of a rejected CET6 review application per account in a window.
     review_resubmissions: int = 3
     review_resubmission_window: timedelta = timedelta(days=1)
-    # E11: account recovery requests per client address in a window.
-    recovery_requests_per_client: int = 10
+    # E11: account recovery requests per recovered ID number and, a high ceiling, per client address.
+    recovery_requests_per_target: int = 5
+    recovery_requests_per_client: int = 300
     recovery_window: timedelta = timedelta(minutes=15)
     # Registry files can be larger than any other request body.
     max_import_bytes: int = 20_000_000

@@ -25,7 +25,10 @@ class PassportSettings(ServiceSettings):
     login_failures_per_account: int = 5
     login_failures_per_client: int = 20
     login_failure_window: timedelta = timedelta(minutes=15)
-    recovery_requests_per_client: int = 10
+    # P4: password recovery requests per account (email) and, a high ceiling for a school's NAT
+    # address, per client address.
+    recovery_requests_per_account: int = 5
+    recovery_requests_per_client: int = 300
     recovery_window: timedelta = timedelta(minutes=15)
 
     def secret_field_names(self) -> tuple[str, ...]:

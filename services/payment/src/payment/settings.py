@@ -48,6 +48,11 @@ class PaymentSettings(ServiceSettings):
     reconcile_check_interval: timedelta = timedelta(hours=1)
     # Gateways publish a day's statement the next morning (Alipay: from about 09:00 Beijing time).
     reconcile_from_hour: int = Field(default=10, ge=0, le=23)
+    # Forged notifications (issue 13): per sending address and window, at most this many rejected
+    # ones are stored, each cut to its first bytes; beyond that 429 and nothing stored.
+    notify_rejected_per_source: int = 100
+    notify_rejected_window: timedelta = timedelta(minutes=1)
+    notify_rejected_body_bytes: int = 2048
 
     def payease_public_key_path(self) -> Path:
         return Path(self.payease_public_key_file) if self.payease_public_key_file else Path(self.payease_key_file).parent / "payease_public_key.pem"

@@ -111,3 +111,29 @@ def create_common_tables(connection) -> None:  # noqa: ANN001 - a sync Connectio
 
 def drop_common_tables(connection) -> None:  # noqa: ANN001
     common_metadata.drop_all(connection)
+
+
+# Access tokens revoked before they expire (cet_shared.revocations). Its own MetaData, added after
+# every service's first migration: each service's migration rv01 creates it.
+revocation_metadata = MetaData()
+
+token_revocations = Table(
+    "token_revocations",
+    revocation_metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=True),
+    Column("passport_id", Text, nullable=False),
+    Column("token_version_below", Integer),  # every token of the account with a lower version
+    Column("token_id", Text),  # or this one token (log-out)
+    Column("expires_at", DateTime(timezone=True), nullable=False),  # its tokens have expired by then
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+Index("token_revocations_recorded", token_revocations.c.recorded_at)
+Index("token_revocations_expiry", token_revocations.c.expires_at)
+
+
+def create_revocation_table(connection) -> None:  # noqa: ANN001 - a sync Connection inside Alembic
+    revocation_metadata.create_all(connection)
+
+
+def drop_revocation_table(connection) -> None:  # noqa: ANN001
+    revocation_metadata.drop_all(connection)

@@ -50,6 +50,21 @@ class AccountEmailChanged(Event):
     changed_at: datetime
 
 
+class SessionsRevoked(Event):
+    """Access tokens that must stop working before they expire: after a password reset or change
+    every token below `token_version_below`, after a log-out the one token `token_id`. Each service
+    keeps these (cet_shared.revocations) until `expires_at`, when the tokens expire anyway."""
+
+    event_type = "SessionsRevoked"
+    topic = PASSPORT_ACCOUNTS
+    passport_id: str
+    reason: Literal["password_reset", "password_change", "log_out"]
+    token_version_below: int | None = None
+    token_id: str | None = None
+    revoked_at: datetime
+    expires_at: datetime
+
+
 # -- enrolment: exam sessions -----------------------------------------------------------------
 
 class ExamDate(BaseModel):

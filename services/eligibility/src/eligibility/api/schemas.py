@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints, field_validator, model_validator
 
-from cet_shared.id_types import IdType, parse_id_type
+from cet_shared.id_types import IdType, check_resident_id, parse_id_type
 
 IdNumber = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=32, pattern=r"^[0-9A-Za-z()（）\-]+$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
@@ -40,19 +40,24 @@ class Identity(Strict):
             raise ValueError("证件类型不正确")
         return parse_id_type(value)
 
+    @model_validator(mode="after")
+    def _check_character(self) -> "Identity":
+        check_resident_id(self.id_type, self.id_number)
+        return self
+
 
 class AgreementAcceptance(Strict):
     version: Annotated[str, StringConstraints(min_length=1, max_length=32)]
-    accepted: bool
+    accepted: StrictBool  # a JSON boolean, never 0 or "yes"
 
 
 class SaveRequest(Identity):
-    confirmed: bool = False
+    confirmed: StrictBool = False
 
 
 class ReviewRequest(Identity):
     ticket_number: TicketNumberText
-    confirmed: bool = False
+    confirmed: StrictBool = False
 
 
 class TeacherReviewRequest(Identity):
@@ -79,6 +84,11 @@ class SupportSearch(Strict):
         if not isinstance(value, str) or len(value) > 32:
             raise ValueError("证件类型不正确")
         return parse_id_type(value)
+
+    @model_validator(mode="after")
+    def _check_character(self) -> "SupportSearch":
+        check_resident_id(self.id_type, self.id_number)
+        return self
 
 
 class RebindRequest(Strict):

@@ -18,6 +18,7 @@ from cet_shared.events.contracts import (
 )
 from cet_shared.events.envelope import EventEnvelope
 from cet_shared.messaging import EventConsumer
+from cet_shared.revocations import revocation_consumer
 from eligibility.bootstrap import Eligibility
 from eligibility.db.tables import accounts, exam_sessions, registration_subjects, registrations
 
@@ -80,4 +81,4 @@ def build_consumers(ctx: Eligibility) -> list[EventConsumer]:
     async def expired(uow: UnitOfWork, event: SubjectExpired, envelope: EventEnvelope) -> None:
         await set_subject_status(uow, enrolment_id=event.enrolment_id, registration_id=event.registration_id, status="expired", at=envelope.occurred_at)
 
-    return [consumer]
+    return [consumer, revocation_consumer("eligibility", ctx)]  # SessionsRevoked: its own group (cet_shared.revocations)

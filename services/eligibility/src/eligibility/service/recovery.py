@@ -19,10 +19,15 @@ def recovery_limit(ctx: Eligibility) -> RateLimit:
     return RateLimit("account-recovery", ctx.settings.recovery_requests_per_client, ctx.settings.recovery_window)
 
 
+def recovery_target_limit(ctx: Eligibility) -> RateLimit:
+    return RateLimit("account-recovery-target", ctx.settings.recovery_requests_per_target, ctx.settings.recovery_window)
+
+
 async def recover(ctx: Eligibility, *, client: str, id_type: IdType, id_number: str, name: str, captcha_token: str, captcha_answer: str) -> dict[str, Any]:
     """The same shape whether or not a match exists; only `found`, `message` and `email` differ."""
     async with ctx.sessions() as session, session.begin():
         await recovery_limit(ctx).consume(session, client, clock=ctx.clock)
+        await recovery_target_limit(ctx).consume(session, f"{id_type}:{id_number.strip().upper()}", clock=ctx.clock)
     async with ctx.unit_of_work() as uow:
         session = uow.session
         await ctx.captcha.verify(session, captcha_token, captcha_answer, clock=ctx.clock)

@@ -89,6 +89,8 @@ async def query(ctx: Eligibility, *, passport_id: str, client: str, id_type: IdT
         await _require_agreement(ctx, session, passport_id)
         await per_client.consume(session, client, clock=ctx.clock)
         await per_account.consume(session, passport_id, clock=ctx.clock)
+        target = RateLimit("query-target", ctx.settings.queries_per_target, ctx.settings.query_window)
+        await target.consume(session, f"{id_type}:{id_number.strip().upper()}", clock=ctx.clock)
     async with ctx.sessions() as session:
         candidate = await find_candidate(session, id_type=id_type, id_number=id_number, name=name)
         if candidate is None:

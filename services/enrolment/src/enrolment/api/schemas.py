@@ -5,6 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cet_shared.strict import JsonBool
 from enrolment.service.sessions import SubjectCode
 
 
@@ -26,7 +27,7 @@ class CapacityChange(Request):
 
 class LockChange(Request):
     enrolment_ids: list[uuid.UUID] = Field(min_length=1, max_length=5000)
-    locked: bool
+    locked: JsonBool
 
 
 class Enrolled(BaseModel):

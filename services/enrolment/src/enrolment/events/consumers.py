@@ -14,6 +14,7 @@ from cet_shared.events.contracts import (
 )
 from cet_shared.events.envelope import EventEnvelope
 from cet_shared.messaging import EventConsumer
+from cet_shared.revocations import revocation_consumer
 from enrolment.bootstrap import Enrolment
 from enrolment.service import projections
 
@@ -53,4 +54,4 @@ def build_consumers(ctx: Enrolment) -> list[EventConsumer]:
     async def refund_failed(uow: UnitOfWork, event: RefundFailed, envelope: EventEnvelope) -> None:
         await projections.on_refund_failed(uow, event)
 
-    return [registrations, payments]
+    return [registrations, payments, revocation_consumer("enrolment", ctx)]  # SessionsRevoked: its own group (cet_shared.revocations)

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from cet_shared.clock import SHANGHAI
 from cet_shared.events.contracts import ExamDate, ExamSessionPublished
 from cet_shared.problems import Problem
+from cet_shared.strict import IsoMoment
 from enrolment.bootstrap import Enrolment
 from enrolment.db.tables import enrolments, exam_sessions, notices, offerings, school_oral_settings
 from enrolment.domain.subjects import SUBJECTS
@@ -36,7 +37,7 @@ def _storable(moment: datetime) -> datetime:
     return moment
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_storable)]
+Moment = Annotated[IsoMoment, AfterValidator(_storable)]  # ISO 8601 text in a plausible range
 
 
 class Strict(BaseModel):

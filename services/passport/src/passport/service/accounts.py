@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from cet_shared.events.contracts import AccountEmailChanged, AccountRegistered
+from cet_shared import revocations
+from cet_shared.auth import Principal, session_expired
+from cet_shared.db.unit_of_work import UnitOfWork
+from cet_shared.events.contracts import AccountEmailChanged, AccountRegistered, SessionsRevoked
 from cet_shared.problems import Problem
 from cet_shared.ratelimit import RateLimit
 from passport.bootstrap import Passport
@@ -205,8 +209,36 @@ async def current_account(ctx: Passport, passport_id: str, token_version: int): 
     async with ctx.sessions() as session:
         row = (await session.execute(select(accounts).where(accounts.c.passport_id == passport_id))).first()
     if row is None or row.token_version != token_version:
-        raise Problem(401, "session_expired", "登录已失效，请重新登录", headers={"WWW-Authenticate": "Bearer"})
+        raise session_expired()
     return row
+
+
+async def _revoke(ctx: Passport, uow: UnitOfWork, event: SessionsRevoked) -> None:
+    """Passport refuses the tokens at once (its own table); the other services when the event
+    reaches them (cet_shared.revocations)."""
+    await revocations.record(uow.session, event)
+    await uow.publish(event, key=event.passport_id)
+
+
+async def _end_older_sessions(ctx: Passport, uow: UnitOfWork, passport_id: str, new_version: int, reason: Literal["password_reset", "password_change"]) -> None:
+    now = ctx.clock.now()
+    event = SessionsRevoked(
+        passport_id=passport_id, reason=reason, token_version_below=new_version, revoked_at=now, expires_at=now + ctx.signer.lifetime
+    )
+    await _revoke(ctx, uow, event)
+
+
+async def log_out(ctx: Passport, principal: Principal) -> SessionsRevoked | None:
+    """The token of this session stops working everywhere, not only the cookie in this browser."""
+    if principal.token_id is None:
+        return None  # a token from before tokens had ids: it expires on its own
+    async with ctx.unit_of_work() as uow:
+        now = ctx.clock.now()
+        expires_at = datetime.fromtimestamp(int(principal.claims["exp"]), tz=now.tzinfo)
+        event = SessionsRevoked(passport_id=principal.passport_id, reason="log_out", token_id=principal.token_id, revoked_at=now, expires_at=expires_at)
+        await _revoke(ctx, uow, event)
+        await uow.commit()
+    return event
 
 
 def recovery_limit(ctx: Passport) -> RateLimit:
@@ -217,6 +249,8 @@ async def request_password_reset(ctx: Passport, *, email: str, captcha_token: st
     """P4: the same answer whether or not the account exists; a mail with two links if it does."""
     async with ctx.unit_of_work() as uow:
         await recovery_limit(ctx).consume(uow.session, client, clock=ctx.clock)
+        per_account = RateLimit("password-recovery-account", ctx.settings.recovery_requests_per_account, ctx.settings.recovery_window)
+        await per_account.consume(uow.session, normalise_email(email), clock=ctx.clock)
         await uow.commit()
     async with ctx.unit_of_work() as uow:
         await ctx.captcha.verify(uow.session, captcha_token, captcha_answer, clock=ctx.clock)
@@ -275,11 +309,13 @@ async def reset_password(ctx: Passport, *, token: str, email: str, password: str
         if row is None or row.email_normalised != normalise_email(email):
             # Wrong email: the link stays usable (rolled back) but nothing changes.
             raise Problem(400, "reset_email_mismatch", "邮箱与找回密码的账号不一致")
-        await uow.session.execute(
+        version = await uow.session.scalar(
             update(accounts)
             .where(accounts.c.passport_id == spent.passport_id)
             .values(password_hash=await _hash(ctx, password), token_version=accounts.c.token_version + 1, updated_at=now)
+            .returning(accounts.c.token_version)
         )
+        await _end_older_sessions(ctx, uow, spent.passport_id, version, "password_reset")
         await uow.commit()
 
 
@@ -357,11 +393,13 @@ async def change_password(ctx: Passport, *, passport_id: str, old_password: str,
         if not await _verify(ctx, row.password_hash, old_password):
             raise Problem(400, "old_password_wrong", "原密码错误")
         _check_new_password(new_password, confirm_password, row.email)
-        await uow.session.execute(
+        version = await uow.session.scalar(
             update(accounts)
             .where(accounts.c.passport_id == passport_id)
             .values(password_hash=await _hash(ctx, new_password), token_version=accounts.c.token_version + 1, updated_at=ctx.clock.now())
+            .returning(accounts.c.token_version)
         )
+        await _end_older_sessions(ctx, uow, passport_id, version, "password_change")
         await uow.commit()
 
 

@@ -18,6 +18,7 @@ from cet_shared.events.contracts import (
 )
 from cet_shared.events.envelope import EventEnvelope
 from cet_shared.messaging import EventConsumer
+from cet_shared.revocations import revocation_consumer
 from payment.bootstrap import Payment
 from payment.db.tables import enrolments, order_items, orders, registrations
 from payment.service.refunds import on_refund_required
@@ -104,4 +105,4 @@ def build_consumers(ctx: Payment) -> list[EventConsumer]:
     async def refund_required(uow: UnitOfWork, event: RefundRequired, envelope: EventEnvelope) -> None:
         await on_refund_required(ctx, uow, event)
 
-    return [consumer]
+    return [consumer, revocation_consumer("payment", ctx)]  # SessionsRevoked: its own group (cet_shared.revocations)

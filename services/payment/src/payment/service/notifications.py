@@ -46,7 +46,7 @@ async def receive(ctx: Payment, gateway: str, body: bytes, content_type: str | N
                 .values(
                     gateway=gateway,
                     received_at=now,
-                    body=body,
+                    body=body if check.verified else body[: ctx.settings.notify_rejected_body_bytes],  # forged: no 64 KB rows
                     content_type=(content_type or "")[:200],
                     verified=check.verified,
                     outcome="received" if check.verified else "rejected",

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
-from cet_shared.auth import ACCESS_COOKIE
+from cet_shared.auth import ACCESS_COOKIE, app_revocations, bearer_token, current_principal
+from cet_shared.problems import Problem
 from cet_shared.id_types import IdType
 from passport.api.deps import ClientAddress, CurrentAccount, PassportDep
 from passport.api.schemas import (
@@ -49,6 +50,7 @@ async def log_in(body: LoginRequest, ctx: PassportDep, client: ClientAddress, re
     session = await service.log_in(
         ctx, email=body.email, password=body.password, captcha_token=body.captcha_token, captcha_answer=body.captcha_answer, client=client
     )
+    response.headers["Cache-Control"] = "no-store"  # a token must never sit in a cache (RFC 6749 §5.1)
     response.set_cookie(
         ACCESS_COOKIE, session.access_token, max_age=session.expires_in, httponly=True, samesite="strict", path="/",
         secure=ctx.settings.environment not in ("development", "test"),
@@ -57,7 +59,19 @@ async def log_in(body: LoginRequest, ctx: PassportDep, client: ClientAddress, re
 
 
 @router.delete("/sessions", status_code=status.HTTP_204_NO_CONTENT)
-async def log_out(response: Response) -> Response:
+async def log_out(request: Request, ctx: PassportDep, response: Response) -> Response:
+    """退出: the session's token is revoked at every service, and the cookie cleared."""
+    if bearer_token(request):
+        try:
+            principal = await current_principal(request)
+        except Problem as problem:
+            if problem.status != 401:
+                raise
+        else:
+            revoked = await service.log_out(ctx, principal)
+            local = app_revocations(request)
+            if revoked is not None and local is not None:
+                local.remember(revoked)
     response.delete_cookie(ACCESS_COOKIE, path="/")
     response.status_code = status.HTTP_204_NO_CONTENT
     return response

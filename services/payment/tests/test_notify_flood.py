@@ -1,0 +1,51 @@
+"""Forged notifications cannot grow the payment database without bound (issue 13): per sending
+address, at most `notify_rejected_per_source` rejected notifications a window are stored, each cut
+to `notify_rejected_body_bytes`; beyond, 429 and nothing stored. Real, signed ones always pass."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from urllib.parse import urlencode
+
+from sqlalchemy import func, select
+
+from payment.db.tables import notifications
+
+FLOOD = 10_000
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+async def stored(world) -> tuple[int, int]:  # noqa: ANN001
+    rows = await world.count(notifications)
+    body_bytes = await world.scalar(select(func.coalesce(func.sum(func.octet_length(notifications.c.body)), 0)))
+    return rows, int(body_bytes)
+
+
+async def test_a_flood_of_forged_notifications_stores_a_bounded_amount_and_real_ones_pass(world):
+    settings = world.ctx.settings
+    forged = urlencode({"out_trade_no": "X", "trade_status": "TRADE_SUCCESS", "sign": "forged", "pad": os.urandom(3000).hex()})
+    rows_before, bytes_before = await stored(world)
+    answers: list[int] = []
+    for start in range(0, FLOOD, 100):
+        batch = await asyncio.gather(*(world.api.post("/notify/alipay", content=forged, headers=FORM) for _ in range(100)))
+        answers += [a.status_code for a in batch]
+    rows, body_bytes = await stored(world)
+    rows, body_bytes = rows - rows_before, body_bytes - bytes_before
+    # The flood may straddle two fixed windows: at most twice the limit is stored.
+    bound_rows = 2 * settings.notify_rejected_per_source
+    bound_bytes = bound_rows * settings.notify_rejected_body_bytes
+    print(f"{FLOOD} forged notifications ({len(forged)} bytes each): {rows} rows, {body_bytes} body bytes stored "  # noqa: T201
+          f"(bound {bound_rows} rows, {bound_bytes} bytes); {answers.count(429)} answered 429")
+    assert rows <= bound_rows and body_bytes <= bound_bytes
+    assert answers.count(429) >= FLOOD - bound_rows and set(answers) <= {200, 429}, "never a 500"
+
+    # A real notification from the same address still passes, flood or not.
+    order = await world.registration()
+    passport_id, _, enrolments = order
+    placed = await world.order(passport_id, list(enrolments))
+    checkout = await world.checkout(passport_id, placed["order_id"], "alipay", None)
+    out_trade_no = await world.pay(checkout, notify=False)
+    body, _ = world.sandbox.notification_body(world.sandbox.trades[out_trade_no])
+    real = await world.api.post("/notify/alipay", content=body, headers=FORM)
+    assert real.status_code == 200 and real.text == "success", real.text
