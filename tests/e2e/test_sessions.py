@@ -23,27 +23,33 @@ PROBES = {
 }
 
 
-async def answers(client: httpx.AsyncClient, token: str) -> dict[str, httpx.Response]:
+async def answers(stack: Stack, client: httpx.AsyncClient, token: str) -> dict[str, httpx.Response]:
+    """Each service through the gateway, and each enrolment replica on its own port: the gateway
+    picks one replica per request, and every replica must refuse the token, not just the one asked."""
+    probes = dict(PROBES)
+    for name in sorted(stack.ports):
+        if name.startswith("enrolment-") and name[len("enrolment-"):].isdigit():
+            probes[f"{name} (replica)"] = f"{stack.url(name)}/me/registration"
     headers = {"authorization": f"Bearer {token}"}
-    responses = await asyncio.gather(*(client.get(path, headers=headers) for path in PROBES.values()))
-    return dict(zip(PROBES, responses, strict=True))
+    responses = await asyncio.gather(*(client.get(path, headers=headers) for path in probes.values()))
+    return dict(zip(probes, responses, strict=True))
 
 
-async def assert_taken_everywhere(client: httpx.AsyncClient, token: str) -> None:
-    for service, response in (await answers(client, token)).items():
+async def assert_taken_everywhere(stack: Stack, client: httpx.AsyncClient, token: str) -> None:
+    for service, response in (await answers(stack, client, token)).items():
         assert response.status_code != 401, f"{service} refused a live token: {response.text}"
 
 
-async def assert_refused_everywhere_soon(client: httpx.AsyncClient, token: str, since: float) -> float:
+async def assert_refused_everywhere_soon(stack: Stack, client: httpx.AsyncClient, token: str, since: float) -> float:
     """Waits (up to the bound) until every service answers 401 session_expired; returns the delay."""
 
     async def refused() -> bool:
-        latest = await answers(client, token)
+        latest = await answers(stack, client, token)
         return all(r.status_code == 401 for r in latest.values())
 
     await wait_until(refused, timeout=WITHIN_SECONDS, interval=0.05, what="the old token refused by every service")
     delay = time.monotonic() - since
-    for service, response in (await answers(client, token)).items():
+    for service, response in (await answers(stack, client, token)).items():
         assert response.status_code == 401, service
         if service != "passport":
             assert response.json()["code"] == "session_expired", (service, response.text)
@@ -60,7 +66,7 @@ async def test_p4_a_password_reset_ends_the_session_at_every_service(stack: Stac
     user = await register(stack)
     token = await old_token(user)
     async with httpx.AsyncClient(base_url=stack.gateway, timeout=30) as browser:
-        await assert_taken_everywhere(browser, token)
+        await assert_taken_everywhere(stack, browser, token)
         asked = await browser.post("/api/passport/password/recovery", json={"email": user.email, **stack.captcha()})
         assert asked.status_code == 202, asked.text
         link = Mailbox.link_token((await stack.mailbox.wait(user.email, "密码找回"))[0])
@@ -68,9 +74,9 @@ async def test_p4_a_password_reset_ends_the_session_at_every_service(stack: Stac
         reset = await browser.post("/api/passport/password/reset", json={
             "token": link, "email": user.email, "password": new_password, "confirm_password": new_password})
         assert reset.status_code == 200, reset.text
-        await assert_refused_everywhere_soon(browser, token, time.monotonic())
+        await assert_refused_everywhere_soon(stack, browser, token, time.monotonic())
         fresh = await User(stack, user.email, new_password).log_in()
-        await assert_taken_everywhere(browser, await old_token(fresh))
+        await assert_taken_everywhere(stack, browser, await old_token(fresh))
         await fresh.close()
     await user.close()
 
@@ -80,12 +86,12 @@ async def test_p7_a_password_change_ends_the_other_sessions_at_every_service(sta
     other_browser = await User(stack, user.email).log_in()
     token = await old_token(other_browser)
     async with httpx.AsyncClient(base_url=stack.gateway, timeout=30) as browser:
-        await assert_taken_everywhere(browser, token)
+        await assert_taken_everywhere(stack, browser, token)
         new_password = "Changed-Everywhere-2017!"
         changed = await user.post("/api/passport/me/password", json={
             "old_password": PASSWORD, "new_password": new_password, "confirm_password": new_password})
         assert changed.status_code == 200, changed.text
-        await assert_refused_everywhere_soon(browser, token, time.monotonic())
+        await assert_refused_everywhere_soon(stack, browser, token, time.monotonic())
     await other_browser.close()
     await user.close()
 
@@ -95,10 +101,10 @@ async def test_log_out_ends_that_session_at_every_service_and_only_that_one(stac
     staying = await User(stack, user.email).log_in()
     token = await old_token(user)
     async with httpx.AsyncClient(base_url=stack.gateway, timeout=30) as browser:
-        await assert_taken_everywhere(browser, token)
+        await assert_taken_everywhere(stack, browser, token)
         out = await user.delete("/api/passport/sessions")
         assert out.status_code == 204, out.text
-        await assert_refused_everywhere_soon(browser, token, time.monotonic())
-        await assert_taken_everywhere(browser, await old_token(staying))
+        await assert_refused_everywhere_soon(stack, browser, token, time.monotonic())
+        await assert_taken_everywhere(stack, browser, await old_token(staying))
     await staying.close()
     await user.close()

@@ -77,7 +77,7 @@ async def test_e9_a_redelivered_subject_event_counts_once(world, ctx):
     await world.publish_session()
     _, saved = await world.bound(world.LIAO)
     event = enrolled(saved["registration_id"])
-    (consumer,) = build_consumers(ctx)
+    (consumer,) = [c for c in build_consumers(ctx) if c.group == "eligibility"]
     body = EventEnvelope.wrap(event, key=saved["registration_id"], producer="enrolment").model_dump_json().encode()
     await consumer.dispatch(body, topic=event.topic)
     await consumer.dispatch(body, topic=event.topic)
