@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from cet_shared.db import UnitOfWork, create_engine, create_session_factory
-from cet_shared.db.tables import common_metadata
+from cet_shared.db.tables import common_metadata, dead_letter_metadata
 from cet_shared.testing import throwaway_database
 
 
@@ -16,6 +16,7 @@ async def database_url() -> AsyncIterator[str]:
         engine = create_engine(url)
         async with engine.begin() as connection:
             await connection.run_sync(common_metadata.create_all)
+            await connection.run_sync(dead_letter_metadata.create_all)
         await engine.dispose()
         yield url
 
@@ -25,7 +26,7 @@ async def engine(database_url: str):  # noqa: ANN201
     engine = create_engine(database_url, pool_size=20)
     yield engine
     async with engine.begin() as connection:
-        await connection.execute(text("TRUNCATE outbox, inbox, captcha_nonces, rate_limit_hits RESTART IDENTITY"))
+        await connection.execute(text("TRUNCATE outbox, inbox, captcha_nonces, rate_limit_hits, dead_letters RESTART IDENTITY"))
     await engine.dispose()
 
 

@@ -1,10 +1,19 @@
 """Kafka consumers done one way for every service.
 
 `EventConsumer` subscribes a consumer group to the topics of the events it handles, with
-at-least-once delivery (offsets are committed only after the handler's transaction committed;
-errors nack and the message is seen again) and effectively-once effect (the inbox). A message
-that keeps failing, or cannot even be read, goes to the group's dead-letter topic
-`dlq.<group>` with the reason in its headers, and the consumer moves on.
+at-least-once delivery (offsets are committed only after the handler's transaction committed) and
+effectively-once effect (the inbox). What happens when an event cannot be applied depends on why
+(`cet_shared.resilience`):
+
+- a **transient** failure (the database restarting or unreachable, a timeout, a deadlock or
+  serialization victim, a Kafka broker away) is waited out: the consumer backs off with jitter and
+  seeks the batch's partitions back to the first event not applied, so nothing is committed past
+  it and it is seen again — for as long as the fault lasts, never a dead letter;
+- a **permanent** failure (an unreadable payload, an unknown contract version of an event we
+  handle, a handler error that a few quick retries with the database answering did not change)
+  sends the event to `dlq.<group>` with the reason and its original headers, stores it as dead in
+  the consumer's database and parks its key: the key's later events wait behind it (the policy and
+  why: `cet_shared.dead_letters`). `<service>-admin dlq` lists, replays and discards them.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer
@@ -20,10 +30,13 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from pydantic import ValidationError
+from sqlalchemy import text
 
+from cet_shared import dead_letters
 from cet_shared.db.unit_of_work import UnitOfWork
 from cet_shared.events.envelope import Event, EventEnvelope
 from cet_shared.inbox import first_deliveries
+from cet_shared.resilience import Backoff, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +66,22 @@ async def _raw_body(message: Any) -> bytes:
     return message.body
 
 
+class TransientFailure(Exception):
+    """The batch could not be applied now; it must be seen again (nothing was committed past it)."""
+
+
+@dataclass
+class _Item:
+    body: bytes
+    record: Any
+    key: str | None
+    handler: Handler | None = None
+    envelope: EventEnvelope | None = None
+    event: Event | None = None
+    own_transaction: bool = False
+    dead_reason: str | None = None  # permanent before any handler ran
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -62,24 +91,33 @@ class EventConsumer:
         max_attempts: int = 3,
         retry_delay: float = 0.2,
         max_batch: int = 200,
+        backoff_cap: float = 5.0,
     ) -> None:
         self.max_batch = max_batch
         self.group = group
-        self._unit_of_work = unit_of_work
+        self.unit_of_work = unit_of_work
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
-        self._handlers: dict[tuple[str, int], Handler] = {}
+        self._handlers: dict[tuple[str, int], tuple[Handler, bool]] = {}
+        self._handled_types: set[str] = set()
         self._topics: set[str] = set()
         self._dead_letters: AIOKafkaProducer | None = None
         self._topic_prefix = ""
+        self._backoff = Backoff(first=0.2, cap=backoff_cap)
         # Figures for drills and benchmarks.
         self.applied = 0
         self.duplicates_dropped = 0
         self.dead_lettered = 0
+        self.parked = 0
+        self.transient_failures = 0
 
-    def handles(self, event_cls: type[E]) -> Callable[[Callable[[UnitOfWork, E, EventEnvelope], Awaitable[None]]], Any]:
+    def handles(self, event_cls: type[E], *, own_transaction: bool = False) -> Callable[[Callable[[UnitOfWork, E, EventEnvelope], Awaitable[None]]], Any]:
+        """`own_transaction`: the event commits alone, never inside a batch's transaction (events
+        that move seats: a batch would hold an offering's row lock across other events' locks)."""
+
         def register(fn: Callable[[UnitOfWork, E, EventEnvelope], Awaitable[None]]) -> Any:
-            self._handlers[(event_cls.event_type, event_cls.version)] = fn
+            self._handlers[(event_cls.event_type, event_cls.version)] = (fn, own_transaction)
+            self._handled_types.add(event_cls.event_type)
             self._topics.add(event_cls.topic)
             return fn
 
@@ -89,10 +127,12 @@ class EventConsumer:
     def topics(self) -> set[str]:
         return set(self._topics)
 
-    def attach(self, broker: KafkaBroker, *, dead_letters: AIOKafkaProducer, topic_prefix: str = "") -> None:
+    def attach(self, broker: KafkaBroker, *, dead_letters: AIOKafkaProducer, topic_prefix: str = "", instance_id: str | None = None) -> None:
         """Subscribe to the topics of the handled events; `dead_letters` is a started producer.
 
-        `topic_prefix` isolates test runs that share one Kafka broker.
+        `topic_prefix` isolates test runs that share one Kafka broker. `instance_id` (stable across
+        restarts of this worker process) makes it a static member of the group: restarted, it gets
+        its partitions back at once instead of after a rebalance.
         """
         self._dead_letters = dead_letters
         self._topic_prefix = topic_prefix
@@ -100,6 +140,7 @@ class EventConsumer:
             subscriber = broker.subscriber(
                 topic_prefix + topic,
                 group_id=topic_prefix + self.group,
+                group_instance_id=f"{instance_id}.{self.group}.{topic}" if instance_id else None,
                 # Batches: one transaction and one offset commit per batch instead of per message
                 # (FastStream commits synchronously on every ack, which caps a consumer at a few
                 # hundred events a second). A nack seeks every partition back to the batch start.
@@ -117,7 +158,10 @@ class EventConsumer:
         # byte string, even an unreadable one, reaches us and from there the dead-letter topic),
         # and injects nothing into parameters we need — hence the closure for the topic.
         async def on_batch(message: KafkaMessage) -> None:
-            await self.dispatch_batch([(record.value, record) for record in message.raw_message], topic=topic)
+            try:
+                await self.dispatch_batch([(record.value, record) for record in message.raw_message], topic=topic)
+            except TransientFailure:
+                await message.nack()  # seek back: the same events come again after the back-off
 
         return on_batch
 
@@ -126,79 +170,151 @@ class EventConsumer:
         await self.dispatch_batch([(body, record)], topic=topic)
 
     async def dispatch_batch(self, messages: list[tuple[bytes, Any]], *, topic: str) -> None:
-        """Apply a batch in order: in one transaction when all goes well, else one by one."""
-        work: list[tuple[Handler, Event, EventEnvelope, bytes, Any]] = []
-        for body, record in messages:
-            try:
-                envelope = EventEnvelope.model_validate_json(body)
-            except ValidationError as exc:
-                await self._dead_letter(body, topic, f"unreadable envelope: {exc.error_count()} errors", record)
-                continue
-            handler = self._handlers.get((envelope.event_type, envelope.version))
-            if handler is None:
-                continue  # another consumer's event on a shared topic
-            try:
-                event = envelope.open()
-            except (ValidationError, KeyError) as exc:
-                await self._dead_letter(body, topic, f"invalid {envelope.event_type} payload: {exc}", record)
-                continue
-            work.append((handler, event, envelope, body, record))
-        if not work:
+        """Apply a batch in order: in one transaction when all goes well, else one by one.
+        Raises TransientFailure (after the back-off) when it must be seen again."""
+        items = [item for item in (self._open(body, record) for body, record in messages) if item is not None]
+        if not items:
             return
-        if len(work) > 1:
+        if len(items) > 1 and all(item.handler and not item.own_transaction for item in items):
             try:
-                applied, duplicates = await self._apply(work)
-                self.applied += applied
-                self.duplicates_dropped += duplicates
+                await self._apply(items, topic)
+                self._backoff.reset()
                 return
-            except Exception as exc:  # find the culprit one message at a time
-                log.warning("%s: a batch of %d failed (%r); applying one by one", self.group, len(work), exc)
-        for item in work:
-            await self._apply_with_retries(item, topic)
+            except Exception as exc:
+                if is_transient(exc):
+                    await self._transient(exc)
+                log.warning("%s: a batch of %d failed (%r); applying one by one", self.group, len(items), exc)
+        for item in items:
+            await self._apply_alone(item, topic)
+        self._backoff.reset()
 
-    async def _apply_with_retries(self, item: tuple[Handler, Event, EventEnvelope, bytes, Any], topic: str) -> None:
-        _, _, envelope, body, record = item
+    def _open(self, body: bytes, record: Any) -> _Item | None:
+        raw_key = getattr(record, "key", None)
+        key = raw_key.decode("utf-8", "replace") if isinstance(raw_key, bytes) else raw_key
+        try:
+            envelope = EventEnvelope.model_validate_json(body)
+        except ValidationError as exc:
+            return _Item(body, record, key, dead_reason=f"unreadable envelope: {exc.error_count()} errors")
+        key = key if key is not None else envelope.key
+        registered = self._handlers.get((envelope.event_type, envelope.version))
+        if registered is None:
+            if envelope.event_type in self._handled_types:
+                return _Item(body, record, key, envelope=envelope, dead_reason=f"unknown contract version {envelope.event_type} v{envelope.version}")
+            return None  # another consumer's event on a shared topic
+        handler, own_transaction = registered
+        try:
+            event = envelope.open()
+        except (ValidationError, KeyError) as exc:
+            return _Item(body, record, key, envelope=envelope, dead_reason=f"invalid {envelope.event_type} payload: {exc}")
+        return _Item(body, record, key, handler, envelope, event, own_transaction)
+
+    async def _apply_alone(self, item: _Item, topic: str) -> None:
+        if item.dead_reason is not None:
+            await self._dead_letter(item, topic, item.dead_reason)
+            return
         last_error: Exception | None = None
         for attempt in range(1, self._max_attempts + 1):
             try:
-                applied, duplicates = await self._apply([item])
-                self.applied += applied
-                self.duplicates_dropped += duplicates
+                await self._apply([item], topic)
                 return
-            except Exception as exc:  # a handler bug or a passing database fault
+            except Exception as exc:
+                if is_transient(exc) or not await self._database_answers():
+                    await self._transient(exc)
                 last_error = exc
-                log.warning("%s: %s %s failed (attempt %d/%d): %r", self.group, envelope.event_type, envelope.event_id, attempt, self._max_attempts, exc)
-                await asyncio.sleep(self._retry_delay * attempt)
-        await self._dead_letter(body, topic, f"{type(last_error).__name__}: {last_error}", record)
+                log.warning("%s: %s %s failed (attempt %d/%d): %r", self.group, item.envelope.event_type, item.envelope.event_id, attempt, self._max_attempts, exc)
+                if attempt < self._max_attempts:
+                    await asyncio.sleep(self._retry_delay * attempt)
+        await self._dead_letter(item, topic, f"{type(last_error).__name__}: {last_error}")
 
-    async def _apply(self, items: list[tuple[Handler, Event, EventEnvelope, bytes, Any]]) -> tuple[int, int]:
-        """One transaction: each event's inbox row and its effect. Returns (applied, duplicates)."""
-        applied = 0
-        async with self._unit_of_work() as uow:
+    async def _apply(self, items: list[_Item], topic: str) -> None:
+        """One transaction: each event's inbox row and its effect, or its place behind a dead one."""
+        async with self.unit_of_work() as uow:
+            session = uow.session
+            held = await dead_letters.held_keys(session, self.group, {item.key for item in items if item.key is not None})
+            to_apply: list[_Item] = []
+            parked = 0
+            for item in items:
+                if item.key in held and await self._still_held(uow, item.key):
+                    await dead_letters.keep(session, self._held(item, topic, reason=None), "parked")
+                    parked += 1
+                else:
+                    to_apply.append(item)
             # One statement records the whole batch in the inbox; what comes back is new.
-            new = await first_deliveries(uow.session, consumer=self.group, events=[(envelope.event_id, envelope.event_type) for _, _, envelope, _, _ in items])
-            for handler, event, envelope, _, _ in items:
-                if envelope.event_id in new:
-                    new.discard(envelope.event_id)  # the same event twice in one batch applies once
-                    await handler(uow, event, envelope)
+            new = await first_deliveries(session, consumer=self.group, events=[(item.envelope.event_id, item.envelope.event_type) for item in to_apply])
+            applied = 0
+            for item in to_apply:
+                if item.envelope.event_id in new:
+                    new.discard(item.envelope.event_id)  # the same event twice in one batch applies once
+                    await item.handler(uow, item.event, item.envelope)
                     applied += 1
             await uow.commit()
-        return applied, len(items) - applied
+        self.applied += applied
+        self.duplicates_dropped += len(to_apply) - applied
+        self.parked += parked
 
-    async def _dead_letter(self, body: bytes, topic: str, reason: str, raw: Any) -> None:
+    async def _still_held(self, uow: UnitOfWork, key: str) -> bool:
+        # Serialised with a replay of this key: either it already emptied the key (apply now), or
+        # it will see this event parked behind the dead one once we commit.
+        await dead_letters.lock_key(uow.session, self.group, key)
+        return bool(await dead_letters.held_keys(uow.session, self.group, {key}))
+
+    async def apply_replayed(self, uow: UnitOfWork, body: bytes) -> bool:
+        """A held event, applied inside `uow` through the inbox (`dlq replay`). False: it was
+        applied before (a duplicate). Raises what the handler raises, or ValueError if unreadable."""
+        item = self._open(body, None)
+        if item is None or item.dead_reason is not None:
+            raise ValueError(item.dead_reason if item else "not an event this consumer handles")
+        new = await first_deliveries(uow.session, consumer=self.group, events=[(item.envelope.event_id, item.envelope.event_type)])
+        if not new:
+            return False
+        await item.handler(uow, item.event, item.envelope)
+        return True
+
+    async def _database_answers(self) -> bool:
+        """A handler error while the database does not answer is the database's, not the event's."""
+        try:
+            async with self.unit_of_work() as uow:
+                await uow.session.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    async def _transient(self, exc: Exception) -> None:
+        self.transient_failures += 1
+        delay = self._backoff.next_delay()
+        log.warning("%s: transient failure (%s: %s); seeing the events again in %.1fs", self.group, type(exc).__name__, str(exc)[:200], delay)
+        await asyncio.sleep(delay)
+        raise TransientFailure(str(exc)) from exc
+
+    def _held(self, item: _Item, topic: str, *, reason: str | None) -> dead_letters.Held:
+        envelope = item.envelope
+        return dead_letters.held_from_record(
+            self.group, topic, item.body, item.record, key=item.key, reason=reason,
+            event_id=envelope.event_id if envelope else None, event_type=envelope.event_type if envelope else None,
+        )
+
+    async def _dead_letter(self, item: _Item, topic: str, reason: str) -> None:
+        """To `dlq.<group>` (reason and original headers), then stored as dead, its key parked."""
         if self._dead_letters is None:
             raise RuntimeError(f"{self.group}: cannot dead-letter, not attached: {reason}")
-        headers = {"dlq-reason": reason[:500], "dlq-original-topic": topic, "dlq-group": self.group}
-        if raw is not None and hasattr(raw, "offset"):
-            headers["dlq-original-partition"] = str(raw.partition)
-            headers["dlq-original-offset"] = str(raw.offset)
-        key = getattr(raw, "key", None) if raw is not None else None
-        # If this send fails the exception nacks the message and we will try again.
-        await self._dead_letters.send_and_wait(
-            self._topic_prefix + dead_letter_topic(self.group),
-            value=body,
-            key=key,
-            headers=[(name, value.encode()) for name, value in headers.items()],
-        )
+        held = self._held(item, topic, reason=reason[:1000])
+        headers = [(name, value.encode()) for name, value in held.headers if not name.startswith("dlq-")]
+        extra = {"dlq-reason": reason[:500], "dlq-original-topic": topic, "dlq-group": self.group}
+        if held.offset is not None:
+            extra.update({"dlq-original-partition": str(held.partition), "dlq-original-offset": str(held.offset)})
+        try:
+            await self._dead_letters.send_and_wait(
+                self._topic_prefix + dead_letter_topic(self.group),
+                value=item.body,
+                key=item.key.encode() if item.key is not None else None,
+                headers=headers + [(name, value.encode()) for name, value in extra.items()],
+            )
+            async with self.unit_of_work() as uow:
+                await dead_letters.keep(uow.session, held, "dead")
+                await uow.commit()
+        except Exception as exc:
+            if is_transient(exc):
+                await self._transient(exc)
+            raise
         self.dead_lettered += 1
-        log.error("%s: message from %s sent to %s: %s", self.group, topic, dead_letter_topic(self.group), reason)
+        log.error("%s: message from %s sent to %s, key %s parked: %s", self.group, topic, dead_letter_topic(self.group), item.key, reason)

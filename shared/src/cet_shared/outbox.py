@@ -3,11 +3,23 @@
 Guarantees:
 - nothing is lost: a row stays unpublished until Kafka acknowledged it (acks=all, idempotent
   producer); a relay killed between send and mark re-sends it, and consumers' inboxes drop the copy;
-- per-key commit order: one relay at a time holds the leader lock (a PostgreSQL advisory lock), it
-  reads rows in id order and sends them to the partition of their key in that order. Writers take
-  their aggregate's row lock before `enqueue`, so for one key id order is commit order;
-- several replicas are safe: the others wait for the lock and take over when the leader dies
-  (PostgreSQL releases a session's advisory lock when its connection drops).
+- one leader at a time, as a lease: the leader holds a session-level advisory lock on a connection
+  whose server side ends the session after `lease_seconds` without a statement
+  (`idle_session_timeout`); the leader runs a statement at least every `lease_seconds / 3`, also
+  while it waits for Kafka's acks. A leader that is frozen (SIGSTOP, a paused VM) or cut off
+  (a partition, no RST) therefore loses the lock within `lease_seconds` — PostgreSQL ends its
+  session and releases the lock — and a standby, polling every `standby_poll` seconds, takes
+  over. A leader that cannot renew (a statement fails or times out), or that finds it has not
+  renewed for a whole lease (it was frozen), stops publishing at once and becomes a standby;
+  coming back, it finds the lock taken and stays one;
+- per-key order at the consumers, also through a takeover: writers take their aggregate's row lock
+  before `enqueue`, so for one key id order is commit order; every leader sends the unpublished
+  rows in id order to the partition of their key, and marks rows published on its own leader
+  session, so a row is marked only by a leader still holding the lock, after Kafka acknowledged
+  it. A new leader therefore sends every row not yet marked, in id order: whatever an old leader
+  sent late (frozen mid-send, acks delayed) is a copy of a row the new leader sends too, before
+  any later row of that key. For each key the *first* copy of every event reaches the partition in
+  order; later copies are duplicates, dropped by the consumers' inboxes (`duplicates_dropped`).
 """
 
 from __future__ import annotations
@@ -15,7 +27,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Sequence
+from typing import Any
 from datetime import datetime, timezone
 
 from aiokafka import AIOKafkaProducer
@@ -60,6 +74,10 @@ def create_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
     )
 
 
+class LeadershipLost(Exception):
+    """The lease could not be renewed, or may have run out: stop publishing now."""
+
+
 class OutboxRelay:
     """Publishes a service's outbox to Kafka. Run one per worker process; any number of workers."""
 
@@ -71,15 +89,23 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 0.2,
         topic_prefix: str = "",
+        lease_seconds: float = 5.0,
+        standby_poll: float = 1.0,
     ) -> None:
         self._engine = engine
         self._topic_prefix = topic_prefix
         self._producer = producer
         self._batch_size = batch_size
         self._poll_interval = poll_interval
+        self._lease_seconds = lease_seconds
+        self._renew_every = lease_seconds / 3
+        self._standby_poll = standby_poll
         self._stopping = asyncio.Event()
+        self._renewed_at = 0.0
         self.published = 0
         self.is_leader = False
+        self.terms = 0  # times this relay became the leader
+        self.step_downs = 0
 
     def stop(self) -> None:
         self._stopping.set()
@@ -103,24 +129,32 @@ class OutboxRelay:
                 if self._stopping.is_set():
                     return
                 raise
-            except Exception:
-                log.exception("outbox relay failed; retrying")
-                await self._sleep(1.0)
+            except Exception as exc:
+                if self.is_leader:
+                    self.step_downs += 1
+                    log.warning("outbox relay stepped down: %s: %s", type(exc).__name__, str(exc)[:200])
+                else:
+                    log.warning("outbox relay cannot reach its database: %s: %s", type(exc).__name__, str(exc)[:200])
+                self.is_leader = False
+                await self._sleep(self._standby_poll)
             finally:
                 self.is_leader = False
 
     async def _lead(self) -> None:
         async with self._engine.connect() as connection:
             try:
+                await self._bound(connection)
                 while not self._stopping.is_set():
                     got = (await connection.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": RELAY_LOCK_ID})).scalar()
                     await connection.commit()
                     if got:
                         break
-                    await self._sleep(self._poll_interval * 5)
+                    await self._sleep(self._standby_poll)
                 else:
                     return
+                self._renewed_at = time.monotonic()
                 self.is_leader = True
+                self.terms += 1
                 log.info("outbox relay is the leader")
                 while not self._stopping.is_set():
                     sent = await self.publish_batch(connection)
@@ -131,28 +165,66 @@ class OutboxRelay:
                 # releases the session-level advisory lock, whatever state we are leaving in.
                 await connection.invalidate()
 
+    async def _bound(self, connection: AsyncConnection) -> None:
+        """The lease's server side, and no relay statement waits long on anything."""
+        lease_ms = int(self._lease_seconds * 1000)
+        for setting, value in (("statement_timeout", lease_ms // 2), ("lock_timeout", lease_ms // 4), ("idle_session_timeout", lease_ms)):
+            await connection.execute(text(f"SET {setting} = {int(value)}"))
+        await connection.commit()
+
+    async def _renewed(self, connection: AsyncConnection, statement: Any, parameters: dict | None = None) -> Any:
+        """Run a leader statement; its success renews the lease. A failure or a lease that may have
+        run out meanwhile (we were frozen) ends the leadership."""
+        if time.monotonic() - self._renewed_at > self._lease_seconds * 0.8:
+            raise LeadershipLost(f"no renewal for {time.monotonic() - self._renewed_at:.1f}s")
+        started = time.monotonic()
+        try:
+            result = await asyncio.wait_for(connection.execute(statement, parameters or {}), timeout=self._lease_seconds / 2)
+            await asyncio.wait_for(connection.commit(), timeout=self._lease_seconds / 2)
+        except (TimeoutError, asyncio.TimeoutError) as exc:
+            raise LeadershipLost("a leader statement timed out") from exc
+        self._renewed_at = started
+        return result
+
     async def publish_batch(self, connection: AsyncConnection) -> int:
         """Send the oldest unpublished rows, wait for Kafka's acks, then mark them. Returns the count."""
         rows = (
-            await connection.execute(
+            await self._renewed(
+                connection,
                 select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.envelope, outbox.c.headers)
                 .where(outbox.c.published_at.is_(None))
                 .order_by(outbox.c.id)
-                .limit(self._batch_size)
+                .limit(self._batch_size),
             )
         ).all()
-        await connection.commit()
         if not rows:
             return 0
-        await self._send(rows)
-        await connection.execute(
+        await self._send_holding_the_lease(connection, rows)
+        await self._renewed(
+            connection,
             update(outbox)
             .where(outbox.c.id.in_([row.id for row in rows]))
-            .values(published_at=datetime.now(timezone.utc), attempts=outbox.c.attempts + 1)
+            .values(published_at=datetime.now(timezone.utc), attempts=outbox.c.attempts + 1),
         )
-        await connection.commit()
         self.published += len(rows)
         return len(rows)
+
+    async def _send_holding_the_lease(self, connection: AsyncConnection, rows: Sequence) -> None:
+        """Wait for Kafka's acks, renewing the lease meanwhile; give up the moment it cannot."""
+        if time.monotonic() - self._renewed_at > self._lease_seconds * 0.8:
+            raise LeadershipLost("frozen between reading and sending")
+        sending = asyncio.create_task(self._send(rows))
+        try:
+            while True:
+                done, _ = await asyncio.wait({sending}, timeout=self._renew_every)
+                if done:
+                    sending.result()
+                    return
+                await self._renewed(connection, text("SELECT 1"))
+        finally:
+            if not sending.done():
+                sending.cancel()
+                await asyncio.gather(sending, return_exceptions=True)
 
     async def _send(self, rows: Sequence) -> None:
         # send() only queues; the idempotent producer keeps per-partition order with several

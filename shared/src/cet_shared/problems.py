@@ -14,6 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cet_shared.resilience import is_transient, sqlstate
+
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,20 @@ def too_many_requests(retry_after_seconds: int) -> Problem:
     )
 
 
+# A database that is restarting or failing over is back within seconds; the portal retries then.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+
+
+def service_unavailable(retry_after_seconds: int = UNAVAILABLE_RETRY_AFTER_SECONDS) -> Problem:
+    return Problem(
+        503,
+        "service_unavailable",
+        "系统暂时无法处理，请稍后重试",
+        headers={"Retry-After": str(retry_after_seconds)},
+        retry_after=retry_after_seconds,
+    )
+
+
 _STATUS_TITLES = {
     400: ("bad_request", "请求有误"),
     401: ("not_authenticated", "请先登录"),
@@ -127,5 +143,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_transient(exc):
+            # A fault of ours or of the network, not of the request (the database restarting, a cut
+            # link, a deadlock victim after its retries): the same request works once it is over.
+            log.warning("%s %s: unavailable (%s: %s)", request.method, request.url.path, type(exc).__name__, sqlstate(exc) or str(exc)[:200])
+            return problem_response(service_unavailable(), request)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(Problem(500, "internal_error", "系统繁忙，请稍后再试"), request)

@@ -38,6 +38,12 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval: timedelta = timedelta(milliseconds=200)
     outbox_batch_size: int = 500
     consumer_max_attempts: int = 3
+    # Retention (cet_shared.housekeeping): the inbox must remember events longer than the topics keep them.
+    outbox_retention: timedelta = timedelta(days=3)
+    inbox_retention: timedelta = timedelta(days=21)
+    # Static group membership: stable across restarts of one worker process, unique among them
+    # (a StatefulSet pod name). Unset: the host name (one worker per service and host).
+    worker_instance_id: str | None = Field(default=None, validation_alias="WORKER_INSTANCE_ID")
     # Prepended to every topic and consumer group; lets test runs share one broker in isolation.
     kafka_topic_prefix: str = Field(default="", validation_alias="KAFKA_TOPIC_PREFIX")
 

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cet_shared.auth import TokenVerifier
 from cet_shared.problems import Problem, install_problem_handlers, problem_response
+from cet_shared.request_retry import RetryConflicts
 from cet_shared.settings import ServiceSettings
 from cet_shared.telemetry import instrument_app, setup_tracing
 
@@ -77,6 +78,7 @@ def create_app(
     """`body_limits`: larger limits for a few paths (file imports), by path without the root path."""
     app = FastAPI(title=title, lifespan=lifespan, root_path=root_path)
     install_problem_handlers(app)
+    app.add_middleware(RetryConflicts)  # inside the body limit: it replays a body already bounded
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, path_limits=body_limits)
 
     @app.get("/healthz", include_in_schema=False)

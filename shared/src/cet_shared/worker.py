@@ -3,6 +3,8 @@ periodic jobs (sweepers) in one process, stopped cleanly on SIGTERM/SIGINT.
 
 Any number of worker replicas may run: consumer groups share partitions, the relay elects a
 leader, and periodic jobs must be safe to run concurrently (row locks, SKIP LOCKED).
+`service_worker()` builds a service's worker the one way: its consumers and jobs, plus the
+housekeeping every service needs (`cet_shared.housekeeping`) and its static group membership.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cet_shared.housekeeping import Retention, prune
 from cet_shared.messaging import EventConsumer, create_broker
 from cet_shared.outbox import OutboxRelay, create_producer
 
@@ -40,8 +45,10 @@ class Worker:
         relay_batch_size: int = 500,
         relay_poll_interval: float = 0.2,
         topic_prefix: str = "",
+        instance_id: str | None = None,
     ) -> None:
         self.name = name
+        self.instance_id = instance_id
         self._engine = engine
         self._bootstrap = bootstrap_servers
         self._consumers = consumers
@@ -64,7 +71,7 @@ class Worker:
         broker = create_broker(self._bootstrap, client_id=f"{self.name}-worker")
         await producer.start()
         for consumer in self._consumers:
-            consumer.attach(broker, dead_letters=producer, topic_prefix=self._topic_prefix)
+            consumer.attach(broker, dead_letters=producer, topic_prefix=self._topic_prefix, instance_id=self.instance_id)
         await broker.start()
         self.relay = OutboxRelay(
             self._engine, producer, batch_size=self._relay_batch_size, poll_interval=self._relay_poll_interval, topic_prefix=self._topic_prefix
@@ -97,6 +104,27 @@ class Worker:
                 await asyncio.wait_for(self._stop.wait(), timeout=job.every_seconds)
             except TimeoutError:
                 pass
+
+
+def service_worker(name: str, ctx: Any, *, consumers: Sequence[EventConsumer] = (), jobs: Sequence[PeriodicJob] = ()) -> Worker:
+    """`ctx`: a service's composition root (settings, engine, sessions)."""
+    settings = ctx.settings
+    retention = Retention(outbox=settings.outbox_retention, inbox=settings.inbox_retention)
+
+    async def housekeeping() -> int:
+        return sum((await prune(ctx.sessions, retention)).values())
+
+    return Worker(
+        name,
+        engine=ctx.engine,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        consumers=consumers,
+        jobs=[*jobs, PeriodicJob("housekeeping", 300.0, housekeeping)],
+        relay_batch_size=settings.outbox_batch_size,
+        relay_poll_interval=settings.outbox_poll_interval.total_seconds(),
+        topic_prefix=settings.kafka_topic_prefix,
+        instance_id=settings.worker_instance_id or socket.gethostname(),
+    )
 
 
 def run_until_signalled(worker: Worker) -> None:

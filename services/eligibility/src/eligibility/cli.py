@@ -1,6 +1,7 @@
 """eligibility-admin: operations commands.
 
     eligibility-admin migrate
+    eligibility-admin dlq list | show ID | replay [ID…] | discard ID --reason …   dead letters (audited)
     eligibility-admin import-students FILE     (CSV, UTF-8; see demo/students.csv for the columns)
     eligibility-admin import-scores FILE       (CSV: ticket_number,id_number,name,score,year,half)
 
@@ -14,6 +15,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from cet_shared import dlq_admin
 from cet_shared.db.migrations import upgrade
 from cet_shared.problems import Problem
 
@@ -40,6 +42,13 @@ async def _import(kind: str, text: str):  # noqa: ANN202
         await ctx.close()
 
 
+def _dlq(args: argparse.Namespace) -> int:
+    from eligibility.bootstrap import bootstrap
+    from eligibility.events.consumers import build_consumers
+
+    return dlq_admin.run(args, bootstrap, build_consumers)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="eligibility-admin")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -47,8 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, what in (("import-students", "the student registry (provinces, schools, campuses, students)"), ("import-scores", "CET4 written scores")):
         command = commands.add_parser(name, help=f"import {what} from a CSV file; all rows or none")
         command.add_argument("file", type=Path)
+    dlq_admin.add_commands(commands)
     args = parser.parse_args(argv)
 
+    if args.command == "dlq":
+        return _dlq(args)
     if args.command == "migrate":
         migrate()
         print("eligibility: migrations applied")

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cet_shared.clock import Clock, SystemClock
 from cet_shared.db import UnitOfWork, create_engine, create_session_factory, normalise_async_url
+from cet_shared.db.engine import asyncpg_options, tune_asyncpg_connection
 from enrolment.settings import EnrolmentSettings
 
 
@@ -37,7 +38,7 @@ class Enrolment:
                         normalise_async_url(self.settings.database_url).replace("postgresql+asyncpg://", "postgresql://", 1),
                         min_size=1,
                         max_size=self.settings.db_pool_size,
-                        server_settings={"application_name": "enrolment", "timezone": "UTC"},
+                        **asyncpg_options("enrolment"),
                         init=_json_codecs,
                         reset=_nothing_to_reset,
                     )
@@ -57,6 +58,7 @@ async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
 
 
 async def _json_codecs(connection: asyncpg.Connection) -> None:
+    tune_asyncpg_connection(connection)
     for name in ("json", "jsonb"):
         await connection.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 

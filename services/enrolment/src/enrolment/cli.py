@@ -1,6 +1,7 @@
 """enrolment-admin: operations commands.
 
     enrolment-admin migrate
+    enrolment-admin dlq list | show ID | replay [ID…] | discard ID --reason …   dead letters (audited)
     enrolment-admin setup FILE.(json|yaml) [--publish]   set up an exam session end to end
     enrolment-admin publish SESSION_ID                    ExamSessionPublished
     enrolment-admin capacity OFFERING_ID N                change a capacity live (N11)
@@ -26,6 +27,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from cet_shared import dlq_admin
 from cet_shared.db.migrations import upgrade
 from cet_shared.problems import Problem
 
@@ -60,6 +62,13 @@ def _run(action: Callable[[Any], Awaitable[Any]]) -> Any:
     return asyncio.run(main())
 
 
+def _dlq(args: argparse.Namespace) -> int:
+    from enrolment.bootstrap import bootstrap
+    from enrolment.events.consumers import build_consumers
+
+    return dlq_admin.run(args, bootstrap, build_consumers)
+
+
 def main(argv: list[str] | None = None) -> int:
     from enrolment.service import arrangement, sessions
 
@@ -75,8 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     capacity.add_argument("capacity", type=int)
     commands.add_parser("arrange").add_argument("session_id", type=uuid.UUID)
     commands.add_parser("show").add_argument("session_id", type=uuid.UUID)
+    dlq_admin.add_commands(commands)
     args = parser.parse_args(argv)
 
+    if args.command == "dlq":
+        return _dlq(args)
     try:
         if args.command == "migrate":
             migrate()

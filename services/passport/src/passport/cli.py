@@ -1,6 +1,7 @@
 """passport-admin: operations commands.
 
     passport-admin migrate
+    passport-admin dlq list | show ID | replay [ID…] | discard ID --reason …   dead letters (audited)
     passport-admin create-staff --email t@school.cn --role teacher --school 99101   (password from stdin or --password-env)
 """
 
@@ -13,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from cet_shared import dlq_admin
 from cet_shared.db.migrations import upgrade
 from cet_shared.problems import Problem
 
@@ -37,6 +39,13 @@ async def _create_staff(email: str, password: str, roles: set[str], school: str 
         await ctx.close()
 
 
+def _dlq(args: argparse.Namespace) -> int:
+    from passport.bootstrap import bootstrap
+    from passport.events.consumers import build_consumers
+
+    return dlq_admin.run(args, bootstrap, build_consumers)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="passport-admin")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -46,8 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     staff.add_argument("--role", action="append", required=True, choices=["teacher", "support", "ops"])
     staff.add_argument("--school", help="5-digit school code (teachers)")
     staff.add_argument("--password-env", help="read the password from this environment variable instead of a prompt")
+    dlq_admin.add_commands(commands)
     args = parser.parse_args(argv)
 
+    if args.command == "dlq":
+        return _dlq(args)
     if args.command == "migrate":
         migrate()
         print("passport: migrations applied")

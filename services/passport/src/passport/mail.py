@@ -38,26 +38,33 @@ class MailSender:
             smtp.send_message(message)
 
     async def send_pending(self, limit: int = 50) -> int:
-        """Deliver queued mail; safe with several workers (SKIP LOCKED). Returns how many were sent."""
-        sent = 0
-        async with self._sessions() as session, session.begin():
-            rows = (
-                await session.execute(
-                    select(mail_queue)
-                    .where(mail_queue.c.sent_at.is_(None), mail_queue.c.attempts < 20)
-                    .order_by(mail_queue.c.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            for row in rows:
+        """Deliver queued mail, one message per transaction: a crash re-sends at most the message
+        being sent, and no row lock is held across another message's SMTP round trip. Safe with
+        several workers (SKIP LOCKED). Returns how many were sent."""
+        sent, after = 0, 0
+        for _ in range(limit):
+            async with self._sessions() as session, session.begin():
+                row = (
+                    await session.execute(
+                        select(mail_queue)
+                        .where(mail_queue.c.sent_at.is_(None), mail_queue.c.attempts < 20, mail_queue.c.id > after)
+                        .order_by(mail_queue.c.id)
+                        .limit(1)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).first()
+                if row is None:
+                    return sent
+                after = row.id
                 try:
                     await asyncio.to_thread(self._deliver, row.to_address, row.subject, row.body)
                 except (OSError, smtplib.SMTPException) as exc:
                     await session.execute(
                         update(mail_queue).where(mail_queue.c.id == row.id).values(attempts=row.attempts + 1, last_error=str(exc)[:500])
                     )
-                    continue
+                    if isinstance(exc, OSError):
+                        return sent  # the mail server is away: the next run tries again
+                    continue  # this message was refused: the others still go
                 await session.execute(
                     update(mail_queue).where(mail_queue.c.id == row.id).values(sent_at=self._clock.now(), attempts=row.attempts + 1)
                 )

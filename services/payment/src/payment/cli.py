@@ -1,6 +1,7 @@
 """payment-admin: operations commands.
 
     payment-admin migrate
+    payment-admin dlq list | show ID | replay [ID…] | discard ID --reason …   dead letters (audited)
     payment-admin reconcile --date 2026-11-26 [--gateway alipay|payease]
     payment-admin make-test-keys --dir .local/var/payment-keys      (sandbox and tests only)
 """
@@ -14,6 +15,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from cet_shared import dlq_admin
 from cet_shared.db.migrations import upgrade
 
 MIGRATIONS = Path(__file__).parent / "db" / "migrations"
@@ -40,6 +42,13 @@ async def _reconcile(day: date, gateways: list[str]) -> list[dict]:
         await ctx.close()
 
 
+def _dlq(args: argparse.Namespace) -> int:
+    from payment.bootstrap import bootstrap
+    from payment.events.consumers import build_consumers
+
+    return dlq_admin.run(args, bootstrap, build_consumers)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="payment-admin")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -49,8 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     rec.add_argument("--gateway", choices=["alipay", "payease"], action="append")
     keys = commands.add_parser("make-test-keys", help="make the app's RSA key pair and a PayEase key for the sandbox")
     keys.add_argument("--dir", required=True)
+    dlq_admin.add_commands(commands)
     args = parser.parse_args(argv)
 
+    if args.command == "dlq":
+        return _dlq(args)
     if args.command == "migrate":
         migrate()
         print("payment: migrations applied")

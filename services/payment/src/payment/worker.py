@@ -1,8 +1,9 @@
-"""Payment's worker: projections and RefundRequired, the outbox relay, refunds, daily reconciliation."""
+"""Payment's worker: projections and RefundRequired, the outbox relay, refunds, daily
+reconciliation, and the common housekeeping (payment writes rate_limit_hits too)."""
 
 from __future__ import annotations
 
-from cet_shared.worker import PeriodicJob, Worker
+from cet_shared.worker import PeriodicJob, Worker, service_worker
 from payment.bootstrap import Payment
 from payment.events.consumers import build_consumers
 from payment.service.reconciliation import reconcile_yesterday_if_due
@@ -10,16 +11,12 @@ from payment.service.refunds import process_pending
 
 
 def build_worker(ctx: Payment) -> Worker:
-    return Worker(
+    return service_worker(
         "payment",
-        engine=ctx.engine,
-        bootstrap_servers=ctx.settings.kafka_bootstrap_servers,
+        ctx,
         consumers=build_consumers(ctx),
         jobs=[
             PeriodicJob("refunds", ctx.settings.refund_interval.total_seconds(), lambda: process_pending(ctx)),
             PeriodicJob("reconciliation", ctx.settings.reconcile_check_interval.total_seconds(), lambda: reconcile_yesterday_if_due(ctx)),
         ],
-        relay_batch_size=ctx.settings.outbox_batch_size,
-        relay_poll_interval=ctx.settings.outbox_poll_interval.total_seconds(),
-        topic_prefix=ctx.settings.kafka_topic_prefix,
     )

@@ -26,7 +26,8 @@ def alembic_config(url: str, script_location: Path) -> Config:
     return config
 
 
-def upgrade(url: str, script_location: Path, revision: str = "head") -> None:
+def upgrade(url: str, script_location: Path, revision: str = "heads") -> None:
+    """To every head: branches added side by side (e.g. the dead-letter tables) all apply."""
     command.upgrade(alembic_config(url, script_location), revision)
 
 

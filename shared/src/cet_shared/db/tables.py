@@ -12,10 +12,12 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -64,6 +66,43 @@ rate_limit_hits = Table(
     Column("hits", Integer, nullable=False),
     PrimaryKeyConstraint("bucket", "window_start"),
 )
+
+
+# Events a consumer could not apply (state 'dead') and the later events of the same key held
+# behind them ('parked') until the dead one is replayed or discarded (`cet_shared.dead_letters`).
+# Its own MetaData: each service's migration 0004+ creates it, after `create_common_tables`.
+dead_letter_metadata = MetaData()
+
+dead_letters = Table(
+    "dead_letters",
+    dead_letter_metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("consumer", Text, nullable=False),
+    Column("state", Text, nullable=False),  # dead | parked | replayed | discarded
+    Column("key", Text),
+    Column("event_id", UUID(as_uuid=True)),
+    Column("event_type", Text),
+    Column("topic", Text, nullable=False),
+    Column("partition", Integer),
+    Column("offset", BigInteger),
+    Column("body", LargeBinary, nullable=False),
+    Column("headers", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("reason", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolved_by", Text),
+    Column("resolution", Text),
+    UniqueConstraint("consumer", "topic", "partition", "offset", name="dead_letters_once_per_record"),
+)
+Index("dead_letters_held", dead_letters.c.consumer, dead_letters.c.key, dead_letters.c.id, postgresql_where=dead_letters.c.state.in_(["dead", "parked"]))
+
+
+def create_dead_letter_tables(connection) -> None:  # noqa: ANN001 - a sync Connection inside Alembic
+    dead_letter_metadata.create_all(connection)
+
+
+def drop_dead_letter_tables(connection) -> None:  # noqa: ANN001
+    dead_letter_metadata.drop_all(connection)
 
 
 def create_common_tables(connection) -> None:  # noqa: ANN001 - a sync Connection inside Alembic

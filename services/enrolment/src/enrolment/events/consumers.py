@@ -18,6 +18,9 @@ from enrolment.service import projections
 
 
 def build_consumers(ctx: Enrolment) -> list[EventConsumer]:
+    """Events that move seats (a release returns them, a late payment re-takes one) commit one at a
+    time: in a batch's transaction an offering's row lock would be held while the batch waits for
+    a registration that a candidate holds while waiting for that offering — a deadlock."""
     registrations = EventConsumer("enrolment.registrations", ctx.unit_of_work, max_attempts=ctx.settings.consumer_max_attempts)
     payments = EventConsumer("enrolment.payments", ctx.unit_of_work, max_attempts=ctx.settings.consumer_max_attempts)
 
@@ -33,15 +36,15 @@ def build_consumers(ctx: Enrolment) -> list[EventConsumer]:
     async def rebound(uow: UnitOfWork, event: RegistrationRebound, envelope: EventEnvelope) -> None:
         await projections.on_registration_rebound(uow, event)
 
-    @registrations.handles(RegistrationReleased)
+    @registrations.handles(RegistrationReleased, own_transaction=True)
     async def released(uow: UnitOfWork, event: RegistrationReleased, envelope: EventEnvelope) -> None:
         await projections.on_registration_released(ctx, uow, event)
 
-    @payments.handles(PaymentConfirmed)
+    @payments.handles(PaymentConfirmed, own_transaction=True)
     async def paid(uow: UnitOfWork, event: PaymentConfirmed, envelope: EventEnvelope) -> None:
         await projections.on_payment_confirmed(ctx, uow, event)
 
-    @payments.handles(RefundCompleted)
+    @payments.handles(RefundCompleted, own_transaction=True)
     async def refunded(uow: UnitOfWork, event: RefundCompleted, envelope: EventEnvelope) -> None:
         await projections.on_refund_completed(uow, event)
 

@@ -103,7 +103,7 @@ async def enrol_written(ctx: Enrolment, passport_id: str, subject_codes: list[st
             if registration["notices_acknowledged_at"] is None:
                 raise Refusal("notices_not_acknowledged", "请先阅读报考须知及省通告")
             active = _active(await active_codes(session, registration["registration_id"]))
-            created = []
+            created, claims = [], []
             for code in dict.fromkeys(subject_codes):
                 chosen = subject(code)
                 if chosen is None or chosen.kind != "written":
@@ -130,9 +130,13 @@ async def enrol_written(ctx: Enrolment, passport_id: str, subject_codes: list[st
                     uow, registration=registration, offering=dict(offering), now=now, expires_at=now + ctx.settings.unpaid_lifetime
                 )
                 if offering["capacity"] is not None:
-                    await claim_seat(session, enrolment_id, offering["id"])
+                    claims.append((offering["id"], enrolment_id))
                 created.append(enrolment_id)
                 active.append(Active(chosen.code, chosen.kind, chosen.level))
+            # The seats are taken at COMMIT in claim order: offering id order for every candidate,
+            # so [1, 2] and [2, 1] never wait on each other in a cycle.
+            for offering_id, enrolment_id in sorted(claims, key=lambda claim: str(claim[0])):
+                await claim_seat(session, enrolment_id, offering_id)
         await _commit_holds(uow)
     return created
 
