@@ -25,7 +25,7 @@ from cet_shared.events.contracts import RegistrationBound, RegistrationSnapshot,
 from cet_shared.events.envelope import Event, EventEnvelope
 from cet_shared.testing import TestTokens, throwaway_database
 from payment.api.app import create_app
-from payment.bootstrap import Payment, bootstrap
+from payment.bootstrap import Payment, bootstrap, build_gateways
 from payment.cli import migrate
 from payment.events.consumers import build_consumers
 from payment.sandbox.app import build_state, create_app as create_sandbox_app
@@ -88,6 +88,21 @@ class World:
     api: AsyncClient  # the payment service
     gw: AsyncClient  # the sandbox, as a browser sees it
     tokens: TestTokens
+    to_sandbox: Forward | None = None
+    to_payment: Forward | None = None
+
+    async def restart_sandbox(self) -> SandboxState:
+        """The sandbox process stops (its memory goes) and starts again with the same key
+        directory; payment restarts after it, reading the new Alipay public key."""
+        await self.sandbox.close()
+        settings = self.sandbox.settings
+        self.sandbox = build_state(settings, notify_transport=self.to_payment)
+        sandbox_app = create_sandbox_app(state=self.sandbox)
+        sandbox_app.state.sandbox = self.sandbox  # what its lifespan does
+        self.to_sandbox.inner = ASGITransport(app=sandbox_app)
+        self.gw = AsyncClient(transport=ASGITransport(app=sandbox_app), base_url=SANDBOX)
+        self.ctx.gateways = build_gateways(self.ctx.settings, self.ctx.http, self.ctx.clock)
+        return self.sandbox
 
     def headers(self, passport_id: str, *roles: str) -> dict[str, str]:
         return self.tokens.headers(passport_id, *(roles or ("candidate",)))
@@ -212,8 +227,10 @@ async def world(database_url: str, key_dir: Path, tokens: TestTokens, sandbox_ov
     async with LifespanManager(app), LifespanManager(sandbox_app):
         to_payment.inner, to_sandbox.inner = ASGITransport(app=app), ASGITransport(app=sandbox_app)
         async with AsyncClient(transport=ASGITransport(app=app), base_url=PAYMENT) as api, AsyncClient(transport=ASGITransport(app=sandbox_app), base_url=SANDBOX) as gw:
-            yield World(ctx, state, api, gw, tokens)
-    await state.close()
+            world = World(ctx, state, api, gw, tokens, to_sandbox, to_payment)
+            yield world
+            await world.gw.aclose()
+    await world.sandbox.close()
     async with ctx.engine.begin() as connection:
         tables = (await connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))).scalars().all()
         await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))

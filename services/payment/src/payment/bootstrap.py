@@ -58,6 +58,7 @@ def build_gateways(settings: PaymentSettings, http: httpx.AsyncClient, clock: Cl
             api_base_url=settings.payease_api_base_url,
             merchant_id=settings.payease_merchant_id,
             key=Path(settings.payease_key_file).read_text().strip(),
+            public_key=load_public_key(settings.payease_public_key_path()),
             return_url=settings.return_url,
             charset=settings.payease_charset,
         ),

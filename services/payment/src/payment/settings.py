@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from pydantic import Field
 
@@ -27,6 +28,8 @@ class PaymentSettings(ServiceSettings):
     payease_api_base_url: str = Field(default="http://127.0.0.1:8090/payease", validation_alias="PAYEASE_API_BASE_URL")
     payease_merchant_id: str = Field(default="8888", validation_alias="PAYEASE_MERCHANT_ID")
     payease_key_file: str = Field(default=".local/var/payment-keys/payease_key", validation_alias="PAYEASE_KEY_FILE")
+    # PayEase's RSA public key (verifies a notification's v_sign); by default beside the MAC key.
+    payease_public_key_file: str | None = Field(default=None, validation_alias="PAYEASE_PUBLIC_KEY_FILE")
     payease_charset: str = "gbk"
 
     # 更新 asks the gateways each time: bounded per registration so it cannot be used to flood them.
@@ -39,6 +42,9 @@ class PaymentSettings(ServiceSettings):
     reconcile_check_interval: timedelta = timedelta(hours=1)
     # Gateways publish a day's statement the next morning (Alipay: from about 09:00 Beijing time).
     reconcile_from_hour: int = Field(default=10, ge=0, le=23)
+
+    def payease_public_key_path(self) -> Path:
+        return Path(self.payease_public_key_file) if self.payease_public_key_file else Path(self.payease_key_file).parent / "payease_public_key.pem"
 
     def secret_field_names(self) -> tuple[str, ...]:
         # Payment holds no shared-secret setting: its keys are files (checked when loaded).

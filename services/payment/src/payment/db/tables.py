@@ -116,8 +116,33 @@ payments = Table(
     Column("source", Text, nullable=False),  # notification | query | reconciliation
     Column("status", Text, nullable=False),  # applied | surplus (a second payment of a paid order: refunded)
     Column("created_at", DateTime(timezone=True), nullable=False),
-    # Y3: a gateway transaction is applied once, whatever path reports it.
-    UniqueConstraint("gateway", "transaction_id"),
+    # Y3: a gateway transaction is applied once per attempt, whatever path reports it. The same
+    # transaction id on another attempt is a conflict (payment_conflicts), never a duplicate.
+    UniqueConstraint("gateway", "attempt_id", "transaction_id", name="payments_once_per_attempt"),
+)
+Index("payments_by_transaction", payments.c.gateway, payments.c.transaction_id)
+
+# A verified report (notification, query, statement) whose transaction id is already recorded for
+# another attempt or amount: kept, alerted, and settled by the gateway's own query or by support.
+payment_conflicts = Table(
+    "payment_conflicts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("gateway", Text, nullable=False),
+    Column("transaction_id", Text, nullable=False),
+    Column("out_trade_no", Text, nullable=False),
+    Column("order_id", UUID(as_uuid=True), nullable=False),
+    Column("amount_fen", Integer, nullable=False),
+    Column("source", Text, nullable=False),  # notification | query | reconciliation
+    Column("existing_payment_id", UUID(as_uuid=True), nullable=False),
+    Column("existing_order_id", UUID(as_uuid=True), nullable=False),
+    Column("existing_amount_fen", Integer, nullable=False),
+    Column("status", Text, nullable=False, server_default="open"),  # open | settled | support
+    Column("resolution", Text),
+    Column("times_seen", Integer, nullable=False, server_default=text("1")),
+    Column("detected_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    UniqueConstraint("gateway", "transaction_id", "out_trade_no", name="payment_conflicts_once"),
 )
 
 refunds = Table(
@@ -159,8 +184,9 @@ reconciliation_findings = Table(
     "reconciliation_findings",
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=True),
-    Column("run_id", UUID(as_uuid=True), ForeignKey("reconciliation_runs.run_id"), nullable=False, index=True),
-    # settled (paid there, not here) | missing_there (here, not there) | amount_mismatch | unknown_order
+    # NULL for a finding raised outside a statement run (a transaction conflict, when detected).
+    Column("run_id", UUID(as_uuid=True), ForeignKey("reconciliation_runs.run_id"), nullable=True, index=True),
+    # transaction_conflict | settled (paid there, not here) | missing_there (here, not there) | amount_mismatch | unknown_order
     Column("kind", Text, nullable=False),
     Column("out_trade_no", Text),
     Column("transaction_id", Text),

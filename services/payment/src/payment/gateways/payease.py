@@ -9,9 +9,11 @@ Public documentation of PayEase is thin; where it is silent we keep its document
   (`yyyymmdd-<mid>-<serial>`, unique per merchant, payable once) is the transaction id;
 - refunds carry no request number, so idempotency is ours: the request number travels in
   `v_refreason` and the refund list is read before submitting, so a refund is never sent twice;
-- the query and day list answer XML whose per-order RSA `sign` we do not verify (no PayEase
-  public key is configured); they are trusted by the channel (HTTPS to the configured host);
-- the notification's own RSA `v_sign` is likewise not checked; v_mac and v_md5money are.
+- the notification is verified three ways: v_mac and v_md5money (the shared MAC key) and v_sign,
+  PayEase's RSA signature, against PayEase's configured public key (see signing.py) — the MAC key
+  is the merchant's too, only v_sign proves the notice came from PayEase;
+- the query and day list answer XML whose per-order RSA `sign` we do not verify yet; they are
+  trusted by the channel (HTTPS to the configured host), which we ourselves call.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from urllib.parse import parse_qsl
 from xml.etree import ElementTree
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from cet_shared.clock import to_shanghai
 from payment.gateways.base import (
@@ -33,7 +36,7 @@ from payment.gateways.base import (
     TradeState,
     VerifiedNotification,
 )
-from payment.gateways.signing import hmac_md5, hmac_md5_equal
+from payment.gateways.signing import hmac_md5, hmac_md5_equal, payease_rsa_verify, payease_sign_content
 
 _DECLARATION = re.compile(rb'^\s*<\?xml[^>]*encoding="([A-Za-z0-9_-]+)"[^>]*\?>')
 SEPARATOR = "|_|"  # several orders in one notification
@@ -75,6 +78,7 @@ class PayEaseAdapter:
         api_base_url: str,
         merchant_id: str,
         key: str,
+        public_key: rsa.RSAPublicKey,
         return_url: str,
         charset: str = "gbk",
     ) -> None:
@@ -83,6 +87,7 @@ class PayEaseAdapter:
         self._api = api_base_url.rstrip("/")
         self.merchant_id = merchant_id
         self._key = key
+        self._public_key = public_key
         self._return_url = return_url
         self._charset = charset
 
@@ -117,13 +122,15 @@ class PayEaseAdapter:
             f = parse_form(body, self._charset)
         except (UnicodeDecodeError, ValueError):
             return VerifiedNotification(False, "undecodable body")
-        names = ("v_oid", "v_pmode", "v_pstatus", "v_pstring", "v_count", "v_amount", "v_moneytype", "v_mac", "v_md5money")
+        names = ("v_oid", "v_pmode", "v_pstatus", "v_pstring", "v_count", "v_amount", "v_moneytype", "v_mac", "v_md5money", "v_sign")
         if any(n not in f for n in names):
             return VerifiedNotification(False, "missing fields")
         mac_ok = hmac_md5_equal(self._key, f["v_oid"] + f["v_pmode"] + f["v_pstatus"] + f["v_pstring"] + f["v_count"], f["v_mac"], self._charset)
         money_ok = hmac_md5_equal(self._key, f["v_amount"] + f["v_moneytype"], f["v_md5money"], self._charset)
         if not (mac_ok and money_ok):
             return VerifiedNotification(False, "bad signature")
+        if not payease_rsa_verify(self._public_key, payease_sign_content(f), f["v_sign"], self._charset):
+            return VerifiedNotification(False, "bad v_sign (RSA)")
         oids, statuses = f["v_oid"].split(SEPARATOR), f["v_pstatus"].split(SEPARATOR)
         amounts, currencies = f["v_amount"].split(SEPARATOR), f["v_moneytype"].split(SEPARATOR)
         # isdigit() alone also accepts "①" or "²", which int() refuses.

@@ -5,6 +5,9 @@
   (URL-decoded). Implemented on `cryptography` (see the service note for why not an SDK).
 - PayEase (首信易支付): HMAC-MD5 (RFC 2104), lowercase hex, over the concatenation of fixed
   fields in a fixed order, with the merchant's shared key; bytes in the gateway's charset (GBK).
+  Its notification also carries `v_sign`: PayEase's RSA signature (MD5withRSA, PKCS#1 v1.5, hex)
+  over v_oid + v_pstatus + v_amount + v_moneytype, verified with PayEase's public key — the
+  shared MAC key is known to the merchant too, the RSA key proves the notice came from PayEase.
 """
 
 from __future__ import annotations
@@ -52,6 +55,26 @@ def hmac_md5_equal(key: str, text: str, given: str, charset: str = "gbk") -> boo
     if not given.isascii():  # not a hex digest, and compare_digest refuses non-ASCII text
         return False
     return hmac.compare_digest(expected, given)
+
+
+def payease_sign_content(fields: Mapping[str, str]) -> str:
+    return "".join(fields.get(name, "") for name in ("v_oid", "v_pstatus", "v_amount", "v_moneytype"))
+
+
+def payease_rsa_sign(private_key: rsa.RSAPrivateKey, content: str, charset: str = "gbk") -> str:
+    return private_key.sign(content.encode(charset), padding.PKCS1v15(), hashes.MD5()).hex()
+
+
+def payease_rsa_verify(public_key: rsa.RSAPublicKey, content: str, signature: str, charset: str = "gbk") -> bool:
+    """False for anything but the exact signature: not hex, truncated, another key, or other text."""
+    text = (signature or "").strip()
+    if not text.isascii() or len(text) != public_key.key_size // 4:
+        return False
+    try:
+        public_key.verify(bytes.fromhex(text), content.encode(charset), padding.PKCS1v15(), hashes.MD5())
+        return True
+    except (InvalidSignature, ValueError, UnicodeEncodeError):
+        return False
 
 
 def generate_rsa_key() -> rsa.RSAPrivateKey:

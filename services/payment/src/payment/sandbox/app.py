@@ -1,5 +1,5 @@
-"""The sandbox's HTTP face: Alipay's gateway.do and PayEase's pages and merchant interface, plus
-`/sandbox/...` controls for tests and demos (pay without notifying, plant statement mismatches)."""
+"""The sandbox's HTTP face: Alipay's gateway.do and PayEase's pages and merchant interface; the
+`/sandbox/...` controls for testers are in controls.py."""
 
 from __future__ import annotations
 
@@ -10,20 +10,21 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from html import escape
 from pathlib import Path
-from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape as xml_escape
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import Response
 
 from cet_shared.clock import SHANGHAI, to_shanghai
 from payment.domain.orders import PAYEASE_BANKS
 from payment.gateways.alipay import TIME_FORMAT
-from payment.gateways.signing import alipay_sign_content, hmac_md5_equal, load_public_key, rsa2_sign, rsa2_verify
-from payment.sandbox.keys import APP_PUBLIC, PAYEASE_KEY, ensure_merchant_keys, new_alipay_key
+from payment.gateways.signing import alipay_sign_content, hmac_md5_equal, load_private_key, load_public_key, rsa2_sign, rsa2_verify
+from payment.sandbox.keys import APP_PUBLIC, PAYEASE_GATEWAY_PRIVATE, PAYEASE_KEY, ensure_merchant_keys, new_alipay_key
+from payment.sandbox.controls import controls_router
 from payment.sandbox.settings import SandboxSettings
 from payment.sandbox.state import SandboxState, Trade
+from payment.sandbox.web import page, pay_page, read_form
 
 
 def build_state(settings: SandboxSettings, notify_transport: httpx.AsyncBaseTransport | None = None) -> SandboxState:
@@ -34,32 +35,9 @@ def build_state(settings: SandboxSettings, notify_transport: httpx.AsyncBaseTran
         alipay_key=new_alipay_key(directory),
         app_public_key=load_public_key(directory / APP_PUBLIC),
         payease_key=(directory / PAYEASE_KEY).read_text().strip(),
+        payease_rsa_key=load_private_key(directory / PAYEASE_GATEWAY_PRIVATE),
         notify_transport=notify_transport,
     )
-
-
-def _page(title: str, body: str) -> HTMLResponse:
-    return HTMLResponse(
-        f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        '<style>body{font-family:sans-serif;max-width:36em;margin:3em auto}table td{padding:.3em 1em}'
-        "button{font-size:1.1em;padding:.5em 2em}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{body}<p><small>沙箱环境：不会产生真实扣款</small></p></body></html>"
-    )
-
-
-def _pay_page(title: str, trade: Trade, action: str, extra: str = "") -> HTMLResponse:
-    rows = f"<tr><td>商户订单号</td><td>{escape(trade.out_trade_no)}</td></tr><tr><td>商品</td><td>{escape(trade.subject)}</td></tr>"
-    rows += extra + f"<tr><td>金额</td><td>¥{escape(trade.amount)}</td></tr>"
-    form = f'<form method="post" action="{escape(action)}"><input type="hidden" name="out_trade_no" value="{escape(trade.out_trade_no)}"><button type="submit">确认付款</button></form>'
-    return _page(title, f"<table>{rows}</table>{form}")
-
-
-async def _form(request: Request, charset: str = "utf-8") -> dict[str, str]:
-    params = dict(request.query_params)
-    body = await request.body()
-    if body:
-        params.update(parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding=charset, errors="replace"))
-    return params
 
 
 def create_app(settings: SandboxSettings | None = None, *, state: SandboxState | None = None) -> FastAPI:
@@ -92,13 +70,13 @@ def create_app(settings: SandboxSettings | None = None, *, state: SandboxState |
     @app.api_route("/alipay/gateway.do", methods=["GET", "POST"])
     async def gateway(request: Request) -> Response:
         s = sandbox(request)
-        params = await _form(request)
+        params = await read_form(request)
         method = params.get("method", "")
         signed = params.get("sign", "")
         if params.get("app_id") != s.settings.alipay_app_id or not rsa2_verify(s.app_public_key, alipay_sign_content(params), signed):
             error = {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature", "sub_msg": "验签出错"}
             if method == "alipay.trade.page.pay":
-                return _page("支付宝 - 错误", "<p>验签出错，请联系商户</p>")
+                return page("支付宝 - 错误", "<p>验签出错，请联系商户</p>")
             return alipay_json(s, method, error)
         try:
             biz = json.loads(params.get("biz_content") or "{}")
@@ -129,15 +107,21 @@ def create_app(settings: SandboxSettings | None = None, *, state: SandboxState |
             return_url=params.get("return_url", ""),
             time_expire=datetime.strptime(expire, TIME_FORMAT).replace(tzinfo=SHANGHAI) if expire else None,
         )
-        return _pay_page("支付宝 收银台（沙箱）", trade, "/alipay/pay")
+        return pay_page("支付宝 收银台（沙箱）", trade, "/alipay/pay")
 
     def alipay_query(s: SandboxState, biz: dict) -> dict:
-        trade = s.trades.get(str(biz.get("out_trade_no", "")))
-        if trade is None or trade.gateway != "alipay":
+        out_trade_no = str(biz.get("out_trade_no", ""))
+        trade, fault = s.trades.get(out_trade_no), s.controls.query_fault(out_trade_no) or ""
+        if fault == "fail":
+            return {"code": "20000", "msg": "Service Currently Unavailable", "sub_code": "isp.unknow-error", "sub_msg": "系统繁忙"}
+        if trade is None or trade.gateway != "alipay" or fault == "not_found":
             return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST", "sub_msg": "交易不存在"}
-        node = {"code": "10000", "msg": "Success", "out_trade_no": trade.out_trade_no, "trade_status": trade.status, "total_amount": trade.amount}
-        if trade.trade_no:
-            node |= {"trade_no": trade.trade_no, "buyer_logon_id": "cet***@sandbox.test", "send_pay_date": to_shanghai(trade.paid_at).strftime(TIME_FORMAT)}
+        status = "WAIT_BUYER_PAY" if fault == "unpaid" else trade.status
+        amount = fault.removeprefix("amount:") if fault.startswith("amount:") else trade.amount
+        node = {"code": "10000", "msg": "Success", "out_trade_no": trade.out_trade_no, "trade_status": status, "total_amount": amount}
+        if trade.trade_no and status == trade.status:
+            trade_no = fault.removeprefix("trade_no:") if fault.startswith("trade_no:") else trade.trade_no
+            node |= {"trade_no": trade_no, "buyer_logon_id": "cet***@sandbox.test", "send_pay_date": to_shanghai(trade.paid_at).strftime(TIME_FORMAT)}
         return node
 
     def alipay_refund(s: SandboxState, biz: dict) -> dict:
@@ -160,14 +144,14 @@ def create_app(settings: SandboxSettings | None = None, *, state: SandboxState |
     @app.post("/alipay/pay")
     async def alipay_pay(request: Request) -> Response:
         s = sandbox(request)
-        trade = s.trades.get((await _form(request)).get("out_trade_no", ""))
+        trade = s.trades.get((await read_form(request)).get("out_trade_no", ""))
         if trade is None:
-            return _page("支付宝", "<p>交易不存在</p>")
+            return page("支付宝", "<p>交易不存在</p>")
         trade = s.pay(trade.out_trade_no)
         if trade.status != "TRADE_SUCCESS":
-            return _page("支付宝", "<p>交易已关闭，请返回商户重新下单</p>")
+            return page("支付宝", "<p>交易已关闭，请返回商户重新下单</p>")
         back = f'<p><a href="{escape(trade.return_url)}">返回商户</a></p>' if trade.return_url else ""
-        return _page("支付宝", f"<p>付款成功：¥{escape(trade.amount)}</p>{back}")
+        return page("支付宝", f"<p>付款成功：¥{escape(trade.amount)}</p>{back}")
 
     @app.get("/alipay/bills/{day}.zip")
     async def alipay_bill(day: date, request: Request, token: str = "") -> Response:
@@ -182,9 +166,9 @@ def create_app(settings: SandboxSettings | None = None, *, state: SandboxState |
         text = f'<?xml version="1.0" encoding="{charset.upper()}"?>{body}'
         return Response(text.encode(charset), media_type=f"text/xml; charset={charset}")
 
-    def order_xml(trade: Trade, index: int) -> str:
-        status = {"TRADE_SUCCESS": "1", "WAIT_BUYER_PAY": "2"}.get(trade.status, "3")
-        amount = trade.statement_amount or trade.amount
+    def order_xml(trade: Trade, index: int, fault: str = "") -> str:
+        status = "2" if fault == "unpaid" else {"TRADE_SUCCESS": "1", "WAIT_BUYER_PAY": "2"}.get(trade.status, "3")
+        amount = fault.removeprefix("amount:") if fault.startswith("amount:") else trade.statement_amount or trade.amount
         return (
             f"<order><orderindex>{index}</orderindex><oid>{xml_escape(trade.out_trade_no)}</oid>"
             f"<pmode>{xml_escape(PAYEASE_BANKS.get(trade.bank or '', ''))}</pmode><pstatus>{status}</pstatus>"
@@ -199,26 +183,26 @@ def create_app(settings: SandboxSettings | None = None, *, state: SandboxState |
     @app.post("/payease/prs/user_payment.checkit")
     async def payease_checkout(request: Request) -> Response:
         s = sandbox(request)
-        f = await _form(request, s.settings.payease_charset)
+        f = await read_form(request, s.settings.payease_charset)
         text = "".join(f.get(k, "") for k in ("v_moneytype", "v_ymd", "v_amount", "v_rcvname", "v_oid", "v_mid", "v_url"))
         if f.get("v_mid") != s.settings.payease_merchant_id or not hmac_md5_equal(s.payease_key, text, f.get("v_md5info", ""), s.settings.payease_charset):
-            return _page("首信易支付", "<p>数字签名错误，请联系商户</p>")
+            return page("首信易支付", "<p>数字签名错误，请联系商户</p>")
         trade = s.open_trade(
             gateway="payease", out_trade_no=f["v_oid"], amount=f.get("v_amount", ""), subject="订单 " + f["v_oid"],
             notify_url=s.settings.payease_notify_url, return_url=f.get("v_url", ""), bank=f.get("v_pmode") or None,
         )
         bank = PAYEASE_BANKS.get(trade.bank or "", "")
-        return _pay_page("首信易支付（沙箱）", trade, "/payease/pay", f"<tr><td>支付银行</td><td>{escape(bank)}</td></tr>")
+        return pay_page("首信易支付（沙箱）", trade, "/payease/pay", f"<tr><td>支付银行</td><td>{escape(bank)}</td></tr>")
 
     @app.post("/payease/pay")
     async def payease_pay(request: Request) -> Response:
         s = sandbox(request)
-        trade = s.trades.get((await _form(request)).get("out_trade_no", ""))
+        trade = s.trades.get((await read_form(request)).get("out_trade_no", ""))
         if trade is None:
-            return _page("首信易支付", "<p>订单不存在</p>")
+            return page("首信易支付", "<p>订单不存在</p>")
         trade = s.pay(trade.out_trade_no)
         back = f'<p><a href="{escape(trade.return_url)}">返回商户</a></p>' if trade.return_url else ""
-        return _page("首信易支付", f"<p>支付完成：¥{escape(trade.amount)}</p>{back}")
+        return page("首信易支付", f"<p>支付完成：¥{escape(trade.amount)}</p>{back}")
 
     def payease_checked(s: SandboxState, f: dict, *names: str) -> bool:
         return f.get("v_mid") == s.settings.payease_merchant_id and hmac_md5_equal(
@@ -229,18 +213,20 @@ def create_app(settings: SandboxSettings | None = None, *, state: SandboxState |
     async def payease_query(request: Request) -> Response:
         s = sandbox(request)
         charset = s.settings.payease_charset
-        f = await _form(request, charset)
+        f = await read_form(request, charset)
         if not payease_checked(s, f, "v_mid", "v_oid"):
             return xml(f"<pickorder>{head('1', '数字签名错误')}</pickorder>", charset)
-        trade = s.trades.get(f.get("v_oid", ""))
-        body = order_xml(trade, 1) if trade and trade.gateway == "payease" else ""
+        trade, fault = s.trades.get(f.get("v_oid", "")), s.controls.query_fault(f.get("v_oid", "")) or ""
+        if fault == "fail":
+            return xml(f"<pickorder>{head('9', '系统繁忙')}</pickorder>", charset)
+        body = order_xml(trade, 1, fault) if trade and trade.gateway == "payease" and fault != "not_found" else ""
         return xml(f"<pickorder>{head('0', '成功', mid=f['v_mid'], oid=f['v_oid'])}<messagebody>{body}</messagebody></pickorder>", charset)
 
     @app.post("/payease/merchant/order/order_ack_day_list.jsp")
     async def payease_day_list(request: Request) -> Response:
         s = sandbox(request)
         charset = s.settings.payease_charset
-        f = await _form(request, charset)
+        f = await read_form(request, charset)
         if not payease_checked(s, f, "v_mid", "v_ymd"):
             return xml(f"<pickorder>{head('1', '数字签名错误')}</pickorder>", charset)
         try:
@@ -254,7 +240,7 @@ def create_app(settings: SandboxSettings | None = None, *, state: SandboxState |
     async def payease_refund(request: Request) -> Response:
         s = sandbox(request)
         charset = s.settings.payease_charset
-        f = await _form(request, charset)
+        f = await read_form(request, charset)
         if not payease_checked(s, f, "v_mid", "v_oid", "v_refamount", "v_refoprt"):
             return xml("<refmessage><status>1</status><statusdesc>数字签名错误</statusdesc></refmessage>", charset)
         trade = s.trades.get(f.get("v_oid", ""))
@@ -278,7 +264,7 @@ def create_app(settings: SandboxSettings | None = None, *, state: SandboxState |
     @app.post("/payease/merchant/refund/ref_ack_oid_list_utf8.jsp")
     async def payease_refund_list(request: Request) -> Response:
         s = sandbox(request)
-        f = await _form(request, s.settings.payease_charset)
+        f = await read_form(request, s.settings.payease_charset)
         if not payease_checked(s, f, "v_mid", "v_oid"):
             return xml(f"<refundlist>{head('1', '数字签名错误')}</refundlist>", "utf-8")
         trade = s.trades.get(f.get("v_oid", ""))
@@ -290,40 +276,5 @@ def create_app(settings: SandboxSettings | None = None, *, state: SandboxState |
         )
         return xml(f"<refundlist>{head('0', '成功', mid=f['v_mid'], oid=f.get('v_oid', ''))}<messagebody>{body}</messagebody></refundlist>", "utf-8")
 
-    # -- controls for tests and demos -------------------------------------------------------------
-
-    def trade_json(trade: Trade) -> dict:
-        return {
-            "gateway": trade.gateway, "out_trade_no": trade.out_trade_no, "trade_no": trade.trade_no, "status": trade.status,
-            "amount": trade.amount, "refunds": [{"request_no": r.request_no, "amount": f"{r.amount:.2f}"} for r in trade.refunds],
-            "statement_amount": trade.statement_amount, "in_statement": trade.in_statement,
-        }
-
-    @app.get("/sandbox/trades/{out_trade_no}")
-    async def show_trade(out_trade_no: str, request: Request) -> JSONResponse:
-        trade = sandbox(request).trades.get(out_trade_no)
-        return JSONResponse(trade_json(trade) if trade else {"error": "not found"}, status_code=200 if trade else 404)
-
-    @app.post("/sandbox/trades/{out_trade_no}/pay")
-    async def pay_quietly(out_trade_no: str, request: Request, notify: bool = True) -> JSONResponse:
-        s = sandbox(request)
-        if out_trade_no not in s.trades:
-            return JSONResponse({"error": "not found"}, status_code=404)
-        return JSONResponse(trade_json(s.pay(out_trade_no, notify=notify)))
-
-    @app.post("/sandbox/trades/{out_trade_no}/statement")
-    async def plant(out_trade_no: str, request: Request) -> JSONResponse:
-        """Plant a reconciliation mismatch: {"amount": "0.03"} or {"listed": false}."""
-        trade = sandbox(request).trades.get(out_trade_no)
-        if trade is None:
-            return JSONResponse({"error": "not found"}, status_code=404)
-        body = await request.json()
-        trade.statement_amount = body.get("amount", trade.statement_amount)
-        trade.in_statement = bool(body.get("listed", trade.in_statement))
-        return JSONResponse(trade_json(trade))
-
-    @app.get("/sandbox/deliveries")
-    async def deliveries(request: Request) -> JSONResponse:
-        return JSONResponse([d.__dict__ for d in sandbox(request).deliveries])
-
+    app.include_router(controls_router(sandbox))
     return app

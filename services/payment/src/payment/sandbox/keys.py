@@ -3,7 +3,9 @@
 - merchant side (`payment-admin make-test-keys`): app_private_key.pem, app_public_key.pem,
   payease_key — the service holds the app private key, the sandbox reads the app public key;
 - gateway side (each sandbox start): alipay_public_key.pem — the sandbox keeps the private half
-  in memory, the service verifies Alipay's signatures with the public one.
+  in memory, the service verifies Alipay's signatures with the public one;
+- PayEase's RSA pair (made once with the merchant keys): payease_gateway_private_key.pem, read by
+  the sandbox only, to sign v_sign; payease_public_key.pem, the key the service verifies it with.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ APP_PRIVATE = "app_private_key.pem"
 APP_PUBLIC = "app_public_key.pem"
 ALIPAY_PUBLIC = "alipay_public_key.pem"
 PAYEASE_KEY = "payease_key"
+PAYEASE_GATEWAY_PRIVATE = "payease_gateway_private_key.pem"
+PAYEASE_PUBLIC = "payease_public_key.pem"
 
 
 def _write(path: Path, data: bytes, *, private: bool) -> None:
@@ -36,7 +40,11 @@ def ensure_merchant_keys(directory: Path) -> list[Path]:
         _write(directory / APP_PUBLIC, public_pem(key.public_key()), private=False)
     if not (directory / PAYEASE_KEY).exists():
         _write(directory / PAYEASE_KEY, secrets.token_urlsafe(24).encode(), private=True)
-    return [directory / APP_PRIVATE, directory / APP_PUBLIC, directory / PAYEASE_KEY]
+    if not (directory / PAYEASE_GATEWAY_PRIVATE).exists() or not (directory / PAYEASE_PUBLIC).exists():
+        key = generate_rsa_key()
+        _write(directory / PAYEASE_GATEWAY_PRIVATE, private_pem(key), private=True)
+        _write(directory / PAYEASE_PUBLIC, public_pem(key.public_key()), private=False)
+    return [directory / APP_PRIVATE, directory / APP_PUBLIC, directory / PAYEASE_KEY, directory / PAYEASE_PUBLIC]
 
 
 def new_alipay_key(directory: Path) -> rsa.RSAPrivateKey:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import logging
 import random
 import secrets
 import uuid
-import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -21,7 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cet_shared.clock import to_shanghai
 from payment.domain.orders import PAYEASE_BANKS
 from payment.gateways.alipay import beijing_time
-from payment.gateways.signing import alipay_sign_content, hmac_md5, rsa2_sign
+from payment.gateways.signing import alipay_sign_content, hmac_md5, payease_rsa_sign, payease_sign_content, rsa2_sign
+from payment.sandbox.bills import alipay_trade_bill
 from payment.sandbox.settings import SandboxSettings
 
 log = logging.getLogger(__name__)
@@ -71,14 +69,35 @@ class Delivery:
     attempt: int
     answer: str
     duplicate: bool = False
+    kind: str = "scheduled"  # scheduled | manual (a tester's control) | dropped
+    overrides: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Controls:
+    """What a tester set (POST /sandbox/...): how notifications go out, how the trade query answers."""
+
+    notify_mode: str = "deliver"  # deliver | hold (until released) | drop
+    delay_seconds: float = 0.0  # before a trade's first notification, real seconds
+    held: list[tuple["Trade", dict[str, str]]] = field(default_factory=list)
+    # out_trade_no (or "*") → fail | unpaid | not_found | amount:<yuan> | trade_no:<number>
+    query_faults: dict[str, str] = field(default_factory=dict)
+
+    def query_fault(self, out_trade_no: str) -> str | None:
+        return self.query_faults.get(out_trade_no) or self.query_faults.get("*")
 
 
 class SandboxState:
-    def __init__(self, settings: SandboxSettings, *, alipay_key: rsa.RSAPrivateKey, app_public_key: rsa.RSAPublicKey, payease_key: str, notify_transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, settings: SandboxSettings, *, alipay_key: rsa.RSAPrivateKey, app_public_key: rsa.RSAPublicKey, payease_key: str,
+        payease_rsa_key: rsa.RSAPrivateKey, notify_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.settings = settings
         self.alipay_key = alipay_key
         self.app_public_key = app_public_key
         self.payease_key = payease_key
+        self.payease_rsa_key = payease_rsa_key  # signs v_sign; the merchant holds the public half
+        self.controls = Controls()
         self.trades: dict[str, Trade] = {}
         self.deliveries: list[Delivery] = []
         self._serial = 0
@@ -111,21 +130,28 @@ class SandboxState:
             trade.status = "TRADE_CLOSED"
         if trade.status != "WAIT_BUYER_PAY":
             return trade
-        self._serial += 1
         trade.status = "TRADE_SUCCESS"
         trade.paid_at = self.now()
         if trade.gateway == "alipay":
-            trade.trade_no = to_shanghai(trade.paid_at).strftime("%Y%m%d") + "2200" + f"{self._serial:018d}"
+            trade.trade_no = self.new_trade_no(trade.paid_at)
         else:
             trade.trade_no = trade.out_trade_no  # PayEase identifies a payment by its order number
         if notify:
             self.schedule_notifications(trade)
         return trade
 
+    def new_trade_no(self, paid_at: datetime) -> str:
+        """Unique across restarts, as a real gateway's are: the payment's microsecond, then a serial
+        for payments within one microsecond (numbering from 1 on each start reused old numbers)."""
+        self._serial += 1
+        micros = int(paid_at.timestamp() * 1_000_000)
+        return to_shanghai(paid_at).strftime("%Y%m%d") + "2200" + f"{micros % 10**16:016d}{self._serial % 100:02d}"
+
     # -- notifications --------------------------------------------------------------------------
 
-    def alipay_notification(self, trade: Trade) -> dict[str, str]:
-        amount = trade.amount
+    def alipay_notification(self, trade: Trade, overrides: dict[str, str] | None = None) -> dict[str, str]:
+        overrides = overrides or {}
+        amount = overrides.get("amount", trade.amount)
         params = {
             "notify_time": beijing_time(self.now()),
             "notify_type": "trade_status_sync",
@@ -135,12 +161,12 @@ class SandboxState:
             "sign_type": "RSA2",
             "app_id": self.settings.alipay_app_id,
             "auth_app_id": self.settings.alipay_app_id,
-            "trade_no": trade.trade_no,
+            "trade_no": overrides.get("trade_no", trade.trade_no),
             "out_trade_no": trade.out_trade_no,
             "buyer_id": "2088102177846880",
             "buyer_logon_id": "cet***@sandbox.test",
             "seller_id": self.settings.alipay_seller_id,
-            "trade_status": trade.status,
+            "trade_status": overrides.get("status", trade.status),
             "total_amount": amount,
             "receipt_amount": amount,
             "buyer_pay_amount": amount,
@@ -153,39 +179,83 @@ class SandboxState:
         params["sign"] = rsa2_sign(self.alipay_key, alipay_sign_content(params))
         return params
 
-    def payease_notification(self, trade: Trade) -> dict[str, str]:
+    def payease_notification(self, trade: Trade, overrides: dict[str, str] | None = None) -> dict[str, str]:
+        overrides = overrides or {}
         charset = self.settings.payease_charset
+        status = overrides.get("status", "1")
         fields = {
             "v_oid": trade.out_trade_no,
             "v_pmode": PAYEASE_BANKS.get(trade.bank or "", "首信易支付"),
-            "v_pstatus": "1",
-            "v_pstring": "支付完成",
+            "v_pstatus": status,
+            "v_pstring": "支付完成" if status == "1" else "支付失败",
             "v_count": "1",
-            "v_amount": trade.amount,
+            "v_amount": overrides.get("amount", trade.amount),
             "v_moneytype": "0",
         }
         fields["v_mac"] = hmac_md5(self.payease_key, fields["v_oid"] + fields["v_pmode"] + fields["v_pstatus"] + fields["v_pstring"] + fields["v_count"], charset)
         fields["v_md5money"] = hmac_md5(self.payease_key, fields["v_amount"] + fields["v_moneytype"], charset)
+        fields["v_sign"] = payease_rsa_sign(self.payease_rsa_key, payease_sign_content(fields), charset)
         return fields
 
-    def notification_body(self, trade: Trade) -> tuple[bytes, str]:
+    def notification_body(self, trade: Trade, overrides: dict[str, str] | None = None) -> tuple[bytes, str]:
         if trade.gateway == "alipay":
-            return urlencode(self.alipay_notification(trade)).encode(), "success"
+            return urlencode(self.alipay_notification(trade, overrides)).encode(), "success"
         charset = self.settings.payease_charset
-        return urlencode(self.payease_notification(trade), encoding=charset).encode("ascii"), "sent"
+        return urlencode(self.payease_notification(trade, overrides), encoding=charset).encode("ascii"), "sent"
 
-    def schedule_notifications(self, trade: Trade) -> None:
-        task = asyncio.create_task(self._deliver(trade))
+    def schedule_notifications(self, trade: Trade, overrides: dict[str, str] | None = None) -> None:
+        """Per the tester's controls: send (after the set delay), hold until released, or drop."""
+        overrides = dict(overrides or {})
+        if self.controls.notify_mode == "drop":
+            self.deliveries.append(Delivery(trade.gateway, trade.out_trade_no, 0, "", kind="dropped", overrides=overrides))
+            return
+        if self.controls.notify_mode == "hold":
+            self.controls.held.append((trade, overrides))
+            return
+        self._spawn(self._deliver(trade, overrides, delay=self.controls.delay_seconds))
+
+    def release_held(self, *, reverse: bool = False) -> int:
+        """Send the held notifications, in the order they were held or reversed (reordering)."""
+        held, self.controls.held = self.controls.held, []
+        self._spawn(self._deliver_in_order(list(reversed(held)) if reverse else held))
+        return len(held)
+
+    async def _deliver_in_order(self, held: list[tuple[Trade, dict[str, str]]]) -> None:
+        for trade, overrides in held:  # each one's first attempt reaches the merchant before the next
+            body, _ = self.notification_body(trade, overrides)
+            answer = await self._post(trade, body)
+            self.deliveries.append(Delivery(trade.gateway, trade.out_trade_no, 1, answer, overrides=overrides))
+        for trade, overrides in held:
+            if not self._acknowledged(trade):
+                self._spawn(self._deliver(trade, overrides, first_attempt=2))
+
+    def _acknowledged(self, trade: Trade) -> bool:
+        expected = "success" if trade.gateway == "alipay" else "sent"
+        return any(d.out_trade_no == trade.out_trade_no and d.answer == expected for d in self.deliveries)
+
+    async def send_now(self, trade: Trade, overrides: dict[str, str] | None = None) -> Delivery:
+        """A tester's one-off notification (a re-send, or another amount or status): sent once, now."""
+        body, _ = self.notification_body(trade, overrides)
+        delivery = Delivery(trade.gateway, trade.out_trade_no, 0, await self._post(trade, body), kind="manual", overrides=dict(overrides or {}))
+        self.deliveries.append(delivery)
+        return delivery
+
+    def _spawn(self, work) -> None:  # noqa: ANN001 - a coroutine
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, trade: Trade) -> None:
+    async def _deliver(self, trade: Trade, overrides: dict[str, str] | None = None, *, delay: float = 0.0, first_attempt: int = 1) -> None:
         delays = ALIPAY_RETRY_DELAYS if trade.gateway == "alipay" else PAYEASE_RETRY_DELAYS
-        for attempt, delay in enumerate(delays, start=1):
-            await asyncio.sleep(delay * self.settings.time_scale)
-            body, expected = self.notification_body(trade)
+        if delay:
+            await asyncio.sleep(delay)
+        for attempt, pause in enumerate(delays, start=1):
+            if attempt < first_attempt:
+                continue
+            await asyncio.sleep(pause * self.settings.time_scale)
+            body, expected = self.notification_body(trade, overrides)
             answer = await self._post(trade, body)
-            self.deliveries.append(Delivery(trade.gateway, trade.out_trade_no, attempt, answer))
+            self.deliveries.append(Delivery(trade.gateway, trade.out_trade_no, attempt, answer, overrides=dict(overrides or {})))
             if answer == expected:
                 if self._random.random() < self.settings.duplicate_rate:
                     answer = await self._post(trade, body)
@@ -221,31 +291,7 @@ class SandboxState:
         ]
 
     def alipay_bill(self, day: date) -> bytes:
-        header = ["支付宝交易号", "商户订单号", "业务类型", "商品名称", "创建时间", "完成时间", "门店编号", "门店名称", "操作员", "终端号",
-                  "对方账户", "订单金额（元）", "商家实收（元）", "支付宝红包（元）", "集分宝（元）", "支付宝优惠（元）", "商家优惠（元）",
-                  "券核销金额（元）", "券名称", "商家红包消费金额（元）", "卡消费金额（元）", "退款批次号/请求号", "服务费（元）", "分润（元）", "备注"]
-        out = io.StringIO()
-        out.write("#支付宝业务明细查询\n")
-        out.write(f"#账号：[{self.settings.alipay_seller_id}0156]\n")
-        out.write(f"#起始日期：[{day:%Y年%m月%d日} 00:00:00]   终止日期：[{day + timedelta(days=1):%Y年%m月%d日} 00:00:00]\n")
-        out.write("#-----------------------------------------业务明细列表----------------------------------------\n")
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(header)
-        count = 0
-        for t in self.paid_on("alipay", day):
-            amount = t.statement_amount or t.amount
-            writer.writerow([t.trade_no + "\t", t.out_trade_no + "\t", "交易", t.subject, beijing_time(t.created_at), beijing_time(t.paid_at),
-                             "", "", "", "", "cet***@sandbox.test", amount, amount, "0.00", "0.00", "0.00", "0.00", "0.00", "", "0.00", "0.00", "", "0.00", "0.00", ""])
-            count += 1
-        out.write("#-----------------------------------------业务明细列表结束------------------------------------\n")
-        out.write(f"#交易合计：{count}笔\n")
-        out.write(f"#导出时间：[{to_shanghai(self.now()):%Y年%m月%d日 %H:%M:%S}]\n")
-        stem = f"{self.settings.alipay_seller_id}0156_{day:%Y%m%d}"
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
-            bundle.writestr(f"{stem}_业务明细.csv", out.getvalue().encode("gbk"))
-            bundle.writestr(f"{stem}_业务明细(汇总).csv", f"#支付宝业务汇总查询\n交易笔数,{count}\n".encode("gbk"))
-        return buffer.getvalue()
+        return alipay_trade_bill(self.settings.alipay_seller_id, self.paid_on("alipay", day), day, self.now())
 
     def new_token(self) -> str:
         return secrets.token_urlsafe(16)

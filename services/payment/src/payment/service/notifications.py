@@ -3,8 +3,9 @@
 The raw notification is recorded in its own transaction first, so even one we cannot apply is
 kept for review. The answer tells the gateway whether to stop: what is verified and recorded stops
 it (applied, duplicate, amount mismatch, unknown order: retrying would not change the result); a
-notification we could not verify, one signed for another merchant, or one we could not record,
-makes it try again.
+notification we could not verify, one signed for another merchant, one whose transaction id
+conflicts with another order's and that the gateway's query could not yet confirm, or one we could
+not record, makes it try again.
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ from sqlalchemy import insert, update
 from payment.bootstrap import Payment
 from payment.db.tables import notifications
 from payment.domain.money import InvalidAmount, yuan_to_fen
-from payment.service.settlement import AMOUNT_MISMATCH, apply_payment
+from payment.service.conflicts import settle_conflict
+from payment.service.settlement import AMOUNT_MISMATCH, CONFLICT, apply_payment
 
 log = logging.getLogger(__name__)
 WRONG_MERCHANT = "wrong_merchant"
+CONFLICT_SETTLED = "conflict_settled"
+CONFLICT_OPEN = "conflict_support"
+RETRY_OUTCOMES = {WRONG_MERCHANT, CONFLICT_OPEN}
 
 
 @dataclass(frozen=True)
@@ -64,8 +69,9 @@ async def receive(ctx: Payment, gateway: str, body: bytes, content_type: str | N
         await uow.session.execute(update(notifications).where(notifications.c.id == notification_id).values(outcome=",".join(outcomes)[:200]))
         await uow.commit()
     # Signed for another merchant: most likely our own configuration is wrong, and the gateway's
-    # retries will get through once it is fixed. Everything else would only repeat itself.
-    return NotificationResult(outcomes, adapter.answer(stop_retrying=WRONG_MERCHANT not in outcomes))
+    # retries will get through once it is fixed. An unsettled conflict: each retry is another
+    # chance to settle it. Everything else would only repeat itself.
+    return NotificationResult(outcomes, adapter.answer(stop_retrying=not RETRY_OUTCOMES.intersection(outcomes)))
 
 
 async def _apply_one(ctx: Payment, gateway: str, payment) -> str:  # noqa: ANN001 - NotifiedPayment
@@ -93,6 +99,9 @@ async def _apply_one(ctx: Payment, gateway: str, payment) -> str:  # noqa: ANN00
             now=ctx.clock.now(),
         )
         await uow.commit()
+    if result.outcome == CONFLICT:
+        settled = await settle_conflict(ctx, result.conflict_id)
+        return CONFLICT_SETTLED if settled.settled else CONFLICT_OPEN
     if result.outcome != "applied":
         log.warning("%s notification for %s not applied: %s", gateway, payment.out_trade_no, result.outcome)
     return result.outcome

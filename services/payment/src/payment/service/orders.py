@@ -268,6 +268,7 @@ async def refresh(ctx: Payment, principal: Principal, registration_id: uuid.UUID
             result = await apply_payment(
                 uow, gateway=attempt.gateway, out_trade_no=attempt.out_trade_no, transaction_id=state.transaction_id,
                 amount_fen=amount_fen, paid_at=state.paid_at or ctx.clock.now(), source="query", now=ctx.clock.now(),
+                confirmed=True,  # the gateway's own query: a conflicting transaction id is recorded, and settled
             )
             await uow.commit()
         if result.outcome == APPLIED:

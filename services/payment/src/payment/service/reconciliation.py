@@ -1,5 +1,7 @@
 """Y5: daily reconciliation against a gateway's statement. Every mismatch is settled or reported:
 - paid there, not here → settled through the same path as a notification;
+- a transaction id recorded here for another order → settled when the gateway's query confirms
+  it, else handed to support; every conflict still open is tried again on each run;
 - here, not there → reported;
 - amounts differ (or a trade we never created) → reported, nothing changes.
 Each run is stored with its findings."""
@@ -17,12 +19,15 @@ from payment.bootstrap import Payment
 from payment.db.tables import attempts, orders, payments, reconciliation_findings, reconciliation_runs
 from payment.domain.money import InvalidAmount, yuan_to_fen
 from payment.gateways.base import GatewayError, StatementLine
-from payment.service.settlement import DUPLICATE, apply_payment
+from payment.service.conflicts import settle_conflict, settle_open_conflicts
+from payment.service.settlement import CONFLICT, DUPLICATE, apply_payment
 
 SETTLED = "settled"
 MISSING_THERE = "missing_there"
 AMOUNT_MISMATCH = "amount_mismatch"
 UNKNOWN_ORDER = "unknown_order"
+CONFLICT_SETTLED = "conflict_settled"
+CONFLICT_OPEN = "conflict_open"
 
 
 @dataclass
@@ -60,11 +65,14 @@ async def reconcile(ctx: Payment, gateway: str, day: date) -> RunReport:
         await _finish(ctx, report, status="failed", error=str(exc))
         raise
     report.lines = len(lines)
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for line in lines:
-        seen.add(line.transaction_id)
+        seen.add((line.out_trade_no, line.transaction_id))
         await _check_line(ctx, report, gateway, line)
     await _check_ours(ctx, report, gateway, day, seen)
+    for outcome in await settle_open_conflicts(ctx, gateway):  # those raised since the last run, or left with support
+        _finding(report, CONFLICT_SETTLED if outcome.settled else CONFLICT_OPEN, out_trade_no=outcome.out_trade_no,
+                 transaction_id=outcome.transaction_id, detail=f"open conflict {outcome.conflict_id}: {outcome.outcome}")
     await _finish(ctx, report, status="completed")
     return report
 
@@ -94,7 +102,11 @@ async def _check_line(ctx: Payment, report: RunReport, gateway: str, line: State
         return
     async with ctx.sessions() as session:
         ours = (
-            await session.execute(select(payments.c.amount_fen).where(payments.c.gateway == gateway, payments.c.transaction_id == line.transaction_id))
+            await session.execute(
+                select(payments.c.amount_fen)
+                .join(attempts, attempts.c.attempt_id == payments.c.attempt_id)
+                .where(payments.c.gateway == gateway, payments.c.transaction_id == line.transaction_id, attempts.c.out_trade_no == line.out_trade_no)
+            )
         ).first()
     if ours is not None:
         if ours.amount_fen == amount:
@@ -114,12 +126,20 @@ async def _check_line(ctx: Payment, report: RunReport, gateway: str, line: State
             _finding(report, UNKNOWN_ORDER, **ids, gateway_amount=amount, detail="no such order here")
         elif result.outcome == DUPLICATE:
             report.matched += 1
-        else:
+        elif result.outcome != CONFLICT:
             _finding(report, SETTLED, **ids, gateway_amount=amount, our_amount=amount, detail=f"paid there, not here: {result.outcome}")
         await uow.commit()
+    if result.outcome == CONFLICT:
+        await _settle(ctx, report, result.conflict_id, ids, amount)
 
 
-async def _check_ours(ctx: Payment, report: RunReport, gateway: str, day: date, seen: set[str]) -> None:
+async def _settle(ctx: Payment, report: RunReport, conflict_id: int, ids: dict, amount: int | None) -> None:
+    settled = await settle_conflict(ctx, conflict_id)
+    kind = CONFLICT_SETTLED if settled.settled else CONFLICT_OPEN
+    _finding(report, kind, **ids, gateway_amount=amount, detail=f"transaction id recorded for another order (conflict {conflict_id}): {settled.outcome}")
+
+
+async def _check_ours(ctx: Payment, report: RunReport, gateway: str, day: date, seen: set[tuple[str, str]]) -> None:
     start, end = beijing_day_bounds(day)
     async with ctx.sessions() as session:
         rows = (
@@ -130,7 +150,7 @@ async def _check_ours(ctx: Payment, report: RunReport, gateway: str, day: date, 
             )
         ).all()
     for row in rows:
-        if row.transaction_id not in seen:
+        if (row.out_trade_no, row.transaction_id) not in seen:
             _finding(
                 report, MISSING_THERE, out_trade_no=row.out_trade_no, transaction_id=row.transaction_id, our_amount=row.amount_fen,
                 detail="recorded here, absent from the gateway statement",

@@ -1,8 +1,12 @@
 """Settling a payment the gateway reports — by notification, active query or statement — once.
 
 Whatever path reports it, a payment is applied under the order's row lock and the unique
-(gateway, transaction id); the order becomes paid and PaymentConfirmed is published in the same
-transaction. A second, different payment of an already paid order keeps no money: it is refunded.
+(gateway, attempt, transaction id); the order becomes paid and PaymentConfirmed is published in the
+same transaction. A second, different payment of an already paid order keeps no money: it is refunded.
+
+A transaction id already recorded for *another* attempt is not a duplicate: it is a conflict
+(a gateway that reused a number, or a lie). It is recorded and alerted, and the payment is applied
+only once the gateway's own query confirms it (`confirmed=True`); see service/conflicts.py.
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cet_shared.db import UnitOfWork
 from cet_shared.events.contracts import PaidSubject, PaymentConfirmed
-from payment.db.tables import attempts, enrolments, order_items, orders, payments, refunds, registrations
+from payment.db.tables import attempts, enrolments, order_items, orders, payment_conflicts, payments, reconciliation_findings, refunds, registrations
+from payment.service.alerts import alert
 
 APPLIED = "applied"
 DUPLICATE = "duplicate"
 SURPLUS_REFUNDED = "surplus_refunded"
 AMOUNT_MISMATCH = "amount_mismatch"
 UNKNOWN_ORDER = "unknown_order"
+CONFLICT = "conflict"
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class Settlement:
     outcome: str
     order_id: uuid.UUID | None = None
     payment_id: uuid.UUID | None = None
+    conflict_id: int | None = None
 
 
 async def find_attempt(session: AsyncSession, gateway: str, out_trade_no: str):  # noqa: ANN201
@@ -41,8 +48,19 @@ async def find_attempt(session: AsyncSession, gateway: str, out_trade_no: str): 
 
 
 async def apply_payment(
-    uow: UnitOfWork, *, gateway: str, out_trade_no: str, transaction_id: str, amount_fen: int, paid_at: datetime, source: str, now: datetime
+    uow: UnitOfWork,
+    *,
+    gateway: str,
+    out_trade_no: str,
+    transaction_id: str,
+    amount_fen: int,
+    paid_at: datetime,
+    source: str,
+    now: datetime,
+    confirmed: bool = False,
 ) -> Settlement:
+    """`confirmed`: the gateway's own trade query vouches for this (attempt, transaction id), so a
+    conflict with another attempt is recorded as settled and the payment applied anyway."""
     session = uow.session
     attempt = await find_attempt(session, gateway, out_trade_no)
     if attempt is None:
@@ -50,6 +68,23 @@ async def apply_payment(
     order = (await session.execute(select(orders).where(orders.c.order_id == attempt.order_id).with_for_update())).one()
     if amount_fen != order.amount_fen:
         return Settlement(AMOUNT_MISMATCH, order.order_id)
+    recorded = (
+        await session.execute(
+            select(payments.c.payment_id, payments.c.attempt_id, payments.c.order_id, payments.c.amount_fen)
+            .where(payments.c.gateway == gateway, payments.c.transaction_id == transaction_id)
+            .order_by(payments.c.created_at)
+        )
+    ).all()
+    if any(r.attempt_id == attempt.attempt_id for r in recorded):
+        return Settlement(DUPLICATE, order.order_id)
+    conflict_id = None
+    if recorded:
+        conflict_id = await record_conflict(
+            session, gateway=gateway, transaction_id=transaction_id, out_trade_no=out_trade_no, order_id=order.order_id,
+            amount_fen=amount_fen, source=source, existing=recorded[0], settled=confirmed, now=now,
+        )
+        if not confirmed:
+            return Settlement(CONFLICT, order.order_id, conflict_id=conflict_id)
     paid_before = order.status == "paid"
     payment_id = uuid.uuid4()
     inserted = (
@@ -67,7 +102,7 @@ async def apply_payment(
                 status="surplus" if paid_before else APPLIED,
                 created_at=now,
             )
-            .on_conflict_do_nothing(index_elements=["gateway", "transaction_id"])
+            .on_conflict_do_nothing(constraint="payments_once_per_attempt")
             .returning(payments.c.payment_id)
         )
     ).first()
@@ -88,7 +123,7 @@ async def apply_payment(
             session, payment_id=payment_id, order_id=order.order_id, registration_id=order.registration_id,
             enrolment_ids=enrolment_ids, amount_fen=amount_fen, reason="duplicate_payment", now=now,
         )
-        return Settlement(SURPLUS_REFUNDED, order.order_id, payment_id)
+        return Settlement(SURPLUS_REFUNDED, order.order_id, payment_id, conflict_id)
     # Paid even when the order was closed because a subject expired meanwhile: the money is real,
     # and enrolment decides whether the seat can be re-taken or the payment refunded (Y4).
     await session.execute(update(orders).where(orders.c.order_id == order.order_id).values(status="paid", paid_at=paid_at))
@@ -111,7 +146,46 @@ async def apply_payment(
         ),
         key=str(order.registration_id),
     )
-    return Settlement(APPLIED, order.order_id, payment_id)
+    return Settlement(APPLIED, order.order_id, payment_id, conflict_id)
+
+
+async def record_conflict(
+    session: AsyncSession, *, gateway: str, transaction_id: str, out_trade_no: str, order_id: uuid.UUID, amount_fen: int,
+    source: str, existing, settled: bool, now: datetime,  # noqa: ANN001 - a payments row
+) -> int:
+    """Record (or count again) the conflict; the first time it is also a reconciliation finding.
+    Every sighting is an alert: money may have been taken for a subject we have not marked paid."""
+    status = "settled" if settled else "open"
+    row = (
+        await session.execute(
+            insert(payment_conflicts)
+            .values(
+                gateway=gateway, transaction_id=transaction_id, out_trade_no=out_trade_no, order_id=order_id, amount_fen=amount_fen,
+                source=source, existing_payment_id=existing.payment_id, existing_order_id=existing.order_id,
+                existing_amount_fen=existing.amount_fen, status=status, detected_at=now,
+                resolution="confirmed by the gateway's trade query" if settled else None, resolved_at=now if settled else None,
+            )
+            .on_conflict_do_update(
+                constraint="payment_conflicts_once",
+                set_={"times_seen": payment_conflicts.c.times_seen + 1}
+                | ({"status": "settled", "resolution": "confirmed by the gateway's trade query", "resolved_at": now} if settled else {}),
+            )
+            .returning(payment_conflicts.c.id, payment_conflicts.c.times_seen)
+        )
+    ).one()
+    if row.times_seen == 1:
+        await session.execute(
+            insert(reconciliation_findings).values(
+                run_id=None, kind="transaction_conflict", out_trade_no=out_trade_no, transaction_id=transaction_id,
+                gateway_amount_fen=amount_fen, our_amount_fen=existing.amount_fen,
+                detail=f"{source}: transaction id already recorded for order {existing.order_id}; conflict {row.id}",
+            )
+        )
+    alert(
+        "payment_conflict", "%s transaction %s reported for %s (order %s) is already recorded for order %s (%s, seen %d times, %s)",
+        gateway, transaction_id, out_trade_no, order_id, existing.order_id, source, row.times_seen, status,
+    )
+    return row.id
 
 
 def enrolment_key(enrolment_ids: list[uuid.UUID]) -> str:
