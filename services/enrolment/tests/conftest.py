@@ -145,11 +145,12 @@ class World:
         qualifications: tuple[str, ...] = ("英语四级笔试", "日语四级笔试", "日语六级笔试", "英语四级口试"),
         passport_id: str | None = None,
         acknowledge: bool = True,
+        name: str = "廖晓儿",
     ) -> "Candidate":
         passport_id = passport_id or uuid.uuid4().hex.upper()
         registration_id = uuid.uuid4()
         snapshot = RegistrationSnapshot(
-            name="廖晓儿", gender="女", id_type="resident_id_card", id_number="330101199001010000", province_code=school[:2],
+            name=name, gender="女", id_type="resident_id_card", id_number="330101199001010000", province_code=school[:2],
             school_code=school, school_name="测试学校" if school == "99101" else "测试学校机构01", campus_code=campus,
             campus_name="99101-0校区" if campus == "991010" else "测试校区机构001", qualification_subjects=list(qualifications),
         )

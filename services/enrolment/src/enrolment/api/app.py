@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from cet_shared.auth import TokenVerifier
 from cet_shared.web import create_service_app
-from enrolment.api.routes import candidates, ops, teachers
+from enrolment.api.routes import candidates, news, ops, teachers
 from enrolment.bootstrap import Enrolment, bootstrap
 
 
@@ -13,7 +13,7 @@ def create_app(ctx: Enrolment | None = None, *, token_verifier: TokenVerifier | 
     return create_service_app(
         "enrolment",
         title="CET 报考 (enrolment)",
-        routers=(candidates.router, ops.router, teachers.router),
+        routers=(candidates.router, news.router, ops.router, teachers.router),
         context=ctx,
         bootstrap=bootstrap,
         verifier=(lambda _: token_verifier) if token_verifier else None,

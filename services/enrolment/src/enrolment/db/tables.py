@@ -221,3 +221,32 @@ refunds = Table(
     Column("completed_at", DateTime(timezone=True)),
     Column("completed_amount_fen", Integer),
 )
+
+# The portal's home page: 最新动态 (news) and 通知公告 (notices), written by operations, shown to
+# everyone from publish_at on. Not tied to an exam session: the home page outlives them.
+news_items = Table(
+    "news_items",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("kind", Text, nullable=False),
+    CheckConstraint("kind IN ('news', 'notice')", name="news_kind_valid"),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("publish_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("news_by_publication", news_items.c.publish_at)
+
+# Who wrote, changed or withdrew which item, and what it said then (staff act: audited).
+news_audit = Table(
+    "news_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("news_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("action", Text, nullable=False),
+    CheckConstraint("action IN ('created', 'updated', 'deleted')", name="news_action_valid"),
+    Column("actor_passport_id", Text, nullable=False),
+    Column("item", JSONB, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)

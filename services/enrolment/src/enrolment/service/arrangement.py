@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import io
+import asyncio
 import uuid
 from collections import defaultdict
 
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen import canvas
 from sqlalchemy import select, update
 
 from cet_shared.clock import to_shanghai
@@ -21,10 +16,7 @@ from enrolment.domain.rules import inside, room_and_seat, ticket_number
 from enrolment.domain.subjects import SUBJECTS
 from enrolment.service.candidates import load_registration
 from enrolment.service.problems import enrolment_not_found, session_not_found
-
-FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-
+from enrolment.service.ticket import Ticket, render
 
 async def arrange(ctx: Enrolment, session_id: uuid.UUID) -> int:
     """Give every paid, not yet arranged subject a room, a seat and a ticket number. Rooms fill
@@ -98,32 +90,18 @@ async def ticket_pdf(ctx: Enrolment, passport_id: str, enrolment_id: uuid.UUID) 
         when = f"{exam['written_exam_date']} {WRITTEN_TIMES[subject.level]}"
     else:
         when = f"{(exam['oral_exam_dates'] or {}).get(subject.code, '')}（具体时间以考点安排为准）"
-    lines = [
-        ("考次", exam["name"]),
-        ("准考证号", row["ticket_number"]),
-        ("姓名", snapshot.get("name", "")),
-        ("证件号码", snapshot.get("id_number", "")),
-        ("考试科目", f"({subject.code}) {subject.label}"),
-        ("考试时间", when),
-        ("考点", f"({row['school_code']}){row['school_name']} ({row['campus_code']}){row['campus_name']}"),
-        ("考场号", f"{row['room']:03d}"),
-        ("座位号", f"{row['seat']:02d}"),
-    ]
-    title = "全国大学英语四、六级考试 准考证" if kind == "written" else "全国大学英语四、六级考试 口试准考证"
-    buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A4)
-    pdf.setTitle(f"{title} {row['ticket_number']}")
-    width, height = A4
-    pdf.setFont(FONT, 18)
-    pdf.drawCentredString(width / 2, height - 30 * mm, title)
-    pdf.setFont(FONT, 12)
-    y = height - 50 * mm
-    for label, value in lines:
-        pdf.drawString(30 * mm, y, f"{label}：")
-        pdf.drawString(60 * mm, y, str(value))
-        y -= 10 * mm
-    pdf.setFont(FONT, 9)
-    pdf.drawString(30 * mm, y - 5 * mm, f"打印时间：{to_shanghai(now):%Y-%m-%d %H:%M}    请携带本准考证及有效身份证件参加考试。")
-    pdf.showPage()
-    pdf.save()
-    return row["ticket_number"], buffer.getvalue()
+    ticket = Ticket(
+        title="全国大学英语四、六级考试 准考证" if kind == "written" else "全国大学英语四、六级考试 口试准考证",
+        exam_name=exam["name"],
+        ticket_number=row["ticket_number"],
+        name=snapshot.get("name", ""),
+        id_number=snapshot.get("id_number", ""),
+        subject=f"({subject.code}) {subject.label}",
+        when=when,
+        site=f"({row['school_code']}){row['school_name']}",
+        campus=f"({row['campus_code']}){row['campus_name']}",
+        room=f"{row['room']:03d}",
+        seat=f"{row['seat']:02d}",
+        printed_at=f"{to_shanghai(now):%Y-%m-%d %H:%M}",
+    )
+    return row["ticket_number"], await asyncio.to_thread(render, ticket)
