@@ -103,11 +103,13 @@ async def test_200_candidates_grab_cancel_expire_and_pay_late_on_one_campus_no_5
                                             "count(e.id) FILTER (WHERE e.status = 'paid') AS paid, count(e.id) FILTER (WHERE e.seat_held) AS seat_held "
                                             "FROM offerings o LEFT JOIN enrolments e ON e.offering_id = o.id WHERE o.id = $1::uuid GROUP BY o.id", offering_id)
     offering = seats
+    expired_then_paid = await sql(stack, "enrolment", "SELECT 1 FROM outbox WHERE event_type = 'SubjectExpired' AND envelope->'payload'->>'enrolment_id' = ANY($1::text[])",
+                                  [p["oral_id"] for p in late])
     by_status = {str(k): v for k, v in sorted(statuses.items())}
     oversold = max(0, seats["seat_held"] - offering["capacity"])
     server_errors = sum(v for k, v in statuses.items() if k >= 500)
     record(stack, "deadlock_stress", {"candidates": CANDIDATES, "seats": SEATS, "unpaid_lifetime_seconds": LIFETIME, "responses_by_status": by_status,
-                                      "late_payments": len(late), "trades_closed_before_paying": len(closed), "held_at_end": seats["held"], "paid_at_end": seats["paid"], "oversold": oversold,
+                                      "late_payments": len(late), "confirmed_after_the_sweep_expired_them": len(expired_then_paid), "trades_closed_before_paying": len(closed), "held_at_end": seats["held"], "paid_at_end": seats["paid"], "oversold": oversold,
                                       "remaining": offering["remaining"], "capacity_minus_live_holds_and_paid": offering["capacity"] - seats["seat_held"]})
     assert server_errors == 0, by_status
     assert oversold == 0
