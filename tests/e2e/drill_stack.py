@@ -33,9 +33,10 @@ class Drill:
 
 
 @asynccontextmanager
-async def drill_stack(root: Path) -> AsyncIterator[Drill]:
+async def drill_stack(root: Path, enrolment_env: dict[str, str] | None = None) -> AsyncIterator[Drill]:
     """The drills' stack: its own cluster, two eligibility workers, fault proxies in front of
-    PostgreSQL (enrolment's worker) and Kafka (every worker)."""
+    PostgreSQL (enrolment's worker) and Kafka (every worker). `enrolment_env`: settings of every
+    enrolment process (e.g. a short unpaid lifetime)."""
     cluster = PgCluster(free_ports(1)[0])
     await asyncio.to_thread(cluster.init)
     await asyncio.to_thread(cluster.start)
@@ -49,6 +50,8 @@ async def drill_stack(root: Path) -> AsyncIterator[Drill]:
 
             def env_for(stack: Stack, name: str) -> dict[str, str]:
                 env = {"KAFKA_BOOTSTRAP_SERVERS": kafka_link.address} if "-worker" in name else {}
+                if name.startswith("enrolment"):
+                    env.update(enrolment_env or {})
                 if name == "enrolment-worker":
                     env["DATABASE_URL_ENROLMENT"] = stack.database_urls["enrolment"].replace(worker_link.upstream, worker_link.address)
                 return env

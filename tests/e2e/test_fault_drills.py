@@ -5,7 +5,7 @@ enrolment's worker reaches PostgreSQL, and every worker the broker, through Toxi
 
 Each drill counts what it saw, asserts on counts and prints its figures (`[figures] …`, run with
 -s); they are also written to <tmp>/figures.json. Durations: CET_E2E_PG_OUTAGE (30 s),
-CET_E2E_FREEZE (20 s: the lease is 5 s, so the freeze outlasts it four times), CET_E2E_BLACKHOLE
+CET_E2E_FREEZE (60 s, as issue 10 asks: twelve times the 5 s lease), CET_E2E_BLACKHOLE
 (60 s)."""
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ async def test_a_killed_worker_restarted_resumes_its_partitions_within_3s_static
 
 async def test_the_relay_leader_frozen_is_replaced_within_10s_and_steps_down_when_it_thaws(drill: Drill) -> None:
     stack, ops, session_id = drill.stack, drill.ops, drill.session_id
-    freeze = float(os.environ.get("CET_E2E_FREEZE", "20"))
+    freeze = float(os.environ.get("CET_E2E_FREEZE", "60"))
     def leading() -> dict | None:
         counts = leader_log(stack)
         return counts if any(led > down for led, down in counts.values()) else None

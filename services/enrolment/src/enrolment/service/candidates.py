@@ -31,7 +31,7 @@ from enrolment.domain.rules import (
 )
 from enrolment.domain.subjects import SUBJECTS, subject
 from enrolment.service.problems import enrolment_not_found, offering_not_found, problem, refusals_as_problems, registration_not_found
-from enrolment.service.seats import active_codes, claim_seat, end_hold, insert_hold, return_seat, seat_refused
+from enrolment.service.seats import active_codes, claim_seats, end_hold, insert_hold, return_seat, seat_refused
 
 
 async def load_registration(session: AsyncSession, passport_id: str, *, lock: bool) -> dict:
@@ -133,10 +133,7 @@ async def enrol_written(ctx: Enrolment, passport_id: str, subject_codes: list[st
                     claims.append((offering["id"], enrolment_id))
                 created.append(enrolment_id)
                 active.append(Active(chosen.code, chosen.kind, chosen.level))
-            # The seats are taken at COMMIT in claim order: offering id order for every candidate,
-            # so [1, 2] and [2, 1] never wait on each other in a cycle.
-            for offering_id, enrolment_id in sorted(claims, key=lambda claim: str(claim[0])):
-                await claim_seat(session, enrolment_id, offering_id)
+            await claim_seats(session, claims)
         await _commit_holds(uow)
     return created
 

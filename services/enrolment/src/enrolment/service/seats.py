@@ -40,6 +40,14 @@ async def claim_seat(session: AsyncSession, enrolment_id: uuid.UUID, offering_id
     await session.execute(insert(seat_claims).values(enrolment_id=enrolment_id, offering_id=offering_id))
 
 
+async def claim_seats(session: AsyncSession, claims: list[tuple[uuid.UUID, uuid.UUID]]) -> None:
+    """Several seats (offering id, enrolment id) in one unit: claimed in offering id order, the
+    same for every candidate, so the COMMITs of [1, 2] and [2, 1] never wait on each other in a
+    cycle (the trigger fires in insertion order)."""
+    for offering_id, enrolment_id in sorted(claims, key=lambda claim: str(claim[0])):
+        await claim_seat(session, enrolment_id, offering_id)
+
+
 def seat_refused(error: DBAPIError) -> bool:
     driver_error = getattr(error.orig, "driver_exception", error.orig)
     return getattr(driver_error, "sqlstate", None) == "CE409"
