@@ -81,17 +81,34 @@ async def bind_when_known(crowd, identities, indexes) -> None:  # noqa: ANN001
 
 
 async def dead_letters_by_topic(stack: Stack) -> dict[str, int]:
-    from cet_shared.testing import KafkaProbe
+    """Messages on each dead-letter topic, from the broker's offsets (end minus beginning): exact,
+    with no waiting for a consumer to read topics that may well be empty."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
     from cet_shared.topics import load
 
-    dlqs = [stack.topic_prefix + t.name for t in load() if t.dead_letters_of]
-    async with KafkaProbe(*dlqs, bootstrap=stack.kafka.bootstrap) as probe:
-        await asyncio.sleep(2)  # read to the end of topics that may well be empty
-        counts: dict[str, int] = {}
-        for message in probe.messages:
-            name = message.topic.removeprefix(stack.topic_prefix)
-            counts[name] = counts.get(name, 0) + 1
-        return counts
+    names = [stack.topic_prefix + t.name for t in load() if t.dead_letters_of]
+    admin_client = AIOKafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap)
+    await admin_client.start()
+    try:
+        described = await admin_client.describe_topics(names)
+    finally:
+        await admin_client.close()
+    partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+    assert {t["topic"] for t in described if t["partitions"]} == set(names), f"a declared dead-letter topic is missing: {described}"
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka.bootstrap)
+    await consumer.start()
+    try:
+        ends, starts = await consumer.end_offsets(partitions), await consumer.beginning_offsets(partitions)
+    finally:
+        await consumer.stop()
+    counts: dict[str, int] = {}
+    for tp in partitions:
+        if ends[tp] > starts[tp]:
+            name = tp.topic.removeprefix(stack.topic_prefix)
+            counts[name] = counts.get(name, 0) + ends[tp] - starts[tp]
+    return counts
 
 
 async def dead_letter_messages(stack: Stack) -> int:
