@@ -20,6 +20,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -57,15 +58,18 @@ def portal_root(repo: Path, prefix: Path) -> Path:
     return placeholder
 
 
-def worker_user(paths: list[Path]) -> str:
+def worker_user(paths: Sequence[Path], writable: Sequence[Path] = ()) -> str:
     """Started as root, nginx runs its workers as `nobody` when that user can read what they serve
-    (a repo under /root cannot be read by nobody: then root's workers, on 127.0.0.1 only)."""
+    and write the folders where it spools request bodies (a repo under /root, or a test's private
+    temporary folder, is out of nobody's reach: then root's workers, on 127.0.0.1 only)."""
     if os.geteuid() != 0:
         return ""  # workers run as whoever started nginx
-    readable = all(
-        subprocess.run(["runuser", "-u", "nobody", "--", "test", "-r", str(p)], capture_output=True).returncode == 0 for p in paths
-    )
-    return "user nobody nogroup;" if readable else "user root root;"
+
+    def nobody_can(test: str, path: Path) -> bool:
+        return subprocess.run(["runuser", "-u", "nobody", "--", "test", test, str(path)], capture_output=True).returncode == 0
+
+    allowed = all(nobody_can("-r", p) for p in paths) and all(nobody_can("-w", p) for p in writable)
+    return "user nobody nogroup;" if allowed else "user root root;"
 
 
 def prepare(prefix: Path, env: dict[str, str]) -> list[str]:
@@ -74,10 +78,11 @@ def prepare(prefix: Path, env: dict[str, str]) -> list[str]:
     for sub in ("tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"):
         (prefix / sub).mkdir(parents=True, exist_ok=True)
     root = portal_root(repo, prefix)
-    user = worker_user([root / "index.html"])
-    if user.startswith("user nobody"):
+    spools = [prefix / "tmp" / sub for sub in ("body", "proxy")]
+    if os.geteuid() == 0:
         for folder in (prefix / "tmp").rglob("*"):
             shutil.chown(folder, "nobody", "nogroup")
+    user = worker_user([root / "index.html"], writable=spools)
     local = {
         "CET_GW_PREFIX": str(prefix),
         "CET_GW_USER": user,

@@ -135,7 +135,7 @@ async def passport_target(tmp_path_factory: pytest.TempPathFactory) -> AsyncIter
         for who in WHO[1:]:
             token = ctx.signer.issue(passport_id=pids[who], roles=[who], token_version=0, school_code=SCHOOL if who == "teacher" else None, now=datetime.now(timezone.utc))
             headers[who] = {"authorization": f"Bearer {token}"}
-        yield Target("passport", ClosesOnShutdown(create_app(ctx), ctx.close), ctx, headers)
+        yield Target("passport", ClosesOnShutdown(create_app(ctx), ctx.close), ctx, headers, seeded={"pids": pids})
         _shutdown()
 
 
@@ -201,6 +201,9 @@ async def payment_target(fuzz_tokens: TestTokens, payment_keys) -> AsyncIterator
             alipay_app_private_key_file=str(key_dir / APP_PRIVATE), alipay_public_key_file=str(key_dir / ALIPAY_PUBLIC),
             payease_pay_url="http://gateway.test/payease/pay", payease_api_base_url="http://gateway.test/payease",
             payease_key_file=str(key_dir / PAYEASE_KEY),
+            # thousands of forged notifications from one address by design: the answers' shape is
+            # under test here, the per-source throttle in services/payment/tests/test_notify_flood.py
+            notify_rejected_per_source=1_000_000,
             # nothing feeds this projection here: a generated unknown subject would wait the full bound
             projection_wait=timedelta(milliseconds=200),
         )

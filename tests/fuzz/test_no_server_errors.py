@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -482,7 +483,9 @@ def test_payease_notification_with_a_non_ascii_digit_count_is_refused_not_a_serv
 def test_passport_nul_in_a_text_field_is_refused_and_changes_nothing(passport_target) -> None:  # noqa: ANN001
     """P2, P5: a NUL character (which PostgreSQL text cannot hold) in the login email or a profile
     field was a 500 from the database; it is a 422 invalid_request and the profile is unchanged."""
-    headers = passport_target.headers["support"]
+    # a session of its own: the sweeps above may have logged the shared one out (DELETE /sessions)
+    token = passport_target.ctx.signer.issue(passport_id=passport_target.seeded["pids"]["support"], roles=["support"], token_version=0, school_code=None, now=datetime.now(timezone.utc))
+    headers = {"authorization": f"Bearer {token}"}
     with passport_target.client() as client:
         before = client.get("/me", headers=headers).json()
         login = client.post("/sessions", json={"email": "a\x00@example.com", "password": "x", "captcha_token": "x", "captcha_answer": "K7PX"})
