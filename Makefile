@@ -58,5 +58,5 @@ down:
 # Fault drills of issue 10 (their own PostgreSQL cluster, Toxiproxy, SIGSTOP) and the relay lease,
 # as CI runs them; durations: CET_E2E_PG_OUTAGE (30 s), CET_E2E_FREEZE (20 s).
 .PHONY: drills
-drills: sync infra-up
+drills: bootstrap-test sync infra-up
 	deploy/local/test.sh tests/e2e/test_fault_drills.py shared/tests/test_relay_lease.py shared/tests/test_consumer_failure_classes.py shared/tests/test_http_under_faults.py -s $(ARGS)
