@@ -59,4 +59,4 @@ down:
 # as CI runs them; durations: CET_E2E_PG_OUTAGE (30 s), CET_E2E_FREEZE (20 s).
 .PHONY: drills
 drills: bootstrap-test sync infra-up
-	deploy/local/test.sh tests/e2e/test_fault_drills.py shared/tests/test_relay_lease.py shared/tests/test_consumer_failure_classes.py shared/tests/test_http_under_faults.py -s $(ARGS)
+	deploy/local/test.sh tests/e2e/test_fault_drills.py tests/e2e/test_consumer_drills.py tests/e2e/test_deadlock_stress_drill.py shared/tests/test_relay_lease.py shared/tests/test_consumer_failure_classes.py shared/tests/test_http_under_faults.py -s $(ARGS)
