@@ -1,4 +1,4 @@
-"""Strict input types shared by the services' request models (issue 13).
+"""Strict input types shared by the services' request models (issue 13), and `Strict`, their base.
 
 Times only as ISO 8601 text (pydantic would also take 1000000000000 as epoch milliseconds) inside
 a plausible range of years, CET_EARLIEST_YEAR..CET_LATEST_YEAR (an exam session in 1970 or 9999 is
@@ -11,7 +11,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StrictBool
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, StrictBool, field_validator
 
 EARLIEST_YEAR = int(os.environ.get("CET_EARLIEST_YEAR", "2000"))
 LATEST_YEAR = int(os.environ.get("CET_LATEST_YEAR", "2100"))
@@ -35,4 +35,19 @@ def _plausible(moment: datetime) -> datetime:
 IsoMoment = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_plausible)]
 JsonBool = StrictBool
 
-__all__ = ["EARLIEST_YEAR", "LATEST_YEAR", "IsoMoment", "JsonBool"]
+
+class Strict(BaseModel):
+    """A request body: unknown fields refused, and no text holding NUL."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL text cannot hold NUL: refuse it here as bad input, not later as a database error.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("包含无法识别的字符")
+        return value
+
+
+__all__ = ["EARLIEST_YEAR", "LATEST_YEAR", "IsoMoment", "JsonBool", "Strict"]

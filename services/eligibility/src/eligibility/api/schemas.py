@@ -4,26 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints, field_validator, model_validator
+from pydantic import StrictBool, StringConstraints, field_validator, model_validator
 
 from cet_shared.id_types import IdType, check_resident_id, parse_id_type
+from cet_shared.strict import Strict
 
 IdNumber = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=32, pattern=r"^[0-9A-Za-z()（）\-]+$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 TicketNumberText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        # PostgreSQL text cannot hold NUL: refuse it here as bad input, not later as a database error.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("包含无法识别的字符")
-        return value
 
 
 class Identity(Strict):

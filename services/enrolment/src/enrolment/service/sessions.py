@@ -8,14 +8,14 @@ import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cet_shared.clock import SHANGHAI
 from cet_shared.events.contracts import ExamDate, ExamSessionPublished
 from cet_shared.problems import Problem
-from cet_shared.strict import IsoMoment
+from cet_shared.strict import IsoMoment, Strict
 from enrolment.bootstrap import Enrolment
 from enrolment.db.tables import enrolments, exam_sessions, notices, offerings, school_oral_settings
 from enrolment.domain.subjects import SUBJECTS
@@ -39,17 +39,6 @@ def _storable(moment: datetime) -> datetime:
 
 Moment = Annotated[IsoMoment, AfterValidator(_storable)]  # ISO 8601 text in a plausible range
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        # PostgreSQL text cannot hold NUL: refuse it here as bad input, not later as a database error.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("包含无法识别的字符")
-        return value
 
 
 class Window(Strict):

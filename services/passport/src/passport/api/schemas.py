@@ -4,26 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator
 
 from cet_shared.id_types import parse_id_type
+from cet_shared.strict import Strict
 
 Password = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 CaptchaAnswer = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
 CaptchaToken = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 Email = Annotated[EmailStr, StringConstraints(max_length=254)]
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
-
-    @field_validator("*")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        # PostgreSQL text cannot hold NUL: refuse it here as bad input, not later as a database error.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("包含无法识别的字符")
-        return value
 
 
 class CaptchaFields(Strict):

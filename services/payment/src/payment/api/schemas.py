@@ -5,15 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from cet_shared.strict import Strict
 from payment.domain.money import fen_to_yuan
 from payment.domain.money_states import LABELS, REASON_LABELS
 from payment.service.orders import Checkout, OrderSummary
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class OrderRequest(Strict):
