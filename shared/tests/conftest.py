@@ -1,23 +1,20 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
 
 from cet_shared.db import UnitOfWork, create_engine, create_session_factory
-from cet_shared.db.tables import common_metadata, dead_letter_metadata
+from cet_shared.db.migrations import COMMON_MIGRATIONS, upgrade
 from cet_shared.testing import throwaway_database
 
 
 @pytest.fixture(scope="session")
 async def database_url() -> AsyncIterator[str]:
     async with throwaway_database("shared") as url:
-        engine = create_engine(url)
-        async with engine.begin() as connection:
-            await connection.run_sync(common_metadata.create_all)
-            await connection.run_sync(dead_letter_metadata.create_all)
-        await engine.dispose()
+        await asyncio.to_thread(upgrade, url, COMMON_MIGRATIONS)  # the frozen common history
         yield url
 
 
@@ -26,7 +23,7 @@ async def engine(database_url: str):  # noqa: ANN201
     engine = create_engine(database_url, pool_size=20)
     yield engine
     async with engine.begin() as connection:
-        await connection.execute(text("TRUNCATE outbox, inbox, captcha_nonces, rate_limit_hits, dead_letters RESTART IDENTITY"))
+        await connection.execute(text("TRUNCATE outbox, inbox, captcha_nonces, rate_limit_hits, dead_letters, token_revocations RESTART IDENTITY"))
     await engine.dispose()
 
 

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from cet_shared.db import create_engine
-from cet_shared.db.tables import create_common_tables
+from cet_shared.db.tables import common_metadata
 from cet_shared.messaging import create_broker
 from cet_shared.testing import required_env, throwaway_database, wait_for
 from cet_shared.worker_ops import WorkerOps
@@ -88,7 +88,7 @@ async def test_the_outbox_and_connection_figures_come_from_the_database() -> Non
         engine = create_engine(url, pool_size=2)
         try:
             async with engine.begin() as connection:
-                await connection.run_sync(create_common_tables)
+                await connection.run_sync(common_metadata.create_all)
                 for age, published in ((90, False), (30, False), (600, True)):
                     await connection.execute(
                         text("INSERT INTO outbox (event_id, topic, key, event_type, envelope, created_at, published_at)"

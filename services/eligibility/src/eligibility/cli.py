@@ -1,7 +1,6 @@
 """eligibility-admin: operations commands.
 
-    eligibility-admin migrate
-    eligibility-admin dlq list | show ID | replay [ID…] | discard ID --reason …   dead letters (audited)
+    eligibility-admin migrate | revision -m … | dlq …   the common commands (cet_shared.admin)
     eligibility-admin import-students FILE     (CSV, UTF-8; see demo/students.csv for the columns)
     eligibility-admin import-scores FILE       (CSV: ticket_number,id_number,name,score,year,half)
 
@@ -10,23 +9,16 @@ A file with any error imports nothing; every row's error is printed (row, column
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 from pathlib import Path
 
-from cet_shared import dlq_admin
-from cet_shared.db.migrations import upgrade
+from cet_shared.admin import ServiceAdmin
 from cet_shared.problems import Problem
 
-MIGRATIONS = Path(__file__).parent / "db" / "migrations"
+ADMIN = ServiceAdmin("eligibility", settings="eligibility.settings:EligibilitySettings")
+migrate = ADMIN.migrate
 DEMO = Path(__file__).parent / "demo"
-
-
-def migrate(database_url: str | None = None) -> None:
-    from eligibility.settings import EligibilitySettings
-
-    upgrade(database_url or EligibilitySettings().database_url, MIGRATIONS)
 
 
 async def _import(kind: str, text: str):  # noqa: ANN202
@@ -42,29 +34,15 @@ async def _import(kind: str, text: str):  # noqa: ANN202
         await ctx.close()
 
 
-def _dlq(args: argparse.Namespace) -> int:
-    from eligibility.bootstrap import bootstrap
-    from eligibility.events.consumers import build_consumers
-
-    return dlq_admin.run(args, bootstrap, build_consumers)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="eligibility-admin")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("migrate", help="apply database migrations")
+    parser, commands = ADMIN.parser()
     for name, what in (("import-students", "the student registry (provinces, schools, campuses, students)"), ("import-scores", "CET4 written scores")):
         command = commands.add_parser(name, help=f"import {what} from a CSV file; all rows or none")
         command.add_argument("file", type=Path)
-    dlq_admin.add_commands(commands)
     args = parser.parse_args(argv)
 
-    if args.command == "dlq":
-        return _dlq(args)
-    if args.command == "migrate":
-        migrate()
-        print("eligibility: migrations applied")
-        return 0
+    if (done := ADMIN.run_common(args)) is not None:
+        return done
     try:
         text = args.file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:

@@ -1,7 +1,6 @@
 """enrolment-admin: operations commands.
 
-    enrolment-admin migrate
-    enrolment-admin dlq list | show ID | replay [ID…] | discard ID --reason …   dead letters (audited)
+    enrolment-admin migrate | revision -m … | dlq …   the common commands (cet_shared.admin)
     enrolment-admin setup FILE.(json|yaml) [--publish]   set up an exam session end to end
     enrolment-admin publish SESSION_ID                    ExamSessionPublished
     enrolment-admin capacity OFFERING_ID N                change a capacity live (N11)
@@ -14,7 +13,6 @@ so the demo session (src/enrolment/demo/session.yaml) is always open today.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sys
@@ -27,18 +25,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from cet_shared import dlq_admin
-from cet_shared.db.migrations import upgrade
+from cet_shared.admin import ServiceAdmin
 from cet_shared.problems import Problem
 
-MIGRATIONS = Path(__file__).parent / "db" / "migrations"
+ADMIN = ServiceAdmin("enrolment", settings="enrolment.settings:EnrolmentSettings")
+migrate = ADMIN.migrate
 DEMO_SESSION = Path(__file__).parent / "demo" / "session.yaml"
-
-
-def migrate(database_url: str | None = None) -> None:
-    from enrolment.settings import EnrolmentSettings
-
-    upgrade(database_url or EnrolmentSettings().database_url, MIGRATIONS)
 
 
 def load_session_file(path: Path, *, now: datetime | None = None):  # noqa: ANN201 - a SessionSpec
@@ -62,19 +54,10 @@ def _run(action: Callable[[Any], Awaitable[Any]]) -> Any:
     return asyncio.run(main())
 
 
-def _dlq(args: argparse.Namespace) -> int:
-    from enrolment.bootstrap import bootstrap
-    from enrolment.events.consumers import build_consumers
-
-    return dlq_admin.run(args, bootstrap, build_consumers)
-
-
 def main(argv: list[str] | None = None) -> int:
     from enrolment.service import arrangement, sessions
 
-    parser = argparse.ArgumentParser(prog="enrolment-admin")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("migrate", help="apply database migrations")
+    parser, commands = ADMIN.parser()
     setup = commands.add_parser("setup", help="set up an exam session from a JSON/YAML file")
     setup.add_argument("file", type=Path, nargs="?", default=DEMO_SESSION)
     setup.add_argument("--publish", action="store_true")
@@ -84,16 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     capacity.add_argument("capacity", type=int)
     commands.add_parser("arrange").add_argument("session_id", type=uuid.UUID)
     commands.add_parser("show").add_argument("session_id", type=uuid.UUID)
-    dlq_admin.add_commands(commands)
     args = parser.parse_args(argv)
 
-    if args.command == "dlq":
-        return _dlq(args)
+    if (done := ADMIN.run_common(args)) is not None:
+        return done
     try:
-        if args.command == "migrate":
-            migrate()
-            print("enrolment: migrations applied")
-        elif args.command == "setup":
+        if args.command == "setup":
             spec = load_session_file(args.file)
 
             async def create(ctx: Any) -> uuid.UUID:

@@ -1,30 +1,22 @@
 """payment-admin: operations commands.
 
-    payment-admin migrate
-    payment-admin dlq list | show ID | replay [ID…] | discard ID --reason …   dead letters (audited)
+    payment-admin migrate | revision -m … | dlq …   the common commands (cet_shared.admin)
     payment-admin reconcile --date 2026-11-26 [--gateway alipay|payease]
     payment-admin make-test-keys --dir .local/var/payment-keys      (sandbox and tests only)
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sys
 from datetime import date
 from pathlib import Path
 
-from cet_shared import dlq_admin
-from cet_shared.db.migrations import upgrade
+from cet_shared.admin import ServiceAdmin
 
-MIGRATIONS = Path(__file__).parent / "db" / "migrations"
-
-
-def migrate(database_url: str | None = None) -> None:
-    from payment.settings import PaymentSettings
-
-    upgrade(database_url or PaymentSettings().database_url, MIGRATIONS)
+ADMIN = ServiceAdmin("payment", settings="payment.settings:PaymentSettings")
+migrate = ADMIN.migrate
 
 
 async def _reconcile(day: date, gateways: list[str]) -> list[dict]:
@@ -42,31 +34,17 @@ async def _reconcile(day: date, gateways: list[str]) -> list[dict]:
         await ctx.close()
 
 
-def _dlq(args: argparse.Namespace) -> int:
-    from payment.bootstrap import bootstrap
-    from payment.events.consumers import build_consumers
-
-    return dlq_admin.run(args, bootstrap, build_consumers)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="payment-admin")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("migrate", help="apply database migrations")
+    parser, commands = ADMIN.parser()
     rec = commands.add_parser("reconcile", help="reconcile one day against the gateways' statements (Y5)")
     rec.add_argument("--date", required=True, type=date.fromisoformat, help="the statement's date, YYYY-MM-DD (Beijing)")
     rec.add_argument("--gateway", choices=["alipay", "payease"], action="append")
     keys = commands.add_parser("make-test-keys", help="make the app's RSA key pair and a PayEase key for the sandbox")
     keys.add_argument("--dir", required=True)
-    dlq_admin.add_commands(commands)
     args = parser.parse_args(argv)
 
-    if args.command == "dlq":
-        return _dlq(args)
-    if args.command == "migrate":
-        migrate()
-        print("payment: migrations applied")
-        return 0
+    if (done := ADMIN.run_common(args)) is not None:
+        return done
     if args.command == "make-test-keys":
         from payment.sandbox.keys import ensure_merchant_keys
 

@@ -1,7 +1,11 @@
-"""Tables every service has in its own database: outbox, inbox, used captcha nonces, rate limits.
+"""Tables every service has in its own database: outbox, inbox, used captcha nonces, rate limits,
+dead letters, revoked tokens.
 
-They live in one MetaData here and each service's first migration creates them with
-`create_common_tables`, so the definition exists once.
+The code's view of them. The database gets them from the frozen common migration history
+(`cet_shared/db/common_migrations`, branch `common`) that every service's history depends on; each
+service's `env.py` targets `COMMON_METADATA` besides its own, so autogenerate sees them as known.
+A change here needs a new revision on that branch (shared/tests/test_common_migrations.py fails
+until the two agree).
 """
 
 from __future__ import annotations
@@ -70,7 +74,6 @@ rate_limit_hits = Table(
 
 # Events a consumer could not apply (state 'dead') and the later events of the same key held
 # behind them ('parked') until the dead one is replayed or discarded (`cet_shared.dead_letters`).
-# Its own MetaData: each service's migration 0004+ creates it, after `create_common_tables`.
 dead_letter_metadata = MetaData()
 
 dead_letters = Table(
@@ -97,24 +100,7 @@ dead_letters = Table(
 Index("dead_letters_held", dead_letters.c.consumer, dead_letters.c.key, dead_letters.c.id, postgresql_where=dead_letters.c.state.in_(["dead", "parked"]))
 
 
-def create_dead_letter_tables(connection) -> None:  # noqa: ANN001 - a sync Connection inside Alembic
-    dead_letter_metadata.create_all(connection)
-
-
-def drop_dead_letter_tables(connection) -> None:  # noqa: ANN001
-    dead_letter_metadata.drop_all(connection)
-
-
-def create_common_tables(connection) -> None:  # noqa: ANN001 - a sync Connection inside Alembic
-    common_metadata.create_all(connection)
-
-
-def drop_common_tables(connection) -> None:  # noqa: ANN001
-    common_metadata.drop_all(connection)
-
-
-# Access tokens revoked before they expire (cet_shared.revocations). Its own MetaData, added after
-# every service's first migration: each service's migration rv01 creates it.
+# Access tokens revoked before they expire (cet_shared.revocations).
 revocation_metadata = MetaData()
 
 token_revocations = Table(
@@ -130,10 +116,5 @@ token_revocations = Table(
 Index("token_revocations_recorded", token_revocations.c.recorded_at)
 Index("token_revocations_expiry", token_revocations.c.expires_at)
 
-
-def create_revocation_table(connection) -> None:  # noqa: ANN001 - a sync Connection inside Alembic
-    revocation_metadata.create_all(connection)
-
-
-def drop_revocation_table(connection) -> None:  # noqa: ANN001
-    revocation_metadata.drop_all(connection)
+# What every service's env.py targets besides its own metadata.
+COMMON_METADATA: tuple[MetaData, ...] = (common_metadata, dead_letter_metadata, revocation_metadata)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import CHAR, Column, DateTime, Integer, MetaData, Table, Text, func, text
+from sqlalchemy import CHAR, Column, DateTime, Index, Integer, MetaData, Table, Text, func, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
 metadata = MetaData()
@@ -52,3 +52,4 @@ mail_queue = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text),
 )
+Index("mail_queue_unsent", mail_queue.c.id, postgresql_where=mail_queue.c.sent_at.is_(None))  # the sender's queue

@@ -1,4 +1,6 @@
 from cet_shared.db.migrations import run_migrations_from_env
+from cet_shared.db.tables import COMMON_METADATA
 from enrolment.db.tables import metadata
 
-run_migrations_from_env(metadata)
+# The common tables too: autogenerate must know them, or it proposes dropping them.
+run_migrations_from_env([*COMMON_METADATA, metadata])

@@ -1,4 +1,4 @@
-"""registry, registrations, reviews, projections, and the common tables
+"""registry, registrations, reviews, projections
 
 Revision ID: 0001
 Revises:
@@ -9,16 +9,14 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from cet_shared.db.tables import create_common_tables, drop_common_tables
 
 revision = '0001'
 down_revision = None
 branch_labels = None
-depends_on = None
+depends_on = "c001"  # the common outbox, inbox, captcha and rate-limit tables (cet_shared)
 
 
 def upgrade() -> None:
-    create_common_tables(op.get_bind())
     op.create_table('accounts',
     sa.Column('passport_id', sa.Text(), nullable=False),
     sa.Column('email', sa.Text(), nullable=False),
@@ -183,4 +181,3 @@ def downgrade() -> None:
     op.drop_table('cet4_scores')
     op.drop_table('agreement_acceptances')
     op.drop_table('accounts')
-    drop_common_tables(op.get_bind())

@@ -8,17 +8,15 @@ Create Date: 2026-11-27 07:50:47.277428
 from alembic import op
 import sqlalchemy as sa
 
-from cet_shared.db.tables import create_common_tables, drop_common_tables
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'
 down_revision = None
 branch_labels = None
-depends_on = None
+depends_on = "c001"  # the common outbox, inbox, captcha and rate-limit tables (cet_shared)
 
 
 def upgrade() -> None:
-    create_common_tables(op.get_bind())
     op.create_table('exam_sessions',
     sa.Column('id', sa.UUID(), nullable=False),
     sa.Column('name', sa.Text(), nullable=False),
@@ -185,4 +183,3 @@ def downgrade() -> None:
     op.drop_table('refunds')
     op.drop_table('payments')
     op.drop_table('exam_sessions')
-    drop_common_tables(op.get_bind())

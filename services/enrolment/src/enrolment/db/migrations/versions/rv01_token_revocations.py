@@ -1,26 +1,22 @@
 """revoked access tokens, the projection every token verifier consults (cet_shared.revocations)
 
-Its own revision id, not the next number: other branches of the history add 000N beside it;
-`upgrade` goes to every head.
+The table is common: the frozen common history creates it (cet_shared/db/common_migrations,
+revision c003); this revision only makes the service's history depend on it.
 
 Revision ID: rv01
 Revises: 0001
 Create Date: 2026-12-01
 """
 
-from alembic import op
-
-from cet_shared.db.tables import create_revocation_table, drop_revocation_table
-
 revision = "rv01"
 down_revision = "0001"
 branch_labels = None
-depends_on = None
+depends_on = "c003"
 
 
 def upgrade() -> None:
-    create_revocation_table(op.get_bind())
+    pass
 
 
 def downgrade() -> None:
-    drop_revocation_table(op.get_bind())
+    pass

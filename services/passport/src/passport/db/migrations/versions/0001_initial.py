@@ -1,4 +1,4 @@
-"""accounts, link tokens, mail queue, and the common outbox/inbox tables
+"""accounts, link tokens, mail queue
 
 Revision ID: 0001
 Revises:
@@ -9,16 +9,14 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from cet_shared.db.tables import create_common_tables, drop_common_tables
 
 revision = "0001"
 down_revision = None
 branch_labels = None
-depends_on = None
+depends_on = "c001"  # the common outbox, inbox, captcha and rate-limit tables (cet_shared)
 
 
 def upgrade() -> None:
-    create_common_tables(op.get_bind())
     op.create_table(
         "accounts",
         sa.Column("passport_id", sa.CHAR(32), primary_key=True),
@@ -64,4 +62,3 @@ def downgrade() -> None:
     op.drop_table("mail_queue")
     op.drop_table("link_tokens")
     op.drop_table("accounts")
-    drop_common_tables(op.get_bind())

@@ -1,4 +1,4 @@
-"""payment tables and the common outbox/inbox tables
+"""payment tables
 
 Revision ID: 0001
 Revises: 
@@ -8,17 +8,15 @@ Create Date: 2026-11-27 07:52:39.136186
 from alembic import op
 import sqlalchemy as sa
 
-from cet_shared.db.tables import create_common_tables, drop_common_tables
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'
 down_revision = None
 branch_labels = None
-depends_on = None
+depends_on = "c001"  # the common outbox, inbox, captcha and rate-limit tables (cet_shared)
 
 
 def upgrade() -> None:
-    create_common_tables(op.get_bind())
     op.create_table('enrolments',
     sa.Column('enrolment_id', sa.UUID(), nullable=False),
     sa.Column('registration_id', sa.UUID(), nullable=False),
@@ -172,4 +170,3 @@ def downgrade() -> None:
     op.drop_table('notifications')
     op.drop_index(op.f('ix_enrolments_registration_id'), table_name='enrolments')
     op.drop_table('enrolments')
-    drop_common_tables(op.get_bind())
