@@ -1,13 +1,22 @@
-"""Process entry points shared by the services: `<svc>-api [--port N]` and the worker runner."""
+"""Process entry points shared by the services: `<svc>-api [--port N]` and `<svc>-worker`.
+
+A service's entrypoints.py is `ServiceProcesses("<svc>", api_port=…)`; its api factory, composition
+root and worker builder are found by the layout every service has (`<svc>.api.app:create_app`,
+`<svc>.bootstrap:bootstrap`, `<svc>.worker:build_worker`). The ports are declared in
+deploy/topology.toml (a test checks these defaults against it).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
+from dataclasses import dataclass
 
 import uvicorn
 
 from cet_shared.logs import identify, setup_logging
+from cet_shared.telemetry import setup_tracing
 
 
 def serve_api(app_factory: str, *, default_port: int, argv: list[str] | None = None) -> None:
@@ -34,3 +43,20 @@ def serve_api(app_factory: str, *, default_port: int, argv: list[str] | None = N
         # Deadlines for the request head and body (uvicorn has only the keep-alive one).
         http="cet_shared.slow_clients:TimedHttpProtocol",
     )
+
+
+@dataclass(frozen=True)
+class ServiceProcesses:
+    service: str
+    api_port: int
+
+    def run_api(self, argv: list[str] | None = None) -> None:
+        serve_api(f"{self.service}.api.app:create_app", default_port=self.api_port, argv=argv)
+
+    def run_worker(self) -> None:
+        from cet_shared.worker import run_until_signalled
+
+        setup_logging()
+        container = importlib.import_module(f"{self.service}.bootstrap").bootstrap()
+        setup_tracing(f"{self.service}-worker", container.settings.otel_exporter_otlp_endpoint)
+        run_until_signalled(importlib.import_module(f"{self.service}.worker").build_worker(container))

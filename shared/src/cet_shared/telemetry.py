@@ -33,7 +33,6 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cet_shared import logs
-from cet_shared.logs import setup_logging  # noqa: F401 - the entry points' import
 
 _tracer = trace.get_tracer("cet_shared")
 _configured = False

@@ -15,17 +15,32 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cet_shared.housekeeping import Retention, prune
 from cet_shared.messaging import EventConsumer, create_broker
 from cet_shared.outbox import OutboxRelay, create_producer
 from cet_shared.resilience import retry_transaction
+from cet_shared.settings import ServiceSettings
 from cet_shared.worker_ops import WorkerOps
 
 log = logging.getLogger(__name__)
+
+
+HOUSEKEEPING_EVERY_SECONDS = 300.0
+
+
+class ServiceContainer(Protocol):
+    """What the worker needs of a service's composition root."""
+
+    @property
+    def settings(self) -> ServiceSettings: ...
+    @property
+    def engine(self) -> AsyncEngine: ...
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]: ...
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,10 @@ class Worker:
         self._running = asyncio.Event()
         self._stop = asyncio.Event()
         self.relay: OutboxRelay | None = None
+
+    @property
+    def jobs(self) -> Sequence[PeriodicJob]:
+        return self._jobs
 
     def stop(self) -> None:
         self._stop.set()
@@ -112,20 +131,28 @@ class Worker:
                 pass
 
 
-def service_worker(name: str, ctx: Any, *, consumers: Sequence[EventConsumer] = (), jobs: Sequence[PeriodicJob] = ()) -> Worker:
-    """`ctx`: a service's composition root (settings, engine, sessions)."""
-    settings = ctx.settings
+def housekeeping_job(container: ServiceContainer) -> PeriodicJob:
+    """Retention of the common tables (outbox, inbox, dead letters, rate-limit windows, captcha
+    nonces): every service writes some of them, so every service's worker runs it."""
+    settings = container.settings
     retention = Retention(outbox=settings.outbox_retention, inbox=settings.inbox_retention)
 
     async def housekeeping() -> int:
-        return sum((await prune(ctx.sessions, retention)).values())
+        return sum((await prune(container.sessions, retention)).values())
+
+    return PeriodicJob("housekeeping", HOUSEKEEPING_EVERY_SECONDS, housekeeping)
+
+
+def service_worker(name: str, ctx: ServiceContainer, *, consumers: Sequence[EventConsumer] = (), jobs: Sequence[PeriodicJob] = ()) -> Worker:
+    """The one way to build a service's worker: its consumers and jobs, plus the housekeeping."""
+    settings = ctx.settings
 
     return Worker(
         name,
         engine=ctx.engine,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         consumers=consumers,
-        jobs=[*jobs, PeriodicJob("housekeeping", 300.0, housekeeping)],
+        jobs=[*jobs, housekeeping_job(ctx)],
         relay_batch_size=settings.outbox_batch_size,
         relay_poll_interval=settings.outbox_poll_interval.total_seconds(),
         topic_prefix=settings.kafka_topic_prefix,

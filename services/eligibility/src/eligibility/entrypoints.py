@@ -1,21 +1,9 @@
+"""`eligibility-api` and `eligibility-worker` (ports: deploy/topology.toml)."""
+
 from __future__ import annotations
 
-from cet_shared.entrypoints import serve_api
-from cet_shared.telemetry import setup_logging, setup_tracing
-from cet_shared.worker import run_until_signalled
+from cet_shared.entrypoints import ServiceProcesses
 
-API_PORT = 8002
-
-
-def run_api(argv: list[str] | None = None) -> None:
-    serve_api("eligibility.api.app:create_app", default_port=API_PORT, argv=argv)
-
-
-def run_worker() -> None:
-    from eligibility.bootstrap import bootstrap
-    from eligibility.worker import build_worker
-
-    setup_logging()
-    ctx = bootstrap()
-    setup_tracing("eligibility-worker", ctx.settings.otel_exporter_otlp_endpoint)
-    run_until_signalled(build_worker(ctx))
+PROCESSES = ServiceProcesses("eligibility", api_port=8002)
+run_api = PROCESSES.run_api
+run_worker = PROCESSES.run_worker

@@ -1,21 +1,9 @@
+"""`passport-api` and `passport-worker` (ports: deploy/topology.toml)."""
+
 from __future__ import annotations
 
-from cet_shared.entrypoints import serve_api
-from cet_shared.telemetry import setup_logging, setup_tracing
-from cet_shared.worker import run_until_signalled
+from cet_shared.entrypoints import ServiceProcesses
 
-API_PORT = 8001
-
-
-def run_api(argv: list[str] | None = None) -> None:
-    serve_api("passport.api.app:create_app", default_port=API_PORT, argv=argv)
-
-
-def run_worker() -> None:
-    from passport.bootstrap import bootstrap
-    from passport.worker import build_worker
-
-    setup_logging()
-    ctx = bootstrap()
-    setup_tracing("passport-worker", ctx.settings.otel_exporter_otlp_endpoint)
-    run_until_signalled(build_worker(ctx))
+PROCESSES = ServiceProcesses("passport", api_port=8001)
+run_api = PROCESSES.run_api
+run_worker = PROCESSES.run_worker

@@ -1,25 +1,13 @@
+"""`payment-api` and `payment-worker` (ports: deploy/topology.toml)."""
+
 from __future__ import annotations
 
-from cet_shared.entrypoints import serve_api
-from cet_shared.telemetry import setup_logging, setup_tracing
-from cet_shared.worker import run_until_signalled
+from cet_shared.entrypoints import ServiceProcesses, serve_api
 
-API_PORT = 8004
+PROCESSES = ServiceProcesses("payment", api_port=8004)
 SANDBOX_PORT = 8090
-
-
-def run_api(argv: list[str] | None = None) -> None:
-    serve_api("payment.api.app:create_app", default_port=API_PORT, argv=argv)
-
-
-def run_worker() -> None:
-    from payment.bootstrap import bootstrap
-    from payment.worker import build_worker
-
-    setup_logging()
-    ctx = bootstrap()
-    setup_tracing("payment-worker", ctx.settings.otel_exporter_otlp_endpoint)
-    run_until_signalled(build_worker(ctx))
+run_api = PROCESSES.run_api
+run_worker = PROCESSES.run_worker
 
 
 def run_sandbox(argv: list[str] | None = None) -> None:
