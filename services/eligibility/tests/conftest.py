@@ -1,26 +1,26 @@
 """Eligibility tests run against a real PostgreSQL: one throw-away database per test session,
-migrated with the service's own Alembic history, emptied after every test."""
+migrated with the service's own Alembic history, emptied after every test (cet_shared.pytest_plugin)."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
-from sqlalchemy import select, text
+from httpx import AsyncClient
+from sqlalchemy import select
 
 from cet_shared.clock import ManualClock
 from cet_shared.db.tables import outbox
 from cet_shared.events.contracts import ExamSessionPublished
 from cet_shared.events.envelope import Event, EventEnvelope
-from cet_shared.testing import TestTokens, throwaway_database
+from cet_shared.admin import ServiceAdmin
+from cet_shared.pytest_plugin import asgi_client, empty_database
+from cet_shared.testing import TestTokens
 from eligibility.api.app import create_app
 from eligibility.bootstrap import Eligibility, bootstrap
-from eligibility.cli import DEMO, migrate
+from eligibility.cli import ADMIN, DEMO
 from eligibility.events.consumers import build_consumers
 from eligibility.service.registry import import_scores, import_students
 from eligibility.settings import EligibilitySettings
@@ -40,15 +40,10 @@ def passport_id() -> str:
 
 
 @pytest.fixture(scope="session")
-async def database_url() -> AsyncIterator[str]:
-    async with throwaway_database("eligibility") as url:
-        await asyncio.to_thread(migrate, url)
-        yield url
+def service_admin() -> ServiceAdmin:
+    """Which service `database_url` (cet_shared.pytest_plugin) migrates."""
+    return ADMIN
 
-
-@pytest.fixture(scope="session")
-def tokens() -> TestTokens:
-    return TestTokens()
 
 
 @pytest.fixture
@@ -60,16 +55,14 @@ def settings(database_url: str) -> EligibilitySettings:
 async def ctx(settings: EligibilitySettings, tokens: TestTokens) -> AsyncIterator[Eligibility]:
     eligibility = bootstrap(settings, clock=ManualClock(START), token_verifier=tokens.verifier())
     yield eligibility
-    async with eligibility.engine.begin() as connection:
-        tables = (await connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))).scalars().all()
-        await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    await empty_database(eligibility.engine)
     await eligibility.close()
 
 
 @pytest.fixture
 async def client(ctx: Eligibility) -> AsyncIterator[AsyncClient]:
     app = create_app(ctx)
-    async with LifespanManager(app), AsyncClient(transport=ASGITransport(app=app, client=("203.0.113.7", 5000)), base_url="http://eligibility.test") as http:
+    async with asgi_client(app, "http://eligibility.test") as http:
         yield http
 
 

@@ -1,27 +1,27 @@
 """Enrolment tests run against a real PostgreSQL: one throw-away database per test session,
-migrated with the service's own Alembic history, emptied after every test. Registrations arrive
+migrated with the service's own Alembic history, emptied after every test (cet_shared.pytest_plugin). Registrations arrive
 the way production gets them: RegistrationBound envelopes through the service's consumer (inbox)."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 from sqlalchemy import text
 
 from cet_shared.clock import ManualClock
 from cet_shared.events.contracts import RegistrationBound, RegistrationSnapshot
 from cet_shared.events.envelope import Event, EventEnvelope
-from cet_shared.testing import TestTokens, throwaway_database
+from cet_shared.admin import ServiceAdmin
+from cet_shared.pytest_plugin import asgi_client, empty_database
+from cet_shared.testing import TestTokens
 from enrolment.api.app import create_app
 from enrolment.bootstrap import Enrolment, bootstrap
-from enrolment.cli import migrate
+from enrolment.cli import ADMIN
 from enrolment.events.consumers import build_consumers
 from enrolment.service.sessions import SessionSpec, create_session, publish
 from enrolment.settings import EnrolmentSettings
@@ -30,15 +30,10 @@ START = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
 
 
 @pytest.fixture(scope="session")
-async def database_url() -> AsyncIterator[str]:
-    async with throwaway_database("enrolment") as url:
-        await asyncio.to_thread(migrate, url)
-        yield url
+def service_admin() -> ServiceAdmin:
+    """Which service `database_url` (cet_shared.pytest_plugin) migrates."""
+    return ADMIN
 
-
-@pytest.fixture(scope="session")
-def tokens() -> TestTokens:
-    return TestTokens()
 
 
 @pytest.fixture
@@ -55,16 +50,14 @@ def clock() -> ManualClock:
 async def ctx(settings: EnrolmentSettings, clock: ManualClock) -> AsyncIterator[Enrolment]:
     enrolment = bootstrap(settings, clock=clock)
     yield enrolment
-    async with enrolment.engine.begin() as connection:
-        tables = (await connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))).scalars().all()
-        await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    await empty_database(enrolment.engine)
     await enrolment.close()
 
 
 @pytest.fixture
 async def client(ctx: Enrolment, tokens: TestTokens) -> AsyncIterator[AsyncClient]:
     app = create_app(ctx, token_verifier=tokens.verifier())
-    async with LifespanManager(app), AsyncClient(transport=ASGITransport(app=app), base_url="http://enrolment.test") as http:
+    async with asgi_client(app, "http://enrolment.test", client=None) as http:
         yield http
 
 

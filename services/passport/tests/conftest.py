@@ -1,35 +1,32 @@
 """Passport tests run against a real PostgreSQL: one throw-away database per test session,
-migrated with the service's own Alembic history, emptied after every test."""
+migrated with the service's own Alembic history, emptied after every test (cet_shared.pytest_plugin)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from asgi_lifespan import LifespanManager
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from httpx import ASGITransport, AsyncClient
-from sqlalchemy import text
+from httpx import AsyncClient
 
 from cet_shared.clock import ManualClock
-from cet_shared.testing import throwaway_database
+from cet_shared.admin import ServiceAdmin
+from cet_shared.pytest_plugin import asgi_client, empty_database
 from passport.api.app import create_app
 from passport.bootstrap import Passport, bootstrap
-from passport.cli import migrate
+from passport.cli import ADMIN
 from passport.settings import PassportSettings
 
 TEST_CAPTCHA_SECRET = "test-only-captcha-secret-not-for-production"
 
 
 @pytest.fixture(scope="session")
-async def database_url() -> AsyncIterator[str]:
-    async with throwaway_database("passport") as url:
-        await asyncio.to_thread(migrate, url)
-        yield url
+def service_admin() -> ServiceAdmin:
+    """Which service `database_url` (cet_shared.pytest_plugin) migrates."""
+    return ADMIN
 
 
 @pytest.fixture(scope="session")
@@ -63,16 +60,14 @@ def settings(database_url: str, jwt_key_file: Path) -> PassportSettings:
 async def ctx(settings: PassportSettings) -> AsyncIterator[Passport]:
     passport = bootstrap(settings, clock=ManualClock())
     yield passport
-    async with passport.engine.begin() as connection:
-        tables = (await connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))).scalars().all()
-        await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY"))
+    await empty_database(passport.engine)
     await passport.close()
 
 
 @pytest.fixture
 async def client(ctx: Passport) -> AsyncIterator[AsyncClient]:
     app = create_app(ctx)
-    async with LifespanManager(app), AsyncClient(transport=ASGITransport(app=app, client=("203.0.113.7", 5000)), base_url="http://passport.test") as http:
+    async with asgi_client(app, "http://passport.test") as http:
         yield http
 
 

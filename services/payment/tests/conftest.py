@@ -17,16 +17,18 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from cet_shared.clock import ManualClock
 from cet_shared.db.tables import outbox
 from cet_shared.events.contracts import RegistrationBound, RegistrationSnapshot, SubjectEnrolled
 from cet_shared.events.envelope import Event, EventEnvelope
-from cet_shared.testing import TestTokens, throwaway_database
+from cet_shared.admin import ServiceAdmin
+from cet_shared.pytest_plugin import empty_database
+from cet_shared.testing import TestTokens
 from payment.api.app import create_app
 from payment.bootstrap import Payment, bootstrap, build_gateways
-from payment.cli import migrate
+from payment.cli import ADMIN
 from payment.events.consumers import build_consumers
 from payment.sandbox.app import build_state, create_app as create_sandbox_app
 from payment.sandbox.keys import ALIPAY_PUBLIC, APP_PRIVATE, PAYEASE_KEY, ensure_merchant_keys
@@ -50,10 +52,9 @@ class Forward(httpx.AsyncBaseTransport):
 
 
 @pytest.fixture(scope="session")
-async def database_url() -> AsyncIterator[str]:
-    async with throwaway_database("payment") as url:
-        await asyncio.to_thread(migrate, url)
-        yield url
+def service_admin() -> ServiceAdmin:
+    """Which service `database_url` (cet_shared.pytest_plugin) migrates."""
+    return ADMIN
 
 
 @pytest.fixture(scope="session")
@@ -62,10 +63,6 @@ def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ensure_merchant_keys(directory)
     return directory
 
-
-@pytest.fixture(scope="session")
-def tokens() -> TestTokens:
-    return TestTokens()
 
 
 def sandbox_settings(key_dir: Path, **overrides) -> SandboxSettings:  # noqa: ANN003
@@ -231,9 +228,7 @@ async def world(database_url: str, key_dir: Path, tokens: TestTokens, sandbox_ov
             yield world
             await world.gw.aclose()
     await world.sandbox.close()
-    async with ctx.engine.begin() as connection:
-        tables = (await connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))).scalars().all()
-        await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    await empty_database(ctx.engine)
     await ctx.close()
 
 
