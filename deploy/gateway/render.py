@@ -24,6 +24,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from topology import load as load_topology, local_addresses  # noqa: E402  # deploy/ on the path first
 DEFAULTS = HERE / "defaults.env"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 PLACEHOLDER = re.compile(r"\$\{(CET_GW_[A-Z0-9_]+)\}")
@@ -72,6 +75,16 @@ def worker_user(paths: Sequence[Path], writable: Sequence[Path] = ()) -> str:
     return "user nobody nogroup;" if allowed else "user root root;"
 
 
+# A replica that fails once is skipped for 2 s: the other replicas take its requests meanwhile.
+LOCAL_SERVER_OPTIONS = "max_fails=1 fail_timeout=2s"
+
+
+def local_upstreams() -> dict[str, str]:
+    """Where the apis of `make up` listen (deploy/topology.toml); the e2e run overrides them."""
+    topology = load_topology()
+    return {"CET_GW_LISTEN": f"127.0.0.1:{topology.gateway_port}", **topology.gateway_env(local_addresses, server_options=LOCAL_SERVER_OPTIONS)}
+
+
 def prepare(prefix: Path, env: dict[str, str]) -> list[str]:
     """Write a local instance's folder and return the command that runs it in the foreground."""
     repo = HERE.parent.parent
@@ -89,11 +102,7 @@ def prepare(prefix: Path, env: dict[str, str]) -> list[str]:
         "CET_GW_PORTAL_ROOT": str(root),
         "CET_GW_ERROR_LOG": str(prefix / "error.log"),
         "CET_GW_ACCESS_LOG": str(prefix / "access.log"),
-        "CET_GW_LISTEN": "127.0.0.1:8080",
-        "CET_GW_PASSPORT": "127.0.0.1:8001",
-        "CET_GW_ELIGIBILITY": "127.0.0.1:8002",
-        "CET_GW_ENROLMENT_SERVERS": "server 127.0.0.1:8003 max_fails=1 fail_timeout=2s; server 127.0.0.1:8013 max_fails=1 fail_timeout=2s;",
-        "CET_GW_PAYMENT": "127.0.0.1:8004",
+        **local_upstreams(),
     }
     values = {**local, **{k: v for k, v in env.items() if k.startswith("CET_GW_")}}
     for name in ("cet.conf", "nginx.conf"):

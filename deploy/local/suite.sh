@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts (or stops) the whole suite on this machine, without Docker: infrastructure, migrations,
 # each service's api and worker (enrolment: two api replicas), the payment sandbox, the gateway
-# (nginx on 127.0.0.1:8080), Prometheus (127.0.0.1:9090, scraping every api and worker), then the
+# (nginx, 127.0.0.1:8080), Prometheus (127.0.0.1:9090, scraping every api and worker), then the
 # demo data; prints where to reach everything.
 #   deploy/local/suite.sh up | down | stop | status
 #     down: the suite and the infrastructure; stop: the suite's processes only (PostgreSQL, Kafka and
@@ -21,22 +21,28 @@ mkdir -p "$logs" "$run"
 
 present() { [ -f "services/$1/src/$1/entrypoints.py" ]; }
 
-# name:port:command — every process of the suite in start order. Every port answers /healthz; the
-# apis' and workers' (a worker's own small port, WORKER_METRICS_PORT) also /metrics for Prometheus.
+# name:port:health:command — every process of the suite in start order, as deploy/topology.toml
+# declares them (the payment sandbox before payment-api: it writes the key the api reads at start).
+# Every port answers its health path; the apis' and workers' (a worker's own small port,
+# WORKER_METRICS_PORT) also /metrics for Prometheus.
 processes=()
-for svc in passport eligibility enrolment payment; do
-  present "$svc" || continue
-  case $svc in
-    passport) processes+=("passport-api:8001:passport-api --port 8001" "passport-worker:8021:passport-worker") ;;
-    eligibility) processes+=("eligibility-api:8002:eligibility-api --port 8002" "eligibility-worker:8022:eligibility-worker") ;;
-    enrolment) processes+=("enrolment-api-1:8003:enrolment-api --port 8003" "enrolment-api-2:8013:enrolment-api --port 8013" "enrolment-worker:8023:enrolment-worker") ;;
-    payment)
-      # the sandbox first: it writes the public key payment-api reads at start
-      grep -q run_sandbox services/payment/src/payment/entrypoints.py && processes+=("payment-sandbox:8090:payment-sandbox --port 8090")
-      processes+=("payment-api:8004:payment-api --port 8004" "payment-worker:8024:payment-worker") ;;
+while read -r name port role health command; do
+  [ "$role" = gateway ] && { GATEWAY="127.0.0.1:$port" GATEWAY_HEALTH=$health; continue; }
+  present "${name%%-*}" || continue
+  [ "$name" = passport-api ] && JWKS_DEFAULT="http://127.0.0.1:$port/.well-known/jwks.json"
+  case $role in
+    worker) processes+=("$name:$port:$health:$command") ;;
+    *) processes+=("$name:$port:$health:$command --port $port") ;;
   esac
-done
+done < <(python3 deploy/topology.py local)
 PROMETHEUS_ADDRESS=127.0.0.1:9090
+api_ports() { # "NAME PORT, …" of every api and the sandbox: what an operator on this host may open
+  local e out=()
+  for e in "${processes[@]}"; do
+    case ${e%%:*} in *-worker*) ;; *) out+=("${e%%:*} $(cut -d: -f2 <<<"$e")") ;; esac
+  done
+  printf '%s, ' "${out[@]}" | sed 's/, $//'
+}
 names() { local e; for e in "${processes[@]}" gateway prometheus; do echo "${e%%:*}"; done; }
 
 is_running() { [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
@@ -67,7 +73,7 @@ up() {
   "$repo/deploy/local/infra.sh" up
   # shellcheck disable=SC1091
   . "$CET_VAR/env"
-  export JWKS_URL=${JWKS_URL:-http://127.0.0.1:8001/.well-known/jwks.json}
+  export JWKS_URL=${JWKS_URL:-$JWKS_DEFAULT}
   if present payment; then
     export ALIPAY_APP_PRIVATE_KEY_FILE=$keys/app_private_key.pem ALIPAY_PUBLIC_KEY_FILE=$keys/alipay_public_key.pem
     export PAYEASE_KEY_FILE=$keys/payease_key SANDBOX_KEY_DIR=$keys
@@ -78,25 +84,20 @@ up() {
       uv run --frozen "$svc-admin" migrate
     fi
   done
-  local entry name port command
+  local entry name port health command
   for entry in "${processes[@]}"; do
-    name=${entry%%:*}
-    port=${entry#*:}
-    port=${port%%:*}
-    command=${entry#*:*:}
+    IFS=: read -r name port health command <<<"$entry"
     # shellcheck disable=SC2086
     case $name in
       *-worker) WORKER_METRICS_PORT=$port start "$name" uv run --frozen $command ;;
       *) start "$name" uv run --frozen $command ;;
     esac
     # payment-api must read the key of the sandbox that is running now
-    [ "$name" = payment-sandbox ] && wait_http "http://127.0.0.1:$port/healthz" 60 "$name"
+    [ "$name" = payment-sandbox ] && wait_http "http://127.0.0.1:$port$health" 60 "$name"
   done
   for entry in "${processes[@]}"; do
-    name=${entry%%:*}
-    port=${entry#*:}
-    port=${port%%:*}
-    wait_http "http://127.0.0.1:$port/healthz" 60 "$name"
+    IFS=: read -r name port health command <<<"$entry"
+    wait_http "http://127.0.0.1:$port$health" 60 "$name"
   done
   start_prometheus
   local nginx
@@ -109,7 +110,7 @@ up() {
   else
     start gateway "$nginx" -p "$gateway" -c "$gateway/nginx.conf" -e "$gateway/error.log" -g 'daemon off;'
   fi
-  wait_http http://127.0.0.1:8080/healthz 20 gateway
+  wait_http "http://$GATEWAY$GATEWAY_HEALTH" 20 gateway
   echo
   "$repo/deploy/local/demo/load.sh"
   echo
@@ -117,10 +118,10 @@ up() {
   cat <<INFO
 
 The CET registration suite is running:
-  gateway (portal and every api)  http://127.0.0.1:8080/
+  gateway (portal and every api)  http://$GATEWAY/
       /api/passport/  /api/eligibility/  /api/enrolment/  /api/payment/
   services, for operators on this host only (docs at /docs):
-      passport 8001, eligibility 8002, enrolment 8003 + 8013, payment 8004, payment sandbox 8090
+      $(api_ports)
   prometheus        http://$PROMETHEUS_ADDRESS/ (alerts: /alerts; dashboard: deploy/observability/grafana-dashboard.json)
   mail sink         $CET_VAR/mail/ (one .eml file per message: reset links, verification, receipts)
   logs              $logs/  (gateway: $gateway/access.log, error.log)

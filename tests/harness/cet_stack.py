@@ -5,8 +5,9 @@
   - its own Kafka broker (KRaft, from the jars `make infra-up` fetched) on free ports, so a drill
     may stop it; every topic and consumer group also carries a unique prefix (KAFKA_TOPIC_PREFIX);
   - its own JWT key, captcha secret, mail sink (deploy/local/mailsink.py) and payment keys;
-  - api + worker per service (enrolment: 2 api replicas), the payment sandbox, and nginx rendered
-    from deploy/gateway — all on free ports, so it never collides with `make up` or other tests.
+  - every process deploy/topology.toml declares (api + worker per service, enrolment: 2 api
+    replicas, the payment sandbox) and nginx rendered from deploy/gateway — all on free ports, so
+    it never collides with `make up` or other tests.
 Each process runs in its own process group: `kill()` (SIGKILL by default) and `start()` again are
 the drills' tools; teardown stops every group.
 
@@ -45,8 +46,14 @@ from cet_shared.testing import required_env, throwaway_database
 from cet_shared.topics import create as create_topics
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "deploy"))
+from topology import Process, load as load_topology  # noqa: E402  # deploy/ on the path first
+
 BIN = Path(sys.executable).parent
-SERVICES = ("passport", "eligibility", "enrolment", "payment")
+TOPOLOGY = load_topology()
+SERVICES = tuple(TOPOLOGY.services)
+# A replica that fails once is skipped for 2 s (the drills kill replicas on purpose).
+SERVER_OPTIONS = "max_fails=1 fail_timeout=2s"
 KAFKA_VERSION = "4.1.1"
 
 
@@ -341,14 +348,12 @@ class Stack:
         return env
 
     def gateway_env(self) -> dict[str, str]:
-        p = self.ports
-        enrolment = " ".join(f"server 127.0.0.1:{p[n]} max_fails=1 fail_timeout=2s;" for n in ("enrolment-1", "enrolment-2"))
+        def addresses(process: Process) -> list[str]:
+            return [f"127.0.0.1:{self.ports[port_key(process, n)]}" for n in range(1, process.replicas + 1)]
+
         return {**{
-            "CET_GW_LISTEN": f"127.0.0.1:{p['gateway']}",
-            "CET_GW_PASSPORT": f"127.0.0.1:{p['passport']}",
-            "CET_GW_ELIGIBILITY": f"127.0.0.1:{p['eligibility']}",
-            "CET_GW_ENROLMENT_SERVERS": enrolment,
-            "CET_GW_PAYMENT": f"127.0.0.1:{p['payment']}",
+            "CET_GW_LISTEN": f"127.0.0.1:{self.ports['gateway']}",
+            **TOPOLOGY.gateway_env(addresses, server_options=SERVER_OPTIONS),
             "CET_GW_PAYMENT_FORM_ACTION": self.url("sandbox"),
             # The journey and the 200-candidate drill come from one address: high limits, except
             # password recovery, which the rate-limit test exhausts on purpose.
@@ -378,21 +383,24 @@ class Stack:
     def build(self) -> None:
         """Describe every process (nothing runs yet); after the databases exist."""
         worker_ready = "worker running"
-        for svc in self.services:
-            if svc == "enrolment":
-                for n in (1, 2):
-                    self.add(f"enrolment-api-{n}", [str(BIN / "enrolment-api"), "--port", str(self.ports[f"enrolment-{n}"])],
-                             health=f"{self.url(f'enrolment-{n}')}/healthz")
+        for process in TOPOLOGY.processes:
+            if process.service not in self.services:
+                continue
+            command = str(BIN / process.command)
+            if process.role == "worker":
+                svc = process.service
+                for n in range(1, self.worker_replicas.get(svc, process.replicas) + 1):
+                    # a stable instance id per process: static group membership across restarts; the
+                    # first replica's own port serves /metrics, /healthz, /readyz
+                    env = {**self.base_env(), "WORKER_INSTANCE_ID": f"{process.name}-{n}",
+                           "WORKER_METRICS_PORT": str(self.ports[port_key(process, 1)]) if n == 1 else "0"}
+                    self.add(process.name + (f"-{n}" if n > 1 else ""), [command], env=env, ready_line=worker_ready)
+            elif process.role == "sandbox" and not sandbox_present():
+                continue
             else:
-                self.add(f"{svc}-api", [str(BIN / f"{svc}-api"), "--port", str(self.ports[svc])], health=f"{self.url(svc)}/healthz")
-            for n in range(1, self.worker_replicas.get(svc, 1) + 1):
-                # a stable instance id per process: static group membership across restarts; the
-                # first replica's own port serves /metrics, /healthz, /readyz
-                env = {**self.base_env(), "WORKER_INSTANCE_ID": f"{svc}-worker-{n}",
-                       "WORKER_METRICS_PORT": str(self.ports[f"{svc}-worker"]) if n == 1 else "0"}
-                self.add(f"{svc}-worker" + (f"-{n}" if n > 1 else ""), [str(BIN / f"{svc}-worker")], env=env, ready_line=worker_ready)
-        if "payment" in self.services and sandbox_present():
-            self.add("payment-sandbox", [str(BIN / "payment-sandbox"), "--port", str(self.ports["sandbox"])], health=f"{self.url('sandbox')}/healthz")
+                for n, (name, _) in enumerate(process.instances(), start=1):
+                    key = port_key(process, n)
+                    self.add(name, [command, "--port", str(self.ports[key])], health=f"{self.url(key)}{process.health}")
         self.add("mailsink", [sys.executable, str(REPO / "deploy/local/mailsink.py"), "--host", "127.0.0.1", "--port", str(self.ports["smtp"]),
                               "--maildir", str(self.root / "mail")], ready_line=None)
 
@@ -443,8 +451,16 @@ def start_all(procs: Iterable[Proc], timeout: float = 90.0) -> None:
         proc.wait_ready(timeout)
 
 
-PORT_NAMES = ("passport", "eligibility", "enrolment-1", "enrolment-2", "payment", "sandbox", "gateway", "smtp", "kafka", "kafka-controller",
-              *(f"{svc}-worker" for svc in SERVICES))
+def port_key(process: Process, replica: int) -> str:
+    """The stack's name of a process's port: its service for an api (`enrolment-2`: a replica),
+    `sandbox`, `<svc>-worker` (the first worker replica's ops port)."""
+    if process.role == "api":
+        return process.service if process.replicas == 1 else f"{process.service}-{replica}"
+    return "sandbox" if process.role == "sandbox" else process.name
+
+
+PORT_NAMES = (*dict.fromkeys(port_key(p, n) for p in TOPOLOGY.processes for n in range(1, (p.replicas if p.role == "api" else 1) + 1)),
+              "gateway", "smtp", "kafka", "kafka-controller")
 
 
 async def _migrate(stack: Stack, service: str) -> None:

@@ -1,9 +1,11 @@
-"""What the cluster manifests are made of: the suite's processes, read from the code and from
-deploy/topics.toml, so a new consumer group or topic reaches the cluster by re-running the generator."""
+"""What the cluster manifests are made of: the suite's processes, read from deploy/topology.toml,
+the code and deploy/topics.toml, so a new process, consumer group or topic reaches the cluster by
+re-running the generator."""
 
 from __future__ import annotations
 
 import importlib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,12 +15,15 @@ from cet_shared.topics import load as load_topics
 
 REPO = Path(__file__).resolve().parents[3]
 TOPICS_TOML = REPO / "deploy" / "topics.toml"
+sys.path.insert(0, str(REPO / "deploy"))
+from topology import load as load_topology  # noqa: E402  # deploy/ on the path first
 
-# Every process of the suite (deploy/local/suite.sh starts the same ones): the api's port is the
-# service's default port (its entrypoints.py); every worker serves /metrics, /healthz and /readyz.
-API_PORTS = {"passport": 8001, "eligibility": 8002, "enrolment": 8003, "payment": 8004}
-WORKER_METRICS_PORT = 9100
-SANDBOX_PORT = 8090
+# Every process of the suite (deploy/topology.toml; deploy/local/suite.sh starts the same ones);
+# every worker serves /metrics, /healthz and /readyz on the containers' worker port.
+TOPOLOGY = load_topology()
+API_PORTS = {service: TOPOLOGY.api(service).port for service in TOPOLOGY.services}
+WORKER_METRICS_PORT = TOPOLOGY.container_worker_port
+SANDBOX_PORT = next(p.port for p in TOPOLOGY.processes if p.role == "sandbox")
 KAFKA_CLUSTER = "cet-kafka"
 KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap:9092"
 
