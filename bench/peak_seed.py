@@ -16,6 +16,7 @@ bench/seat_grab.py does where a candidate's earlier steps would take too long to
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -80,12 +81,9 @@ def _campus(cohort: Cohort, window: dict) -> dict:
 
 async def seed(cohorts: list[Cohort], log) -> uuid.UUID:
     """Create the session, its campuses, and every cohort's candidates; returns the session id."""
-    from cet_shared.events.contracts import RegistrationBound, RegistrationSnapshot
     from enrolment.bootstrap import bootstrap as enrolment_bootstrap
-    from enrolment.db.tables import enrolments
-    from enrolment.service.projections import on_registration_bound
     from enrolment.service.sessions import SessionSpec, create_session, publish
-    from sqlalchemy import insert, text
+    from sqlalchemy import text
 
     ctx = enrolment_bootstrap()
     now = datetime.now(UTC)
@@ -107,39 +105,52 @@ async def seed(cohorts: list[Cohort], log) -> uuid.UUID:
         for cohort in cohorts:
             cohort.offering = {s: by_campus[(cohort.campus, s)] for s in ("1", "2", "F", "S")}
             log(f"  cohort {cohort.name}: {cohort.size} candidates at campus {cohort.campus} (oral capacity {cohort.capacity})")
-            for start in range(0, cohort.size, 1000):
-                async with ctx.unit_of_work() as uow:
-                    batch = []
-                    for index in range(start, min(cohort.size, start + 1000)):
-                        person = Person(uuid.uuid4().hex.upper(), uuid.uuid4(), f"peak-{uuid.uuid4().hex[:12]}@bench.test")
-                        snapshot = RegistrationSnapshot(
-                            name=f"压测{cohort.index}-{index}", gender="女", id_type="resident_id_card",
-                            id_number=f"98{cohort.index:03d}{index:013d}", province_code=PROVINCE, school_code=cohort.school,
-                            school_name=f"压测学校{cohort.index}", campus_code=cohort.campus, campus_name=f"{cohort.school}-0校区",
-                            qualification_subjects=["1", "2", "F", "S"],
-                        )
-                        await on_registration_bound(uow, RegistrationBound(
-                            registration_id=person.registration_id, exam_session_id=session_id, passport_id=person.passport_id,
-                            snapshot=snapshot, bound_at=now,
-                        ))
-                        batch.append(person)
-                    ids = [p.registration_id for p in batch]
-                    await uow.session.execute(text("UPDATE registrations SET notices_acknowledged_at = now() WHERE registration_id = ANY(:ids)"), {"ids": ids})
-                    if cohort.written_held:
-                        await uow.session.execute(insert(enrolments), [
-                            {
-                                "id": uuid.uuid4(), "registration_id": p.registration_id, "exam_session_id": session_id,
-                                "offering_id": cohort.offering[code], "subject_code": code, "kind": "written", "level": level,
-                                "fee_fen": 1, "status": "held", "seat_held": True, "enrolled_at": now, "expires_at": now + timedelta(hours=24),
-                            }
-                            for p in batch for code, level in (("1", 4), ("2", 6))
-                        ])
-                    await uow.commit()
-                cohort.people.extend(batch)
+            chunks = [range(start, min(cohort.size, start + 500)) for start in range(0, cohort.size, 500)]
+            for first in range(0, len(chunks), 4):  # four transactions at once: seeding waits on round trips
+                for batch in await asyncio.gather(*(_bind(ctx, cohort, session_id, chunk, now) for chunk in chunks[first:first + 4])):
+                    cohort.people.extend(batch)
     finally:
         await ctx.engine.dispose()
     await _accounts([p for c in cohorts for p in c.people])
     return session_id
+
+
+async def _bind(ctx, cohort: Cohort, session_id: uuid.UUID, indexes: range, now: datetime) -> list[Person]:
+    """One transaction: these candidates bound (enrolment's own handler), their notices read, and
+    the written subjects held when the cohort grabs orals."""
+    from cet_shared.events.contracts import RegistrationBound, RegistrationSnapshot
+    from enrolment.db.tables import enrolments
+    from enrolment.service.projections import on_registration_bound
+    from sqlalchemy import insert, text
+
+    async with ctx.unit_of_work() as uow:
+        batch = []
+        for index in indexes:
+            person = Person(uuid.uuid4().hex.upper(), uuid.uuid4(), f"peak-{uuid.uuid4().hex[:12]}@bench.test")
+            snapshot = RegistrationSnapshot(
+                name=f"压测{cohort.index}-{index}", gender="女", id_type="resident_id_card",
+                id_number=f"98{cohort.index:03d}{index:013d}", province_code=PROVINCE, school_code=cohort.school,
+                school_name=f"压测学校{cohort.index}", campus_code=cohort.campus, campus_name=f"{cohort.school}-0校区",
+                qualification_subjects=["1", "2", "F", "S"],
+            )
+            await on_registration_bound(uow, RegistrationBound(
+                registration_id=person.registration_id, exam_session_id=session_id, passport_id=person.passport_id,
+                snapshot=snapshot, bound_at=now,
+            ))
+            batch.append(person)
+        ids = [p.registration_id for p in batch]
+        await uow.session.execute(text("UPDATE registrations SET notices_acknowledged_at = now() WHERE registration_id = ANY(:ids)"), {"ids": ids})
+        if cohort.written_held:
+            await uow.session.execute(insert(enrolments), [
+                {
+                    "id": uuid.uuid4(), "registration_id": p.registration_id, "exam_session_id": session_id,
+                    "offering_id": cohort.offering[code], "subject_code": code, "kind": "written", "level": level,
+                    "fee_fen": 1, "status": "held", "seat_held": True, "enrolled_at": now, "expires_at": now + timedelta(hours=24),
+                }
+                for p in batch for code, level in (("1", 4), ("2", 6))
+            ])
+        await uow.commit()
+    return batch
 
 
 async def _accounts(people: list[Person]) -> None:
