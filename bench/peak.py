@@ -32,7 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from peak_procs import Processes
 from peak_report import print_report
-from peak_run import GATEWAY, Request, audit_enrolment, build_loadgen, run_step
+from peak_run import (
+    GATEWAY,
+    Request,
+    audit_enrolment,
+    build_loadgen,
+    idle_rates,
+    run_step,
+)
 from peak_seed import PASSWORD, Cohort, Credentials, load_env, seed
 from yardstick import BARE_GATEWAY, Yardstick, pgbench
 
@@ -168,6 +175,9 @@ class Bench:
         results: dict = {}
         try:
             await self.warm_up()
+            await asyncio.sleep(2)
+            self.log(f"idle baseline: {a.idle_seconds:.0f} s without load")
+            results["idle"] = await idle_rates(self.processes, a.idle_seconds)
             if "a" in a.scenarios:
                 await self.seat_scenario("a", a.grab_candidates, lambda n: a.grab_seats)
             if "b" in a.scenarios:
@@ -204,17 +214,18 @@ def main() -> None:
     parser.add_argument("--mix", type=int, default=2000, help="requests of the closed mix step")
     parser.add_argument("--open-seconds", type=float, default=8.0, help="length of an open-loop step (at most a cohort)")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
+    parser.add_argument("--idle-seconds", type=float, default=10.0, help="length of the idle CPU baseline")
     parser.add_argument("--settle", type=float, default=2.0, help="seconds after seeding, for its events to drain")
     parser.add_argument("--json", help="also write the figures here (JSON)")
     args = parser.parse_args()
     if args.quick:
         args.grab_candidates, args.grab_seats, args.throughput_candidates = 400, 20, 300
-        args.logins, args.mix, args.open_seconds, args.pgbench_seconds = 24, 300, 2.0, 3
+        args.logins, args.mix, args.open_seconds, args.pgbench_seconds, args.idle_seconds = 24, 300, 2.0, 3, 3.0
     started = datetime.now(UTC)
     results = asyncio.run(Bench(args).run())
     print_report(results, args=args, started=started)
     if args.json:
-        Path(args.json).write_text(json.dumps({"steps": [s.__dict__ | {"ok_ids": None} for s in results["steps"]], "pgbench": results["pgbench"]},
+        Path(args.json).write_text(json.dumps({"steps": [s.__dict__ | {"ok_ids": None} for s in results["steps"]], "pgbench": results["pgbench"], "idle": results["idle"]},
                                               default=str, indent=1))
 
 

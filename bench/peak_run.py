@@ -57,6 +57,7 @@ class Step:
     peak_rss_kib: dict[str, int]
     machine_cpu_s: float
     drained_s: float
+    window_s: float  # from the first sample to the last (load and drain)
     effect: dict = field(default_factory=dict)
     oversold: int | None = None
     lost: int | None = None
@@ -106,7 +107,7 @@ async def run_step(label: str, contender: str, requests: list[Request], processe
             watcher = EffectWatcher(pg_url("eligibility"))
             registration_ids = sorted({r.registration_id for r in requests if r.registration_id})
             watch_task = asyncio.create_task(watcher.run(registration_ids))
-        before, machine_before = processes.sample(), machine_cpu_seconds()
+        before, machine_before, window_start = processes.sample(), machine_cpu_seconds(), time.monotonic()
         command = [str(LOADGEN_BIN), "-target", target, "-requests", str(reqs), "-conns", str(conns), "-rate", str(rate),
                    "-summary", str(summary_file), "-results", str(results_file)]
         generator = await asyncio.create_subprocess_exec(*command)
@@ -120,7 +121,7 @@ async def run_step(label: str, contender: str, requests: list[Request], processe
                 ok_ids.setdefault(kind, set()).add(answer_id)
         holds = ok_ids.get("oral", set()) | ok_ids.get("written", set())
         drained = await _drain(holds, watcher) if contender != "bare" else 0.0
-        after, machine_after = processes.sample(), machine_cpu_seconds()
+        after, machine_after, window = processes.sample(), machine_cpu_seconds(), time.monotonic() - window_start
         if watcher:
             watcher.stop()
             await watch_task
@@ -128,10 +129,20 @@ async def run_step(label: str, contender: str, requests: list[Request], processe
     cpu["generator"] = summary["generator_cpu_ms"] / 1000
     rss = dict(after.peak_rss_kib)
     rss["generator"] = summary["generator_max_rss_kib"]
-    step = Step(label, contender, "open" if rate else "closed", rate, summary, cpu, rss, machine_after - machine_before, drained, ok_ids=ok_ids)
+    step = Step(label, contender, "open" if rate else "closed", rate, summary, cpu, rss, machine_after - machine_before, drained, window, ok_ids=ok_ids)
     if watcher:
         step.effect = watcher.quantiles(holds)
     return step
+
+
+async def idle_rates(processes: Processes, seconds: float) -> dict[str, float]:
+    """CPU seconds per second of each process with no load: pollers, heartbeats, the relay's
+    outbox poll, Kafka's own housekeeping. A step's figure above idle subtracts it."""
+    before, started = processes.sample(), time.monotonic()
+    await asyncio.sleep(seconds)
+    after = processes.sample()
+    elapsed = time.monotonic() - started
+    return {name: delta / elapsed for name, delta in cpu_delta(before, after).items()}
 
 
 async def audit_enrolment(step: Step, offering_id: uuid.UUID) -> None:
