@@ -60,3 +60,9 @@ down:
 .PHONY: drills
 drills: bootstrap-test sync infra-up
 	deploy/local/test.sh tests/e2e/test_fault_drills.py tests/e2e/test_consumer_drills.py tests/e2e/test_deadlock_stress_drill.py shared/tests/test_relay_lease.py shared/tests/test_consumer_failure_classes.py shared/tests/test_http_under_faults.py -s $(ARGS)
+
+# The sign-up peak benchmark (issue 11; bench/README.md): against the suite `make up` runs, through
+# its gateway; builds bench/loadgen (Go) into $(CET_TOOLS). Figures, not a test. ARGS=--quick to try it.
+.PHONY: bench-peak
+bench-peak: sync
+	uv run --frozen python bench/peak.py $(ARGS)

@@ -6,6 +6,12 @@ Writes events at a steady rate, each in its own transaction (as requests do), wh
 relay publishes them and an EventConsumer applies them (inbox + a row per effect). Prints
 p50/p99/max latency from commit to effect, events lost (must be 0) and applied twice (must be 0).
 Target (architecture.md): p99 under 1 s at the seat-grab load. Needs `make infra-up` (reads .local/env).
+
+`EffectWatcher` measures the same latency in the running suite, during a grab (bench/peak.py):
+the outbox rows enrolment commits, published by enrolment-worker's relay through Kafka and
+applied by eligibility-worker's consumer (its `registration_subjects` row, E9). It polls that
+table every `interval` seconds; an effect's latency is when it was first seen minus the event's
+`occurred_at` (written in the hold's own transaction), so the figure is high by up to one interval.
 """
 
 from __future__ import annotations
@@ -19,14 +25,13 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import text
-
 from cet_shared.db import UnitOfWork, create_engine, create_session_factory
 from cet_shared.db.tables import common_metadata
 from cet_shared.events.contracts import SubjectPaid
 from cet_shared.messaging import EventConsumer, create_broker
 from cet_shared.outbox import OutboxRelay, create_producer
 from cet_shared.testing import throwaway_database, unique_topic_prefix
+from sqlalchemy import text
 
 
 def load_env() -> None:
@@ -51,7 +56,7 @@ async def main(rate: int, seconds: float) -> None:
         consumer = EventConsumer("bench", lambda: UnitOfWork(sessions, producer="bench"))
 
         @consumer.handles(SubjectPaid)
-        async def apply(uow, event, envelope):  # noqa: ANN001
+        async def apply(uow, event, envelope):
             await uow.session.execute(text("INSERT INTO effects VALUES (:id, :t)"), {"id": event.enrolment_id, "t": time.time()})
 
         bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
@@ -101,13 +106,56 @@ async def main(rate: int, seconds: float) -> None:
         await engine.dispose()
 
     latencies.sort()
-    quantile = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+    quantile = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
     print(f"events written          {total} in {write_seconds:.1f}s ({total / write_seconds:.0f}/s asked {rate}/s)")
     print(f"events applied          {len(latencies)}")
     print(f"lost                    {total - len(latencies)}")
-    print(f"applied twice           {consumer.duplicates_dropped} dropped by the inbox, {len(rows) - len(set(r[0] for r in rows))} effects doubled")
+    print(f"applied twice           {consumer.duplicates_dropped} dropped by the inbox, {len(rows) - len({r[0] for r in rows})} effects doubled")
     if latencies:
         print(f"commit → effect latency p50 {quantile(0.5):.0f} ms   p99 {quantile(0.99):.0f} ms   max {latencies[-1] * 1000:.0f} ms   mean {statistics.mean(latencies) * 1000:.0f} ms")
+
+
+class EffectWatcher:
+    """Polls eligibility's projection of enrolled subjects for the registrations given."""
+
+    def __init__(self, eligibility_url: str, interval: float = 0.05) -> None:
+        self.url = eligibility_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        self.interval = interval
+        self.seen: dict[str, float] = {}  # enrolment id -> latency (s)
+        self._stop = asyncio.Event()
+
+    async def run(self, registration_ids: list[uuid.UUID]) -> None:
+        import asyncpg
+
+        connection = await asyncpg.connect(self.url)
+        try:
+            statement = await connection.prepare(
+                "SELECT enrolment_id::text, extract(epoch FROM updated_at) FROM registration_subjects "
+                "WHERE registration_id = ANY($1::uuid[])"
+            )
+            while True:
+                now = time.time()
+                for enrolment_id, occurred in await statement.fetch(registration_ids):
+                    if enrolment_id not in self.seen:
+                        self.seen[enrolment_id] = now - float(occurred)
+                if self._stop.is_set():
+                    return
+                try:
+                    await asyncio.wait_for(self._stop.wait(), self.interval)
+                except TimeoutError:
+                    pass
+        finally:
+            await connection.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def quantiles(self, ids: set[str]) -> dict[str, float]:
+        latencies = sorted(v for k, v in self.seen.items() if k in ids)
+        if not latencies:
+            return {"seen": 0}
+        pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+        return {"seen": len(latencies), "p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": latencies[-1] * 1000}
 
 
 if __name__ == "__main__":

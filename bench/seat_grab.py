@@ -33,7 +33,6 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -41,31 +40,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 import psutil
-from fastapi import FastAPI, Response
 
-# -- the yardstick: a bare FastAPI + asyncpg endpoint (uvicorn imports `seat_grab:bare_app`) -----
-
-_TAKE = "UPDATE offerings SET remaining = remaining - 1 WHERE id = $1 AND remaining > 0 RETURNING remaining"
-
-
-@asynccontextmanager
-async def _bare_lifespan(app: FastAPI):  # noqa: ANN201
-    url = os.environ["BARE_DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://", 1)
-    app.state.pool = await asyncpg.create_pool(url, min_size=10, max_size=20)
-    yield
-    await app.state.pool.close()
-
-
-bare_app = FastAPI(lifespan=_bare_lifespan)
-
-
-@bare_app.post("/grab/{offering_id}")
-async def bare_grab(offering_id: uuid.UUID) -> Response:
-    async with bare_app.state.pool.acquire() as connection:
-        remaining = await connection.fetchval(_TAKE, offering_id)
-    if remaining is None:
-        return Response('{"code":"seats_full"}', status_code=409, media_type="application/problem+json")
-    return Response(json.dumps({"remaining": remaining}), status_code=201, media_type="application/json")
+# The yardstick, the bare FastAPI + asyncpg endpoint (`POST /grab/{offering_id}` on a row of the
+# same `offerings` table), lives in bench/yardstick.py; uvicorn imports `yardstick:bare_app`.
 
 
 # -- set-up ----------------------------------------------------------------------------------
@@ -77,14 +54,13 @@ def _free_port() -> int:
 
 
 async def _prepare(database_url: str, *, candidates: int, seats: int, tokens) -> dict:  # noqa: ANN001
-    from sqlalchemy import insert, text
-
     from cet_shared.events.contracts import RegistrationBound, RegistrationSnapshot
     from enrolment.bootstrap import bootstrap
     from enrolment.db.tables import enrolments
     from enrolment.service.projections import on_registration_bound
     from enrolment.service.sessions import SessionSpec, create_session, publish
     from enrolment.settings import EnrolmentSettings
+    from sqlalchemy import insert, text
 
     ctx = bootstrap(EnrolmentSettings(database_url=database_url, environment="test"))
     now = datetime.now(timezone.utc)
@@ -339,7 +315,7 @@ async def main() -> None:
             jwks.write_text(json.dumps(tokens.jwks))
             env = {**os.environ, "DATABASE_URL_ENROLMENT": database_url, "BARE_DATABASE_URL": database_url, "JWKS_URL": str(jwks), "CET_ENV": "test"}
             enrolment = await _start("enrolment.api.app:create_app", env, factory=True)
-            bare = await _start("seat_grab:bare_app", env, factory=False, app_dir=str(Path(__file__).parent))
+            bare = await _start("yardstick:bare_app", env, factory=False, app_dir=str(Path(__file__).parent))
             pg = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
             try:
                 # Warm both up (connections, caches) with requests that change nothing.

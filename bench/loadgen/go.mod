@@ -1,0 +1,3 @@
+module cet/bench/loadgen
+
+go 1.26
