@@ -66,6 +66,21 @@ SYSTEM = Actor("system", "system")
 _actor: ContextVar[Actor | None] = ContextVar("audit_actor", default=None)
 
 
+class ActorPerRequest:
+    """ASGI middleware: the actor noted while answering a request ends with it (a server that runs
+    requests in the caller's task, as tests do, must not lend one request's actor to what follows)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        token = _actor.set(None)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _actor.reset(token)
+
+
 def note_principal(principal: Any, address: str | None) -> None:
     """Called by the token check: the rest of this request acts as `principal` from `address`."""
     roles = principal.roles
