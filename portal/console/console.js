@@ -1,6 +1,8 @@
 // The staff console: school teachers, support agents and operations, each seeing only the tools
 // their role allows (the services check the role again on every request).
 import { $, $$, ApiError, SUBJECT_NAMES, api, captchaField, fmtTime, html, idTypeSelect, onSubmit, shanghaiInputToIso, showError, toast, wireCaptcha, yuan } from "../lib.js";
+import { audit } from "./audit.js";
+import { exportsPanel } from "./exports.js";
 import { news } from "./news.js";
 
 const main = $("#main");
@@ -8,9 +10,9 @@ let me = null;
 let poller = null;
 
 const TOOLS = {
-  teacher: [["reviews", "CET6资格复核"], ["apply", "代考生申请复核"], ["students", "学籍导入"], ["lock", "集体缴费锁定"]],
+  teacher: [["reviews", "CET6资格复核"], ["apply", "代考生申请复核"], ["students", "学籍导入"], ["lock", "集体缴费锁定"], ["exports", "数据导出"], ["audit", "操作审计"]],
   support: [["search", "查找报名信息"]],
-  ops: [["session", "考次设置与发布"], ["capacity", "考位容量监控"], ["news", "首页动态与通知"], ["imports", "学籍与成绩导入"]],
+  ops: [["session", "考次设置与发布"], ["capacity", "考位容量监控"], ["news", "首页动态与通知"], ["imports", "学籍与成绩导入"], ["exports", "数据导出"], ["audit", "操作审计"]],
 };
 const ROLE_LABELS = { teacher: "学校负责老师", support: "客服", ops: "考试中心运维" };
 
@@ -33,7 +35,7 @@ async function start() {
   $("#who").innerHTML = String(html`<span>${me.email}（${roles.map((r) => ROLE_LABELS[r]).join("、")}${me.school_code ? ` · 学校${me.school_code}` : ""}）</span>
     <button type="button" class="link" id="logout">退出</button>`);
   $("#logout").addEventListener("click", logout);
-  const tools = roles.flatMap((r) => TOOLS[r]);
+  const tools = roles.flatMap((r) => TOOLS[r]).filter(([id], i, all) => all.findIndex(([other]) => other === id) === i);
   set(html`<div class="tabs" role="tablist" aria-label="管理功能">${tools.map(([id, label], i) => html`<button type="button" role="tab" id="tab-${id}" aria-selected="${i === 0 ? "true" : "false"}" aria-controls="panel" data-tool="${id}">${label}</button>`)}</div>
     <div id="panel" role="tabpanel"></div>`);
   const tabs = $$("[data-tool]");
@@ -67,7 +69,7 @@ function show(tool) {
   clearInterval(poller);
   poller = null;
   const panel = $("#panel");
-  ({ reviews, apply, students, lock, search, session, capacity, news, imports })[tool](panel);
+  ({ reviews, apply, students, lock, search, session, capacity, news, imports, exports: exportsPanel, audit })[tool](panel, me);
 }
 
 // -- teachers ------------------------------------------------------------------------------------------

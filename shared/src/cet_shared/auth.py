@@ -20,6 +20,7 @@ import httpx
 import jwt
 from fastapi import Depends, Request
 
+from cet_shared import audit
 from cet_shared.problems import Problem, forbidden, not_authenticated
 from cet_shared.revocations import Revocations
 
@@ -158,6 +159,7 @@ async def current_principal(request: Request) -> Principal:
         await revocations.refresh_if_due()
         if revocations.revoked(principal.passport_id, principal.token_version, principal.token_id):
             raise session_expired()
+    audit.note_principal(principal, request.client.host if request.client else None)  # who acts, from where
     return principal
 
 

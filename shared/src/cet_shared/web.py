@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cet_shared import audit
 from cet_shared.auth import TokenVerifier
 from cet_shared.metrics import CachedGauge, HttpMetrics, exposition, note_problem, watch_engine
 from cet_shared.problems import Problem, install_problem_handlers, problem_response
@@ -84,6 +85,7 @@ def create_app(
     app = FastAPI(title=title, lifespan=lifespan, root_path=root_path, redirect_slashes=False)
     install_problem_handlers(app)
     install_disconnect_handler(app)
+    app.add_middleware(audit.ActorPerRequest)
     app.add_middleware(RetryConflicts)  # inside the body limit: it replays a body already bounded
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, path_limits=body_limits)
     app.add_middleware(RequestIds)

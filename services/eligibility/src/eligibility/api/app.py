@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from cet_shared import audit_api
 from cet_shared.web import create_service_app
-from eligibility.api.routes import candidate, recovery, registry, review, support
+from eligibility.api.routes import candidate, exports, recovery, registry, review, support
 from eligibility.bootstrap import Eligibility, bootstrap
 from eligibility.settings import EligibilitySettings
 
@@ -16,7 +17,7 @@ def create_app(ctx: Eligibility | None = None) -> FastAPI:
     return create_service_app(
         "eligibility",
         title="CET 资格 (eligibility)",
-        routers=(candidate.router, review.router, registry.router, support.router, recovery.router),
+        routers=(candidate.router, review.router, registry.router, support.router, recovery.router, exports.router, audit_api.router),
         context=ctx,
         bootstrap=bootstrap,
         verifier=lambda eligibility: eligibility.token_verifier,

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cet_shared import audit
 from cet_shared.events.contracts import RegistrationBound, RegistrationRebound, RegistrationReleased, RegistrationSnapshot
 from cet_shared.id_types import IdType
 from cet_shared.privacy import mask_id_number, mask_name
@@ -340,6 +341,7 @@ async def rebind(ctx: Eligibility, *, actor: str, registration_id: uuid.UUID, ne
             RegistrationRebound(registration_id=registration_id, old_passport_id=row.passport_id, new_passport_id=new_passport_id),
             key=str(registration_id),
         )
+        await audit.record(session, "registration.rebound", ("registration", registration_id), before={"passport_id": row.passport_id}, after={"passport_id": new_passport_id, "reason": reason}, candidate=new_passport_id, school=row.snapshot.get("school_code"))
         await uow.commit()
     return Rebound(registration_id, row.passport_id, new_passport_id)
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, literal_column, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cet_shared import audit
 from cet_shared.id_types import IdType
 from cet_shared.problems import Problem
 from eligibility.bootstrap import Eligibility
@@ -223,6 +224,7 @@ async def import_students(ctx: Eligibility, text: str, *, school_scope: str | No
             ).returning(literal_column("xmax = 0").label("inserted"))
             inserted = (await session.execute(statement)).scalars().all()
             created += sum(1 for flag in inserted if flag)
+        await audit.record(session, "registry.imported", ("registry", school_scope or "national"), after={"rows": len(parsed.rows), "created": created}, school=school_scope)
         await uow.commit()
     return ImportResult(rows=len(parsed.rows), created=created, updated=len(parsed.rows) - created)
 
@@ -243,5 +245,6 @@ async def import_scores(ctx: Eligibility, text: str) -> ImportResult:
                 index_elements=["ticket_number"], set_={k: statement.excluded[k] for k in ("id_number", "name", "score", "year", "half")}
             ).returning(literal_column("xmax = 0").label("inserted"))
             created += sum(1 for flag in (await uow.session.execute(statement)).scalars().all() if flag)
+        await audit.record(uow.session, "scores.imported", ("cet4_scores", "national"), after={"rows": len(parsed.rows), "created": created})
         await uow.commit()
     return ImportResult(rows=len(parsed.rows), created=created, updated=len(parsed.rows) - created)

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cet_shared import audit
 from cet_shared.db.unit_of_work import UnitOfWork
 from cet_shared.events.contracts import QualificationGranted
 from cet_shared.id_types import IdType
@@ -301,6 +302,7 @@ async def teacher_decide(ctx: Eligibility, *, teacher: str, school_code: str | N
         if approve:
             candidate_subjects = await _student_subjects(session, row.student_id)
             granted = await grant(uow, student_id=row.student_id, registry_subjects=candidate_subjects, reason=TEACHER_REASON, now=now)
+        await audit.record(session, "review.decided", ("cet6_review", review_id), before={"status": row.status}, after={"status": status.value, "note": note, "granted": granted}, candidate=row.passport_id, school=school)
         await uow.commit()
     return {"id": str(review_id), "status": status.value, "status_label": status.label, "granted_subjects": granted}
 
@@ -342,5 +344,6 @@ async def teacher_submit(
         else:
             await session.execute(update(cet6_reviews).where(cet6_reviews.c.id == existing.id).values(**values))
         granted = await grant(uow, student_id=candidate.id, registry_subjects=candidate.qualification_subjects, reason=TEACHER_REASON, now=now)
+        await audit.record(session, "review.submitted_by_teacher", ("student", candidate.id), before={"status": existing.status} if existing else None, after={"status": ReviewStatus.APPROVED.value, "note": note, "granted": granted}, candidate=passport_id, school=school)
         await uow.commit()
     return _result(ReviewStatus.APPROVED, granted)

@@ -3,8 +3,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from cet_shared.auth import TokenVerifier
+from cet_shared import audit_api
 from cet_shared.web import create_service_app
-from enrolment.api.routes import candidates, news, ops, teachers
+from enrolment.api.routes import candidates, exports, news, ops, teachers
 from enrolment.bootstrap import Enrolment, bootstrap
 from enrolment.metrics import GAUGES
 
@@ -14,7 +15,7 @@ def create_app(ctx: Enrolment | None = None, *, token_verifier: TokenVerifier | 
     return create_service_app(
         "enrolment",
         title="CET 报考 (enrolment)",
-        routers=(candidates.router, news.router, ops.router, teachers.router),
+        routers=(candidates.router, news.router, ops.router, teachers.router, exports.router, audit_api.router),
         context=ctx,
         bootstrap=bootstrap,
         verifier=(lambda _: token_verifier) if token_verifier else None,

@@ -8,6 +8,7 @@ from collections import defaultdict
 
 from sqlalchemy import select, update
 
+from cet_shared import audit
 from cet_shared.clock import to_shanghai
 from cet_shared.problems import Problem
 from enrolment.bootstrap import Enrolment
@@ -56,6 +57,7 @@ async def arrange(ctx: Enrolment, session_id: uuid.UUID) -> int:
             await session.execute(update(enrolments).where(enrolments.c.id == row["id"]).values(room=room, seat=seat, ticket_number=number, arranged_at=now))
             arranged += 1
         await session.execute(update(exam_sessions).where(exam_sessions.c.id == session_id).values(arranged_at=now))
+        await audit.record(session, "session.arranged", ("exam_session", session_id), before={"arranged_at": exam["arranged_at"]}, after={"arranged_at": now, "newly_arranged": arranged})
         await uow.commit()
     return arranged
 

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from sqlalchemy import delete, insert, select, update
 
+from cet_shared import audit
 from cet_shared.problems import Problem
 from enrolment.bootstrap import Enrolment
 from enrolment.db.tables import news_audit, news_items
@@ -54,6 +55,7 @@ async def every_item(ctx: Enrolment) -> list[dict[str, Any]]:
 async def _audit(session, news_id: uuid.UUID, action: str, actor: str, item: dict[str, Any], now: datetime) -> None:  # noqa: ANN001
     snapshot = {k: (v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v) for k, v in item.items()}
     await session.execute(insert(news_audit).values(news_id=news_id, action=action, actor_passport_id=actor, item=snapshot, at=now))
+    await audit.record(session, f"news.{action}", ("news", news_id), after=snapshot)
 
 
 async def create(ctx: Enrolment, actor: str, spec: NewsSpec) -> dict[str, Any]:

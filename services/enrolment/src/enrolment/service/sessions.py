@@ -12,6 +12,7 @@ from pydantic import AfterValidator, Field, StringConstraints, model_validator
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from cet_shared import audit
 from cet_shared.clock import SHANGHAI
 from cet_shared.events.contracts import ExamDate, ExamSessionPublished
 from cet_shared.problems import Problem
@@ -181,6 +182,7 @@ async def create_session(ctx: Enrolment, spec: SessionSpec) -> uuid.UUID:
             await _insert_notice(session, session_id, notice)
         for setting in spec.school_oral_settings:
             await _upsert_school_setting(session, session_id, setting)
+        await audit.record(session, "session.created", ("exam_session", session_id), after=spec)
         await uow.commit()
     return session_id
 
@@ -238,6 +240,7 @@ async def add_campus(ctx: Enrolment, session_id: uuid.UUID, campus: CampusSpec) 
     async with ctx.unit_of_work() as uow:
         await _existing(uow.session, session_id)
         ids = [await _insert_offering(uow.session, session_id, campus, offering) for offering in campus.offerings]
+        await audit.record(uow.session, "session.campus_added", ("exam_session", session_id), after=campus, school=campus.school_code)
         await uow.commit()
     return ids
 
@@ -246,6 +249,7 @@ async def add_notice(ctx: Enrolment, session_id: uuid.UUID, notice: NoticeSpec) 
     async with ctx.unit_of_work() as uow:
         await _existing(uow.session, session_id)
         await _insert_notice(uow.session, session_id, notice)
+        await audit.record(uow.session, "session.notice_added", ("exam_session", session_id), after=notice, school=notice.school_code, province=notice.province_code)
         await uow.commit()
 
 
@@ -253,6 +257,7 @@ async def set_school_oral_setting(ctx: Enrolment, session_id: uuid.UUID, setting
     async with ctx.unit_of_work() as uow:
         await _existing(uow.session, session_id)
         await _upsert_school_setting(uow.session, session_id, setting)
+        await audit.record(uow.session, "session.school_oral_setting", ("exam_session", session_id), after=setting, school=setting.school_code)
         await uow.commit()
 
 
@@ -261,6 +266,7 @@ async def set_capacity(ctx: Enrolment, offering_id: uuid.UUID, capacity: int) ->
     UPDATE, and is refused when it would fall below the seats already held. Seats it frees go to
     the campus's waiting list first (N14)."""
     async with ctx.unit_of_work() as uow:
+        before = (await uow.session.execute(select(offerings.c.capacity, offerings.c.remaining, offerings.c.school_code).where(offerings.c.id == offering_id).with_for_update())).first()
         row = (
             await uow.session.execute(
                 update(offerings)
@@ -277,6 +283,7 @@ async def set_capacity(ctx: Enrolment, offering_id: uuid.UUID, capacity: int) ->
                 raise Problem(409, "capacity_unlimited", "该科目未设置容量限制，不能在线修改容量")
             raise Problem(409, "capacity_below_held", f"容量不能低于已占用考位数（{current.capacity - current.remaining}）")
         promoted = await offer_free_seats_to_waitlist(uow, offering_id, now=ctx.clock.now(), lifetime=ctx.settings.unpaid_lifetime)
+        await audit.record(uow.session, "offering.capacity_changed", ("offering", offering_id), before={"capacity": before.capacity, "remaining": before.remaining}, after=dict(row) | {"promoted_from_waitlist": promoted}, school=before.school_code)
         await uow.commit()
     return {"capacity": row["capacity"], "remaining": row["remaining"] - promoted, "promoted_from_waitlist": promoted}
 
@@ -309,6 +316,7 @@ async def publish(ctx: Enrolment, session_id: uuid.UUID) -> ExamSessionPublished
         )
         await session.execute(update(exam_sessions).where(exam_sessions.c.id == session_id).values(published_at=ctx.clock.now()))
         await uow.publish(event, key=str(session_id))
+        await audit.record(session, "session.published", ("exam_session", session_id), before={"published_at": exam["published_at"]}, after=event)
         await uow.commit()
     return event
 

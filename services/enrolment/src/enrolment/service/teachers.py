@@ -7,6 +7,7 @@ import uuid
 
 from sqlalchemy import select, update
 
+from cet_shared import audit
 from cet_shared.problems import Problem
 from enrolment.bootstrap import Enrolment
 from enrolment.db.tables import enrolments, registrations
@@ -43,5 +44,6 @@ async def set_lock(ctx: Enrolment, school_code: str | None, enrolment_ids: list[
             .where(enrolments.c.id.in_(enrolment_ids), enrolments.c.status == "held", enrolments.c.registration_id.in_(of_school))
             .values(locked=locked)
         )
+        await audit.record(uow.session, "enrolments.locked" if locked else "enrolments.unlocked", ("school", school), after={"enrolment_ids": enrolment_ids, "changed": result.rowcount or 0}, school=school)
         await uow.commit()
     return result.rowcount or 0

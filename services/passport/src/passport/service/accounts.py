@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from cet_shared import revocations
+from cet_shared import audit, revocations
 from cet_shared.auth import Principal, session_expired
 from cet_shared.db.unit_of_work import UnitOfWork
 from cet_shared.events.contracts import AccountEmailChanged, AccountRegistered, SessionsRevoked
@@ -432,5 +432,6 @@ async def create_staff(ctx: Passport, *, email: str, password: str, roles: froze
         except IntegrityError:
             raise Problem(409, "email_taken", "该邮箱已注册") from None
         await uow.publish(AccountRegistered(passport_id=passport_id, email=email, registered_at=now), key=passport_id)
+        await audit.record(uow.session, "staff.created", ("account", passport_id), after={"roles": sorted(roles), "school_code": school_code}, school=school_code if "teacher" in roles else None)
         await uow.commit()
     return passport_id

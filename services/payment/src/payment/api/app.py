@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from cet_shared.auth import TokenVerifier
+from cet_shared import audit_api
 from cet_shared.web import create_service_app
 from payment.api.routes import conflicts, notify, orders
 from payment.bootstrap import Payment, bootstrap
@@ -13,7 +14,7 @@ def create_app(ctx: Payment | None = None, token_verifier: TokenVerifier | None 
     return create_service_app(
         "payment",
         title="CET 支付 (payment)",
-        routers=(orders.router, notify.router, conflicts.router),
+        routers=(orders.router, notify.router, conflicts.router, audit_api.router),
         context=ctx,
         bootstrap=bootstrap,
         verifier=(lambda _: token_verifier) if token_verifier else None,

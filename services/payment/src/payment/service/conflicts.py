@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
+from cet_shared import audit
 from payment.bootstrap import Payment
 from payment.db.tables import payment_conflicts
 from payment.domain.money import InvalidAmount, yuan_to_fen
@@ -76,6 +77,7 @@ async def settle_conflict(ctx: Payment, conflict_id: int) -> ConflictOutcome:
                 .where(payment_conflicts.c.id == conflict_id, payment_conflicts.c.status != "settled")
                 .values(status="settled", resolution=resolution, resolved_at=ctx.clock.now())
             )
+            await audit.record(uow.session, "payment.conflict_settled", ("payment_conflict", conflict_id), before={"status": conflict.status}, after={"status": "settled", "resolution": resolution, "outcome": result.outcome})
         await uow.commit()
     if result.outcome not in SETTLED_OUTCOMES:
         return await _to_support(ctx, conflict, f"confirmed payment not applied: {result.outcome}")
@@ -98,6 +100,7 @@ async def retry_by_support(ctx: Payment, conflict_id: int, agent: str):  # noqa:
     outcome = await settle_conflict(ctx, conflict_id)
     async with ctx.unit_of_work() as uow:
         await uow.session.execute(update(payment_conflicts).where(payment_conflicts.c.id == conflict_id).values(resolved_by=agent[:64]))
+        await audit.record(uow.session, "payment.conflict_retried", ("payment_conflict", conflict_id), after={"outcome": outcome.outcome, "settled": outcome.settled})
         await uow.commit()
     log.warning("AUDIT support %s retried payment conflict %s: %s", agent, conflict_id, outcome.outcome)
     return await conflict_by_id(ctx, conflict_id)

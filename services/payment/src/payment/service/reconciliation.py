@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, insert, select, text, update
 
+from cet_shared import audit
 from cet_shared.clock import SHANGHAI, to_shanghai
 from payment.bootstrap import Payment
 from payment.db.tables import attempts, orders, payments, reconciliation_findings, reconciliation_runs
@@ -167,6 +168,7 @@ async def _finish(ctx: Payment, report: RunReport, *, status: str, error: str | 
             .where(reconciliation_runs.c.run_id == report.run_id)
             .values(status=status, finished_at=ctx.clock.now(), summary=summary)
         )
+        await audit.record(uow.session, "reconciliation.finished", ("reconciliation_run", report.run_id), after={"gateway": report.gateway, "bill_date": report.bill_date, "status": status, "summary": summary})
         await uow.commit()
 
 

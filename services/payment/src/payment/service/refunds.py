@@ -9,6 +9,7 @@ import uuid
 
 from sqlalchemy import func, select, update
 
+from cet_shared import audit
 from cet_shared.events.contracts import PaidSubject, RefundCompleted, RefundFailed, RefundRequired
 from cet_shared.db import UnitOfWork
 from payment.bootstrap import Payment
@@ -100,6 +101,7 @@ async def process_one(ctx: Payment) -> uuid.UUID | None:
                     key=str(row.registration_id),
                 )
                 alert("refund_failed", "refund %s of order %s (%d fen) failed %d times: %s", row.refund_id, row.order_id, row.amount_fen, attempts_made, exc)
+                await audit.record(session, "refund.failed", ("refund", row.refund_id), before={"status": "pending"}, after={"status": "failed", "attempts": attempts_made, "amount_fen": row.amount_fen})
             await uow.commit()
             log.warning("refund %s failed (attempt %d): %s", row.refund_id, attempts_made, exc)
             return row.refund_id
@@ -122,6 +124,7 @@ async def process_one(ctx: Payment) -> uuid.UUID | None:
             ),
             key=str(row.registration_id),
         )
+        await audit.record(session, "refund.completed", ("refund", row.refund_id), before={"status": "pending"}, after={"status": "completed", "amount_fen": row.amount_fen, "gateway": row.gateway, "order_id": row.order_id})
         await uow.commit()
         return row.refund_id
 

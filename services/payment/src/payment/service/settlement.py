@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cet_shared import audit
 from cet_shared.db import UnitOfWork
 from cet_shared.events.contracts import PaidSubject, PaymentConfirmed
 from payment.db.tables import attempts, enrolments, order_items, orders, payment_conflicts, payments, reconciliation_findings, refunds, registrations
@@ -111,6 +112,7 @@ async def apply_payment(
     ).first()
     if inserted is None:
         return Settlement(DUPLICATE, order.order_id)
+    await audit.record(session, "payment.recorded", ("order", order.order_id), before={"status": order.status}, after={"payment_id": payment_id, "amount_fen": amount_fen, "gateway": gateway, "transaction_id": transaction_id, "source": source, "surplus": paid_before}, candidate=order.passport_id)
     lines = (
         await session.execute(
             select(order_items.c.enrolment_id, order_items.c.fee_fen, enrolments.c.subject_code, enrolments.c.subject_name)
@@ -176,6 +178,7 @@ async def record_conflict(
             .returning(payment_conflicts.c.id, payment_conflicts.c.times_seen)
         )
     ).one()
+    await audit.record(session, "payment.conflict_seen", ("payment_conflict", row.id), after={"status": status, "times_seen": row.times_seen, "source": source, "amount_fen": amount_fen, "transaction_id": transaction_id})
     if row.times_seen == 1:
         await session.execute(
             insert(reconciliation_findings).values(
@@ -225,4 +228,7 @@ async def request_refund(
         .on_conflict_do_nothing(index_elements=["payment_id", "enrolment_key"])
         .returning(refunds.c.refund_id)
     )
-    return created.first() is not None
+    queued = created.first() is not None
+    if queued:
+        await audit.record(session, "refund.requested", ("refund", refund_id), after={"order_id": order_id, "amount_fen": amount_fen, "reason": reason, "enrolment_ids": enrolment_ids})
+    return queued

@@ -1,0 +1,34 @@
+"""Staff exports as streamed CSV (UTF-8 with BOM): operations everywhere, a province administrator
+in their province, a teacher for their school only (another school: 403 out_of_scope)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+
+from cet_shared.auth import CurrentPrincipal
+from cet_shared.csv_export import csv_response
+from cet_shared.staff_scope import read_scope
+from enrolment.api.deps import EnrolmentDep
+from enrolment.service.exports import EXPORTS, ExportFilter, export_rows
+
+router = APIRouter(prefix="/exports", tags=["exports"])
+
+
+@router.get("/{kind}", response_class=StreamingResponse)
+async def export(
+    kind: Literal["roster", "paid", "unpaid", "refunds"],
+    ctx: EnrolmentDep,
+    principal: CurrentPrincipal,
+    session: uuid.UUID | None = None,
+    province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
+    school: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    campus: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+) -> StreamingResponse:
+    """roster: every registration; paid: paid subjects; unpaid: unpaid holds; refunds: refunds asked and done."""
+    scope = read_scope(principal).narrowed(province=province, school=school or (campus[:5] if campus else None))
+    rows = export_rows(ctx, kind, scope, ExportFilter(exam_session_id=session, campus=campus))
+    return csv_response(f"{kind}-{scope.school or scope.province or 'all'}", EXPORTS[kind].header, rows)

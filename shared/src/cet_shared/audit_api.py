@@ -1,0 +1,103 @@
+"""GET /ops/audit (a page, keyset by id) and GET /ops/audit/export (streamed CSV) in every service:
+the same filters on both. Operations read everything, a province administrator their province,
+a teacher their school (cet_shared.staff_scope); candidates and support nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
+from sqlalchemy import Select, select
+
+from cet_shared.audit import audit_log
+from cet_shared.auth import CurrentPrincipal
+from cet_shared.csv_export import csv_response, streamed_rows
+from cet_shared.problems import Problem
+from cet_shared.staff_scope import ReadScope, read_scope
+
+COLUMNS = (
+    "id", "at", "actor_id", "actor_role", "address", "request_id", "kind", "subject_type", "subject_id",
+    "candidate", "province_code", "school_code", "before", "after",
+)
+MAX_PAGE = 500
+
+Code = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9._:@-]+$")]
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str | None = None
+    candidate: str | None = None
+    school: str | None = None
+    province: str | None = None
+    kind: str | None = None
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+
+
+def audit_filter(
+    actor: Code = None,
+    candidate: Code = None,
+    school: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
+    kind: Code = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+) -> AuditFilter:
+    if since is not None and until is not None and since >= until:
+        raise Problem(400, "invalid_time_range", "起始时间须早于结束时间")
+    return AuditFilter(actor, candidate, school, province, kind, since, until)
+
+
+Filters = Annotated[AuditFilter, Depends(audit_filter)]
+
+
+def scoped(principal: Any, wanted: AuditFilter) -> ReadScope:
+    return read_scope(principal).narrowed(province=wanted.province, school=wanted.school)
+
+
+def audit_query(wanted: AuditFilter, scope: ReadScope) -> Select:
+    c = audit_log.c
+    query = select(*(c[name] for name in COLUMNS)).order_by(c.id.desc())
+    for column, value in (
+        (c.actor_id, wanted.actor), (c.candidate, wanted.candidate), (c.kind, wanted.kind),
+        (c.school_code, scope.school), (c.province_code, scope.province),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if wanted.since is not None:
+        query = query.where(c.at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(c.at < wanted.until)
+    return query
+
+
+router = APIRouter(prefix="/ops/audit", tags=["audit"])
+
+
+@router.get("")
+async def audit_page(
+    request: Request,
+    principal: CurrentPrincipal,
+    wanted: Filters,
+    before_id: Annotated[int | None, Query(ge=1, description="keyset: the `next` of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> dict[str, Any]:
+    """Newest first; `next` is the `before_id` of the following page (null: no more)."""
+    query = audit_query(wanted, scoped(principal, wanted)).limit(limit + 1)
+    if before_id is not None:
+        query = query.where(audit_log.c.id < before_id)
+    async with request.app.state.engine.connect() as connection:
+        rows = (await connection.execute(query)).mappings().all()
+    items = [dict(row) for row in rows[:limit]]
+    return {"items": items, "next": items[-1]["id"] if len(rows) > limit else None}
+
+
+@router.get("/export", response_class=StreamingResponse)
+async def audit_export(request: Request, principal: CurrentPrincipal, wanted: Filters) -> StreamingResponse:
+    """The same filters as the page, every matching row, as CSV (UTF-8 with BOM)."""
+    query = audit_query(wanted, scoped(principal, wanted))
+    return csv_response("audit", COLUMNS, streamed_rows(request.app.state.engine, query))
