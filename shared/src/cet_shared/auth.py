@@ -25,7 +25,7 @@ from cet_shared.revocations import Revocations
 
 ACCESS_COOKIE = "cet_access"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-ROLES = ("candidate", "teacher", "support", "ops")
+ROLES = ("candidate", "teacher", "province_admin", "support", "ops")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class Principal:
     roles: frozenset[str]
     token_version: int = 0
     school_code: str | None = None  # teachers act only for their own school
+    province_code: str | None = None  # province administrators act only for their own province
     token_id: str | None = field(default=None, compare=False)  # the token's jti, what a log-out revokes
     claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -132,6 +133,7 @@ class TokenVerifier:
             roles=roles,
             token_version=int(claims.get("ver", 0)),
             school_code=claims.get("school"),
+            province_code=claims.get("province"),
             token_id=claims.get("jti"),
             claims=claims,
         )
