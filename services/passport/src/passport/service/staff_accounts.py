@@ -156,10 +156,10 @@ async def _ensure_staff_row(session, passport_id: str, province_code: str | None
 async def set_disabled(ctx: Passport, principal: Principal, passport_id: str, *, disabled: bool) -> dict[str, Any]:
     """Disabling ends the account's sessions in every service at once (SessionsRevoked)."""
     manager = manager_of(principal)
-    if passport_id == principal.passport_id:
-        raise Problem(409, "staff_self_disable", "不能停用自己的账号")
     async with ctx.unit_of_work() as uow:
         row = await _managed(uow.session, manager, passport_id)
+        if passport_id == principal.passport_id:
+            raise Problem(409, "staff_self_disable", "不能停用自己的账号")
         await _ensure_staff_row(uow.session, passport_id, row.province_code)
         now = ctx.clock.now()
         if disabled and row.disabled_at is None:
