@@ -66,3 +66,9 @@ class StaffAccount(BaseModel):
     last_login_address: str | None
     second_factor: bool
     created_at: datetime
+
+
+class StaffScopeView(BaseModel):
+    roles: list[str]
+    school_code: str | None
+    province_code: str | None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from cet_shared.auth import ACCESS_COOKIE
+from cet_shared.auth import ACCESS_COOKIE, CurrentPrincipal
 from passport.api.deps import ClientAddress, PassportDep
 from passport.api.schemas import LoginRequest
-from passport.api.staff_schemas import SecondFactorChallenge, SecondFactorRequest, StaffLoggedIn
+from passport.api.staff_schemas import SecondFactorChallenge, SecondFactorRequest, StaffLoggedIn, StaffScopeView
 from passport.service import staff_login as service
 
 router = APIRouter(tags=["staff"])
@@ -38,3 +38,9 @@ async def finish(body: SecondFactorRequest, ctx: PassportDep, client: ClientAddr
     return StaffLoggedIn(
         access_token=session.access_token, expires_in=session.expires_in, passport_id=session.passport_id, recovery_codes=session.recovery_codes
     )
+
+
+@router.get("/staff/me", response_model=StaffScopeView)
+async def my_scope(principal: CurrentPrincipal) -> StaffScopeView:
+    """What the console shows and offers: the session's roles and scope, as the token carries them."""
+    return StaffScopeView(roles=sorted(principal.roles), school_code=principal.school_code, province_code=principal.province_code)
