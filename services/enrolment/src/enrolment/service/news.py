@@ -49,11 +49,8 @@ class Editor:
 
     @classmethod
     def of(cls, principal: Principal) -> "Editor":
-        if principal.has("ops"):
-            return cls(principal.passport_id, None)
-        if not principal.province_code:
-            raise Problem(403, "province_admin_without_province", "省级管理员账号未关联省份")
-        return cls(principal.passport_id, principal.province_code)
+        # The route's dependency (require_scoped_role) made sure an administrator has a province.
+        return cls(principal.passport_id, None if principal.has("ops") else principal.province_code)
 
     def scope(self):  # noqa: ANN201 - a where clause
         if self.province_code is None:

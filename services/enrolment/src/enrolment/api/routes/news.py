@@ -10,13 +10,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, status
 from pydantic import BaseModel
 
-from cet_shared.auth import Principal, require_role
+from cet_shared.auth import Principal, require_scoped_role
 from enrolment.api.deps import EnrolmentDep
 from enrolment.service import news
 from enrolment.service.news import Editor, NewsSpec
 
 router = APIRouter(tags=["news"])
-NewsEditor = Annotated[Principal, require_role("ops", "province_admin")]
+NewsEditor = Annotated[Principal, require_scoped_role("ops", "province_admin")]
 
 
 class NewsItem(BaseModel):
