@@ -1,9 +1,11 @@
 // The staff console: school teachers, support agents and operations, each seeing only the tools
 // their role allows (the services check the role again on every request).
-import { $, $$, ApiError, SUBJECT_NAMES, api, captchaField, fmtTime, html, idTypeSelect, onSubmit, shanghaiInputToIso, showError, toast, wireCaptcha, yuan } from "../lib.js";
+import { $, $$, ApiError, SUBJECT_NAMES, api, fmtTime, html, idTypeSelect, onSubmit, shanghaiInputToIso, showError, toast, yuan } from "../lib.js";
 import { audit } from "./audit.js";
 import { exportsPanel } from "./exports.js";
+import { loginView } from "./login.js";
 import { news } from "./news.js";
+import { staff } from "./staff.js";
 
 const main = $("#main");
 let me = null;
@@ -12,9 +14,10 @@ let poller = null;
 const TOOLS = {
   teacher: [["reviews", "CET6资格复核"], ["apply", "代考生申请复核"], ["students", "学籍导入"], ["lock", "集体缴费锁定"], ["exports", "数据导出"], ["audit", "操作审计"]],
   support: [["search", "查找报名信息"]],
-  ops: [["session", "考次设置与发布"], ["capacity", "考位容量监控"], ["news", "首页动态与通知"], ["imports", "学籍与成绩导入"], ["exports", "数据导出"], ["audit", "操作审计"]],
+  province_admin: [["staff", "员工账号管理"], ["news", "省通告"], ["audit", "操作审计"]],
+  ops: [["session", "考次设置与发布"], ["capacity", "考位容量监控"], ["news", "首页动态与通知"], ["imports", "学籍与成绩导入"], ["staff", "员工账号管理"], ["exports", "数据导出"], ["audit", "操作审计"]],
 };
-const ROLE_LABELS = { teacher: "学校负责老师", support: "客服", ops: "考试中心运维" };
+const ROLE_LABELS = { teacher: "学校负责老师", province_admin: "省级管理员", support: "客服", ops: "考试中心运维" };
 
 function set(body) { main.innerHTML = String(body); }
 
@@ -22,7 +25,7 @@ async function start() {
   try {
     me = await api("GET", "/passport/me");
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return loginView();
+    if (error instanceof ApiError && error.status === 401) return loginView(main, start);
     throw error;
   }
   const roles = me.roles.filter((r) => TOOLS[r]);
@@ -32,10 +35,12 @@ async function start() {
     $("#logout").addEventListener("click", logout);
     return;
   }
-  $("#who").innerHTML = String(html`<span>${me.email}（${roles.map((r) => ROLE_LABELS[r]).join("、")}${me.school_code ? ` · 学校${me.school_code}` : ""}）</span>
+  me = { ...me, province_code: (await api("GET", "/passport/staff/me")).province_code };
+  const scope = me.school_code ? ` · 学校${me.school_code}` : me.province_code ? ` · 省份${me.province_code}` : "";
+  $("#who").innerHTML = String(html`<span>${me.email}（${roles.map((r) => ROLE_LABELS[r]).join("、")}${scope}）</span>
     <button type="button" class="link" id="logout">退出</button>`);
   $("#logout").addEventListener("click", logout);
-  const tools = roles.flatMap((r) => TOOLS[r]).filter(([id], i, all) => all.findIndex(([other]) => other === id) === i);
+  const tools = [...new Map(roles.flatMap((r) => TOOLS[r])).entries()];
   set(html`<div class="tabs" role="tablist" aria-label="管理功能">${tools.map(([id, label], i) => html`<button type="button" role="tab" id="tab-${id}" aria-selected="${i === 0 ? "true" : "false"}" aria-controls="panel" data-tool="${id}">${label}</button>`)}</div>
     <div id="panel" role="tabpanel"></div>`);
   const tabs = $$("[data-tool]");
@@ -51,25 +56,11 @@ async function logout() {
   location.reload();
 }
 
-async function loginView() {
-  $("#who").textContent = "";
-  set(html`<div class="card narrow"><h2>管理人员登录</h2><form id="login" novalidate><p class="error" role="alert"></p>
-    <div class="field"><label for="email" class="req">账号</label><input id="email" name="email" type="email" autocomplete="username" required></div>
-    <div class="field"><label for="password" class="req">密码</label><input id="password" name="password" type="password" autocomplete="current-password" required></div>
-    ${captchaField()}<div class="actions"><button type="submit">登录</button></div></form></div>`);
-  const form = $("#login");
-  await wireCaptcha(form);
-  onSubmit(form, async (data) => {
-    await api("POST", "/passport/sessions", data);
-    await start();
-  });
-}
-
 function show(tool) {
   clearInterval(poller);
   poller = null;
   const panel = $("#panel");
-  ({ reviews, apply, students, lock, search, session, capacity, news, imports, exports: exportsPanel, audit })[tool](panel, me);
+  ({ reviews, apply, students, lock, search, session, capacity, news, imports, staff, exports: exportsPanel, audit })[tool](panel, me);
 }
 
 // -- teachers ------------------------------------------------------------------------------------------

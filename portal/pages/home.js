@@ -2,7 +2,7 @@
 import { api, fmtTime, html } from "../lib.js";
 import { state, setPage, loadAccount, header, stepsBar } from "../core.js";
 
-// 最新动态 and 通知公告 come from operations (enrolment's /news), published items only.
+// 最新动态, 通知公告 and 省通告 come from operations and province administrators (enrolment's /news), published items only.
 const newsBody = (n) => n.body.split("\n").filter((line) => line.trim()).map((line) => html`<p>${line}</p>`);
 const newsList = (items, kind) => {
   const chosen = items.filter((n) => n.kind === kind);
@@ -21,7 +21,9 @@ async function newsSections() {
   return html`<section class="card" aria-labelledby="news-title" id="news">
       <h2 id="news-title">CET考试最新动态 <small class="hint">THE LATEST</small></h2>${newsList(items, "news")}</section>
     <section class="card" aria-labelledby="notices-title" id="notices">
-      <h2 id="notices-title">通知公告 <small class="hint">NOTICES</small></h2>${newsList(items, "notice")}</section>`;
+      <h2 id="notices-title">通知公告 <small class="hint">NOTICES</small></h2>${newsList(items, "notice")}</section>
+    <section class="card" aria-labelledby="province-notices-title" id="province-notices">
+      <h2 id="province-notices-title">省通告 <small class="hint">PROVINCES</small></h2>${newsList(items, "province")}</section>`;
 }
 
 export async function homePage() {

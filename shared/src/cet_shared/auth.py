@@ -26,7 +26,7 @@ from cet_shared.revocations import Revocations
 
 ACCESS_COOKIE = "cet_access"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-ROLES = ("candidate", "teacher", "support", "ops")
+ROLES = ("candidate", "teacher", "province_admin", "support", "ops")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class Principal:
     roles: frozenset[str]
     token_version: int = 0
     school_code: str | None = None  # teachers act only for their own school
+    province_code: str | None = None  # province administrators act only for their own province
     token_id: str | None = field(default=None, compare=False)  # the token's jti, what a log-out revokes
     claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -133,6 +134,7 @@ class TokenVerifier:
             roles=roles,
             token_version=int(claims.get("ver", 0)),
             school_code=claims.get("school"),
+            province_code=claims.get("province"),
             token_id=claims.get("jti"),
             claims=claims,
         )
@@ -210,6 +212,32 @@ def require_role(*roles: str):  # noqa: ANN201 - a FastAPI dependency
     async def check(principal: CurrentPrincipal) -> Principal:
         if not any(principal.has(role) for role in roles):
             raise forbidden()
+        return principal
+
+    return Depends(check)
+
+
+# What each staff role acts within (README "Staff scopes"). A record outside the caller's scope is
+# answered 404 as if it did not exist, by every service; a role that may not call a route is 403.
+SCOPE_OF_ROLE = {"teacher": "school_code", "province_admin": "province_code"}
+_NO_SCOPE = {
+    "teacher": ("teacher_without_school", "教师账号未关联学校"),
+    "province_admin": ("province_admin_without_province", "省级管理员账号未关联省份"),
+}
+
+
+def require_scoped_role(*roles: str):  # noqa: ANN201 - a FastAPI dependency
+    """Dependency: `require_role`, and a caller who holds none of the unscoped roles among `roles`
+    must carry their scope (a teacher's school, a province administrator's province)."""
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        held = [role for role in roles if principal.has(role)]
+        if not held:
+            raise forbidden()
+        if all(role in SCOPE_OF_ROLE for role in held):
+            scoped = [role for role in held if getattr(principal, SCOPE_OF_ROLE[role])]
+            if not scoped:
+                raise Problem(403, *_NO_SCOPE[held[0]])
         return principal
 
     return Depends(check)

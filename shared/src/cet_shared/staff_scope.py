@@ -38,9 +38,8 @@ def read_scope(principal: Principal, *, roles: tuple[str, ...] = ("ops", "provin
         if not principal.has(role):
             continue
         if role == "province_admin":
-            province = principal.claims.get("province")
-            if province:
-                return ReadScope(province=str(province))
+            if principal.province_code:
+                return ReadScope(province=principal.province_code)
         elif role == "teacher":
             if principal.school_code:
                 return ReadScope(province=principal.school_code[:2], school=principal.school_code)

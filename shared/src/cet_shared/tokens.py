@@ -48,7 +48,11 @@ class TokenSigner:
     def jwks(self) -> dict[str, Any]:
         return {"keys": [dict(self._jwk)]}
 
-    def issue(self, *, passport_id: str, roles: list[str], token_version: int, school_code: str | None, now: datetime) -> str:
+    def issue(
+        self, *, passport_id: str, roles: list[str], token_version: int, school_code: str | None, now: datetime,
+        province_code: str | None = None, lifetime: timedelta | None = None,
+    ) -> str:
+        """`lifetime` shortens a session below the default (staff sessions are shorter than candidates')."""
         claims: dict[str, Any] = {
             "iss": self._issuer,
             "aud": self._audience,
@@ -56,9 +60,11 @@ class TokenSigner:
             "roles": sorted(roles),
             "ver": token_version,
             "iat": int(now.timestamp()),
-            "exp": int((now + self.lifetime).timestamp()),
+            "exp": int((now + (lifetime or self.lifetime)).timestamp()),
             "jti": uuid.uuid4().hex,  # what a log-out revokes (cet_shared.revocations)
         }
         if school_code:
             claims["school"] = school_code
+        if province_code:
+            claims["province"] = province_code
         return jwt.encode(claims, self._key, algorithm="EdDSA", headers={"kid": self.kid})

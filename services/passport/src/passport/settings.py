@@ -30,6 +30,12 @@ class PassportSettings(ServiceSettings):
     recovery_requests_per_account: int = 5
     recovery_requests_per_client: int = 300
     recovery_window: timedelta = timedelta(minutes=15)
+    # Staff (issue 15): shorter sessions than candidates', a second factor, links to set a password.
+    staff_access_token_lifetime: timedelta = timedelta(minutes=15)
+    staff_login_challenge_lifetime: timedelta = timedelta(minutes=5)
+    staff_login_challenge_failures: int = 5
+    staff_password_link_lifetime: timedelta = timedelta(hours=72)
+    totp_issuer: str = "CET报名管理平台"
 
     def secret_field_names(self) -> tuple[str, ...]:
         return ("captcha_secret",)

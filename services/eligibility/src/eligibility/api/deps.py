@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from cet_shared.auth import Principal, require_role
+from cet_shared.auth import Principal, require_role, require_scoped_role
 from eligibility.bootstrap import Eligibility
 
 
@@ -16,7 +16,7 @@ EligibilityDep = Annotated[Eligibility, Depends(get_eligibility)]
 
 # Least privilege: each endpoint names exactly the roles that may call it.
 Candidate = Annotated[Principal, require_role("candidate")]
-Teacher = Annotated[Principal, require_role("teacher")]
+Teacher = Annotated[Principal, require_scoped_role("teacher")]  # their school only (README "Staff scopes")
 Support = Annotated[Principal, require_role("support")]
 Importer = Annotated[Principal, require_role("teacher", "ops")]
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from cet_shared.auth import Principal, require_role
+from cet_shared.auth import Principal, require_role, require_scoped_role
 from enrolment.bootstrap import Enrolment
 
 
@@ -16,4 +16,4 @@ async def get_enrolment(request: Request) -> Enrolment:
 EnrolmentDep = Annotated[Enrolment, Depends(get_enrolment)]
 Candidate = Annotated[Principal, require_role("candidate")]
 Ops = Annotated[Principal, require_role("ops")]
-Teacher = Annotated[Principal, require_role("teacher")]
+Teacher = Annotated[Principal, require_scoped_role("teacher")]  # their school only (README "Staff scopes")

@@ -230,7 +230,9 @@ news_items = Table(
     metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("kind", Text, nullable=False),
-    CheckConstraint("kind IN ('news', 'notice')", name="news_kind_valid"),
+    CheckConstraint("kind IN ('news', 'notice', 'province')", name="news_kind_valid"),
+    Column("province_code", CHAR(2)),  # 省通告 (kind 'province'): written by ops or that province's administrator
+    CheckConstraint("(kind = 'province') = (province_code IS NOT NULL)", name="news_province_only_for_province_notices"),
     Column("title", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("publish_at", DateTime(timezone=True), nullable=False),

@@ -1,29 +1,66 @@
-"""The portal's home page news (最新动态) and notices (通知公告): operations write them with a
-publish time; everyone reads what is published. Every change by staff is audited."""
+"""The portal's home page news (最新动态), notices (通知公告) and provincial notices (省通告):
+operations write them with a publish time, and a province administrator the provincial notices
+of their own province (another province's are not even visible: 404, as in every service);
+everyone reads what is published. Every change by staff is audited."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from pydantic import StringConstraints, model_validator
 from sqlalchemy import delete, insert, select, update
 
 from cet_shared import audit
+from cet_shared.auth import Principal
 from cet_shared.problems import Problem
 from enrolment.bootstrap import Enrolment
 from enrolment.db.tables import news_audit, news_items
 from enrolment.service.sessions import LongText, Moment, ShortText, Strict
 
 PUBLIC_LIMIT = 50
-COLUMNS = (news_items.c.id, news_items.c.kind, news_items.c.title, news_items.c.body, news_items.c.publish_at, news_items.c.updated_at)
+COLUMNS = (
+    news_items.c.id, news_items.c.kind, news_items.c.province_code, news_items.c.title, news_items.c.body, news_items.c.publish_at,
+    news_items.c.updated_at,
+)
 
 
 class NewsSpec(Strict):
-    kind: Literal["news", "notice"]
+    kind: Literal["news", "notice", "province"]
+    province_code: Annotated[str, StringConstraints(pattern=r"^\d{2}$")] | None = None
     title: ShortText
     body: LongText
     publish_at: Moment
+
+    @model_validator(mode="after")
+    def _province_for_province_notices(self) -> "NewsSpec":
+        if (self.kind == "province") != (self.province_code is not None):
+            raise ValueError("省通告须指定省份代码，其他栏目不能指定")
+        return self
+
+
+@dataclass(frozen=True)
+class Editor:
+    """Who writes: operations everything, a province administrator their province's 省通告."""
+
+    passport_id: str
+    province_code: str | None  # None: operations
+
+    @classmethod
+    def of(cls, principal: Principal) -> "Editor":
+        # The route's dependency (require_scoped_role) made sure an administrator has a province.
+        return cls(principal.passport_id, None if principal.has("ops") else principal.province_code)
+
+    def scope(self):  # noqa: ANN201 - a where clause
+        if self.province_code is None:
+            return news_items.c.id.is_not(None)
+        return (news_items.c.kind == "province") & (news_items.c.province_code == self.province_code)
+
+    def check(self, spec: NewsSpec) -> None:
+        if self.province_code is not None and (spec.kind != "province" or spec.province_code != self.province_code):
+            raise Problem(403, "news_out_of_scope", "只能编辑本省的省通告")
 
 
 def news_not_found() -> Problem:
@@ -31,7 +68,7 @@ def news_not_found() -> Problem:
 
 
 def _item(row: Any) -> dict[str, Any]:  # noqa: ANN401 - a result row mapping
-    return {"id": row["id"], "kind": row["kind"], "title": row["title"], "body": row["body"],
+    return {"id": row["id"], "kind": row["kind"], "province_code": row["province_code"], "title": row["title"], "body": row["body"],
             "publish_at": row["publish_at"], "updated_at": row["updated_at"]}
 
 
@@ -45,10 +82,10 @@ async def published(ctx: Enrolment) -> list[dict[str, Any]]:
         return [_item(row) for row in rows.mappings()]
 
 
-async def every_item(ctx: Enrolment) -> list[dict[str, Any]]:
-    """The console's list: scheduled ones too, latest publish time first."""
+async def every_item(ctx: Enrolment, editor: Editor) -> list[dict[str, Any]]:
+    """The console's list, what the editor may change: scheduled ones too, latest publish time first."""
     async with ctx.sessions() as session:
-        rows = await session.execute(select(*COLUMNS).order_by(news_items.c.publish_at.desc(), news_items.c.id))
+        rows = await session.execute(select(*COLUMNS).where(editor.scope()).order_by(news_items.c.publish_at.desc(), news_items.c.id))
         return [_item(row) | {"published": row["publish_at"] <= ctx.clock.now()} for row in rows.mappings()]
 
 
@@ -58,7 +95,9 @@ async def _audit(session, news_id: uuid.UUID, action: str, actor: str, item: dic
     await audit.record(session, f"news.{action}", ("news", news_id), after=snapshot)
 
 
-async def create(ctx: Enrolment, actor: str, spec: NewsSpec) -> dict[str, Any]:
+async def create(ctx: Enrolment, editor: Editor, spec: NewsSpec) -> dict[str, Any]:
+    editor.check(spec)
+    actor = editor.passport_id
     now = ctx.clock.now()
     item = {"id": uuid.uuid4(), **spec.model_dump(), "updated_at": now}
     async with ctx.unit_of_work() as uow:
@@ -68,23 +107,26 @@ async def create(ctx: Enrolment, actor: str, spec: NewsSpec) -> dict[str, Any]:
     return item
 
 
-async def change(ctx: Enrolment, actor: str, news_id: uuid.UUID, spec: NewsSpec) -> dict[str, Any]:
+async def change(ctx: Enrolment, editor: Editor, news_id: uuid.UUID, spec: NewsSpec) -> dict[str, Any]:
+    actor = editor.passport_id
     now = ctx.clock.now()
     async with ctx.unit_of_work() as uow:
-        row = (await uow.session.execute(update(news_items).where(news_items.c.id == news_id)
+        row = (await uow.session.execute(update(news_items).where(news_items.c.id == news_id, editor.scope())
                                          .values(**spec.model_dump(), updated_at=now).returning(*COLUMNS))).mappings().first()
         if row is None:
             raise news_not_found()
+        editor.check(spec)  # after the look-up: another province's item is 404, not 403
         item = _item(row)
         await _audit(uow.session, news_id, "updated", actor, item, now)
         await uow.commit()
     return item
 
 
-async def withdraw(ctx: Enrolment, actor: str, news_id: uuid.UUID) -> None:
+async def withdraw(ctx: Enrolment, editor: Editor, news_id: uuid.UUID) -> None:
+    actor = editor.passport_id
     now = ctx.clock.now()
     async with ctx.unit_of_work() as uow:
-        row = (await uow.session.execute(delete(news_items).where(news_items.c.id == news_id).returning(*COLUMNS))).mappings().first()
+        row = (await uow.session.execute(delete(news_items).where(news_items.c.id == news_id, editor.scope()).returning(*COLUMNS))).mappings().first()
         if row is None:
             raise news_not_found()
         await _audit(uow.session, news_id, "deleted", actor, _item(row), now)

@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from cet_shared.auth import TokenVerifier
 from cet_shared import audit_api
 from cet_shared.web import create_service_app
-from passport.api.routes import accounts, captcha, keys
+from passport.api.routes import accounts, captcha, keys, staff_accounts, staff_login
 from passport.bootstrap import Passport, bootstrap
 
 
@@ -14,7 +14,7 @@ def create_app(ctx: Passport | None = None) -> FastAPI:
     return create_service_app(
         "passport",
         title="CET 通行证 (passport)",
-        routers=(captcha.router, accounts.router, keys.router, audit_api.router),
+        routers=(captcha.router, accounts.router, keys.router, staff_login.router, staff_accounts.router, audit_api.router),
         context=ctx,
         bootstrap=bootstrap,
         # Passport verifies its own tokens the same way every other service does, from its JWKS.

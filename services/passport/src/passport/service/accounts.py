@@ -29,6 +29,7 @@ from passport.domain.accounts import (
     reset_links,
 )
 from passport.mail import queue_mail
+from passport.service.staff_login import second_factor_required, signs_in_with_second_factor
 
 PASSWORD_RESET = "password_reset"
 EMAIL_VERIFICATION = "email_verification"
@@ -188,6 +189,8 @@ async def log_in(ctx: Passport, *, email: str, password: str, captcha_token: str
             await per_account.record(session, email_key, clock=ctx.clock)
             await uow.commit()
             raise invalid_credentials()
+        if signs_in_with_second_factor(row.roles):
+            raise second_factor_required()  # staff log in at /staff/sessions, with their TOTP code
         if ctx.hasher.check_needs_rehash(row.password_hash):
             await session.execute(update(accounts).where(accounts.c.passport_id == row.passport_id).values(password_hash=await _hash(ctx, password)))
         await uow.commit()

@@ -1,0 +1,42 @@
+"""员工账号管理: operations (every role) and province administrators (their province's teachers)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from cet_shared.auth import CurrentPrincipal
+from passport.api.deps import PassportDep
+from passport.api.schemas import Message
+from passport.api.staff_schemas import NewStaffRequest, StaffAccount, StaffCreated
+from passport.service import staff_accounts as service
+
+router = APIRouter(tags=["staff"])
+
+
+@router.get("/staff/accounts", response_model=list[StaffAccount])
+async def list_staff(ctx: PassportDep, principal: CurrentPrincipal) -> list[dict]:
+    return await service.list_staff(ctx, principal)
+
+
+@router.post("/staff/accounts", response_model=StaffCreated, status_code=status.HTTP_201_CREATED)
+async def create_staff(body: NewStaffRequest, ctx: PassportDep, principal: CurrentPrincipal) -> StaffCreated:
+    passport_id = await service.create_staff_account(
+        ctx, principal, service.NewStaff(email=str(body.email), role=body.role, school_code=body.school_code, province_code=body.province_code)
+    )
+    return StaffCreated(passport_id=passport_id, message="账号已创建，设置密码的邮件已发送")
+
+
+@router.post("/staff/accounts/{passport_id}/disable", response_model=StaffAccount)
+async def disable(passport_id: str, ctx: PassportDep, principal: CurrentPrincipal) -> dict:
+    return await service.set_disabled(ctx, principal, passport_id, disabled=True)
+
+
+@router.post("/staff/accounts/{passport_id}/enable", response_model=StaffAccount)
+async def enable(passport_id: str, ctx: PassportDep, principal: CurrentPrincipal) -> dict:
+    return await service.set_disabled(ctx, principal, passport_id, disabled=False)
+
+
+@router.post("/staff/accounts/{passport_id}/password-link", response_model=Message, status_code=status.HTTP_202_ACCEPTED)
+async def password_link(passport_id: str, ctx: PassportDep, principal: CurrentPrincipal) -> Message:
+    await service.send_password_link(ctx, principal, passport_id)
+    return Message(message="重置密码的邮件已发送")
