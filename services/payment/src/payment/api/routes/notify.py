@@ -27,6 +27,7 @@ async def _notify(gateway: str, request: Request, ctx) -> PlainTextResponse:  # 
     limit = rejected_limit(ctx)
     async with ctx.sessions() as session:
         if await limit.count(session, source, clock=ctx.clock) >= limit.limit and not await _verifies(ctx, gateway, request):
+            limit.count_refusal()
             return PlainTextResponse(ctx.gateway(gateway).answer(stop_retrying=False), status_code=429, headers={"Retry-After": "60"})
     body = await request.body()
     try:
