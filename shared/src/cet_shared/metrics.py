@@ -44,7 +44,8 @@ HTTP_IN_PROGRESS = Gauge("cet_http_requests_in_progress", "requests reading or a
 
 def route_template(scope: Scope) -> str:
     route = scope.get("route")
-    return getattr(route, "path", None) or UNMATCHED_ROUTE
+    # path_format: "/orders/{order_id}" for a route declared as "/orders/{order_id:uuid}"
+    return getattr(route, "path_format", None) or getattr(route, "path", None) or UNMATCHED_ROUTE
 
 
 def note_problem(scope: Scope, code: str) -> None:
