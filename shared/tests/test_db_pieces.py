@@ -62,3 +62,27 @@ async def test_rate_limit_windows(unit_of_work):
     clock.advance(timedelta(minutes=1))
     async with unit_of_work() as uow:
         await limit.consume(uow.session, "client-1", clock=clock)
+
+
+async def test_refused_requests_are_counted_by_limit_not_logged(unit_of_work, caplog):
+    """Issue 13: a refusal is a metric (`cet_rate_limit_refusals{limit}`), never a log line per
+    request, so a flood cannot fill a disk; `check` and `consume` both count."""
+    from prometheus_client import REGISTRY
+
+    def refusals() -> float:
+        return REGISTRY.get_sample_value("cet_rate_limit_refusals_total", {"limit": "flood-probe"}) or 0.0
+
+    clock = ManualClock()
+    limit = RateLimit("flood-probe", 1, timedelta(minutes=1))
+    before = refusals()
+    caplog.set_level("DEBUG")
+    async with unit_of_work() as uow:
+        await limit.consume(uow.session, "client", clock=clock)
+        for _ in range(5):
+            with pytest.raises(Problem):
+                await limit.consume(uow.session, "client", clock=clock)
+        with pytest.raises(Problem):
+            await limit.check(uow.session, "client", clock=clock)
+        await uow.commit()
+    assert refusals() - before == 6
+    assert not [r for r in caplog.records if r.name.startswith("cet_shared")], caplog.records

@@ -49,3 +49,28 @@ async def test_a_flood_of_forged_notifications_stores_a_bounded_amount_and_real_
     body, _ = world.sandbox.notification_body(world.sandbox.trades[out_trade_no])
     real = await world.api.post("/notify/alipay", content=body, headers=FORM)
     assert real.status_code == 200 and real.text == "success", real.text
+
+
+async def test_rejected_notifications_are_pruned_after_the_retention_setting_and_verified_ones_kept(world):
+    """Issue 13: stored forged bodies go after `notify_rejected_retention` (the worker's
+    `rejected-notifications` job); a verified notification is the money's trail and stays."""
+    from payment.service.notify_retention import prune_rejected_notifications
+    from payment.worker import build_worker
+
+    assert "rejected-notifications" in [job.name for job in build_worker(world.ctx)._jobs]
+    passport_id, _, enrolments = await world.registration()
+    placed = await world.order(passport_id, list(enrolments))
+    out_trade_no = await world.pay(await world.checkout(passport_id, placed["order_id"], "alipay", None), notify=False)
+    body, _ = world.sandbox.notification_body(world.sandbox.trades[out_trade_no])
+    assert (await world.api.post("/notify/alipay", content=body, headers=FORM)).text == "success"
+    forged = await world.api.post("/notify/alipay", content="out_trade_no=X&sign=forged", headers=FORM)
+    assert forged.text == "fail"
+    rejected = notifications.c.verified.is_(False)
+    assert await world.scalar(select(func.count()).where(rejected)) >= 1
+
+    world.ctx.clock.advance(world.ctx.settings.notify_rejected_retention / 2)
+    assert await prune_rejected_notifications(world.ctx) == 0, "younger than the retention: kept"
+    world.ctx.clock.advance(world.ctx.settings.notify_rejected_retention)
+    assert await prune_rejected_notifications(world.ctx) >= 1
+    assert await world.scalar(select(func.count()).where(rejected)) == 0
+    assert await world.scalar(select(func.count()).where(notifications.c.verified.is_(True))) >= 1

@@ -147,3 +147,13 @@ async def test_y5_payease_day_list_reconciliation_and_the_daily_job(world):
     async with world.ctx.sessions() as session:
         days = (await session.execute(select(reconciliation_runs.c.gateway, reconciliation_runs.c.bill_date))).all()
     assert sorted(days) == [("alipay", today), ("payease", today)]
+
+
+async def test_y5_support_refreshing_an_unknown_registration_is_404_not_an_empty_list(world):
+    """Issue 13: an unknown registration id is 404 for every role; support's 更新 used to answer `200 []`."""
+    agent = uuid.uuid4().hex.upper()
+    for path in (f"/registrations/{uuid.uuid4()}/refresh", f"/registrations/{uuid.uuid4()}/orders"):
+        method = world.api.post if path.endswith("refresh") else world.api.get
+        response = await method(path, headers=world.headers(agent, "support"))
+        assert response.status_code == 404, (path, response.text)
+        assert response.json()["code"] == "registration_not_found"

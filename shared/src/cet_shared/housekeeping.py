@@ -41,6 +41,14 @@ _PRUNABLE = {
 
 async def prune_table(sessions: async_sessionmaker[AsyncSession], table: str, cutoff: datetime, *, batch: int, max_batches: int) -> int:
     identity, condition = _PRUNABLE[table]
+    return await prune_rows(sessions, table, identity, condition, cutoff, batch=batch, max_batches=max_batches)
+
+
+async def prune_rows(
+    sessions: async_sessionmaker[AsyncSession], table: str, identity: str, condition: str, cutoff: datetime, *, batch: int = 500, max_batches: int = 200
+) -> int:
+    """Deletes the rows of `table` matching `condition` (:cutoff bound) in small SKIP LOCKED batches;
+    also for a service's own tables (`table`, `identity` and `condition` are code, never input)."""
     statement = text(
         f"DELETE FROM {table} WHERE {identity} IN "  # noqa: S608 - names from the fixed table above
         f"(SELECT {identity} FROM {table} WHERE {condition} LIMIT :batch FOR UPDATE SKIP LOCKED)"

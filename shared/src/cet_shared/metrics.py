@@ -36,12 +36,16 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 HTTP_REQUESTS = Counter("cet_http_requests", "HTTP requests answered", ("method", "route", "status"))
 HTTP_PROBLEMS = Counter("cet_http_problems", "problem+json answers by their stable code", ("method", "route", "code"))
 HTTP_DURATION = Histogram("cet_http_request_duration_seconds", "time to answer", ("method", "route"), buckets=LATENCY_BUCKETS)
+# Refused requests are counted here, by the limit that refused them, never logged one by one: a
+# flood must not fill a disk (issue 13). The limit's name is a fixed word, never the subject.
+RATE_LIMIT_REFUSALS = Counter("cet_rate_limit_refusals", "requests refused by a rate limit", ("limit",))
 HTTP_IN_PROGRESS = Gauge("cet_http_requests_in_progress", "requests reading or answering now (from their first body read)", ("method", "route"))
 
 
 def route_template(scope: Scope) -> str:
     route = scope.get("route")
-    return getattr(route, "path", None) or UNMATCHED_ROUTE
+    # path_format: "/orders/{order_id}" for a route declared as "/orders/{order_id:uuid}"
+    return getattr(route, "path_format", None) or getattr(route, "path", None) or UNMATCHED_ROUTE
 
 
 def note_problem(scope: Scope, code: str) -> None:

@@ -7,13 +7,16 @@ from anywhere below the API layer and never build responses by hand.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from cet_shared.field_errors import field_errors
 from cet_shared.metrics import note_problem
 from cet_shared.resilience import is_transient, sqlstate
 
@@ -119,13 +122,25 @@ _STATUS_TITLES = {
 }
 
 
-def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    errors = []
-    for error in exc.errors():
-        # Echoing the rejected input back could leak personal data into logs and caches; the
-        # location and the reason are enough for the portal to point at the field.
-        errors.append({"loc": [str(part) for part in error.get("loc", ())], "type": error.get("type"), "msg": error.get("msg")})
-    return errors
+def served_routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """Every route an app serves, those of included routers too (FastAPI keeps them nested)."""
+    for route in routes:
+        contexts = getattr(route, "effective_route_contexts", None)  # FastAPI's included routers
+        if contexts is not None:
+            yield from contexts()
+        else:
+            yield route
+
+
+def allowed_methods(request: Request) -> set[str]:
+    """Every method some route serves at this path (Starlette names only the first route's, and
+    FastAPI answers 404 when the path's routes sit in an included router)."""
+    methods: set[str] = set()
+    for route in served_routes(request.app.router.routes):
+        match, _ = route.matches({**request.scope, "method": "\x00"})  # a method no route has: matches are PARTIAL
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return methods
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -135,14 +150,20 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problem = Problem(422, "invalid_request", "提交的信息格式不正确，请检查后重新提交", errors=_validation_errors(exc))
+        # Echoing the rejected input back could leak personal data into logs and caches: the
+        # location, the kind and a Chinese message are enough for the portal to point at the field.
+        problem = Problem(422, "invalid_request", "提交的信息格式不正确，请检查后重新提交", errors=field_errors(exc.errors()))
         return problem_response(problem, request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code, title = _STATUS_TITLES.get(exc.status_code, ("error", "请求未能完成"))
-        headers = getattr(exc, "headers", None)
-        return problem_response(Problem(exc.status_code, code, title, headers=headers), request)
+        status, headers = exc.status_code, getattr(exc, "headers", None)
+        if status in (404, 405):  # the router's own answers: a path served for other methods is a 405
+            allowed = allowed_methods(request)
+            if allowed and request.method not in allowed:
+                status, headers = 405, {**(headers or {}), "Allow": ", ".join(sorted(allowed))}
+        code, title = _STATUS_TITLES.get(status, ("error", "请求未能完成"))
+        return problem_response(Problem(status, code, title, headers=headers), request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

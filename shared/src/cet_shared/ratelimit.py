@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cet_shared.clock import Clock
 from cet_shared.db.tables import rate_limit_hits
-from cet_shared.problems import too_many_requests
+from cet_shared.metrics import RATE_LIMIT_REFUSALS
+from cet_shared.problems import Problem, too_many_requests
 
 
 def _window_start(now: datetime, window: timedelta) -> datetime:
@@ -40,7 +41,7 @@ class RateLimit:
     async def check(self, session: AsyncSession, subject: str, *, clock: Clock) -> None:
         """Refuse when the subject already used up this window (without counting this call)."""
         if await self.count(session, subject, clock=clock) >= self.limit:
-            raise too_many_requests(self._retry_after(clock))
+            raise self.refusal(clock)
 
     async def record(self, session: AsyncSession, subject: str, *, clock: Clock) -> int:
         start = _window_start(clock.now(), self.window)
@@ -54,7 +55,16 @@ class RateLimit:
     async def consume(self, session: AsyncSession, subject: str, *, clock: Clock) -> None:
         """Count this call and refuse it when it goes over the limit."""
         if await self.record(session, subject, clock=clock) > self.limit:
-            raise too_many_requests(self._retry_after(clock))
+            raise self.refusal(clock)
+
+    def refusal(self, clock: Clock) -> Problem:
+        """The 429 for a caller over this limit, counted."""
+        self.count_refusal()
+        return too_many_requests(self._retry_after(clock))
+
+    def count_refusal(self) -> None:
+        """`cet_rate_limit_refusals{limit=<name>}`: refusals are counted, never logged one by one."""
+        RATE_LIMIT_REFUSALS.labels(self.name).inc()
 
     def _retry_after(self, clock: Clock) -> int:
         now = clock.now()

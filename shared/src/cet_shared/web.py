@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cet_shared import audit
-from cet_shared.auth import TokenVerifier
+from cet_shared.auth import TokenVerifier, current_principal
+from cet_shared.contract import install_contract, operation_id
 from cet_shared.metrics import CachedGauge, HttpMetrics, exposition, note_problem, watch_engine
 from cet_shared.problems import Problem, install_problem_handlers, problem_response
 from cet_shared.request_ids import RequestIds
@@ -82,8 +83,9 @@ def create_app(
 ) -> FastAPI:
     """`body_limits`: larger limits for a few paths (file imports), by path without the root path."""
     # No trailing-slash redirects: Starlette builds their Location from the client's Host header.
-    app = FastAPI(title=title, lifespan=lifespan, root_path=root_path, redirect_slashes=False)
+    app = FastAPI(title=title, lifespan=lifespan, root_path=root_path, redirect_slashes=False, generate_unique_id_function=operation_id)
     install_problem_handlers(app)
+    install_contract(app, authenticators=(current_principal,))
     install_disconnect_handler(app)
     app.add_middleware(audit.ActorPerRequest)
     app.add_middleware(RetryConflicts)  # inside the body limit: it replays a body already bounded

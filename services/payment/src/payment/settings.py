@@ -53,6 +53,8 @@ class PaymentSettings(ServiceSettings):
     notify_rejected_per_source: int = 100
     notify_rejected_window: timedelta = timedelta(minutes=1)
     notify_rejected_body_bytes: int = 2048
+    # ... and deleted by the worker after this long (verified notifications are kept: they are the money's trail).
+    notify_rejected_retention: timedelta = timedelta(days=7)
 
     def payease_public_key_path(self) -> Path:
         return Path(self.payease_public_key_file) if self.payease_public_key_file else Path(self.payease_key_file).parent / "payease_public_key.pem"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from cet_shared.worker import PeriodicJob, Worker, service_worker
 from payment.bootstrap import Payment
 from payment.events.consumers import build_consumers
+from payment.service.notify_retention import prune_rejected_notifications
 from payment.service.reconciliation import reconcile_yesterday_if_due
 from payment.service.refunds import process_pending
 
@@ -17,6 +18,7 @@ def build_worker(ctx: Payment) -> Worker:
         consumers=build_consumers(ctx),
         jobs=[
             PeriodicJob("refunds", ctx.settings.refund_interval.total_seconds(), lambda: process_pending(ctx)),
+            PeriodicJob("rejected-notifications", 300.0, lambda: prune_rejected_notifications(ctx)),
             PeriodicJob("reconciliation", ctx.settings.reconcile_check_interval.total_seconds(), lambda: reconcile_yesterday_if_due(ctx)),
         ],
     )

@@ -10,9 +10,10 @@ from cet_shared.id_types import IdType, check_resident_id, parse_id_type
 from cet_shared.strict import Strict
 
 IdNumber = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=32, pattern=r"^[0-9A-Za-z()（）\-]+$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-TicketNumberText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+# Stripped first: `\S` in the schema says what minLength cannot (a lone "\n" is empty once stripped).
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=r"\S")]
+TicketNumberText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=r"\S")]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=r"\S")]
 
 
 
@@ -61,7 +62,7 @@ class Decision(Strict):
 
 class RecoveryRequest(Identity):
     captcha_token: Annotated[str, StringConstraints(min_length=1, max_length=512)]
-    captcha_answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
+    captcha_answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, pattern=r"\S")]
 
 
 class SupportSearch(Strict):
@@ -82,5 +83,5 @@ class SupportSearch(Strict):
 
 
 class RebindRequest(Strict):
-    new_passport_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    new_passport_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"\S")]
     reason: Note

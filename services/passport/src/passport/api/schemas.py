@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator
 
-from cet_shared.id_types import parse_id_type
+from cet_shared.id_types import IdType, parse_id_type
 from cet_shared.strict import Strict
 
 Password = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-CaptchaAnswer = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
+CaptchaAnswer = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, pattern=r"\S")]
 CaptchaToken = Annotated[str, StringConstraints(min_length=1, max_length=512)]
-Email = Annotated[EmailStr, StringConstraints(max_length=254)]
+# The validator refuses special-use domains (RFC 6761: a.test, b.invalid, …): the schema says so.
+_SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")
+_NOT_SPECIAL_USE = "".join("(?<!\\." + "".join(f"[{c.upper()}{c}]" for c in name) + ")" for name in _SPECIAL_USE)
+Email = Annotated[EmailStr, StringConstraints(max_length=254), Field(json_schema_extra={"pattern": f"^[^@]+@[^@]+{_NOT_SPECIAL_USE}$"})]
 
 
 
@@ -23,14 +26,18 @@ class CaptchaFields(Strict):
 
 class ProfileFields(Strict):
     phone: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9\- ]{5,20}$")] | None = None
-    id_type: str | None = Field(default=None, max_length=32)
+    id_type: IdType | None = Field(default=None, description="证件类型（也接受其中文名称）")
     id_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=32, pattern=r"^[0-9A-Za-z()（）\-]+$")] | None = None
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)] | None = None
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=r"\S")] | None = None
 
-    @field_validator("id_type")
+    @field_validator("id_type", mode="before")
     @classmethod
-    def _known_id_type(cls, value: str | None) -> str | None:
-        return None if value is None else parse_id_type(value).value
+    def _known_id_type(cls, value: object) -> IdType | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or len(value) > 32:
+            raise ValueError("证件类型不正确")
+        return parse_id_type(value)  # 军官证 gets its own refusal
 
 
 class RegisterRequest(CaptchaFields, ProfileFields):
@@ -40,7 +47,7 @@ class RegisterRequest(CaptchaFields, ProfileFields):
 
 
 class LoginRequest(CaptchaFields):
-    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)]
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254, pattern=r"\S")]
     password: Password
 
 
@@ -71,13 +78,13 @@ class PasswordChangeRequest(Strict):
 
 class CaptchaChallenge(BaseModel):
     captcha_token: str
-    image: str  # data: URL of a PNG
+    image: str = Field(pattern=r"^data:image/png;base64,", description="PNG 图片的 data: URL")
     expires_in: int
 
 
 class LoggedIn(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: Literal["bearer"] = "bearer"
     expires_in: int
     passport_id: str
 
@@ -93,7 +100,7 @@ class AccountPage(BaseModel):
     email: str
     email_verified: bool
     phone: str | None
-    id_type: str | None
+    id_type: IdType | None
     id_type_label: str | None
     id_number: str | None
     name: str | None

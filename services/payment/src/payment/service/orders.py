@@ -248,7 +248,7 @@ async def owned_registration(session, principal: Principal, registration_id: uui
     """The candidate's own registration (its current owner, or who ordered for it), or any for support."""
     owner = await session.scalar(select(registrations.c.passport_id).where(registrations.c.registration_id == registration_id))
     owners = {owner} if owner else set((await session.execute(select(orders.c.passport_id).where(orders.c.registration_id == registration_id))).scalars())
-    if not principal.has("support") and principal.passport_id not in owners:
+    if not owners or (not principal.has("support") and principal.passport_id not in owners):  # unknown: 404 for support too
         raise Problem(404, "registration_not_found", "报名信息不存在")
 
 

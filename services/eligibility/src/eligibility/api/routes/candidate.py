@@ -3,56 +3,65 @@ continue (E6, E7), the header and start page (E8), the registration's personal p
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
+from cet_shared.contract import link, problems
 from cet_shared.problems import Problem
 from eligibility.api.deps import Candidate, ClientAddress, EligibilityDep
+from eligibility.api.responses import Agreement, Home, QueryAnswer, RegistrationView
 from eligibility.api.schemas import AgreementAcceptance, Identity, SaveRequest
 from eligibility.service import registrations as service
 
 router = APIRouter(tags=["candidate"])
+_SAVE_LINK = link(
+    "save", "保存并继续：绑定刚查询到的考生（勾选确认后）",
+    body={"id_type": "$request.body#/id_type", "id_number": "$request.body#/id_number", "name": "$request.body#/name", "confirmed": True},
+)
 
 
-@router.get("/home")
-async def home(ctx: EligibilityDep, principal: Candidate) -> dict[str, Any]:
-    """E8: 姓名 in the header (未设置 before binding), 考次名称 and 报名状态 of the start page."""
+@router.get("/home", response_model=Home, summary="首页：姓名、考次与报名状态")
+async def home(ctx: EligibilityDep, principal: Candidate) -> dict:
+    """E8：页头的姓名（绑定前为“未设置”）、首页的考次名称与报名状态。"""
     return await service.home(ctx, passport_id=principal.passport_id)
 
 
-@router.get("/agreement")
-async def agreement(ctx: EligibilityDep, principal: Candidate) -> dict[str, Any]:
+@router.get("/agreement", response_model=Agreement, summary="报名协议的版本与是否已同意")
+async def agreement(ctx: EligibilityDep, principal: Candidate) -> Agreement:
+    """E2：当前协议版本，以及本账号是否已同意。"""
     async with ctx.sessions() as session:
         accepted = await service.has_accepted(ctx, session, principal.passport_id)
-    return {"version": ctx.settings.agreement_version, "accepted": accepted}
+    return Agreement(version=ctx.settings.agreement_version, accepted=accepted)
 
 
-@router.post("/agreement")
-async def accept_agreement(body: AgreementAcceptance, ctx: EligibilityDep, principal: Candidate) -> dict[str, Any]:
-    """E2: tick and accept (同意) before the qualification query; the version is recorded."""
+@router.post("/agreement", response_model=Agreement, summary="同意报名协议", responses=problems(409))
+async def accept_agreement(body: AgreementAcceptance, ctx: EligibilityDep, principal: Candidate) -> Agreement:
+    """E2：勾选并同意后才能查询资格；记录所同意的版本。"""
     if not body.accepted:
         raise Problem(422, "agreement_not_accepted", "请勾选“我已阅读并接受遵守本网站报名协议”后点击同意")
     await service.accept_agreement(ctx, passport_id=principal.passport_id, version=body.version)
-    return {"version": body.version, "accepted": True}
+    return Agreement(version=body.version, accepted=True)
 
 
-@router.post("/qualification/query")
-async def query(body: Identity, ctx: EligibilityDep, principal: Candidate, client: ClientAddress) -> dict[str, Any]:
-    """E3 资格信息查询 → E4 资格信息确认. Rate limited per account and per client."""
+@router.post(
+    "/qualification/query", response_model=QueryAnswer, summary="资格信息查询",
+    responses={200: {"description": "资格信息确认页", "links": {"save": _SAVE_LINK}}, **problems(404, 429)},
+)
+async def query(body: Identity, ctx: EligibilityDep, principal: Candidate, client: ClientAddress) -> dict:
+    """E3 资格信息查询 → E4 资格信息确认。按账号、按所查证件号码和按来源地址限制次数。"""
     return await service.query(
         ctx, passport_id=principal.passport_id, client=client, id_type=body.id_type, id_number=body.id_number, name=body.name
     )
 
 
-@router.post("/registrations")
-async def save(body: SaveRequest, ctx: EligibilityDep, principal: Candidate) -> dict[str, Any]:
-    """E6 保存并继续 (inside the window, box ticked), E7 one to one."""
+@router.post("/registrations", response_model=RegistrationView, summary="保存并继续", responses=problems(404, 409))
+async def save(body: SaveRequest, ctx: EligibilityDep, principal: Candidate) -> dict:
+    """E6 保存并继续（报名时间内、已勾选确认），E7 一个账号只绑定一名考生。"""
     return await service.save(
         ctx, passport_id=principal.passport_id, id_type=body.id_type, id_number=body.id_number, name=body.name, confirmed=body.confirmed
     )
 
 
-@router.get("/registrations/me")
-async def my_registration(ctx: EligibilityDep, principal: Candidate) -> dict[str, Any]:
+@router.get("/registrations/me", response_model=RegistrationView, summary="本账号在本考次的报名信息", responses=problems(404))
+async def my_registration(ctx: EligibilityDep, principal: Candidate) -> dict:
+    """本账号自己的报名信息（证件号码已遮盖），不能查看他人的。"""
     return await service.my_registration(ctx, passport_id=principal.passport_id)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 
+from cet_shared.contract import problems
 from cet_shared.problems import Problem, forbidden
 from eligibility.api.deps import EligibilityDep, Importer
+from eligibility.api.responses import ImportSummary
 from eligibility.service import registry as service
 
 router = APIRouter(tags=["registry"])
@@ -28,12 +28,18 @@ async def _csv_text(request: Request, limit: int) -> str:
         raise Problem(422, "import_encoding", "文件编码不正确，请保存为UTF-8编码的CSV文件") from None
 
 
-def _result(result: service.ImportResult) -> dict[str, Any]:
-    return {"message": "导入成功", "rows": result.rows, "created": result.created, "updated": result.updated}
+def _result(result: service.ImportResult) -> ImportSummary:
+    return ImportSummary(message="导入成功", rows=result.rows, created=result.created, updated=result.updated)
 
 
-@router.post("/registry/students")
-async def import_students(request: Request, ctx: EligibilityDep, principal: Importer) -> dict[str, Any]:
+# The body is the CSV file itself (read as a stream, up to max_import_bytes), not a JSON document.
+_CSV = {"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string", "maxLength": 20_000_000}}}}}
+_IMPORT_PROBLEMS = problems(413, 415, 422, s422="文件内容或编码不正确（`import_invalid` 逐行列出，`import_encoding`）")
+
+
+@router.post("/registry/students", response_model=ImportSummary, summary="导入学籍", responses=_IMPORT_PROBLEMS, openapi_extra=_CSV)
+async def import_students(request: Request, ctx: EligibilityDep, principal: Importer) -> ImportSummary:
+    """E13：运营人员可导入任何学校的学籍，学校老师只能导入本校的。"""
     text = await _csv_text(request, ctx.settings.max_import_bytes)
     # Ops imports any school; a teacher only their own school's students.
     scope = None if principal.has("ops") else principal.school_code
@@ -42,8 +48,9 @@ async def import_students(request: Request, ctx: EligibilityDep, principal: Impo
     return _result(await service.import_students(ctx, text, school_scope=scope))
 
 
-@router.post("/registry/scores")
-async def import_scores(request: Request, ctx: EligibilityDep, principal: Importer) -> dict[str, Any]:
+@router.post("/registry/scores", response_model=ImportSummary, summary="导入四级成绩", responses=_IMPORT_PROBLEMS, openapi_extra=_CSV)
+async def import_scores(request: Request, ctx: EligibilityDep, principal: Importer) -> ImportSummary:
+    """E10：成绩是全国数据，只有运营人员可以导入，老师不能改写。"""
     # Score records are national data: ops only, teachers may not rewrite them.
     if not principal.has("ops"):
         raise forbidden()

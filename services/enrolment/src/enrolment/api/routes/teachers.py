@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
+from cet_shared.contract import problems
 from enrolment.api.deps import EnrolmentDep, Teacher
+from enrolment.api.responses import LocksChanged, UnpaidSubject
 from enrolment.api.schemas import LockChange
 from enrolment.service import teachers
 
 router = APIRouter(prefix="/teacher", tags=["teacher"])
 
 
-@router.get("/unpaid-subjects")
-async def unpaid(ctx: EnrolmentDep, principal: Teacher) -> list[dict[str, Any]]:
+@router.get("/unpaid-subjects", response_model=list[UnpaidSubject], summary="老师：本校未支付的科目")
+async def unpaid(ctx: EnrolmentDep, principal: Teacher) -> list[dict]:
+    """本校考生未支付的科目（最多 5000 条），供集体缴费。"""
     return await teachers.unpaid_subjects(ctx, principal.school_code)
 
 
-@router.put("/collective-lock")
-async def collective_lock(body: LockChange, ctx: EnrolmentDep, principal: Teacher) -> dict[str, int]:
-    """集体缴费锁定 (locked=true) or its release; only unpaid subjects of the teacher's own school."""
-    return {"changed": await teachers.set_lock(ctx, principal.school_code, list(body.enrolment_ids), body.locked)}
+@router.put("/collective-lock", response_model=LocksChanged, summary="老师：集体缴费锁定或解除")
+async def collective_lock(body: LockChange, ctx: EnrolmentDep, principal: Teacher) -> LocksChanged:
+    """集体缴费锁定（locked=true）或解除；只限本校未支付的科目。"""
+    return LocksChanged(changed=await teachers.set_lock(ctx, principal.school_code, list(body.enrolment_ids), body.locked))

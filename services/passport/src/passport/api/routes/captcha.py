@@ -14,9 +14,9 @@ router = APIRouter(tags=["captcha"])
 _images = ImageCaptcha(width=160, height=60)
 
 
-@router.get("/captcha", response_model=CaptchaChallenge)
+@router.get("/captcha", response_model=CaptchaChallenge, summary="获取图片验证码")
 async def new_captcha(ctx: PassportDep, response: Response) -> CaptchaChallenge:
-    """P3: an image captcha; the answer travels only sealed inside the token."""
+    """P3：图片验证码；答案只以密封形式随令牌传递。"""
     answer = CaptchaSeal.new_answer()
     png = await asyncio.to_thread(lambda: _images.generate(answer, format="png").getvalue())
     response.headers["Cache-Control"] = "no-store"

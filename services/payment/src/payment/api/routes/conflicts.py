@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from cet_shared.contract import problems
 from cet_shared.problems import Problem
 from payment.api.deps import PaymentDep, Support
 from payment.service import conflicts as service
@@ -38,15 +39,15 @@ class ConflictOut(BaseModel):
         return cls(**fields | {"order_id": str(row.order_id), "existing_order_id": str(row.existing_order_id)})
 
 
-@router.get("", response_model=list[ConflictOut])
+@router.get("", response_model=list[ConflictOut], summary="支付冲突列表")
 async def listed(ctx: PaymentDep, principal: Support, status: Literal["open", "settled", "support"] | None = None) -> list[ConflictOut]:
-    """The newest conflicts first (200 at most); `status=support` is the work queue."""
+    """最新的在前（最多 200 条）；`status=support` 即客服的待处理队列。"""
     return [ConflictOut.of(row) for row in await service.list_conflicts(ctx, status)]
 
 
-@router.post("/{conflict_id}/settle", response_model=ConflictOut)
+@router.post("/{conflict_id}/settle", response_model=ConflictOut, summary="再次查询并处理支付冲突", responses=problems(404))
 async def settle(conflict_id: int, ctx: PaymentDep, principal: Support) -> ConflictOut:
-    """Ask the gateway's trade query again; the order is paid if it confirms. Audited."""
+    """再次向支付平台查询交易，平台确认则订单记为已支付；操作留痕。"""
     if not 0 < conflict_id < 2**63:
         raise Problem(404, "conflict_not_found", "该支付冲突记录不存在")
     row = await service.retry_by_support(ctx, conflict_id, principal.passport_id)

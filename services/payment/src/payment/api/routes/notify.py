@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
@@ -27,6 +28,7 @@ async def _notify(gateway: str, request: Request, ctx) -> PlainTextResponse:  # 
     limit = rejected_limit(ctx)
     async with ctx.sessions() as session:
         if await limit.count(session, source, clock=ctx.clock) >= limit.limit and not await _verifies(ctx, gateway, request):
+            limit.count_refusal()
             return PlainTextResponse(ctx.gateway(gateway).answer(stop_retrying=False), status_code=429, headers={"Retry-After": "60"})
     body = await request.body()
     try:
@@ -48,13 +50,26 @@ async def _verifies(ctx, gateway: str, request: Request) -> bool:  # noqa: ANN00
     return ctx.gateway(gateway).verify_notification(await request.body()).verified
 
 
-@router.post("/alipay", response_class=PlainTextResponse)
+def _answers(stop: str, retry: str) -> dict[int | str, dict[str, Any]]:
+    """What a platform reads: plain text, never problem+json (the body limit's 413 aside)."""
+    text = {"text/plain": {"schema": {"type": "string", "enum": [stop, retry]}}}
+    return {
+        200: {"description": f"`{stop}`：已处理，停止通知；`{retry}`：未通过验签，请重试", "content": text},
+        429: {"description": "该来源未通过验签的通知过多：暂不受理", "content": text, "headers": {"Retry-After": {"required": True, "schema": {"type": "integer"}}}},
+        503: {"description": "暂时无法记录，请稍后重发", "content": text},
+    }
+
+
+_FORM = {"requestBody": {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object", "additionalProperties": {"type": "string"}}}}}}
+
+
+@router.post("/alipay", response_class=PlainTextResponse, summary="支付宝异步通知", responses=_answers("success", "fail"), openapi_extra=_FORM)
 async def alipay(request: Request, ctx: PaymentDep) -> PlainTextResponse:
-    """Alipay's asynchronous notification; answered `success` (stop) or `fail` (retry)."""
+    """支付宝的异步通知，验签后处理；应答 `success`（停止）或 `fail`（重试）。"""
     return await _notify("alipay", request, ctx)
 
 
-@router.post("/payease", response_class=PlainTextResponse)
+@router.post("/payease", response_class=PlainTextResponse, summary="首信易支付结果通知", responses=_answers("sent", "error"), openapi_extra=_FORM)
 async def payease(request: Request, ctx: PaymentDep) -> PlainTextResponse:
-    """PayEase's server-to-server result; answered `sent` (stop) or `error` (retry)."""
+    """首信易支付的服务器端结果通知；应答 `sent`（停止）或 `error`（重试）。"""
     return await _notify("payease", request, ctx)
