@@ -135,6 +135,8 @@ async def test_bad_staff_input_is_refused_in_chinese_and_changes_nothing(client,
         refused = await client.post("/staff/accounts", json=body, headers=ops)
         assert refused.status_code == 422, (body, refused.text)
         assert any("\u4e00" <= ch <= "\u9fff" for ch in refused.json()["title"])
+    for bad_id in ("not-a-passport-id", "a" * 32, "%00" * 32):
+        assert (await client.post(f"/staff/accounts/{bad_id}/disable", headers=ops)).status_code == 422
     await client.post("/staff/accounts", json={"email": "dup.cet@example.com", "role": "support"}, headers=ops)
     duplicate = await client.post("/staff/accounts", json={"email": "DUP.cet@Example.com", "role": "ops"}, headers=ops)
     assert duplicate.status_code == 409 and duplicate.json()["code"] == "email_taken"

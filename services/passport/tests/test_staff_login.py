@@ -46,8 +46,9 @@ async def test_first_log_in_enrols_totp_and_returns_recovery_codes_stored_hashed
     assert uri.scheme == "otpauth" and uri.netloc == "totp" and parse_qs(uri.query)["secret"] == [body["secret"]]
     assert body["qr_svg"].startswith("data:image/svg+xml")
 
-    wrong = await api.client.post("/staff/sessions/second-factor", json={"challenge": body["challenge"], "code": "000000"})
-    assert wrong.status_code == 401 and wrong.json()["code"] == "second_factor_invalid"
+    for wrong_code in ("000000", "١٢٣٤٥٦"):  # a wrong code, and digits that are not ASCII
+        wrong = await api.client.post("/staff/sessions/second-factor", json={"challenge": body["challenge"], "code": wrong_code})
+        assert wrong.status_code == 401 and wrong.json()["code"] == "second_factor_invalid"
     done = await api.client.post("/staff/sessions/second-factor", json={"challenge": body["challenge"], "code": _code(ctx, body["secret"])})
     assert done.status_code == 200, done.text
     logged = done.json()

@@ -40,7 +40,7 @@ def accepted_step(secret: str, code: str, *, now: datetime, last_used_step: int 
     """The time step `code` belongs to, or None when it is wrong, or was already used: a code
     works once (RFC 6238 §5.2), so one read over a shoulder cannot be replayed in its 30 s."""
     code = code.strip().replace(" ", "")
-    if not (len(code) == 6 and code.isdigit()):
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):  # compare_digest takes ASCII only
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(now)

@@ -24,7 +24,7 @@ from passport.bootstrap import Passport
 from passport.db.staff_tables import staff_accounts
 from passport.db.tables import accounts, link_tokens
 from passport.domain.accounts import new_link_token, new_passport_id, normalise_email, reset_links
-from passport.domain.staff import CONSOLE_ROLES, Manager, StaffRuleBroken, StaffScope, new_staff_scope
+from passport.domain.staff import CONSOLE_ROLES, Manager, StaffRuleBroken, StaffScope, new_staff_scope, province_of_school
 from passport.mail import queue_mail
 from passport.service.accounts import PASSWORD_RESET
 
@@ -72,7 +72,7 @@ def _scope_of(row: Any) -> StaffScope:  # noqa: ANN401 - a result row
 def _view(row: Any) -> dict[str, Any]:  # noqa: ANN401 - a result row
     return {
         "passport_id": row.passport_id, "email": row.email, "role": _scope_of(row).role, "school_code": row.school_code,
-        "province_code": row.province_code or (row.school_code[:2] if row.school_code else None),
+        "province_code": row.province_code or (province_of_school(row.school_code) if row.school_code else None),
         "disabled": row.disabled_at is not None, "last_login_at": row.last_login_at, "last_login_address": row.last_login_address,
         "second_factor": row.totp_confirmed_at is not None, "created_at": row.created_at,
     }

@@ -22,7 +22,7 @@ from passport.db.staff_tables import staff_accounts, staff_login_challenges, sta
 from passport.db.tables import accounts
 from passport.domain import totp
 from passport.domain.accounts import hash_link_token, new_link_token, normalise_email
-from passport.domain.staff import CONSOLE_ROLES
+from passport.domain.staff import CONSOLE_ROLES, province_of_school
 
 
 def signs_in_with_second_factor(roles: list[str] | tuple[str, ...]) -> bool:
@@ -111,7 +111,7 @@ async def begin(ctx: Passport, *, email: str, password: str, captcha_token: str,
             await uow.commit()
             raise _invalid_credentials()
         await session.execute(
-            upsert(staff_accounts).values(passport_id=row.passport_id, province_code=row.school_code[:2] if row.school_code else None)
+            upsert(staff_accounts).values(passport_id=row.passport_id, province_code=province_of_school(row.school_code) if row.school_code else None)
             .on_conflict_do_nothing()
         )
         staff = (await session.execute(select(staff_accounts).where(staff_accounts.c.passport_id == row.passport_id).with_for_update())).one()

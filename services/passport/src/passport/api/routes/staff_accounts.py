@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 
 from cet_shared.auth import CurrentPrincipal
 from passport.api.deps import PassportDep
@@ -11,6 +13,7 @@ from passport.api.staff_schemas import NewStaffRequest, StaffAccount, StaffCreat
 from passport.service import staff_accounts as service
 
 router = APIRouter(tags=["staff"])
+PassportId = Annotated[str, Path(pattern=r"^[0-9A-F]{32}$", description="通行证ID")]
 
 
 @router.get("/staff/accounts", response_model=list[StaffAccount])
@@ -27,16 +30,16 @@ async def create_staff(body: NewStaffRequest, ctx: PassportDep, principal: Curre
 
 
 @router.post("/staff/accounts/{passport_id}/disable", response_model=StaffAccount)
-async def disable(passport_id: str, ctx: PassportDep, principal: CurrentPrincipal) -> dict:
+async def disable(passport_id: PassportId, ctx: PassportDep, principal: CurrentPrincipal) -> dict:
     return await service.set_disabled(ctx, principal, passport_id, disabled=True)
 
 
 @router.post("/staff/accounts/{passport_id}/enable", response_model=StaffAccount)
-async def enable(passport_id: str, ctx: PassportDep, principal: CurrentPrincipal) -> dict:
+async def enable(passport_id: PassportId, ctx: PassportDep, principal: CurrentPrincipal) -> dict:
     return await service.set_disabled(ctx, principal, passport_id, disabled=False)
 
 
 @router.post("/staff/accounts/{passport_id}/password-link", response_model=Message, status_code=status.HTTP_202_ACCEPTED)
-async def password_link(passport_id: str, ctx: PassportDep, principal: CurrentPrincipal) -> Message:
+async def password_link(passport_id: PassportId, ctx: PassportDep, principal: CurrentPrincipal) -> Message:
     await service.send_password_link(ctx, principal, passport_id)
     return Message(message="重置密码的邮件已发送")
