@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from cet_shared.web import create_service_app
+from eligibility.events.consumers import build_consumers
 from eligibility.api.routes import candidate, recovery, registry, review, support
 from eligibility.bootstrap import Eligibility, bootstrap
 from eligibility.settings import EligibilitySettings
@@ -19,6 +20,7 @@ def create_app(ctx: Eligibility | None = None) -> FastAPI:
         routers=(candidate.router, review.router, registry.router, support.router, recovery.router),
         context=ctx,
         bootstrap=bootstrap,
+        consumers=build_consumers,
         verifier=lambda eligibility: eligibility.token_verifier,
         body_limits={"/registry/students": max_import, "/registry/scores": max_import},
     )

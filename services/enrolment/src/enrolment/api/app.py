@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from cet_shared.auth import TokenVerifier
 from cet_shared.web import create_service_app
+from enrolment.events.consumers import build_consumers
 from enrolment.api.routes import candidates, news, ops, teachers
 from enrolment.bootstrap import Enrolment, bootstrap
 from enrolment.metrics import GAUGES
@@ -17,6 +18,7 @@ def create_app(ctx: Enrolment | None = None, *, token_verifier: TokenVerifier | 
         routers=(candidates.router, news.router, ops.router, teachers.router),
         context=ctx,
         bootstrap=bootstrap,
+        consumers=build_consumers,
         verifier=(lambda _: token_verifier) if token_verifier else None,
         gauges=GAUGES,
     )

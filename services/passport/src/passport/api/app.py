@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from cet_shared.auth import TokenVerifier
 from cet_shared.web import create_service_app
+from passport.events.consumers import build_consumers
 from passport.api.routes import accounts, captcha, keys
 from passport.bootstrap import Passport, bootstrap
 
@@ -16,6 +17,7 @@ def create_app(ctx: Passport | None = None) -> FastAPI:
         routers=(captcha.router, accounts.router, keys.router),
         context=ctx,
         bootstrap=bootstrap,
+        consumers=build_consumers,
         # Passport verifies its own tokens the same way every other service does, from its JWKS.
         verifier=lambda passport: TokenVerifier(
             passport.signer.jwks(), issuer=passport.settings.jwt_issuer, audience=passport.settings.jwt_audience

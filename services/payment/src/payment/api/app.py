@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from cet_shared.auth import TokenVerifier
 from cet_shared.web import create_service_app
+from payment.events.consumers import build_consumers
 from payment.api.routes import conflicts, notify, orders
 from payment.bootstrap import Payment, bootstrap
 
@@ -16,5 +17,6 @@ def create_app(ctx: Payment | None = None, token_verifier: TokenVerifier | None 
         routers=(orders.router, notify.router, conflicts.router),
         context=ctx,
         bootstrap=bootstrap,
+        consumers=build_consumers,
         verifier=(lambda _: token_verifier) if token_verifier else None,
     )
