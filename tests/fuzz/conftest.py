@@ -80,6 +80,28 @@ class Target:
         return schemathesis.openapi.from_asgi("/openapi.json", self.app)
 
 
+def intended_callers(service: str, path: str) -> set[str]:
+    """Who an operation is for."""
+    if service == "passport":
+        return {"candidate"} if path.startswith("/me") else {"anonymous"}
+    if service == "payment":
+        if path.startswith("/notify"):
+            return {"anonymous"}
+        return {"candidate", "support"} if path in ("/orders/{order_id}", "/registrations/{registration_id}/refresh") else {"candidate"}
+    if service == "enrolment" and path.startswith("/ops"):
+        return {"ops"}
+    for prefix, who in (("/teacher", {"teacher"}), ("/support", {"support"}), ("/registry", {"teacher", "ops"}), ("/account-recovery", {"anonymous"})):
+        if path.startswith(prefix):
+            return who
+    return {"candidate"}
+
+
+@pytest.fixture(scope="session")
+def intended():  # noqa: ANN201
+    """Who an operation is for: `intended(service, path)`."""
+    return intended_callers
+
+
 @pytest.fixture(scope="session")
 def fuzz_tokens() -> TestTokens:
     return TestTokens()

@@ -59,31 +59,15 @@ def _settings(max_examples: int) -> settings:
     )
 
 
-def _intended(service: str, path: str) -> set[str]:
-    """Who an operation is for."""
-    if service == "passport":
-        return {"candidate"} if path.startswith("/me") else {"anonymous"}
-    if service == "payment":
-        if path.startswith("/notify"):
-            return {"anonymous"}
-        return {"candidate", "support"} if path in ("/orders/{order_id}", "/registrations/{registration_id}/refresh") else {"candidate"}
-    if service == "enrolment" and path.startswith("/ops"):
-        return {"ops"}
-    for prefix, who in (("/teacher", {"teacher"}), ("/support", {"support"}), ("/registry", {"teacher", "ops"}), ("/account-recovery", {"anonymous"})):
-        if path.startswith(prefix):
-            return who
-    return {"candidate"}
-
-
 @pytest.mark.parametrize("who", WHO)
 @pytest.mark.parametrize("service", SERVICES)
-def test_fuzzed_requests_get_clear_answers(service: str, who: str, request: pytest.FixtureRequest) -> None:
+def test_fuzzed_requests_get_clear_answers(service: str, who: str, request: pytest.FixtureRequest, intended) -> None:  # noqa: ANN001
     """Every operation of the service's schema, with valid and invalid generated input, as `who`."""
     target = request.getfixturevalue(f"{service}_target")
     operations = [result.ok() for result in target.schema.get_all_operations()]
     assert len(operations) >= 5, operations
     for operation in operations:
-        examples = MAX_EXAMPLES if who in _intended(service, operation.path) else OTHERS_EXAMPLES
+        examples = MAX_EXAMPLES if who in intended(service, operation.path) else OTHERS_EXAMPLES
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @_settings(examples)

@@ -171,6 +171,10 @@ def install_contract(app: FastAPI, *, authenticators: tuple[Callable[..., Any], 
                 if route is not None:
                     _complete(operation, _automatic(route, authenticators))
         _components(document)
+        document["info"].setdefault("description", (
+            "全国大学英语四、六级考试网上报名系统的接口。所有拒绝均为 `application/problem+json`（RFC 9457），"
+            "含稳定的 `code` 与中文 `title`；本服务发布与接收的事件见 `/asyncapi.json`。"
+        ))
         app.openapi_schema = document
         return document
 

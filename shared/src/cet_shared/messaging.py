@@ -31,7 +31,7 @@ from sqlalchemy import text
 
 from cet_shared import dead_letters, inbound
 from cet_shared.db.unit_of_work import UnitOfWork
-from cet_shared.events.envelope import Event, EventEnvelope
+from cet_shared.events.envelope import Event, EventEnvelope, event_class
 from cet_shared.inbox import first_deliveries
 from cet_shared.metrics import broker_middlewares
 from cet_shared.resilience import Backoff, is_transient
@@ -113,6 +113,11 @@ class EventConsumer:
     @property
     def topics(self) -> set[str]:
         return set(self._topics)
+
+    @property
+    def handled_events(self) -> set[type[Event]]:
+        """The contracts this consumer applies (its service's AsyncAPI `receive` operations)."""
+        return {cls for key in self._handlers if (cls := event_class(*key)) is not None}
 
     def attach(self, broker: KafkaBroker, *, dead_letters: AIOKafkaProducer, topic_prefix: str = "", instance_id: str | None = None) -> None:
         """Subscribe to the topics of the handled events; `dead_letters` is a started producer.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from fastapi import APIRouter, FastAPI, Response
 from sqlalchemy import text
@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cet_shared import audit
+from cet_shared.asyncapi import asyncapi_document, consumed_by
 from cet_shared.auth import TokenVerifier, current_principal
 from cet_shared.contract import install_contract, operation_id
+from cet_shared.messaging import EventConsumer
 from cet_shared.metrics import CachedGauge, HttpMetrics, exposition, note_problem, watch_engine
 from cet_shared.problems import Problem, install_problem_handlers, problem_response
 from cet_shared.request_ids import RequestIds
@@ -140,11 +142,13 @@ def create_service_app(
     verifier: Callable[[C], TokenVerifier] | None = None,
     body_limits: Mapping[str, int] | None = None,
     gauges: Sequence[CachedGauge] = (),
+    consumers: Callable[[C], Sequence[EventConsumer]] | None = None,
 ) -> FastAPI:
     """A service's api, wired the one way: the context from `bootstrap()` (or the one a test
     passes, which the test then closes) lives in `app.state.<name>`; tokens are verified against
     passport's JWKS unless `verifier` says otherwise; `gauges` are the service's own figures that
-    /metrics refreshes from its database (cached, never per request)."""
+    /metrics refreshes from its database (cached, never per request); `consumers` builds the
+    worker's consumers, whose contracts /asyncapi.json lists as received."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -165,5 +169,15 @@ def create_service_app(
     app = create_app(title=title, lifespan=lifespan, body_limits=body_limits)
     for router in routers:
         app.include_router(router)
+
+    @app.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi() -> dict[str, Any]:
+        """The events this service sends and receives (AsyncAPI 3), from the pydantic contracts."""
+        document = getattr(app.state, "asyncapi", None)
+        if document is None:
+            consumed = consumed_by(consumers(getattr(app.state, name)) if consumers else ())
+            document = app.state.asyncapi = asyncapi_document(name, title=title, consumed=consumed)
+        return document
+
     instrument_app(app)
     return app

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from cet_shared import audit_api
 from cet_shared.web import create_service_app
 from eligibility.api.routes import candidate, exports, recovery, registry, review, support
+from eligibility.events.consumers import build_consumers
 from eligibility.bootstrap import Eligibility, bootstrap
 from eligibility.settings import EligibilitySettings
 
@@ -20,6 +21,7 @@ def create_app(ctx: Eligibility | None = None) -> FastAPI:
         routers=(candidate.router, review.router, registry.router, support.router, recovery.router, exports.router, audit_api.router),
         context=ctx,
         bootstrap=bootstrap,
+        consumers=build_consumers,
         verifier=lambda eligibility: eligibility.token_verifier,
         body_limits={"/registry/students": max_import, "/registry/scores": max_import},
     )

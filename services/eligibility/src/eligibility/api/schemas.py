@@ -17,8 +17,13 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 
 
+_LI_BO = {"id_type": "macao_id", "id_number": "99101000001", "name": "李博"}  # the guide's candidate (demo registry)
+
+
 class Identity(Strict):
-    """E1, E3: ID type, ID number and name are all required; 军官证 gets its own clear refusal."""
+    """E1、E3：证件类型、证件号码和姓名均为必填；军官证另有明确的拒绝说明。"""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_LI_BO]})
 
     id_type: IdType
     id_number: IdNumber
@@ -38,15 +43,21 @@ class Identity(Strict):
 
 
 class AgreementAcceptance(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"version": "2017-2", "accepted": True}]})
+
     version: Annotated[str, StringConstraints(min_length=1, max_length=32)]
     accepted: StrictBool  # a JSON boolean, never 0 or "yes"
 
 
 class SaveRequest(Identity):
+    model_config = ConfigDict(json_schema_extra={"examples": [_LI_BO | {"confirmed": True}]})
+
     confirmed: StrictBool = False
 
 
 class ReviewRequest(Identity):
+    model_config = ConfigDict(json_schema_extra={"examples": [_LI_BO | {"ticket_number": "993010162100101", "confirmed": True}]})
+
     ticket_number: TicketNumberText
     confirmed: StrictBool = False
 

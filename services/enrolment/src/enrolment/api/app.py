@@ -6,6 +6,7 @@ from cet_shared.auth import TokenVerifier
 from cet_shared import audit_api
 from cet_shared.web import create_service_app
 from enrolment.api.routes import candidates, exports, news, ops, teachers
+from enrolment.events.consumers import build_consumers
 from enrolment.bootstrap import Enrolment, bootstrap
 from enrolment.metrics import GAUGES
 
@@ -18,6 +19,7 @@ def create_app(ctx: Enrolment | None = None, *, token_verifier: TokenVerifier | 
         routers=(candidates.router, news.router, ops.router, teachers.router, exports.router, audit_api.router),
         context=ctx,
         bootstrap=bootstrap,
+        consumers=build_consumers,
         verifier=(lambda _: token_verifier) if token_verifier else None,
         gauges=GAUGES,
     )

@@ -72,7 +72,7 @@ class SubjectTable(BaseModel):
 
 class FlowStep(BaseModel):
     name: str
-    state: Literal["已完成", "未完成"]
+    state: str = Field(description="已完成、未完成、不可打印……（页面上显示的文字）")
     done: bool
 
 

@@ -14,6 +14,8 @@ class Request(BaseModel):
 
 
 class WrittenChoice(Request):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"subject_codes": ["1", "4"]}]})
+
     subject_codes: list[SubjectCode] = Field(min_length=1, max_length=2)
 
 

@@ -104,5 +104,5 @@ class AccountPage(BaseModel):
     id_type_label: str | None
     id_number: str | None
     name: str | None
-    roles: list[str]
+    roles: list[str] = Field(description="candidate、teacher、support、ops（cet_shared.auth.ROLES）")
     school_code: str | None

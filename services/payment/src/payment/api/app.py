@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from cet_shared.auth import TokenVerifier
 from cet_shared import audit_api
 from cet_shared.web import create_service_app
+from payment.events.consumers import build_consumers
 from payment.api.routes import conflicts, notify, orders
 from payment.bootstrap import Payment, bootstrap
 
@@ -17,5 +18,6 @@ def create_app(ctx: Payment | None = None, token_verifier: TokenVerifier | None 
         routers=(orders.router, notify.router, conflicts.router, audit_api.router),
         context=ctx,
         bootstrap=bootstrap,
+        consumers=build_consumers,
         verifier=(lambda _: token_verifier) if token_verifier else None,
     )

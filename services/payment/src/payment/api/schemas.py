@@ -13,6 +13,10 @@ from payment.domain.money_states import LABELS, REASON_LABELS
 from payment.service.orders import Checkout, OrderSummary
 
 
+OrderStatus = Literal["preview", "open", "paid", "closed", "refund_pending", "refunded", "refund_failed"]
+LineStatus = Literal["unpaid", "paid", "refund_pending", "refunded", "refund_failed"]
+RefundStatus = Literal["refund_pending", "refunded", "refund_failed"]
+
 
 class OrderRequest(Strict):
     # The amount is never accepted from the client: only which subjects to pay.
@@ -30,9 +34,8 @@ class OrderLineOut(BaseModel):
     subject_name: str
     fee_fen: int
     fee_yuan: str
-    # unpaid | paid | refund_pending | refunded | refund_failed, and its words for the page
-    status: str
-    status_label: str
+    status: LineStatus
+    status_label: str = Field(description="页面上显示的状态")
 
 
 class RefundOut(BaseModel):
@@ -48,8 +51,7 @@ class RefundOut(BaseModel):
 class OrderOut(BaseModel):
     order_id: uuid.UUID | None
     registration_id: uuid.UUID
-    # open | paid | closed | refund_pending | refunded | refund_failed (the order's money all goes back)
-    status: str
+    status: OrderStatus = Field(description="preview：尚未生成的订单（去支付）；refund_*：订单款项全部退回")
     status_label: str
     amount_fen: int
     amount_yuan: str
@@ -80,7 +82,7 @@ class OrderOut(BaseModel):
 
 
 class RedirectOut(BaseModel):
-    method: str
+    method: Literal["GET", "POST"]
     url: str
     fields: dict[str, str]
     charset: str
@@ -88,7 +90,7 @@ class RedirectOut(BaseModel):
 
 class CheckoutOut(BaseModel):
     order_id: uuid.UUID
-    gateway: str
+    gateway: Literal["alipay", "payease"]
     amount_fen: int
     amount_yuan: str
     confirmation: str
@@ -107,14 +109,14 @@ class CheckoutOut(BaseModel):
 
 
 class GatewayOption(BaseModel):
-    gateway: str
+    gateway: Literal["alipay", "payease"]
     label: str
     banks: dict[str, str]
 
 
 class RefreshedOrder(BaseModel):
     order_id: uuid.UUID
-    status: str  # as OrderOut.status
+    status: OrderStatus
     settled_now: bool
     status_label: str = ""
     refund_status: Literal["refund_pending", "refunded", "refund_failed"] | None = None
