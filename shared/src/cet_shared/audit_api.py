@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 from sqlalchemy import Select, select
 
 from cet_shared.audit import audit_log
@@ -17,6 +16,7 @@ from cet_shared.auth import CurrentPrincipal
 from cet_shared.csv_export import csv_response, streamed_rows
 from cet_shared.problems import Problem
 from cet_shared.staff_scope import ReadScope, read_scope
+from cet_shared.strict import IsoMoment
 
 COLUMNS = (
     "id", "at", "actor_id", "actor_role", "address", "request_id", "kind", "subject_type", "subject_id",
@@ -34,8 +34,8 @@ class AuditFilter:
     school: str | None = None
     province: str | None = None
     kind: str | None = None
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: IsoMoment | None = None
+    until: IsoMoment | None = None
 
 
 def audit_filter(
@@ -44,8 +44,8 @@ def audit_filter(
     school: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
     province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
     kind: Code = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: IsoMoment | None = None,
+    until: IsoMoment | None = None,
 ) -> AuditFilter:
     if since is not None and until is not None and since >= until:
         raise Problem(400, "invalid_time_range", "起始时间须早于结束时间")

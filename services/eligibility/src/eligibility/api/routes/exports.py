@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 
 from cet_shared.auth import CurrentPrincipal
 from cet_shared.csv_export import csv_response
 from cet_shared.problems import Problem
 from cet_shared.staff_scope import read_scope
+from cet_shared.strict import IsoMoment
 from eligibility.api.deps import EligibilityDep
 from eligibility.domain.review import ReviewStatus
 from eligibility.service.exports import REVIEW_HEADER, review_rows, reviews_query
@@ -27,8 +27,8 @@ async def export_reviews(
     province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
     school: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
     status: ReviewStatus | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: IsoMoment | None = None,
+    until: IsoMoment | None = None,
 ) -> StreamingResponse:
     """The CET6 review applications and their decisions (E10), submitted in [since, until)."""
     if since is not None and until is not None and since >= until:
