@@ -83,7 +83,7 @@ async def audit_page(
     request: Request,
     principal: CurrentPrincipal,
     wanted: Filters,
-    before_id: Annotated[int | None, Query(ge=1, description="keyset: the `next` of the previous page")] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="keyset: the `next` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
     """Newest first; `next` is the `before_id` of the following page (null: no more)."""
