@@ -100,4 +100,4 @@ async def audit_page(
 async def audit_export(request: Request, principal: CurrentPrincipal, wanted: Filters) -> StreamingResponse:
     """The same filters as the page, every matching row, as CSV (UTF-8 with BOM)."""
     query = audit_query(wanted, scoped(principal, wanted))
-    return csv_response("audit", COLUMNS, streamed_rows(request.app.state.engine, query))
+    return await csv_response("audit", COLUMNS, streamed_rows(request.app.state.engine, query))

@@ -31,4 +31,4 @@ async def export(
     """roster: every registration; paid: paid subjects; unpaid: unpaid holds; refunds: refunds asked and done."""
     scope = read_scope(principal).narrowed(province=province, school=school or (campus[:5] if campus else None))
     rows = export_rows(ctx, kind, scope, ExportFilter(exam_session_id=session, campus=campus))
-    return csv_response(f"{kind}-{scope.school or scope.province or 'all'}", EXPORTS[kind].header, rows)
+    return await csv_response(f"{kind}-{scope.school or scope.province or 'all'}", EXPORTS[kind].header, rows)
