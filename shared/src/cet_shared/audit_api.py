@@ -13,7 +13,7 @@ from sqlalchemy import Select, select
 
 from cet_shared.audit import audit_log
 from cet_shared.auth import CurrentPrincipal
-from cet_shared.csv_export import csv_response, streamed_rows
+from cet_shared.csv_export import CSV_RESPONSES, csv_response, streamed_rows
 from cet_shared.problems import Problem
 from cet_shared.staff_scope import ReadScope, read_scope
 from cet_shared.strict import IsoMoment
@@ -96,7 +96,7 @@ async def audit_page(
     return {"items": items, "next": items[-1]["id"] if len(rows) > limit else None}
 
 
-@router.get("/export", response_class=StreamingResponse)
+@router.get("/export", response_class=StreamingResponse, responses=CSV_RESPONSES)
 async def audit_export(request: Request, principal: CurrentPrincipal, wanted: Filters) -> StreamingResponse:
     """The same filters as the page, every matching row, as CSV (UTF-8 with BOM)."""
     query = audit_query(wanted, scoped(principal, wanted))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from cet_shared.auth import CurrentPrincipal
-from cet_shared.csv_export import csv_response
+from cet_shared.csv_export import CSV_RESPONSES, csv_response
 from cet_shared.problems import Problem
 from cet_shared.staff_scope import read_scope
 from cet_shared.strict import IsoMoment
@@ -20,7 +20,7 @@ from eligibility.service.exports import REVIEW_HEADER, review_rows, reviews_quer
 router = APIRouter(prefix="/exports", tags=["exports"])
 
 
-@router.get("/reviews", response_class=StreamingResponse)
+@router.get("/reviews", response_class=StreamingResponse, responses=CSV_RESPONSES)
 async def export_reviews(
     ctx: EligibilityDep,
     principal: CurrentPrincipal,

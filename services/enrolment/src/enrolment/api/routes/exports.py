@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from cet_shared.auth import CurrentPrincipal
-from cet_shared.csv_export import csv_response
+from cet_shared.csv_export import CSV_RESPONSES, csv_response
 from cet_shared.staff_scope import read_scope
 from enrolment.api.deps import EnrolmentDep
 from enrolment.service.exports import EXPORTS, ExportFilter, export_rows
@@ -18,7 +18,7 @@ from enrolment.service.exports import EXPORTS, ExportFilter, export_rows
 router = APIRouter(prefix="/exports", tags=["exports"])
 
 
-@router.get("/{kind}", response_class=StreamingResponse)
+@router.get("/{kind}", response_class=StreamingResponse, responses=CSV_RESPONSES)
 async def export(
     kind: Literal["roster", "paid", "unpaid", "refunds"],
     ctx: EnrolmentDep,
