@@ -38,7 +38,7 @@ class AuditFilter:
     until: IsoMoment | None = None
 
 
-def audit_filter(
+async def audit_filter(
     actor: Code = None,
     candidate: Code = None,
     school: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
@@ -46,7 +46,7 @@ def audit_filter(
     kind: Code = None,
     since: IsoMoment | None = None,
     until: IsoMoment | None = None,
-) -> AuditFilter:
+) -> AuditFilter:  # async: a plain def would run in the thread pool
     if since is not None and until is not None and since >= until:
         raise Problem(400, "invalid_time_range", "起始时间须早于结束时间")
     return AuditFilter(actor, candidate, school, province, kind, since, until)
