@@ -4,15 +4,20 @@ export is streamed CSV with a BOM, filtered and scoped to the exporter (E10, E12
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from cet_shared.audit import audit_log
 from cet_shared.csv_export import BOM
+from cet_shared.db.migrations import upgrade
+from cet_shared.testing import throwaway_database
+from eligibility.cli import MIGRATIONS
 from eligibility.service.registry import import_scores
 
 SCORES = """ticket_number,id_number,name,score,year,half
@@ -88,3 +93,23 @@ async def test_audit_rows_cannot_be_changed_or_removed(world, ctx) -> None:
                 async with connection.begin():
                     await connection.execute(text(statement))
         assert await connection.scalar(text("SELECT count(*) FROM audit_log WHERE after IS NOT NULL")) == 2
+
+
+async def test_e12_the_migration_carries_the_earlier_rebind_audit_rows_into_the_trail() -> None:
+    """A database rebinding before the audit trail existed keeps that history in audit_log."""
+    async with throwaway_database("eligibility_au01") as url:
+        await asyncio.to_thread(upgrade, url, MIGRATIONS, "0001")
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text(
+                    "INSERT INTO rebind_audit (registration_id, old_passport_id, new_passport_id, actor_passport_id, reason, rebound_at) "
+                    "VALUES ('7d1f0e4e-0000-4000-8000-000000000001', 'OLD', 'NEW', 'AGENT', '核实身份', '2017-03-01T09:00:00+08:00')"
+                ))
+            await asyncio.to_thread(upgrade, url, MIGRATIONS)
+            async with engine.connect() as connection:
+                (row,) = (await connection.execute(select(audit_log))).mappings().all()
+        finally:
+            await engine.dispose()
+    assert (row["kind"], row["actor_id"], row["actor_role"], row["subject_id"]) == ("registration.rebound", "AGENT", "support", "7d1f0e4e-0000-4000-8000-000000000001")
+    assert row["before"] == {"passport_id": "OLD"} and row["after"] == {"passport_id": "NEW", "reason": "核实身份"}

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from cet_shared.csv_export import BOM, CHUNK_ROWS
+from cet_shared.events.contracts import PaymentConfirmed
 from enrolment.domain.subjects import SUBJECTS
 
 OPS_ID = "0" * 31 + "1"
@@ -171,3 +172,21 @@ async def test_a_large_export_streams_in_chunks_from_a_server_side_cursor(world)
     assert len(chunks) == 7 and max(lines) <= CHUNK_ROWS + 1, lines
     assert cursor_open_mid_stream == [True]
     assert len(rows_of(b"".join(chunks))) == total + 1
+
+
+async def test_y4_each_payment_allocation_is_audited_with_what_it_bought_and_refunds(world) -> None:
+    await world.open_session()
+    candidate = await world.bind()
+    held = uuid.UUID((await candidate.written("1")).json()["enrolment_ids"][0])
+    unknown = uuid.uuid4()
+    order_id = uuid.uuid4()
+    await world.deliver(
+        PaymentConfirmed(
+            order_id=order_id, registration_id=candidate.registration_id, passport_id=candidate.passport_id, enrolment_ids=[held, unknown],
+            amount_fen=2, gateway="alipay", gateway_transaction_id=uuid.uuid4().hex, paid_at=world.ctx.clock.now(),
+        ),
+        key=str(candidate.registration_id),
+    )
+    (row,) = (await world.client.get("/ops/audit", params={"kind": "payment.allocated"}, headers=world.tokens.headers(OPS_ID, "ops"))).json()["items"]
+    assert (row["subject_id"], row["candidate"], row["school_code"], row["actor_id"]) == (str(order_id), candidate.passport_id, "99101", "system")
+    assert row["after"] == {"honoured": [str(held)], "refused": [str(unknown)], "late": False, "refund_fen": 1}

@@ -25,7 +25,8 @@ async def test_y4_y5_payment_refund_and_their_actors_are_in_the_audit_trail(worl
     settled = await world.api.post(f"/registrations/{registration_id}/refresh", headers={**world.headers(agent, "support"), "x-request-id": "support-refresh-01"})
     assert settled.status_code == 200 and settled.json()[0]["settled_now"] is True
 
-    (recorded,) = await audit_rows(world)
+    asked, recorded = await audit_rows(world)
+    assert (asked["kind"], asked["actor_id"], asked["after"]) == ("payment.refresh_requested", agent, {"unpaid_attempts": [out_trade_no]})
     assert (recorded["kind"], recorded["actor_id"], recorded["actor_role"], recorded["request_id"]) == ("payment.recorded", agent, "support", "support-refresh-01")
     assert recorded["candidate"] == passport_id and recorded["before"] == {"status": "open"}
     assert recorded["after"] | {"payment_id": None} == {
@@ -36,7 +37,7 @@ async def test_y4_y5_payment_refund_and_their_actors_are_in_the_audit_trail(worl
     await world.feed(event, key=str(registration_id))
     assert await process_pending(world.ctx) == 1
     kinds = [(r["kind"], r["actor_id"], r["after"].get("amount_fen")) for r in await audit_rows(world)]
-    assert kinds == [("payment.recorded", agent, 2), ("refund.requested", "system", 2), ("refund.completed", "system", 2)]
+    assert kinds == [("payment.refresh_requested", agent, None), ("payment.recorded", agent, 2), ("refund.requested", "system", 2), ("refund.completed", "system", 2)]
     ops = world.headers(uuid.uuid4().hex.upper(), "ops")
     page = (await world.api.get("/ops/audit", params={"candidate": passport_id}, headers=ops)).json()
     assert [r["kind"] for r in page["items"]] == ["payment.recorded"], "a filter is exact: rows naming the candidate only"

@@ -9,14 +9,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 from sqlalchemy import Select, select
 
 from cet_shared.audit import audit_log
 from cet_shared.auth import CurrentPrincipal
-from cet_shared.csv_export import csv_response, streamed_rows
+from cet_shared.csv_export import CSV_RESPONSES, csv_response, streamed_rows
 from cet_shared.problems import Problem
 from cet_shared.staff_scope import ReadScope, read_scope
+from cet_shared.strict import IsoMoment
 
 COLUMNS = (
     "id", "at", "actor_id", "actor_role", "address", "request_id", "kind", "subject_type", "subject_id",
@@ -34,19 +34,19 @@ class AuditFilter:
     school: str | None = None
     province: str | None = None
     kind: str | None = None
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: IsoMoment | None = None
+    until: IsoMoment | None = None
 
 
-def audit_filter(
+async def audit_filter(
     actor: Code = None,
     candidate: Code = None,
     school: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
     province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
     kind: Code = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
-) -> AuditFilter:
+    since: IsoMoment | None = None,
+    until: IsoMoment | None = None,
+) -> AuditFilter:  # async: a plain def would run in the thread pool
     if since is not None and until is not None and since >= until:
         raise Problem(400, "invalid_time_range", "起始时间须早于结束时间")
     return AuditFilter(actor, candidate, school, province, kind, since, until)
@@ -83,7 +83,7 @@ async def audit_page(
     request: Request,
     principal: CurrentPrincipal,
     wanted: Filters,
-    before_id: Annotated[int | None, Query(ge=1, description="keyset: the `next` of the previous page")] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="keyset: the `next` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
     """Newest first; `next` is the `before_id` of the following page (null: no more)."""
@@ -96,8 +96,8 @@ async def audit_page(
     return {"items": items, "next": items[-1]["id"] if len(rows) > limit else None}
 
 
-@router.get("/export", response_class=StreamingResponse)
+@router.get("/export", response_class=StreamingResponse, responses=CSV_RESPONSES)
 async def audit_export(request: Request, principal: CurrentPrincipal, wanted: Filters) -> StreamingResponse:
     """The same filters as the page, every matching row, as CSV (UTF-8 with BOM)."""
     query = audit_query(wanted, scoped(principal, wanted))
-    return csv_response("audit", COLUMNS, streamed_rows(request.app.state.engine, query))
+    return await csv_response("audit", COLUMNS, streamed_rows(request.app.state.engine, query))

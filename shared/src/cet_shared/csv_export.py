@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 BOM = "\ufeff"
 CHUNK_ROWS = 500
+# What a route answering with `csv_response` documents (`responses=CSV_RESPONSES`).
+CSV_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"description": "CSV, UTF-8 with a BOM, streamed", "content": {"text/csv": {}}}}
 # A cell Excel would run as a formula (CSV injection): a name or a note typed as "=HYPERLINK(...)".
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -61,10 +63,24 @@ async def streamed_rows(engine: AsyncEngine, statement: Executable, *, batch: in
             yield tuple(row)
 
 
-def csv_response(filename: str, header: Sequence[str], rows: AsyncIterable[Sequence[Any]], *, chunk_rows: int = CHUNK_ROWS) -> StreamingResponse:
-    """`filename`: ASCII, without extension."""
+async def csv_response(filename: str, header: Sequence[str], rows: AsyncIterable[Sequence[Any]], *, chunk_rows: int = CHUNK_ROWS) -> StreamingResponse:
+    """`filename`: ASCII, without extension. The first row is read before answering, so a database
+    that does not answer gets the usual 503 problem instead of a 200 cut short."""
+    iterator = aiter(rows)
+    try:
+        first: Sequence[Any] | None = await anext(iterator)
+    except StopAsyncIteration:
+        first = None
+
+    async def every_row() -> AsyncIterator[Sequence[Any]]:
+        if first is None:
+            return
+        yield first
+        async for row in iterator:
+            yield row
+
     return StreamingResponse(
-        csv_chunks(header, rows, chunk_rows=chunk_rows),
+        csv_chunks(header, every_row(), chunk_rows=chunk_rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}.csv"', "Cache-Control": "no-store"},
     )

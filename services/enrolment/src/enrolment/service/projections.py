@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from cet_shared import audit
 from cet_shared.db import UnitOfWork
 from cet_shared.events.contracts import (
     PaidSubject,
@@ -171,6 +172,7 @@ async def on_payment_confirmed(ctx: Enrolment, uow: UnitOfWork, event: PaymentCo
         ),
         key=key,
     )
+    await audit.record(session, "payment.allocated", ("order", event.order_id), after={"honoured": honoured, "refused": refused, "late": late, "refund_fen": amount}, candidate=event.passport_id, school=registration["school_code"] if registration else None)
     if refused:
         reason = "late_payment_no_seat" if late else "subject_not_payable"
         await session.execute(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from cet_shared import audit
 from cet_shared.auth import Principal
 from cet_shared.ratelimit import RateLimit
 from payment.bootstrap import Payment
@@ -44,6 +45,8 @@ async def refresh(ctx: Payment, principal: Principal, registration_id: uuid.UUID
                 .where(orders.c.registration_id == registration_id, orders.c.status != "paid")
             )
         ).all()
+        if principal.has("support"):  # a support agent's 更新 is audited even when nothing turns up
+            await audit.record(session, "payment.refresh_requested", ("registration", registration_id), after={"unpaid_attempts": [a.out_trade_no for a in pending]})
     settled: set[uuid.UUID] = set()
     for attempt in pending:
         try:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from cet_shared.auth import CurrentPrincipal
-from cet_shared.csv_export import csv_response
+from cet_shared.csv_export import CSV_RESPONSES, csv_response
 from cet_shared.staff_scope import read_scope
 from enrolment.api.deps import EnrolmentDep
 from enrolment.service.exports import EXPORTS, ExportFilter, export_rows
@@ -18,7 +18,7 @@ from enrolment.service.exports import EXPORTS, ExportFilter, export_rows
 router = APIRouter(prefix="/exports", tags=["exports"])
 
 
-@router.get("/{kind}", response_class=StreamingResponse)
+@router.get("/{kind}", response_class=StreamingResponse, responses=CSV_RESPONSES)
 async def export(
     kind: Literal["roster", "paid", "unpaid", "refunds"],
     ctx: EnrolmentDep,
@@ -31,4 +31,4 @@ async def export(
     """roster: every registration; paid: paid subjects; unpaid: unpaid holds; refunds: refunds asked and done."""
     scope = read_scope(principal).narrowed(province=province, school=school or (campus[:5] if campus else None))
     rows = export_rows(ctx, kind, scope, ExportFilter(exam_session_id=session, campus=campus))
-    return csv_response(f"{kind}-{scope.school or scope.province or 'all'}", EXPORTS[kind].header, rows)
+    return await csv_response(f"{kind}-{scope.school or scope.province or 'all'}", EXPORTS[kind].header, rows)
