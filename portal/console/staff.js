@@ -31,13 +31,15 @@ export function staff(panel, me) {
         <td data-state>${a.disabled ? "已停用" : "正常"}</td><td>${a.second_factor ? "已绑定" : "未绑定"}</td>
         <td data-last-login>${a.last_login_at ? `${fmtTime(a.last_login_at)}（${a.last_login_address}）` : "从未登录"}</td>
         <td><button type="button" class="link" data-action="${a.disabled ? "enable" : "disable"}">${a.disabled ? "启用" : "停用"}</button>
-          <button type="button" class="link" data-action="password-link">重置密码</button></td></tr>`)}</tbody></table></div>`
+          <button type="button" class="link" data-action="password-link">重置密码</button>
+          ${a.second_factor ? html`<button type="button" class="link" data-action="second-factor-reset">重置动态验证码</button>` : ""}</td></tr>`)}</tbody></table></div>`
       : html`<p class="hint">暂无账号</p>`);
     $$("[data-action]", panel).forEach((b) => b.addEventListener("click", async () => {
       const id = b.closest("[data-staff]").dataset.staff;
       try {
         const result = await api("POST", `/passport/staff/accounts/${id}/${b.dataset.action}`);
-        toast(b.dataset.action === "password-link" ? result.message : result.disabled ? "账号已停用" : "账号已启用");
+        const done = { "password-link": result.message, "second-factor-reset": "动态验证码已重置，下次登录时重新绑定" };
+        toast(done[b.dataset.action] || (result.disabled ? "账号已停用" : "账号已启用"));
         await list();
       } catch (e) { showError($("#staff-error"), e); }
     }));

@@ -38,7 +38,7 @@ async def console_log_in(v, email: str, password: str = STAFF_PASSWORD) -> Authe
     await page.get_by_label("验证码").fill(answer)
     await v.shot("console-login")
     await page.get_by_role("button", name="登录").click()
-    await expect(page.locator("#second-factor")).to_be_visible()
+    await expect(page.locator("#second-factor")).to_be_visible(timeout=15_000)  # argon2 checks the password
 
     if await page.get_by_role("heading", name="绑定动态验证码").count():
         await expect(page.locator("#totp-qr")).to_be_visible()
@@ -49,7 +49,7 @@ async def console_log_in(v, email: str, password: str = STAFF_PASSWORD) -> Authe
         await page.get_by_label("6位动态验证码").fill(_fresh_code(AUTHENTICATORS[email]))
         await page.get_by_role("button", name="验证并登录").click()
         codes = page.locator("#recovery-codes li")
-        await expect(codes).to_have_count(10)
+        await expect(codes).to_have_count(10, timeout=15_000)
         AUTHENTICATORS[email].recovery_codes = [c.strip() for c in await codes.all_inner_texts()]
         await v.shot("totp-recovery-codes")
         await page.get_by_role("button", name="我已保存恢复码，进入管理平台").click()
@@ -62,7 +62,7 @@ async def console_log_in(v, email: str, password: str = STAFF_PASSWORD) -> Authe
             await page.get_by_label("恢复码（手机丢失时）").fill(authenticator.recovery_codes.pop())
         await v.shot("totp-code")
         await page.get_by_role("button", name="验证并登录").click()
-    await expect(page.get_by_role("tablist")).to_be_visible()
+    await expect(page.get_by_role("tablist")).to_be_visible(timeout=15_000)
     return AUTHENTICATORS[email]
 
 

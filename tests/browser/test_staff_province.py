@@ -33,7 +33,8 @@ async def test_a_province_administrator_publishes_their_notice_and_manages_only_
     await expect(op.get_by_label("学校代码（5位）")).to_be_hidden()
     await op.get_by_label("省份代码（2位）").fill("99")
     await op.get_by_role("button", name="创建账号").click()
-    await expect(op.locator("#staff-table tr", has_text=admin_email)).to_contain_text("省份99")
+    # Creating hashes a throw-away password (argon2) and queues the mail: slow on a loaded machine.
+    await expect(op.locator("#staff-table tr", has_text=admin_email)).to_contain_text("省份99", timeout=30_000)
     await ops.shot("province-admin-created")
 
     admin = await visit("province-admin")
@@ -43,7 +44,7 @@ async def test_a_province_administrator_publishes_their_notice_and_manages_only_
     await page.get_by_label("新密码").fill(ADMIN_PASSWORD)
     await page.get_by_label("确认密码").fill(ADMIN_PASSWORD)
     await page.get_by_role("button", name="提交").click()
-    await expect(page.locator("main").get_by_role("status")).to_have_text("修改密码成功")
+    await expect(page.locator("main").get_by_role("status")).to_have_text("修改密码成功", timeout=15_000)
     await console_log_in(admin, admin_email, ADMIN_PASSWORD)
     await expect(page.locator("#who")).to_contain_text("省级管理员 · 省份99")
     await expect(page.get_by_role("tab")).to_have_text(["员工账号管理", "省通告"])
@@ -57,7 +58,7 @@ async def test_a_province_administrator_publishes_their_notice_and_manages_only_
     await page.get_by_label("正文").fill("一、遵守时间\n二、遵守记录")
     await page.get_by_label("发布时间（北京时间）").fill((datetime.now(SHANGHAI) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
     await page.get_by_role("button", name="保存").click()
-    await expect(page.locator("#news-table tr", has_text=title)).to_contain_text("已发布")
+    await expect(page.locator("#news-table tr", has_text=title)).to_contain_text("已发布", timeout=15_000)
     await admin.shot("province-notice-published")
 
     # Teachers of their province only: another province's school is refused where they type.
@@ -67,12 +68,12 @@ async def test_a_province_administrator_publishes_their_notice_and_manages_only_
     await page.get_by_label("学校代码（5位）").fill("11001")
     admin.expect_failure("/api/passport/staff/accounts", 403)
     await page.get_by_role("button", name="创建账号").click()
-    await expect(page.locator("#staff-form").get_by_role("alert")).to_have_text("无权管理该范围的账号")
+    await expect(page.locator("#staff-form").get_by_role("alert")).to_have_text("无权管理该范围的账号", timeout=15_000)
     await page.get_by_label("学校代码（5位）").fill("99103")
     await page.get_by_label("邮箱").fill(f"t{tag}.99103@example.com")
     await page.get_by_role("button", name="创建账号").click()
     listed = page.locator("#staff-table tbody tr")
-    await expect(page.locator("#staff-table")).to_contain_text(f"t{tag}.99103@example.com")
+    await expect(page.locator("#staff-table")).to_contain_text(f"t{tag}.99103@example.com", timeout=30_000)
     scopes = await listed.locator("td:nth-child(3)").all_inner_texts()
     assert scopes and all(re.fullmatch(r"学校99\d{3}", s) for s in scopes), scopes  # no support, ops or other provinces
     await expect(page.locator("#staff-table")).not_to_contain_text("ops@cet.test")

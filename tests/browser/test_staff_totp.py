@@ -104,7 +104,8 @@ async def test_ops_create_a_teacher_who_logs_in_with_totp_and_reviews_their_own_
     await ops.shot("staff-form")
     await op.get_by_role("button", name="创建账号").click()
     row = op.locator("#staff-table tr", has_text=teacher_email)
-    await expect(row).to_contain_text(f"学校{OWN_SCHOOL}")
+    # Creating hashes a throw-away password (argon2) and queues the mail: slow on a loaded machine.
+    await expect(row).to_contain_text(f"学校{OWN_SCHOOL}", timeout=30_000)
     await expect(row.locator("[data-last-login]")).to_have_text("从未登录")
     await ops.shot("staff-created")
 
@@ -116,7 +117,7 @@ async def test_ops_create_a_teacher_who_logs_in_with_totp_and_reviews_their_own_
     await tp.get_by_label("新密码").fill(TEACHER_PASSWORD)
     await tp.get_by_label("确认密码").fill(TEACHER_PASSWORD)
     await tp.get_by_role("button", name="提交").click()
-    await expect(tp.locator("main").get_by_role("status")).to_have_text("修改密码成功")
+    await expect(tp.locator("main").get_by_role("status")).to_have_text("修改密码成功", timeout=15_000)
     await teacher.shot("password-set")
     await console_log_in(teacher, teacher_email, TEACHER_PASSWORD)
     await expect(tp.locator("#who")).to_contain_text(f"学校{OWN_SCHOOL}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pyotp
 from sqlalchemy import text
@@ -90,6 +90,28 @@ async def test_disabling_ends_sessions_and_log_ins_until_re_enabled(api, client,
     self_disable = await client.post(f"/staff/accounts/{boss}/disable", headers=_headers(ctx, "ops", passport_id=boss))
     assert self_disable.status_code == 409 and self_disable.json()["code"] == "staff_self_disable"
     assert (await client.post(f"/staff/accounts/{uuid.uuid4().hex.upper()}/disable", headers=ops)).status_code == 404
+
+
+async def test_ops_reset_a_lost_second_factor_and_the_next_log_in_enrols_afresh(api, client, ctx) -> None:  # noqa: ANN001
+    ops = _headers(ctx, "ops")
+    helper_id = (await client.post("/staff/accounts", json={"email": "lost.cet@example.com", "role": "support"}, headers=ops)).json()["passport_id"]
+    token = await _link_token(ctx, "lost.cet@example.com")
+    await client.post("/password/reset", json={"token": token, "email": "lost.cet@example.com", "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+    began = (await client.post("/staff/sessions", json={"email": "lost.cet@example.com", "password": NEW_PASSWORD, **api.captchas.solved()})).json()
+    done = (await client.post("/staff/sessions/second-factor", json={"challenge": began["challenge"], "code": pyotp.TOTP(began["secret"]).at(ctx.clock.now())})).json()
+    own = {"authorization": f"Bearer {done['access_token']}"}
+
+    reset = await client.post(f"/staff/accounts/{helper_id}/second-factor-reset", headers=ops)
+    assert reset.status_code == 200 and reset.json()["second_factor"] is False
+    assert (await client.get("/me", headers=own)).status_code == 401  # what the old factor opened ends now
+    assert (await _rows(ctx, "SELECT count(*) FROM staff_recovery_codes WHERE passport_id = :p", p=helper_id))[0][0] == 0
+    again = (await client.post("/staff/sessions", json={"email": "lost.cet@example.com", "password": NEW_PASSWORD, **api.captchas.solved()})).json()
+    assert again["second_factor"] == "enrol" and again["secret"] != began["secret"]
+    old_code = await client.post("/staff/sessions/second-factor", json={"challenge": again["challenge"], "recovery_code": done["recovery_codes"][0]})
+    assert old_code.status_code == 401
+    ctx.clock.advance(timedelta(seconds=30))
+    old_seed = await client.post("/staff/sessions/second-factor", json={"challenge": again["challenge"], "code": pyotp.TOTP(began["secret"]).at(ctx.clock.now())})
+    assert old_seed.status_code == 401, "the lost phone's seed no longer works"
 
 
 async def test_a_province_administrator_manages_only_the_teachers_of_their_province(client, ctx) -> None:  # noqa: ANN001

@@ -58,7 +58,7 @@ class SessionsRevoked(Event):
     event_type = "SessionsRevoked"
     topic = PASSPORT_ACCOUNTS
     passport_id: str
-    reason: Literal["password_reset", "password_change", "log_out", "account_disabled"]
+    reason: Literal["password_reset", "password_change", "log_out", "account_disabled", "second_factor_reset"]
     token_version_below: int | None = None
     token_id: str | None = None
     revoked_at: datetime

@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import IntegrityError
 
@@ -21,7 +21,7 @@ from cet_shared.auth import Principal
 from cet_shared.events.contracts import AccountRegistered, SessionsRevoked
 from cet_shared.problems import Problem
 from passport.bootstrap import Passport
-from passport.db.staff_tables import staff_accounts
+from passport.db.staff_tables import staff_accounts, staff_recovery_codes
 from passport.db.tables import accounts, link_tokens
 from passport.domain.accounts import new_link_token, new_passport_id, normalise_email, reset_links
 from passport.domain.staff import CONSOLE_ROLES, Manager, StaffRuleBroken, StaffScope, new_staff_scope, province_of_school
@@ -153,6 +153,21 @@ async def _ensure_staff_row(session, passport_id: str, province_code: str | None
     await session.execute(upsert(staff_accounts).values(passport_id=passport_id, province_code=province_code).on_conflict_do_nothing())
 
 
+async def _end_sessions(ctx: Passport, uow, passport_id: str, reason: str) -> None:  # noqa: ANN001
+    """Every token of the account stops working in every service (SessionsRevoked)."""
+    now = ctx.clock.now()
+    version = await uow.session.scalar(
+        update(accounts).where(accounts.c.passport_id == passport_id)
+        .values(token_version=accounts.c.token_version + 1, updated_at=now).returning(accounts.c.token_version)
+    )
+    event = SessionsRevoked(
+        passport_id=passport_id, reason=reason, token_version_below=version, revoked_at=now,
+        expires_at=now + max(ctx.signer.lifetime, ctx.settings.staff_access_token_lifetime),
+    )
+    await revocations.record(uow.session, event)
+    await uow.publish(event, key=passport_id)
+
+
 async def set_disabled(ctx: Passport, principal: Principal, passport_id: str, *, disabled: bool) -> dict[str, Any]:
     """Disabling ends the account's sessions in every service at once (SessionsRevoked)."""
     manager = manager_of(principal)
@@ -166,16 +181,7 @@ async def set_disabled(ctx: Passport, principal: Principal, passport_id: str, *,
             await uow.session.execute(
                 update(staff_accounts).where(staff_accounts.c.passport_id == passport_id).values(disabled_at=now, disabled_by=principal.passport_id)
             )
-            version = await uow.session.scalar(
-                update(accounts).where(accounts.c.passport_id == passport_id)
-                .values(token_version=accounts.c.token_version + 1, updated_at=now).returning(accounts.c.token_version)
-            )
-            event = SessionsRevoked(
-                passport_id=passport_id, reason="account_disabled", token_version_below=version, revoked_at=now,
-                expires_at=now + max(ctx.signer.lifetime, ctx.settings.staff_access_token_lifetime),
-            )
-            await revocations.record(uow.session, event)
-            await uow.publish(event, key=passport_id)
+            await _end_sessions(ctx, uow, passport_id, "account_disabled")
         elif not disabled and row.disabled_at is not None:
             await uow.session.execute(
                 update(staff_accounts).where(staff_accounts.c.passport_id == passport_id).values(disabled_at=None, disabled_by=None)
@@ -194,3 +200,21 @@ async def send_password_link(ctx: Passport, principal: Principal, passport_id: s
         await _queue_password_link(ctx, uow.session, passport_id, row.email, first=False)
         await uow.commit()
 
+
+
+async def reset_second_factor(ctx: Passport, principal: Principal, passport_id: str) -> dict[str, Any]:
+    """重置动态验证码, for a lost phone and lost recovery codes: the next log-in enrols afresh, and
+    the sessions the old factor opened end now."""
+    manager = manager_of(principal)
+    async with ctx.unit_of_work() as uow:
+        row = await _managed(uow.session, manager, passport_id)
+        await _ensure_staff_row(uow.session, passport_id, row.province_code)
+        await uow.session.execute(
+            update(staff_accounts).where(staff_accounts.c.passport_id == passport_id)
+            .values(totp_secret=None, totp_confirmed_at=None, totp_last_step=None)
+        )
+        await uow.session.execute(delete(staff_recovery_codes).where(staff_recovery_codes.c.passport_id == passport_id))
+        await _end_sessions(ctx, uow, passport_id, "second_factor_reset")
+        await uow.commit()
+    async with ctx.sessions() as session:
+        return _view((await session.execute(_staff_query().where(accounts.c.passport_id == passport_id))).one())

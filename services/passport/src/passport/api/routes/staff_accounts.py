@@ -43,3 +43,8 @@ async def enable(passport_id: PassportId, ctx: PassportDep, principal: CurrentPr
 async def password_link(passport_id: PassportId, ctx: PassportDep, principal: CurrentPrincipal) -> Message:
     await service.send_password_link(ctx, principal, passport_id)
     return Message(message="重置密码的邮件已发送")
+
+
+@router.post("/staff/accounts/{passport_id}/second-factor-reset", response_model=StaffAccount)
+async def reset_second_factor(passport_id: PassportId, ctx: PassportDep, principal: CurrentPrincipal) -> dict:
+    return await service.reset_second_factor(ctx, principal, passport_id)
