@@ -13,9 +13,10 @@ many row locks or bloats one transaction, and several worker replicas may run it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
@@ -48,7 +49,8 @@ async def prune_table(sessions: async_sessionmaker[AsyncSession], table: str, cu
     removed = 0
     for _ in range(max_batches):
         async with sessions() as session, session.begin():
-            count = (await session.execute(statement, {"cutoff": cutoff, "batch": batch})).rowcount or 0
+            result = await session.execute(statement, {"cutoff": cutoff, "batch": batch})
+            count = cast(CursorResult[Any], result).rowcount or 0  # a DELETE's result has a row count
         removed += count
         if count < batch:
             break

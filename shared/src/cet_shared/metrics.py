@@ -109,7 +109,7 @@ class _EnginePools(Collector):
             if not hasattr(pool, "checkedout"):
                 continue
             in_use.add_metric([name], pool.checkedout())
-            limit.add_metric([name], pool.size() + max(getattr(pool, "_max_overflow", 0), 0))
+            limit.add_metric([name], getattr(pool, "size")() + max(getattr(pool, "_max_overflow", 0), 0))  # a QueuePool (checked above)
         yield in_use
         yield limit
 

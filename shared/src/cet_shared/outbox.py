@@ -183,7 +183,7 @@ class OutboxRelay:
             await connection.execute(text(f"SET {setting} = {int(value)}"))
         await connection.commit()
 
-    async def _renewed(self, connection: AsyncConnection, statement: Any, parameters: dict | None = None) -> Any:
+    async def _renewed(self, connection: AsyncConnection, statement: Any, parameters: dict[str, Any] | None = None) -> Any:
         """Run a leader statement; its success renews the lease. A failure or a lease that may have
         run out meanwhile (we were frozen) ends the leadership."""
         if time.monotonic() - self._renewed_at > self._lease_seconds * 0.8:
@@ -220,7 +220,7 @@ class OutboxRelay:
         self.published += len(rows)
         return len(rows)
 
-    async def _send_holding_the_lease(self, connection: AsyncConnection, rows: Sequence) -> None:
+    async def _send_holding_the_lease(self, connection: AsyncConnection, rows: Sequence[Any]) -> None:
         """Wait for Kafka's acks, renewing the lease meanwhile; give up the moment it cannot."""
         if time.monotonic() - self._renewed_at > self._lease_seconds * 0.8:
             raise LeadershipLost("frozen between reading and sending")
@@ -242,7 +242,7 @@ class OutboxRelay:
                 sending.cancel()
                 await asyncio.gather(sending, return_exceptions=True)
 
-    async def _send(self, rows: Sequence) -> None:
+    async def _send(self, rows: Sequence[Any]) -> None:
         # send() only queues; the idempotent producer keeps per-partition order with several
         # batches in flight, so we queue everything and then wait for every ack.
         deliveries = []

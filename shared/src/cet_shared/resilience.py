@@ -44,7 +44,7 @@ CONFLICT_STATES = {"40001", "40P01"}
 def _chain(error: BaseException) -> Iterator[BaseException]:
     """The error, what SQLAlchemy wraps (`.orig`, the driver's exception) and its causes."""
     seen: set[int] = set()
-    pending = [error]
+    pending: list[BaseException | None] = [error]
     while pending:
         current = pending.pop()
         if current is None or id(current) in seen:

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -25,7 +26,8 @@ DEFAULT_BINARY = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def binary() -> str:
@@ -64,7 +66,7 @@ class Toxiproxy:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log
-        self._process: subprocess.Popen | None = None
+        self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> "Toxiproxy":
         out = self._log.open("ab") if self._log else subprocess.DEVNULL
@@ -84,7 +86,7 @@ class Toxiproxy:
             self._process.terminate()
             self._process.wait(timeout=10)
 
-    def api(self, method: str, path: str, body: dict | None = None):  # noqa: ANN201
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:  # the server's JSON, or None
         response = httpx.request(method, self.url + path, json=body, timeout=5)
         response.raise_for_status()
         return response.json() if response.content else None

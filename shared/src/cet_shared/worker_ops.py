@@ -100,7 +100,7 @@ class WorkerOps:
     def __init__(self, name: str, *, engine: AsyncEngine, broker: Any, consumers: Sequence[Any], relay: Any) -> None:
         self.name, self.engine, self.broker, self.consumers, self.relay = name, engine, broker, consumers, relay
         self.settings = TelemetrySettings()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._server: _EmbeddedServer | None = None
         self.collected: dict[str, float] = {}
         self.lags: list[tuple[str, str, int, int]] = []
@@ -117,6 +117,7 @@ class WorkerOps:
             self._tasks.append(asyncio.create_task(self._serve(), name=f"{self.name}-ops-http"))
 
     async def _serve(self) -> None:
+        assert self._server is not None  # set by start() before this task
         try:
             await self._server.serve()
         except SystemExit:  # uvicorn exits when it cannot bind: the worker's real work goes on
