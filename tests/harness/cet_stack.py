@@ -46,7 +46,7 @@ from cet_shared.topics import create as create_topics
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "deploy"))
-from topology import Process, load as load_topology  # noqa: E402  # deploy/ on the path first
+from topology import Process, load as load_topology  # noqa: E402 - deploy/ on the path first
 
 BIN = Path(sys.executable).parent
 TOPOLOGY = load_topology()
@@ -263,7 +263,7 @@ class Stack:
     env_overrides: dict[str, str] = field(default_factory=dict)  # on top of base_env()
     gateway_overrides: dict[str, str] = field(default_factory=dict)  # on top of gateway_env()
     worker_replicas: dict[str, int] = field(default_factory=dict)  # service -> worker processes (default 1)
-    env_for: Callable[["Stack", str], dict[str, str]] | None = None  # process name -> extra environment
+    env_for: Callable[[Stack, str], dict[str, str]] | None = None  # process name -> extra environment
 
     # -- addresses ----------------------------------------------------------------------------
     @property

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, text, update
@@ -113,7 +113,7 @@ async def next_held(session: AsyncSession, consumer: str, key: str | None) -> An
 
 async def resolve(session: AsyncSession, row_id: int, state: str, *, by: str, resolution: str) -> None:
     await session.execute(
-        update(dead_letters).where(dead_letters.c.id == row_id).values(state=state, resolved_at=datetime.now(timezone.utc), resolved_by=by, resolution=resolution[:1000])
+        update(dead_letters).where(dead_letters.c.id == row_id).values(state=state, resolved_at=datetime.now(UTC), resolved_by=by, resolution=resolution[:1000])
     )
 
 

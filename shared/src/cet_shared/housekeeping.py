@@ -13,8 +13,8 @@ many row locks or bloats one transaction, and several worker replicas may run it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
-from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -58,7 +58,7 @@ async def prune_table(sessions: async_sessionmaker[AsyncSession], table: str, cu
 
 
 async def prune(sessions: async_sessionmaker[AsyncSession], retention: Retention, *, now: datetime | None = None, tables: tuple[str, ...] | None = None) -> dict[str, int]:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     cutoffs = {
         "outbox": now - retention.outbox,
         "inbox": now - retention.inbox,

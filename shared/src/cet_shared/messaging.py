@@ -168,7 +168,7 @@ class EventConsumer:
                 await self._apply(items, topic)
                 self._backoff.reset()
                 return
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure of the batch: retried one by one
                 if is_transient(exc):
                     await self._transient(exc)
                 log.warning("%s: a batch of %d failed (%r); applying one by one", self.group, len(items), exc)
@@ -185,7 +185,7 @@ class EventConsumer:
             try:
                 await self._apply([item], topic)
                 return
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a handler's failure, classified below (transient or dead letter)
                 if is_transient(exc) or not await self._database_answers():
                     await self._transient(exc)
                 last_error = exc
@@ -248,7 +248,7 @@ class EventConsumer:
             async with self.unit_of_work() as uow:
                 await uow.session.execute(text("SELECT 1"))
             return True
-        except Exception:
+        except Exception:  # noqa: BLE001 - the probe's answer is yes or no
             return False
 
     async def _transient(self, exc: Exception) -> None:

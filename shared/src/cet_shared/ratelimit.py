@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, select
@@ -17,7 +17,7 @@ from cet_shared.problems import too_many_requests
 def _window_start(now: datetime, window: timedelta) -> datetime:
     seconds = int(window.total_seconds())
     epoch = int(now.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % seconds, timezone.utc)
+    return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
 
 
 class RateLimit:

@@ -96,7 +96,7 @@ class Backoff:
     def next_delay(self) -> float:
         self.failures += 1
         ceiling = min(self.cap, self.first * 2 ** (self.failures - 1))
-        return random.uniform(ceiling / 2, ceiling)
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
 
     async def wait(self) -> None:
         await asyncio.sleep(self.next_delay())

@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -105,14 +106,14 @@ class TestTokens:
         return TokenVerifier(self.jwks, issuer=self.issuer, audience=self.audience)
 
     def token(self, passport_id: str | None = None, *roles: str, school_code: str | None = None, token_version: int = 0) -> str:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         return self.signer.issue(
             passport_id=passport_id or uuid.uuid4().hex.upper(),
             roles=list(roles or ("candidate",)),
             token_version=token_version,
             school_code=school_code,
-            now=datetime.now(timezone.utc),
+            now=datetime.now(UTC),
         )
 
     def headers(self, passport_id: str | None = None, *roles: str, school_code: str | None = None) -> dict[str, str]:
@@ -158,7 +159,7 @@ class KafkaProbe:
         )
         self._task: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> "KafkaProbe":
+    async def __aenter__(self) -> KafkaProbe:
         await self._consumer.start()
         self._task = asyncio.create_task(self._collect())
         return self

@@ -41,7 +41,7 @@ def binary() -> str:
 
 
 class Proxy:
-    def __init__(self, server: "Toxiproxy", name: str, port: int, upstream: str) -> None:
+    def __init__(self, server: Toxiproxy, name: str, port: int, upstream: str) -> None:
         self.server, self.name, self.port, self.upstream = server, name, port, upstream
         self.address = f"127.0.0.1:{port}"
 
@@ -68,9 +68,9 @@ class Toxiproxy:
         self._log = log
         self._process: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> "Toxiproxy":
+    def __enter__(self) -> Toxiproxy:
         out = self._log.open("ab") if self._log else subprocess.DEVNULL
-        self._process = subprocess.Popen([binary(), "-host", "127.0.0.1", "-port", str(self.port)], stdout=out, stderr=subprocess.STDOUT,
+        self._process = subprocess.Popen([binary(), "-host", "127.0.0.1", "-port", str(self.port)], stdout=out, stderr=subprocess.STDOUT,  # noqa: S603 - our own binary, fixed arguments
                                          stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -160,7 +160,7 @@ class WorkerOps:
                 await self.collect()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the figures wait for the next round; the worker goes on
+            except Exception as exc:  # noqa: BLE001 - the figures wait for the next round; the worker goes on
                 log.warning("%s: metrics not collected: %r", self.name, exc)
             await asyncio.sleep(COLLECT_EVERY)
 
