@@ -16,7 +16,7 @@ from cet_shared.clock import ManualClock
 from cet_shared.db.tables import outbox
 from cet_shared.events.contracts import ExamSessionPublished
 from cet_shared.events.envelope import Event, EventEnvelope
-from cet_shared.pytest_plugin import asgi_client, empty_database
+from cet_shared.pytest_plugin import asgi_client, discard
 from cet_shared.testing import TestTokens
 from eligibility.api.app import create_app
 from eligibility.bootstrap import Eligibility, bootstrap
@@ -55,8 +55,7 @@ def settings(database_url: str) -> EligibilitySettings:
 async def ctx(settings: EligibilitySettings, tokens: TestTokens) -> AsyncIterator[Eligibility]:
     eligibility = bootstrap(settings, clock=ManualClock(START), token_verifier=tokens.verifier())
     yield eligibility
-    await empty_database(eligibility.engine)
-    await eligibility.close()
+    await discard(eligibility)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from cet_shared.admin import ServiceAdmin
 from cet_shared.clock import ManualClock
 from cet_shared.events.contracts import RegistrationBound, RegistrationSnapshot
 from cet_shared.events.envelope import Event, EventEnvelope
-from cet_shared.pytest_plugin import asgi_client, empty_database
+from cet_shared.pytest_plugin import asgi_client, discard
 from cet_shared.testing import TestTokens
 from enrolment.api.app import create_app
 from enrolment.bootstrap import Enrolment, bootstrap
@@ -50,8 +50,7 @@ def clock() -> ManualClock:
 async def ctx(settings: EnrolmentSettings, clock: ManualClock) -> AsyncIterator[Enrolment]:
     enrolment = bootstrap(settings, clock=clock)
     yield enrolment
-    await empty_database(enrolment.engine)
-    await enrolment.close()
+    await discard(enrolment)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from httpx import AsyncClient
 
 from cet_shared.admin import ServiceAdmin
 from cet_shared.clock import ManualClock
-from cet_shared.pytest_plugin import asgi_client, empty_database
+from cet_shared.pytest_plugin import asgi_client, discard
 from passport.api.app import create_app
 from passport.bootstrap import Passport, bootstrap
 from passport.cli import ADMIN
@@ -60,8 +60,7 @@ def settings(database_url: str, jwt_key_file: Path) -> PassportSettings:
 async def ctx(settings: PassportSettings) -> AsyncIterator[Passport]:
     passport = bootstrap(settings, clock=ManualClock())
     yield passport
-    await empty_database(passport.engine)
-    await passport.close()
+    await discard(passport)
 
 
 @pytest.fixture

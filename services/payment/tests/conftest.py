@@ -24,7 +24,7 @@ from cet_shared.clock import ManualClock
 from cet_shared.db.tables import outbox
 from cet_shared.events.contracts import RegistrationBound, RegistrationSnapshot, SubjectEnrolled
 from cet_shared.events.envelope import Event, EventEnvelope
-from cet_shared.pytest_plugin import empty_database
+from cet_shared.pytest_plugin import discard
 from cet_shared.testing import TestTokens
 from payment.api.app import create_app
 from payment.bootstrap import Payment, bootstrap, build_gateways
@@ -228,7 +228,6 @@ async def world(database_url: str, key_dir: Path, tokens: TestTokens, sandbox_ov
             yield world
             await world.gw.aclose()
     await world.sandbox.close()
-    await empty_database(ctx.engine)
-    await ctx.close()
+    await discard(ctx)
 
 
