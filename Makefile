@@ -12,10 +12,10 @@ export PATH := $(HOME)/.local/bin:$(CET_TOOLS):/usr/local/go/bin:$(PATH)
 # sync must finish before infra-up: the mail sink runs on the project's venv (aiosmtpd)
 .NOTPARALLEL:
 
-.PHONY: help bootstrap bootstrap-test sync infra-up infra-down infra-status infra-reset test e2e up down
+.PHONY: help bootstrap bootstrap-test sync infra-up infra-down infra-status infra-reset test e2e up down lint
 
 help:
-	@echo "make bootstrap | sync | infra-up | infra-down | infra-status | infra-reset | test [ARGS=...] | e2e [ARGS=...] | up | down"
+	@echo "make bootstrap | sync | lint | infra-up | infra-down | infra-status | infra-reset | test [ARGS=...] | e2e [ARGS=...] | up | down"
 
 # Installs what is missing on this machine (Debian packages, uv, Go tools); quick when all is there.
 bootstrap:
@@ -26,6 +26,13 @@ bootstrap-test:
 
 sync:
 	@if [ -f uv.lock ]; then uv sync --all-packages --frozen; else uv sync --all-packages; fi
+
+# ruff (lint, then formatting) over the repo and mypy strict on shared/ and every domain/
+# (pyproject.toml configures all three); CI runs it before the tests.
+lint: sync
+	uv run --frozen ruff check .
+	uv run --frozen ruff format --check .
+	uv run --frozen mypy
 
 infra-up:
 	deploy/local/infra.sh up

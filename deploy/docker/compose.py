@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "deploy"))
 
-from topology import Process, Topology, load  # noqa: E402  # deploy/ on the path first
+from topology import Process, Topology, load  # noqa: E402 - deploy/ on the path first
 
 TEMPLATE = HERE / "compose.template.yml"
 OUTPUT = REPO / "docker-compose.yml"

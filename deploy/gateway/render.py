@@ -26,7 +26,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from topology import load as load_topology, local_addresses  # noqa: E402  # deploy/ on the path first
+from topology import load as load_topology, local_addresses  # noqa: E402 - deploy/ on the path first
+
 DEFAULTS = HERE / "defaults.env"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 PLACEHOLDER = re.compile(r"\$\{(CET_GW_[A-Z0-9_]+)\}")

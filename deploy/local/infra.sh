@@ -341,16 +341,6 @@ pg_down() {
 # ---------------------------------------------------------------------------------------------
 # Kafka
 
-java_bin() {
-  local j v
-  for j in ${JAVA_HOME:+"$JAVA_HOME/bin/java"} "$(command -v java || true)" /usr/lib/jvm/java-17-openjdk-*/bin/java; do
-    [ -x "$j" ] || continue
-    v=$("$j" -version 2>&1 | awk -F'"' '/version/ { split($2, a, "."); print a[1]; exit }')
-    [ "${v:-0}" -ge 17 ] 2>/dev/null && { echo "$j"; return; }
-  done
-  die "Java 17+ not found (apt-get install -y openjdk-17-jre-headless)"
-}
-
 # jars of kafka_2.13:$KAFKA_VERSION (+ what pom.xml adds), fetched once per machine; refetched when
 # pom.xml changes (its hash is kept beside the jars)
 kafka_fetch() {
@@ -381,23 +371,14 @@ kafka_fetch() {
 kafka_pid() { tracked_pid "$CET_VAR/run/kafka.pid" kafka; }
 KAFKA_JUST_STARTED=0
 
-kafka_render_conf() {
-  local esc
-  esc=$(printf '%s' "$CET_VAR/kafka/data" | sed 's/[\\&#]/\\&/g')
-  sed -e "s#@@KAFKA_PORT@@#$KAFKA_PORT#g" -e "s#@@CONTROLLER_PORT@@#$KAFKA_CONTROLLER_PORT#g" \
-    -e "s#@@DATA_DIR@@#$esc#g" "$HERE/kafka/server.properties" >"$CET_VAR/kafka/server.properties.tmp"
-  mv "$CET_VAR/kafka/server.properties.tmp" "$CET_VAR/kafka/server.properties"
-}
-
 # launches the broker without waiting for it (kafka_wait does), so PostgreSQL starts meanwhile
 kafka_start() {
-  local java dir="$CET_VAR/kafka" pid
+  local dir="$CET_VAR/kafka" pid
   pid=$(kafka_pid)
   if [ -n "$pid" ]; then
     log "kafka: already running (pid $pid)"
     return 0
   fi
-  java=$(java_bin)
   pid=$(claim_port "$KAFKA_PORT" kafka)
   [ -n "$pid" ] || pid=$(claim_port "$KAFKA_CONTROLLER_PORT" kafka)
   if [ -n "$pid" ]; then # ours, pid file lost
@@ -405,26 +386,18 @@ kafka_start() {
     log "kafka: already running (pid $pid; pid file restored)"
     return 0
   fi
-  mkdir -p "$dir/data"
-  kafka_render_conf
+  # rendered, formatted and run by kafka.sh, the same way as the test harness's brokers
+  "$HERE/kafka.sh" render "$dir" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
   if [ ! -f "$dir/data/meta.properties" ]; then
-    [ -s "$dir/cluster-id" ] ||
-      "$java" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1 >"$dir/cluster-id"
-    log "kafka: formatting $dir/data (cluster id $(cat "$dir/cluster-id"))"
-    "$java" -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$HERE/kafka/log4j2.xml" -Dkafka.logs.dir="$dir" \
-      kafka.tools.StorageTool format --ignore-formatted -t "$(cat "$dir/cluster-id")" -c "$dir/server.properties" \
-      >"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; die "kafka storage format failed"; }
+    log "kafka: formatting $dir/data"
+    "$HERE/kafka.sh" format "$dir"
   fi
   [ -f "$dir/kafka.log" ] && mv -f "$dir/kafka.log" "$dir/kafka.log.prev"
   log "kafka: starting on 127.0.0.1:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT)"
-  # Each partition keeps files open and tests make new topics (6 partitions each): raise the
-  # open-files limit to the hard limit. setsid: own session, so a Ctrl-C of `make` does not reach
-  # the broker (the subshell execs into java: $! is the broker's pid). 9>&-: do not hold our lock.
+  # setsid: own session, so a Ctrl-C of `make` does not reach the broker (kafka.sh execs into
+  # java: $! is the broker's pid). 9>&-: do not hold our lock.
   (
-    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-    exec setsid "$java" -Xms256m -Xmx512m -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-      -Dlog4j2.configurationFile="$HERE/kafka/log4j2.xml" -Dkafka.logs.dir="$dir" -Dcet.var="$CET_VAR" \
-      -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties"
+    exec setsid "$HERE/kafka.sh" run "$dir" "$CET_VAR"
   ) </dev/null >"$dir/kafka.out" 2>&1 9>&- &
   echo $! >"$CET_VAR/run/kafka.pid"
   KAFKA_JUST_STARTED=1

@@ -20,6 +20,7 @@ import threading
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -32,7 +33,7 @@ class MaildirHandler:
         self.tmp.mkdir(parents=True, exist_ok=True)
         self._seq = itertools.count(1)
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
         now = time.time_ns()
         stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now // 1_000_000_000))
         name = f"{stamp}.{now % 1_000_000_000:09d}.{os.getpid()}.{next(self._seq)}.eml"
@@ -48,7 +49,7 @@ class MaildirHandler:
         return "250 Message accepted for delivery"
 
 
-def accept_any_login(server, session, envelope, mechanism, auth_data) -> AuthResult:
+def accept_any_login(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
     return AuthResult(success=True)
 
 

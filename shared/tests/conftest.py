@@ -19,7 +19,7 @@ async def database_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def engine(database_url: str):  # noqa: ANN201
+async def engine(database_url: str):
     engine = create_engine(database_url, pool_size=20)
     yield engine
     async with engine.begin() as connection:
@@ -28,6 +28,6 @@ async def engine(database_url: str):  # noqa: ANN201
 
 
 @pytest.fixture
-def unit_of_work(engine):  # noqa: ANN001, ANN201
+def unit_of_work(engine):
     sessions = create_session_factory(engine)
     return lambda: UnitOfWork(sessions, producer="test")

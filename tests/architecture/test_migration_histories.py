@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 
-from cet_shared.db.migrations import COMMON_MIGRATIONS, alembic_config, check, service_heads, upgrade
+from cet_shared.db.migrations import COMMON_MIGRATIONS, alembic_config, check, new_revision, service_heads, upgrade
 from cet_shared.db.tables import COMMON_METADATA
 from cet_shared.testing import throwaway_database
 
@@ -43,7 +43,16 @@ def test_the_service_history_depends_on_the_frozen_common_history(service: str) 
         source = path.read_text(encoding="utf-8")
         assert not any(f"create_table('{t}'" in source or f'create_table("{t}"' in source for t in common_tables), path
         assert "create_all" not in source, path
-    assert service_heads(migrations_of(service)), service
+    assert service_heads(migrations_of(service)) == ["rv01"], "one head: `<svc>-admin revision` follows it"
+
+
+async def test_the_revision_command_writes_an_empty_next_revision_for_an_unchanged_schema(tmp_path: Path) -> None:
+    async with throwaway_database("autogen_revision") as url:
+        await asyncio.to_thread(upgrade, url, migrations_of("enrolment"))
+        written = Path(await asyncio.to_thread(new_revision, url, migrations_of("enrolment"), "nothing changed", into=tmp_path))
+    source = written.read_text(encoding="utf-8")
+    assert written.parent == tmp_path and "down_revision = 'rv01'" in source
+    assert "op." not in source, source  # autogenerate proposed no operation
 
 
 def test_the_common_history_alone_builds_the_common_tables_of_the_code() -> None:

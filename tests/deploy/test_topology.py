@@ -12,12 +12,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "deploy"))
 
-import topology  # noqa: E402  # deploy/ on the path first
+import topology  # noqa: E402 - deploy/ on the path first
 
 TOPOLOGY = topology.load()
 
 
-def load_script(path: Path, name: str):  # noqa: ANN201 - a module loaded from a file
+def load_script(path: Path, name: str):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -37,7 +37,7 @@ def test_every_api_defaults_to_its_declared_port() -> None:
     for service in TOPOLOGY.services:
         assert importlib.import_module(f"{service}.entrypoints").PROCESSES.api_port == TOPOLOGY.api(service).port, service
     sandbox = next(p for p in TOPOLOGY.processes if p.role == "sandbox")
-    assert importlib.import_module("payment.entrypoints").SANDBOX_PORT == sandbox.port
+    assert sandbox.port == importlib.import_module("payment.entrypoints").SANDBOX_PORT
 
 
 def test_make_up_starts_the_declared_processes_on_their_ports() -> None:
@@ -58,5 +58,5 @@ def test_the_gateway_and_the_cluster_read_the_same_ports() -> None:
     assert upstreams["CET_GW_ENROLMENT_SERVERS"].count("server 127.0.0.1:") == TOPOLOGY.api("enrolment").replicas
     sys.path.insert(0, str(REPO / "deploy/k8s"))
     suite = importlib.import_module("cet_k8s.suite")
-    assert suite.API_PORTS == {s: TOPOLOGY.api(s).port for s in TOPOLOGY.services}
-    assert suite.WORKER_METRICS_PORT == TOPOLOGY.container_worker_port
+    assert {s: TOPOLOGY.api(s).port for s in TOPOLOGY.services} == suite.API_PORTS
+    assert TOPOLOGY.container_worker_port == suite.WORKER_METRICS_PORT

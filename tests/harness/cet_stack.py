@@ -17,7 +17,6 @@ A service takes part as soon as its entrypoints.py exists (enrolment and payment
 from __future__ import annotations
 
 import asyncio
-import base64
 import email
 import email.policy
 import os
@@ -47,14 +46,13 @@ from cet_shared.topics import create as create_topics
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "deploy"))
-from topology import Process, load as load_topology  # noqa: E402  # deploy/ on the path first
+from topology import Process, load as load_topology  # noqa: E402 - deploy/ on the path first
 
 BIN = Path(sys.executable).parent
 TOPOLOGY = load_topology()
 SERVICES = tuple(TOPOLOGY.services)
 # A replica that fails once is skipped for 2 s (the drills kill replicas on purpose).
 SERVER_OPTIONS = "max_fails=1 fail_timeout=2s"
-KAFKA_VERSION = "4.1.1"
 
 
 def present(service: str) -> bool:
@@ -200,53 +198,34 @@ class Mailbox:
 
 
 class KafkaNode:
-    """A private single-node KRaft broker, configured like deploy/local/infra.sh's."""
+    """A private single-node KRaft broker, rendered, formatted and run by deploy/local/kafka.sh
+    like the one of `make infra-up`, with a lighter JVM; the process is the drills' to kill."""
+
+    SCRIPT = REPO / "deploy/local/kafka.sh"
+    JVM_OPTS = "-Xms128m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
 
     def __init__(self, folder: Path, port: int, controller_port: int, proxied: tuple[int, int] | None = None) -> None:
         """`proxied` = (listen port, advertised port): a second listener that clients reach through
         a fault proxy listening on the advertised port (a drill cuts the link to the broker)."""
         self.folder, self.port, self.controller_port = folder, port, controller_port
-        libs = os.environ.get("CET_KAFKA_LIBS") or str(
-            Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cet-suite" / f"kafka-{KAFKA_VERSION}" / "libs"
-        )
-        if not list(Path(libs).glob("kafka_2.13-*.jar")):
-            raise RuntimeError(f"Kafka jars not found in {libs}: run `make infra-up` once (it fetches them)")
-        java = shutil.which("java")
-        if java is None:
-            raise RuntimeError("java not found: apt-get install -y openjdk-17-jre-headless")
-        self.classpath, self.java = f"{libs}/*", java
         self.bootstrap = f"127.0.0.1:{port}"
-        self.log4j = REPO / "deploy/local/kafka/log4j2.xml"
         folder.mkdir(parents=True, exist_ok=True)
-        template = (REPO / "deploy/local/kafka/server.properties").read_text()
-        props = (
-            template.replace("@@KAFKA_PORT@@", str(port))
-            .replace("@@CONTROLLER_PORT@@", str(controller_port))
-            .replace("@@DATA_DIR@@", str(folder / "data"))
-        )
+        subprocess.run(["bash", str(self.SCRIPT), "render", str(folder), str(port), str(controller_port)], check=True, capture_output=True)
+        self.properties = folder / "server.properties"
         if proxied:
+            props = self.properties.read_text()
             listen, advertised = proxied
             props = (props.replace(f"CONTROLLER://127.0.0.1:{controller_port}\n", f"CONTROLLER://127.0.0.1:{controller_port},PROXIED://127.0.0.1:{listen}\n", 1)
                      .replace(f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}", f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},PROXIED://127.0.0.1:{advertised}")
                      .replace("CONTROLLER:PLAINTEXT", "CONTROLLER:PLAINTEXT,PROXIED:PLAINTEXT"))
             assert "PROXIED://127.0.0.1:" in props.split("advertised.listeners=")[0], "the template's listeners line changed"
-        self.properties = folder / "server.properties"
-        self.properties.write_text(props)
+            self.properties.write_text(props)
         self.proc = Proc(
-            "kafka",
-            [java, "-Xms128m", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
-             f"-Dlog4j2.configurationFile={self.log4j}", f"-Dkafka.logs.dir={folder}", "-cp", self.classpath, "kafka.Kafka", str(self.properties)],
-            env=dict(os.environ),
-            log=folder / "kafka.out",
+            "kafka", ["bash", str(self.SCRIPT), "run", str(folder)], env={**os.environ, "CET_KAFKA_JVM_OPTS": self.JVM_OPTS}, log=folder / "kafka.out",
         )
 
     def format(self) -> None:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        subprocess.run(
-            [self.java, "-XX:TieredStopAtLevel=1", f"-Dlog4j2.configurationFile={self.log4j}", f"-Dkafka.logs.dir={self.folder}", "-cp", self.classpath,
-             "kafka.tools.StorageTool", "format", "--ignore-formatted", "-t", cluster_id, "-c", str(self.properties)],
-            check=True, capture_output=True, timeout=120,
-        )
+        subprocess.run(["bash", str(self.SCRIPT), "format", str(self.folder)], check=True, capture_output=True, timeout=120)
 
     def ready(self) -> bool:
         probe = subprocess.run([sys.executable, str(REPO / "deploy/local/kafka_probe.py"), "127.0.0.1", str(self.port), "1"], capture_output=True)
@@ -284,7 +263,7 @@ class Stack:
     env_overrides: dict[str, str] = field(default_factory=dict)  # on top of base_env()
     gateway_overrides: dict[str, str] = field(default_factory=dict)  # on top of gateway_env()
     worker_replicas: dict[str, int] = field(default_factory=dict)  # service -> worker processes (default 1)
-    env_for: Callable[["Stack", str], dict[str, str]] | None = None  # process name -> extra environment
+    env_for: Callable[[Stack, str], dict[str, str]] | None = None  # process name -> extra environment
 
     # -- addresses ----------------------------------------------------------------------------
     @property

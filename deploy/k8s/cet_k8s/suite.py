@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
-from cet_shared.topics import Topic
-from cet_shared.topics import load as load_topics
+from cet_shared.topics import Topic, load as load_topics
 
 REPO = Path(__file__).resolve().parents[3]
 TOPICS_TOML = REPO / "deploy" / "topics.toml"
 sys.path.insert(0, str(REPO / "deploy"))
-from topology import load as load_topology  # noqa: E402  # deploy/ on the path first
+from topology import load as load_topology  # noqa: E402 - deploy/ on the path first
 
 # Every process of the suite (deploy/topology.toml; deploy/local/suite.sh starts the same ones);
 # every worker serves /metrics, /healthz and /readyz on the containers' worker port.

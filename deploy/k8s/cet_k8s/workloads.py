@@ -69,7 +69,7 @@ def secret_volumes(service: Service, *, keys: bool = True) -> tuple[list[Obj], l
     """A writable /tmp (the root filesystem is read-only) and, with `keys`, the service's key files
     (migrations read settings, never the keys: their Job mounts none)."""
     volumes: list[Obj] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
-    mounts: list[Obj] = [{"name": "tmp", "mountPath": "/tmp"}]
+    mounts: list[Obj] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108 - an emptyDir mount inside the pod
     if not keys:
         return volumes, mounts
     if service.name == "passport":
@@ -149,7 +149,7 @@ def deployment(service: Service, component: str) -> Obj:
     command = [f"{service.name}-api", "--port", str(service.api_port)] if api else [f"{service.name}-worker"]
     main = container(service, component, command, pooled=api, port=port)
     if not api:  # the worker's own HTTP port: /metrics, /healthz, /readyz
-        main["env"] += [{"name": "WORKER_METRICS_PORT", "value": str(WORKER_METRICS_PORT)}, {"name": "WORKER_METRICS_HOST", "value": "0.0.0.0"}]
+        main["env"] += [{"name": "WORKER_METRICS_PORT", "value": str(WORKER_METRICS_PORT)}, {"name": "WORKER_METRICS_HOST", "value": "0.0.0.0"}]  # noqa: S104 - inside the pod: the kubelet probes it
     main |= probes(port[0])
     main["resources"] = (
         {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import select
 
+from cet_shared.admin import ServiceAdmin
 from cet_shared.clock import ManualClock
 from cet_shared.db.tables import outbox
 from cet_shared.events.contracts import ExamSessionPublished
 from cet_shared.events.envelope import Event, EventEnvelope
-from cet_shared.admin import ServiceAdmin
-from cet_shared.pytest_plugin import asgi_client, empty_database
+from cet_shared.pytest_plugin import asgi_client, discard
 from cet_shared.testing import TestTokens
 from eligibility.api.app import create_app
 from eligibility.bootstrap import Eligibility, bootstrap
@@ -26,7 +26,7 @@ from eligibility.service.registry import import_scores, import_students
 from eligibility.settings import EligibilitySettings
 
 TEST_CAPTCHA_SECRET = "test-only-captcha-secret-not-for-production"
-START = datetime(2017, 3, 1, 1, 0, tzinfo=timezone.utc)
+START = datetime(2017, 3, 1, 1, 0, tzinfo=UTC)
 
 # The demo registry (fictional, test-only) that ships with the service.
 LIAO = {"id_type": "resident_id_card", "id_number": "330101199001010024", "name": "廖晓儿"}
@@ -55,8 +55,7 @@ def settings(database_url: str) -> EligibilitySettings:
 async def ctx(settings: EligibilitySettings, tokens: TestTokens) -> AsyncIterator[Eligibility]:
     eligibility = bootstrap(settings, clock=ManualClock(START), token_verifier=tokens.verifier())
     yield eligibility
-    await empty_database(eligibility.engine)
-    await eligibility.close()
+    await discard(eligibility)
 
 
 @pytest.fixture
@@ -127,7 +126,7 @@ class World:
         response = await self.client.post("/agreement", json={"version": self.ctx.settings.agreement_version, "accepted": True}, headers=headers)
         assert response.status_code == 200, response.text
 
-    async def save(self, headers: dict[str, str], who: dict[str, str]):  # noqa: ANN201
+    async def save(self, headers: dict[str, str], who: dict[str, str]):
         return await self.client.post("/registrations", json={**who, "confirmed": True}, headers=headers)
 
     async def bound(self, who: dict[str, str], pid: str | None = None) -> tuple[dict[str, str], dict]:

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 
+from cet_shared.admin import ServiceAdmin
 from cet_shared.clock import ManualClock
 from cet_shared.events.contracts import RegistrationBound, RegistrationSnapshot
 from cet_shared.events.envelope import Event, EventEnvelope
-from cet_shared.admin import ServiceAdmin
-from cet_shared.pytest_plugin import asgi_client, empty_database
+from cet_shared.pytest_plugin import asgi_client, discard
 from cet_shared.testing import TestTokens
 from enrolment.api.app import create_app
 from enrolment.bootstrap import Enrolment, bootstrap
@@ -26,7 +26,7 @@ from enrolment.events.consumers import build_consumers
 from enrolment.service.sessions import SessionSpec, create_session, publish
 from enrolment.settings import EnrolmentSettings
 
-START = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 
 @pytest.fixture(scope="session")
@@ -50,8 +50,7 @@ def clock() -> ManualClock:
 async def ctx(settings: EnrolmentSettings, clock: ManualClock) -> AsyncIterator[Enrolment]:
     enrolment = bootstrap(settings, clock=clock)
     yield enrolment
-    await empty_database(enrolment.engine)
-    await enrolment.close()
+    await discard(enrolment)
 
 
 @pytest.fixture
@@ -139,7 +138,7 @@ class World:
         passport_id: str | None = None,
         acknowledge: bool = True,
         name: str = "廖晓儿",
-    ) -> "Candidate":
+    ) -> Candidate:
         passport_id = passport_id or uuid.uuid4().hex.upper()
         registration_id = uuid.uuid4()
         snapshot = RegistrationSnapshot(
@@ -158,7 +157,7 @@ class World:
         return candidate
 
     @staticmethod
-    def code(response) -> str:  # noqa: ANN001
+    def code(response) -> str:
         """The problem code of an RFC 9457 answer."""
         assert response.headers["content-type"].startswith("application/problem+json"), response.text
         return response.json()["code"]
@@ -189,10 +188,10 @@ class Candidate:
         self.registration_id = registration_id
         self.headers = world.tokens.headers(passport_id, "candidate")
 
-    async def written(self, *codes: str):  # noqa: ANN201
+    async def written(self, *codes: str):
         return await self.world.client.post("/me/written", json={"subject_codes": list(codes)}, headers=self.headers)
 
-    async def oral(self, offering_id: uuid.UUID):  # noqa: ANN201
+    async def oral(self, offering_id: uuid.UUID):
         return await self.world.client.post("/me/oral", json={"offering_id": str(offering_id)}, headers=self.headers)
 
     async def page(self) -> dict:
@@ -200,7 +199,7 @@ class Candidate:
         assert response.status_code == 200, response.text
         return response.json()
 
-    async def cancel(self, enrolment_id: str):  # noqa: ANN201
+    async def cancel(self, enrolment_id: str):
         return await self.world.client.delete(f"/me/enrolments/{enrolment_id}", headers=self.headers)
 
 
@@ -210,6 +209,6 @@ def world(ctx: Enrolment, tokens: TestTokens, client: AsyncClient) -> World:
 
 
 @pytest.fixture
-def document_for():  # noqa: ANN201
+def document_for():
     """`document_for(now, **overrides)`: the test session document (see session_document)."""
     return session_document

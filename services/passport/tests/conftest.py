@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from httpx import AsyncClient
 
-from cet_shared.clock import ManualClock
 from cet_shared.admin import ServiceAdmin
-from cet_shared.pytest_plugin import asgi_client, empty_database
+from cet_shared.clock import ManualClock
+from cet_shared.pytest_plugin import asgi_client, discard
 from passport.api.app import create_app
 from passport.bootstrap import Passport, bootstrap
 from passport.cli import ADMIN
@@ -60,8 +60,7 @@ def settings(database_url: str, jwt_key_file: Path) -> PassportSettings:
 async def ctx(settings: PassportSettings) -> AsyncIterator[Passport]:
     passport = bootstrap(settings, clock=ManualClock())
     yield passport
-    await empty_database(passport.engine)
-    await passport.close()
+    await discard(passport)
 
 
 @pytest.fixture
@@ -96,11 +95,11 @@ class AccountsApi:
         self.client = client
         self.captchas = captchas
 
-    async def register(self, email: str = "liaoxiaoer@example.com", password: str = GOOD_PASSWORD, **extra):  # noqa: ANN201
+    async def register(self, email: str = "liaoxiaoer@example.com", password: str = GOOD_PASSWORD, **extra):
         body = {"email": email, "password": password, "confirm_password": password, **self.captchas.solved(), **extra}
         return await self.client.post("/accounts", json=body)
 
-    async def log_in(self, email: str = "liaoxiaoer@example.com", password: str = GOOD_PASSWORD):  # noqa: ANN201
+    async def log_in(self, email: str = "liaoxiaoer@example.com", password: str = GOOD_PASSWORD):
         return await self.client.post("/sessions", json={"email": email, "password": password, **self.captchas.solved()})
 
     async def signup(self, email: str = "liaoxiaoer@example.com", password: str = GOOD_PASSWORD, **extra) -> str:

@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
 from payment.worker import build_worker
 
 
-async def test_the_worker_prunes_old_rate_limit_windows_and_keeps_the_current_one(world) -> None:  # noqa: ANN001 - conftest's World
-    now = datetime.now(timezone.utc)
+async def test_the_worker_prunes_old_rate_limit_windows_and_keeps_the_current_one(world) -> None:
+    now = datetime.now(UTC)
     async with world.ctx.sessions() as session, session.begin():
         for bucket, started in (("notify:203.0.113.7", now - timedelta(days=2)), ("notify:203.0.113.7", now - timedelta(seconds=30))):
             await session.execute(text("INSERT INTO rate_limit_hits (bucket, window_start, hits) VALUES (:b, :w, 3)"), {"b": bucket, "w": started})

@@ -206,7 +206,7 @@ def app_revocations(request: Request) -> Revocations | None:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_role(*roles: str):  # noqa: ANN201 - a FastAPI dependency
+def require_role(*roles: str) -> Any:  # what Depends() returns: a FastAPI dependency marker
     """Dependency: the caller holds at least one of `roles` (least privilege: name them exactly)."""
 
     async def check(principal: CurrentPrincipal) -> Principal:

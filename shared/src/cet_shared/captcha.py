@@ -14,9 +14,10 @@ import hmac
 import json
 import secrets
 from datetime import timedelta
+from typing import Any, cast
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,4 +78,4 @@ class CaptchaSeal:
 
 async def forget_expired_nonces(session: AsyncSession, *, clock: Clock) -> int:
     result = await session.execute(delete(captcha_nonces).where(captcha_nonces.c.expires_at < clock.now()))
-    return result.rowcount or 0
+    return cast(CursorResult[Any], result).rowcount or 0  # a DELETE's result has a row count

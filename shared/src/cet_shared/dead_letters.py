@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, text, update
@@ -113,7 +113,7 @@ async def next_held(session: AsyncSession, consumer: str, key: str | None) -> An
 
 async def resolve(session: AsyncSession, row_id: int, state: str, *, by: str, resolution: str) -> None:
     await session.execute(
-        update(dead_letters).where(dead_letters.c.id == row_id).values(state=state, resolved_at=datetime.now(timezone.utc), resolved_by=by, resolution=resolution[:1000])
+        update(dead_letters).where(dead_letters.c.id == row_id).values(state=state, resolved_at=datetime.now(UTC), resolved_by=by, resolution=resolution[:1000])
     )
 
 
@@ -125,10 +125,10 @@ async def get(session: AsyncSession, row_id: int) -> Any:
     return (await session.execute(select(dead_letters).where(dead_letters.c.id == row_id))).mappings().first()
 
 
-async def listing(session: AsyncSession) -> list[dict]:
+async def listing(session: AsyncSession) -> list[dict[str, Any]]:
     """Every dead event with how many events of its key are parked behind it."""
     rows = (await session.execute(select(dead_letters).where(dead_letters.c.state.in_(HELD)).order_by(dead_letters.c.id))).mappings().all()
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for row in rows:
         if row["state"] == "dead":
             out.append({**_summary(row), "parked_behind": 0})
@@ -140,7 +140,7 @@ async def listing(session: AsyncSession) -> list[dict]:
     return out
 
 
-def _summary(row: Any) -> dict:
+def _summary(row: Any) -> dict[str, Any]:
     return {
         "id": row["id"], "consumer": row["consumer"], "state": row["state"], "key": row["key"], "event_type": row["event_type"],
         "event_id": str(row["event_id"]) if row["event_id"] else None, "topic": row["topic"], "partition": row["partition"], "offset": row["offset"],
@@ -148,7 +148,7 @@ def _summary(row: Any) -> dict:
     }
 
 
-def detail(row: Any) -> dict:
+def detail(row: Any) -> dict[str, Any]:
     body = row["body"]
     try:
         payload: Any = json.loads(body)

@@ -95,7 +95,7 @@ async def discard(consumers: Sequence[EventConsumer], row_id: int, *, by: str, r
     return {"discarded": row_id, "then_applied": outcome.applied, "duplicates": outcome.duplicates}
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dlq = commands.add_parser("dlq", help="dead letters: list, show, replay, discard")
     actions = dlq.add_subparsers(dest="dlq_command", required=True)
     actions.add_parser("list", help="dead events and how many are parked behind each")

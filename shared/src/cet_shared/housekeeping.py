@@ -13,9 +13,10 @@ many row locks or bloats one transaction, and several worker replicas may run it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
@@ -56,7 +57,8 @@ async def prune_rows(
     removed = 0
     for _ in range(max_batches):
         async with sessions() as session, session.begin():
-            count = (await session.execute(statement, {"cutoff": cutoff, "batch": batch})).rowcount or 0
+            result = await session.execute(statement, {"cutoff": cutoff, "batch": batch})
+            count = cast(CursorResult[Any], result).rowcount or 0  # a DELETE's result has a row count
         removed += count
         if count < batch:
             break
@@ -64,7 +66,7 @@ async def prune_rows(
 
 
 async def prune(sessions: async_sessionmaker[AsyncSession], retention: Retention, *, now: datetime | None = None, tables: tuple[str, ...] | None = None) -> dict[str, int]:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     cutoffs = {
         "outbox": now - retention.outbox,
         "inbox": now - retention.inbox,

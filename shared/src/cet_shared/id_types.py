@@ -9,8 +9,8 @@ from cet_shared.problems import Problem
 
 class IdType(StrEnum):
     RESIDENT_ID_CARD = "resident_id_card"
-    TAIWAN_PASS = "taiwan_pass"
-    HK_MACAO_PASS = "hk_macao_pass"
+    TAIWAN_PASS = "taiwan_pass"  # noqa: S105 - a travel permit (通行证), not a password
+    HK_MACAO_PASS = "hk_macao_pass"  # noqa: S105 - a travel permit (通行证), not a password
     PASSPORT = "passport"
     HONG_KONG_ID = "hong_kong_id"
     MACAO_ID = "macao_id"
@@ -53,7 +53,7 @@ def resident_id_checksum_ok(number: str) -> bool:
     """GB 11643-1999: 17 digits and a check character (0-9 or X)."""
     if len(number) != 18 or not number[:17].isdigit():
         return False
-    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == number[17].upper()
 
 

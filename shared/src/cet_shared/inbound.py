@@ -27,6 +27,11 @@ class Inbound:
     own_transaction: bool = False
     dead_reason: str | None = None  # permanent before any handler ran
 
+    def parts(self) -> tuple[Handler, EventEnvelope, Event]:
+        """Handler, envelope and event of a message open_message could read (no dead reason)."""
+        assert self.handler is not None and self.envelope is not None and self.event is not None, self.dead_reason
+        return self.handler, self.envelope, self.event
+
 
 def open_message(handlers: dict[tuple[str, int], tuple[Handler, bool]], handled_types: set[str], body: bytes, record: Any) -> Inbound | None:
     raw_key = getattr(record, "key", None)

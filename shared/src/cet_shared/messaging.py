@@ -62,7 +62,8 @@ def dead_letter_topic(group: str) -> str:
 async def _raw_body(message: Any) -> bytes:
     # We parse envelopes ourselves so that an unreadable message reaches the dead-letter path
     # instead of failing inside the framework's decoder forever.
-    return message.body
+    body: bytes = message.body
+    return body
 
 
 class TransientFailure(Exception):
@@ -172,7 +173,7 @@ class EventConsumer:
                 await self._apply(items, topic)
                 self._backoff.reset()
                 return
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure of the batch: retried one by one
                 if is_transient(exc):
                     await self._transient(exc)
                 log.warning("%s: a batch of %d failed (%r); applying one by one", self.group, len(items), exc)
@@ -189,11 +190,12 @@ class EventConsumer:
             try:
                 await self._apply([item], topic)
                 return
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a handler's failure, classified below (transient or dead letter)
                 if is_transient(exc) or not await self._database_answers():
                     await self._transient(exc)
                 last_error = exc
-                log.warning("%s: %s %s failed (attempt %d/%d): %r", self.group, item.envelope.event_type, item.envelope.event_id, attempt, self._max_attempts, exc)
+                envelope = item.parts()[1]
+                log.warning("%s: %s %s failed (attempt %d/%d): %r", self.group, envelope.event_type, envelope.event_id, attempt, self._max_attempts, exc)
                 if attempt < self._max_attempts:
                     await asyncio.sleep(self._retry_delay * attempt)
         await self._dead_letter(item, topic, f"{type(last_error).__name__}: {last_error}")
@@ -212,13 +214,14 @@ class EventConsumer:
                 else:
                     to_apply.append(item)
             # One statement records the whole batch in the inbox; what comes back is new.
-            new = await first_deliveries(session, consumer=self.group, events=[(item.envelope.event_id, item.envelope.event_type) for item in to_apply])
+            opened = [(item, *item.parts()) for item in to_apply]
+            new = await first_deliveries(session, consumer=self.group, events=[(envelope.event_id, envelope.event_type) for _, _, envelope, _ in opened])
             applied = 0
-            for item in to_apply:
-                if item.envelope.event_id in new:
-                    new.discard(item.envelope.event_id)  # the same event twice in one batch applies once
-                    with consumed_event(self.group, item.event.topic, item.envelope, item.record):  # its span, even in a batch
-                        await item.handler(uow, item.event, item.envelope)
+            for item, handler, envelope, event in opened:
+                if envelope.event_id in new:
+                    new.discard(envelope.event_id)  # the same event twice in one batch applies once
+                    with consumed_event(self.group, event.topic, envelope, item.record):  # its span, even in a batch
+                        await handler(uow, event, envelope)
                     applied += 1
             await uow.commit()
         self.applied += applied
@@ -237,10 +240,11 @@ class EventConsumer:
         item = inbound.open_message(self._handlers, self._handled_types, body, None)
         if item is None or item.dead_reason is not None:
             raise ValueError(item.dead_reason if item else "not an event this consumer handles")
-        new = await first_deliveries(uow.session, consumer=self.group, events=[(item.envelope.event_id, item.envelope.event_type)])
+        handler, envelope, event = item.parts()
+        new = await first_deliveries(uow.session, consumer=self.group, events=[(envelope.event_id, envelope.event_type)])
         if not new:
             return False
-        await item.handler(uow, item.event, item.envelope)
+        await handler(uow, event, envelope)
         return True
 
     async def _database_answers(self) -> bool:
@@ -249,7 +253,7 @@ class EventConsumer:
             async with self.unit_of_work() as uow:
                 await uow.session.execute(text("SELECT 1"))
             return True
-        except Exception:
+        except Exception:  # noqa: BLE001 - the probe's answer is yes or no
             return False
 
     async def _transient(self, exc: Exception) -> None:

@@ -17,12 +17,13 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class _EnginePools(Collector):
             if not hasattr(pool, "checkedout"):
                 continue
             in_use.add_metric([name], pool.checkedout())
-            limit.add_metric([name], pool.size() + max(getattr(pool, "_max_overflow", 0), 0))
+            limit.add_metric([name], cast(QueuePool, pool).size() + max(getattr(pool, "_max_overflow", 0), 0))  # a QueuePool (checked above)
         yield in_use
         yield limit
 
@@ -144,7 +145,7 @@ class CachedGauge:
         self._fresh_until = time.monotonic() + self.ttl
         try:
             samples = await self.fetch(engine)
-        except Exception as exc:  # a scrape must still answer while the database is away
+        except Exception as exc:  # noqa: BLE001 - a scrape must still answer while the database is away
             log.warning("metrics: %s not refreshed: %r", self.gauge._name, exc)
             return
         self.gauge.clear()

@@ -29,8 +29,8 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
-from datetime import datetime, timezone
 
 from aiokafka import AIOKafkaProducer
 from opentelemetry import propagate
@@ -136,7 +136,7 @@ class OutboxRelay:
                 if self._stopping.is_set():
                     return
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the relay outlives any failure of a round
                 if self.is_leader:
                     self.step_downs += 1
                     log.warning("outbox relay stepped down: %s: %s", type(exc).__name__, str(exc)[:200])
@@ -183,7 +183,7 @@ class OutboxRelay:
             await connection.execute(text(f"SET {setting} = {int(value)}"))
         await connection.commit()
 
-    async def _renewed(self, connection: AsyncConnection, statement: Any, parameters: dict | None = None) -> Any:
+    async def _renewed(self, connection: AsyncConnection, statement: Any, parameters: dict[str, Any] | None = None) -> Any:
         """Run a leader statement; its success renews the lease. A failure or a lease that may have
         run out meanwhile (we were frozen) ends the leadership."""
         if time.monotonic() - self._renewed_at > self._lease_seconds * 0.8:
@@ -192,7 +192,7 @@ class OutboxRelay:
         try:
             result = await asyncio.wait_for(connection.execute(statement, parameters or {}), timeout=self._lease_seconds / 2)
             await asyncio.wait_for(connection.commit(), timeout=self._lease_seconds / 2)
-        except (TimeoutError, asyncio.TimeoutError) as exc:
+        except TimeoutError as exc:
             raise LeadershipLost("a leader statement timed out") from exc
         self._renewed_at = started
         return result
@@ -215,12 +215,12 @@ class OutboxRelay:
             connection,
             update(outbox)
             .where(outbox.c.id.in_([row.id for row in rows]))
-            .values(published_at=datetime.now(timezone.utc), attempts=outbox.c.attempts + 1),
+            .values(published_at=datetime.now(UTC), attempts=outbox.c.attempts + 1),
         )
         self.published += len(rows)
         return len(rows)
 
-    async def _send_holding_the_lease(self, connection: AsyncConnection, rows: Sequence) -> None:
+    async def _send_holding_the_lease(self, connection: AsyncConnection, rows: Sequence[Any]) -> None:
         """Wait for Kafka's acks, renewing the lease meanwhile; give up the moment it cannot."""
         if time.monotonic() - self._renewed_at > self._lease_seconds * 0.8:
             raise LeadershipLost("frozen between reading and sending")
@@ -242,7 +242,7 @@ class OutboxRelay:
                 sending.cancel()
                 await asyncio.gather(sending, return_exceptions=True)
 
-    async def _send(self, rows: Sequence) -> None:
+    async def _send(self, rows: Sequence[Any]) -> None:
         # send() only queues; the idempotent producer keeps per-partition order with several
         # batches in flight, so we queue everything and then wait for every ack.
         deliveries = []

@@ -10,13 +10,13 @@ A service's conftest names the service once and builds its own container on thes
     async def ctx(settings):               # settings from `database_url`
         container = bootstrap(settings, clock=...)
         yield container
-        await empty_database(container.engine)
-        await container.close()
+        await discard(container)           # its tables emptied, then closed
 
 - `database_url`: the service's throw-away database on the real PostgreSQL, migrated with the
   service's own Alembic history (the common history included), dropped at the end;
 - `tokens` (session): access tokens minted with a key made for this run (`TestTokens`);
-- `empty_database(engine)`: every table emptied after a test, identities restarted;
+- `empty_database(engine)`: every table emptied after a test, identities restarted (`discard(container)`:
+  that, then the container closed);
 - `asgi_client(app, base_url)`: the app's lifespan run, an httpx client on its ASGI transport.
 """
 
@@ -77,6 +77,12 @@ async def empty_database(engine: AsyncEngine) -> None:
             await connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))
         ).scalars().all()
         await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+async def discard(container: Any) -> None:
+    """After a test: its tables emptied, then the container's pools and clients closed."""
+    await empty_database(container.engine)
+    await container.close()
 
 
 @asynccontextmanager

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +18,7 @@ from cet_shared.problems import Problem, too_many_requests
 def _window_start(now: datetime, window: timedelta) -> datetime:
     seconds = int(window.total_seconds())
     epoch = int(now.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % seconds, timezone.utc)
+    return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
 
 
 class RateLimit:
@@ -45,12 +46,12 @@ class RateLimit:
 
     async def record(self, session: AsyncSession, subject: str, *, clock: Clock) -> int:
         start = _window_start(clock.now(), self.window)
-        statement = insert(rate_limit_hits).values(bucket=self._bucket(subject), window_start=start, hits=1)
-        statement = statement.on_conflict_do_update(
+        upsert = insert(rate_limit_hits).values(bucket=self._bucket(subject), window_start=start, hits=1).on_conflict_do_update(
             index_elements=[rate_limit_hits.c.bucket, rate_limit_hits.c.window_start],
             set_={"hits": rate_limit_hits.c.hits + 1},
         ).returning(rate_limit_hits.c.hits)
-        return (await session.execute(statement)).scalar_one()
+        hits: int = (await session.execute(upsert)).scalar_one()
+        return hits
 
     async def consume(self, session: AsyncSession, subject: str, *, clock: Clock) -> None:
         """Count this call and refuse it when it goes over the limit."""
@@ -74,4 +75,4 @@ class RateLimit:
 
 async def forget_old_windows(session: AsyncSession, *, clock: Clock, older_than: timedelta = timedelta(days=1)) -> int:
     result = await session.execute(delete(rate_limit_hits).where(rate_limit_hits.c.window_start < clock.now() - older_than))
-    return result.rowcount or 0
+    return cast(CursorResult[Any], result).rowcount or 0  # a DELETE's result has a row count

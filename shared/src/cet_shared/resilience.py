@@ -44,7 +44,7 @@ CONFLICT_STATES = {"40001", "40P01"}
 def _chain(error: BaseException) -> Iterator[BaseException]:
     """The error, what SQLAlchemy wraps (`.orig`, the driver's exception) and its causes."""
     seen: set[int] = set()
-    pending = [error]
+    pending: list[BaseException | None] = [error]
     while pending:
         current = pending.pop()
         if current is None or id(current) in seen:
@@ -96,7 +96,7 @@ class Backoff:
     def next_delay(self) -> float:
         self.failures += 1
         ceiling = min(self.cap, self.first * 2 ** (self.failures - 1))
-        return random.uniform(ceiling / 2, ceiling)
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
 
     async def wait(self) -> None:
         await asyncio.sleep(self.next_delay())

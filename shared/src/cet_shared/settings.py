@@ -48,7 +48,7 @@ class ServiceSettings(BaseSettings):
     kafka_topic_prefix: str = Field(default="", validation_alias="KAFKA_TOPIC_PREFIX")
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secrets(self) -> "ServiceSettings":
+    def _refuse_placeholder_secrets(self) -> ServiceSettings:
         if self.environment in RELAXED_ENVIRONMENTS:
             return self
         for name in self.secret_field_names():

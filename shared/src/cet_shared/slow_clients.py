@@ -70,7 +70,7 @@ class TimedHttpProtocol(HttpToolsProtocol):
 def install_disconnect_handler(app: FastAPI) -> None:
     """A client that went away mid-body is not a server error: 400 (nobody reads it), no log line."""
 
-    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+    async def _gone(request: Request, exc: Exception) -> Response:  # a ClientDisconnect
         return problem_response(Problem(400, "client_disconnected", "连接已中断，请重新提交"), request)
 
     app.add_exception_handler(ClientDisconnect, _gone)

@@ -10,11 +10,17 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+
+if TYPE_CHECKING:  # imported where used: the pytest plugin loads this module in every run
+    from cet_shared.auth import TokenVerifier
+    from cet_shared.worker import Worker
 
 
 def required_env(name: str) -> str:
@@ -57,7 +63,7 @@ def kafka_bootstrap() -> str:
     return required_env("KAFKA_BOOTSTRAP_SERVERS")
 
 
-async def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):  # noqa: ANN001, ANN201
+async def wait_for(predicate: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.1, what: str = "condition") -> Any:
     """Poll an async or sync predicate until it returns something truthy."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -90,23 +96,24 @@ class TestTokens:
         self.signer = TokenSigner(Ed25519PrivateKey.generate(), issuer=issuer, audience=audience, lifetime=timedelta(minutes=30))
 
     @property
-    def jwks(self) -> dict:
+    def jwks(self) -> dict[str, Any]:
         return self.signer.jwks()
 
-    def verifier(self):  # noqa: ANN201
+    def verifier(self) -> TokenVerifier:
         from cet_shared.auth import TokenVerifier
+
 
         return TokenVerifier(self.jwks, issuer=self.issuer, audience=self.audience)
 
     def token(self, passport_id: str | None = None, *roles: str, school_code: str | None = None, token_version: int = 0) -> str:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         return self.signer.issue(
             passport_id=passport_id or uuid.uuid4().hex.upper(),
             roles=list(roles or ("candidate",)),
             token_version=token_version,
             school_code=school_code,
-            now=datetime.now(timezone.utc),
+            now=datetime.now(UTC),
         )
 
     def headers(self, passport_id: str | None = None, *roles: str, school_code: str | None = None) -> dict[str, str]:
@@ -141,7 +148,7 @@ class KafkaProbe:
         from aiokafka import AIOKafkaConsumer
 
         self.topics = topics
-        self.messages: list = []
+        self.messages: list[Any] = []
         self._consumer = AIOKafkaConsumer(
             *topics,
             bootstrap_servers=bootstrap or kafka_bootstrap(),
@@ -150,9 +157,9 @@ class KafkaProbe:
             enable_auto_commit=False,
             metadata_max_age_ms=500,
         )
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> "KafkaProbe":
+    async def __aenter__(self) -> KafkaProbe:
         await self._consumer.start()
         self._task = asyncio.create_task(self._collect())
         return self
@@ -167,7 +174,7 @@ class KafkaProbe:
         async for record in self._consumer:
             self.messages.append(record)
 
-    def envelopes(self, event_type: str | None = None) -> list:
+    def envelopes(self, event_type: str | None = None) -> list[dict[str, Any]]:
         import json
 
         out = []
@@ -180,13 +187,13 @@ class KafkaProbe:
                 out.append(body)
         return out
 
-    async def wait_for(self, event_type: str, count: int = 1, timeout: float = 20.0) -> list:
+    async def wait_for(self, event_type: str, count: int = 1, timeout: float = 20.0) -> list[dict[str, Any]]:
         await wait_for(lambda: len(self.envelopes(event_type)) >= count, timeout=timeout, what=f"{count} {event_type} on {self.topics}")
         return self.envelopes(event_type)
 
 
 @asynccontextmanager
-async def running(worker) -> AsyncIterator:  # noqa: ANN001
+async def running(worker: Worker) -> AsyncIterator[Worker]:
     """Run a `cet_shared.worker.Worker` inside a test, stopping it cleanly afterwards."""
     task = asyncio.create_task(worker.run())
     started = asyncio.create_task(worker.started())

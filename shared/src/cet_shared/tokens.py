@@ -35,7 +35,7 @@ class TokenSigner:
         self._jwk["kid"] = _b64url(hashlib.sha256(canonical.encode()).digest())
 
     @classmethod
-    def from_pem_file(cls, path: str | Path, **kwargs: Any) -> "TokenSigner":
+    def from_pem_file(cls, path: str | Path, **kwargs: Any) -> TokenSigner:
         key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
         if not isinstance(key, Ed25519PrivateKey):
             raise ValueError(f"{path} is not an Ed25519 private key")

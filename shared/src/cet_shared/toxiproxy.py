@@ -16,6 +16,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -25,7 +26,8 @@ DEFAULT_BINARY = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def binary() -> str:
@@ -39,7 +41,7 @@ def binary() -> str:
 
 
 class Proxy:
-    def __init__(self, server: "Toxiproxy", name: str, port: int, upstream: str) -> None:
+    def __init__(self, server: Toxiproxy, name: str, port: int, upstream: str) -> None:
         self.server, self.name, self.port, self.upstream = server, name, port, upstream
         self.address = f"127.0.0.1:{port}"
 
@@ -64,11 +66,11 @@ class Toxiproxy:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log
-        self._process: subprocess.Popen | None = None
+        self._process: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> "Toxiproxy":
+    def __enter__(self) -> Toxiproxy:
         out = self._log.open("ab") if self._log else subprocess.DEVNULL
-        self._process = subprocess.Popen([binary(), "-host", "127.0.0.1", "-port", str(self.port)], stdout=out, stderr=subprocess.STDOUT,
+        self._process = subprocess.Popen([binary(), "-host", "127.0.0.1", "-port", str(self.port)], stdout=out, stderr=subprocess.STDOUT,  # noqa: S603 - our own binary, fixed arguments
                                          stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -84,7 +86,7 @@ class Toxiproxy:
             self._process.terminate()
             self._process.wait(timeout=10)
 
-    def api(self, method: str, path: str, body: dict | None = None):  # noqa: ANN201
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:  # the server's JSON, or None
         response = httpx.request(method, self.url + path, json=body, timeout=5)
         response.raise_for_status()
         return response.json() if response.content else None

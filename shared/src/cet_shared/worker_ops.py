@@ -100,7 +100,7 @@ class WorkerOps:
     def __init__(self, name: str, *, engine: AsyncEngine, broker: Any, consumers: Sequence[Any], relay: Any) -> None:
         self.name, self.engine, self.broker, self.consumers, self.relay = name, engine, broker, consumers, relay
         self.settings = TelemetrySettings()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._server: _EmbeddedServer | None = None
         self.collected: dict[str, float] = {}
         self.lags: list[tuple[str, str, int, int]] = []
@@ -117,6 +117,7 @@ class WorkerOps:
             self._tasks.append(asyncio.create_task(self._serve(), name=f"{self.name}-ops-http"))
 
     async def _serve(self) -> None:
+        assert self._server is not None  # set by start() before this task
         try:
             await self._server.serve()
         except SystemExit:  # uvicorn exits when it cannot bind: the worker's real work goes on
@@ -159,7 +160,7 @@ class WorkerOps:
                 await self.collect()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the figures wait for the next round; the worker goes on
+            except Exception as exc:  # noqa: BLE001 - the figures wait for the next round; the worker goes on
                 log.warning("%s: metrics not collected: %r", self.name, exc)
             await asyncio.sleep(COLLECT_EVERY)
 

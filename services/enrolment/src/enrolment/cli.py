@@ -18,7 +18,7 @@ import json
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ def load_session_file(path: Path, *, now: datetime | None = None):  # noqa: ANN2
 
     text = path.read_text(encoding="utf-8")
     document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    return SessionSpec.model_validate(resolve_relative(document, now or datetime.now(timezone.utc)))
+    return SessionSpec.model_validate(resolve_relative(document, now or datetime.now(UTC)))
 
 
 def _run(action: Callable[[Any], Awaitable[Any]]) -> Any:

@@ -1,7 +1,7 @@
 """exam sessions, offerings, notices, registrations projection, enrolments, waiting list, payments, refunds
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27 07:50:47.277428
 """
 

@@ -1,7 +1,7 @@
 """payment tables
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27 07:52:39.136186
 """
 
