@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import StrictBool, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, StrictBool, StringConstraints, field_validator, model_validator
 
 from cet_shared.id_types import IdType, check_resident_id, parse_id_type
 from cet_shared.strict import Strict
