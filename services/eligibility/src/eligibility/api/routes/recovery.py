@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from eligibility.api.deps import ClientAddress, EligibilityDep
+from eligibility.api.deps import ClientAddress, EligibilityDep, UnitOfWorkDep
 from eligibility.api.schemas import RecoveryRequest
 from eligibility.service import recovery as service
 
@@ -14,8 +14,8 @@ router = APIRouter(tags=["account-recovery"])
 
 
 @router.post("/account-recovery")
-async def recover(body: RecoveryRequest, ctx: EligibilityDep, client: ClientAddress) -> dict[str, Any]:
+async def recover(body: RecoveryRequest, uow: UnitOfWorkDep, ctx: EligibilityDep, client: ClientAddress) -> dict[str, Any]:
     return await service.recover(
-        ctx, client=client, id_type=body.id_type, id_number=body.id_number, name=body.name,
+        uow, ctx.clock, ctx.settings, ctx.captcha, client=client, id_type=body.id_type, id_number=body.id_number, name=body.name,
         captcha_token=body.captcha_token, captcha_answer=body.captcha_answer,
     )

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from cet_shared.problems import Problem, forbidden
-from eligibility.api.deps import EligibilityDep, Importer
+from eligibility.api.deps import ClockDep, Importer, SettingsDep, UnitOfWorkDep
 from eligibility.service import registry as service
 
 router = APIRouter(tags=["registry"])
@@ -33,19 +33,19 @@ def _result(result: service.ImportResult) -> dict[str, Any]:
 
 
 @router.post("/registry/students")
-async def import_students(request: Request, ctx: EligibilityDep, principal: Importer) -> dict[str, Any]:
-    text = await _csv_text(request, ctx.settings.max_import_bytes)
+async def import_students(request: Request, uow: UnitOfWorkDep, clock: ClockDep, settings: SettingsDep, principal: Importer) -> dict[str, Any]:
+    text = await _csv_text(request, settings.max_import_bytes)
     # Ops imports any school; a teacher only their own school's students.
     scope = None if principal.has("ops") else principal.school_code
     if scope is None and not principal.has("ops"):
         raise forbidden()
-    return _result(await service.import_students(ctx, text, school_scope=scope))
+    return _result(await service.import_students(uow, clock, text, school_scope=scope))
 
 
 @router.post("/registry/scores")
-async def import_scores(request: Request, ctx: EligibilityDep, principal: Importer) -> dict[str, Any]:
+async def import_scores(request: Request, uow: UnitOfWorkDep, clock: ClockDep, settings: SettingsDep, principal: Importer) -> dict[str, Any]:
     # Score records are national data: ops only, teachers may not rewrite them.
     if not principal.has("ops"):
         raise forbidden()
-    text = await _csv_text(request, ctx.settings.max_import_bytes)
-    return _result(await service.import_scores(ctx, text))
+    text = await _csv_text(request, settings.max_import_bytes)
+    return _result(await service.import_scores(uow, clock, text))
