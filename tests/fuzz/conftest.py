@@ -236,7 +236,7 @@ async def payment_target(fuzz_tokens: TestTokens, payment_keys) -> AsyncIterator
         for event in events:
             await consumer.dispatch(EventEnvelope.wrap(event, key=str(registration_id), producer="fuzz").model_dump_json().encode(), topic=event.topic)
         candidate = Principal(passport_id=pids["candidate"], roles=frozenset({"candidate"}))
-        order = await create_order(seeding, candidate, enrolment_ids[:1])
+        order = await create_order(seeding.unit_of_work(), seeding.clock, seeding.settings, candidate, enrolment_ids[:1])
         await seeding.close()
         ctx = bootstrap(settings, clock=ManualClock(now), http_transport=transport)
         app = create_app(ctx, token_verifier=fuzz_tokens.verifier())

@@ -25,7 +25,7 @@ from cet_shared.events.contracts import RegistrationBound, RegistrationSnapshot,
 from cet_shared.events.envelope import Event, EventEnvelope
 from cet_shared.testing import TestTokens, throwaway_database
 from payment.api.app import create_app
-from payment.bootstrap import Payment, bootstrap, build_gateways
+from payment.bootstrap import PaymentContainer, bootstrap, build_gateways
 from payment.cli import migrate
 from payment.events.consumers import build_consumers
 from payment.sandbox.app import build_state, create_app as create_sandbox_app
@@ -83,7 +83,7 @@ def sandbox_overrides() -> dict:
 
 @dataclass
 class World:
-    ctx: Payment
+    ctx: PaymentContainer
     sandbox: SandboxState
     api: AsyncClient  # the payment service
     gw: AsyncClient  # the sandbox, as a browser sees it

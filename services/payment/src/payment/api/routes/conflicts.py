@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from cet_shared.problems import Problem
-from payment.api.deps import PaymentDep, Support
+from payment.api.deps import ClockDep, GatewaysDep, Support, UnitOfWorkDep
 from payment.service import conflicts as service
 
 router = APIRouter(prefix="/conflicts", tags=["conflicts"])
@@ -39,17 +39,17 @@ class ConflictOut(BaseModel):
 
 
 @router.get("", response_model=list[ConflictOut])
-async def listed(ctx: PaymentDep, principal: Support, status: Literal["open", "settled", "support"] | None = None) -> list[ConflictOut]:
+async def listed(uow: UnitOfWorkDep, principal: Support, status: Literal["open", "settled", "support"] | None = None) -> list[ConflictOut]:
     """The newest conflicts first (200 at most); `status=support` is the work queue."""
-    return [ConflictOut.of(row) for row in await service.list_conflicts(ctx, status)]
+    return [ConflictOut.of(row) for row in await service.list_conflicts(uow, status)]
 
 
 @router.post("/{conflict_id}/settle", response_model=ConflictOut)
-async def settle(conflict_id: int, ctx: PaymentDep, principal: Support) -> ConflictOut:
+async def settle(conflict_id: int, uow: UnitOfWorkDep, clock: ClockDep, gateways: GatewaysDep, principal: Support) -> ConflictOut:
     """Ask the gateway's trade query again; the order is paid if it confirms. Audited."""
     if not 0 < conflict_id < 2**63:
         raise Problem(404, "conflict_not_found", "该支付冲突记录不存在")
-    row = await service.retry_by_support(ctx, conflict_id, principal.passport_id)
+    row = await service.retry_by_support(uow, clock, gateways, conflict_id, principal.passport_id)
     if row is None:
         raise Problem(404, "conflict_not_found", "该支付冲突记录不存在")
     return ConflictOut.of(row)
