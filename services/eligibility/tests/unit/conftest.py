@@ -225,8 +225,8 @@ class FakeReviews:
 class FakeThrottles:
     """Fixed windows as the real limits count them; a captcha token here is `ok:<answer>`."""
 
-    def __init__(self, state: State) -> None:
-        self.state = state
+    def __init__(self, state: State, committed: State) -> None:
+        self.state, self.committed = state, committed
 
     async def consume(self, limit: RateLimit, subject: str, *, clock: Clock) -> None:
         key = (limit.name, subject, int(clock.now().timestamp()) // int(limit.window.total_seconds()))
@@ -235,9 +235,13 @@ class FakeThrottles:
             raise too_many_requests(1)
 
     async def verify_captcha(self, seal: CaptchaSeal, token: str, answer: str, *, clock: Clock) -> None:
-        if token in self.state.spent_captchas or token != f"ok:{answer}":
+        if token in self.state.spent_captchas:
             raise captcha_wrong()
+        # Spent even when the answer is wrong or the transaction rolls back (one guess per image).
         self.state.spent_captchas.add(token)
+        self.committed.spent_captchas.add(token)
+        if token != f"ok:{answer}":
+            raise captcha_wrong()
 
 
 class FakeUnitOfWork:
@@ -252,7 +256,7 @@ class FakeUnitOfWork:
         self.exam_sessions = FakeExamSessions(self.state)
         self.registrations = FakeRegistrations(self.state)
         self.reviews = FakeReviews(self.state)
-        self.throttles = FakeThrottles(self.state)
+        self.throttles = FakeThrottles(self.state, self.committed)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
