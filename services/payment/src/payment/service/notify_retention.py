@@ -5,9 +5,9 @@ trail of the money."""
 from __future__ import annotations
 
 from cet_shared.housekeeping import prune_rows
-from payment.bootstrap import Payment
+from payment.bootstrap import PaymentContainer
 
 
-async def prune_rejected_notifications(ctx: Payment) -> int:
+async def prune_rejected_notifications(ctx: PaymentContainer) -> int:
     cutoff = ctx.clock.now() - ctx.settings.notify_rejected_retention
     return await prune_rows(ctx.sessions, "notifications", "id", "NOT verified AND received_at < :cutoff", cutoff)
