@@ -121,12 +121,14 @@ async def test_e12_rebinding_moves_the_registration_audited_and_refuses_bad_targ
     target = await refused(rebind(demo, clock, actor="S" * 32, registration_id=registration_id, new_passport_id=busy, reason="已绑定"))
     invalid = await refused(rebind(demo, clock, actor="S" * 32, registration_id=registration_id, new_passport_id="nope", reason="格式"))
     assert [same.code, target.code, invalid.code] == ["rebind_same_account", "target_account_bound", "passport_id_invalid"]
-    assert demo.committed.rebindings == [] and demo.published(RegistrationRebound) == []
+    assert demo.committed.rebindings == [] and demo.published(RegistrationRebound) == [] and demo.audited("registration.rebound") == []
     new = pid()
     done = await rebind(demo, clock, actor="S" * 32, registration_id=registration_id, new_passport_id=new, reason="忘记账号")
     assert (done.old_passport_id, done.new_passport_id) == (old, new)
     (audit,) = demo.committed.rebindings
     assert (audit.actor_passport_id, audit.reason, audit.rebound_at) == ("S" * 32, "忘记账号", clock.now())
+    (entry,) = demo.audited("registration.rebound")  # the audit trail's row, beside rebind_audit's
+    assert (entry.subject, entry.before, entry.after, entry.candidate) == (("registration", registration_id), {"passport_id": old}, {"passport_id": new, "reason": "忘记账号"}, new)
     (event,) = demo.published(RegistrationRebound)
     assert event.new_passport_id == new
     assert (await service.home(demo, clock, settings, passport_id=new))["header_name"] == "廖晓儿"

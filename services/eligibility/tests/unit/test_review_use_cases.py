@@ -79,6 +79,7 @@ async def test_e10_rule2_waits_locked_for_a_teacher_of_the_school_who_approves(d
     review_id = uuid.UUID(listed["id"])
     stranger = await refused(teacher_review.teacher_decide(demo, clock, teacher="T" * 32, school_code=OTHER_SCHOOL, review_id=review_id, approve=True, note=None))
     assert stranger.code == "review_not_found"
+    assert demo.audited("review.decided") == [], "a refusal records nothing"
     decided = await teacher_review.teacher_decide(demo, clock, teacher="T" * 32, school_code=LIAO_SCHOOL, review_id=review_id, approve=True, note="核对无误")
     # 廖晓儿 holds the level-4 oral qualification: CET6 covers the level's oral exam too.
     assert decided["status"] == "approved" and decided["granted_subjects"] == ["2", "S"]
@@ -86,6 +87,9 @@ async def test_e10_rule2_waits_locked_for_a_teacher_of_the_school_who_approves(d
     assert str(granted.registration_id) == registration_id and granted.reason == "cet6_review_teacher"
     twice = await refused(teacher_review.teacher_decide(demo, clock, teacher="T" * 32, school_code=LIAO_SCHOOL, review_id=review_id, approve=False, note=None))
     assert twice.code == "review_not_pending" and len(demo.published(QualificationGranted)) == 1
+    (entry,) = demo.audited("review.decided")
+    assert (entry.subject, entry.before, entry.candidate, entry.school) == (("cet6_review", review_id), {"status": "pending"}, passport_id, LIAO_SCHOOL)
+    assert entry.after == {"status": "approved", "note": "核对无误", "granted": ["2", "S"]}
 
 
 async def test_e10_a_rejected_application_can_be_resubmitted_within_the_throttle_or_withdrawn(demo, clock, settings, open_session):

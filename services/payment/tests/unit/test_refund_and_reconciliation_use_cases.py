@@ -60,6 +60,10 @@ async def test_y4_a_refund_is_queued_once_never_beyond_the_payment_and_sent_once
     assert refund.status == "completed" and gateways["alipay"].refunded == [refund.request_no]
     (done,) = uow.published(RefundCompleted)
     assert done.amount_fen == 2000 and [s.subject_code for s in done.subjects] == ["F"] and done.passport_id == uow.committed.orders[order.order_id].passport_id
+    kinds = [e.kind for e in uow.committed.audit]
+    assert kinds.count("refund.requested") == 1 and kinds.count("refund.completed") == 1, "queued once, sent once: audited once each"
+    (sent,) = [e for e in uow.committed.audit if e.kind == "refund.completed"]
+    assert sent.subject == ("refund", refund.refund_id) and sent.after == {"status": "completed", "amount_fen": 2000, "gateway": "alipay", "order_id": order.order_id}
 
 
 async def test_y4_a_refund_the_gateway_keeps_refusing_fails_after_the_last_attempt(uow, clock, settings, gateways, enrol):
@@ -72,11 +76,14 @@ async def test_y4_a_refund_the_gateway_keeps_refusing_fails_after_the_last_attem
     await process_one(uow, clock, settings, gateways)
     (refund,) = uow.committed.refunds.values()
     assert (refund.status, refund.attempts) == ("pending", 1) and uow.published(RefundFailed) == []
+    assert [e for e in uow.committed.audit if e.kind == "refund.failed"] == [], "a retry to come is no failure yet"
     await process_one(uow, clock, settings, gateways)
     (refund,) = uow.committed.refunds.values()
     assert (refund.status, refund.attempts) == ("failed", 2)
     (failed,) = uow.published(RefundFailed)
     assert failed.amount_fen == 3000 and failed.order_id == order.order_id
+    (audited,) = [e for e in uow.committed.audit if e.kind == "refund.failed"]
+    assert audited.after == {"status": "failed", "attempts": 2, "amount_fen": 3000}
     assert await process_one(uow, clock, settings, gateways) is None, "a failed refund is support's now"
 
 
