@@ -174,8 +174,8 @@ async def eligibility_target(fuzz_tokens: TestTokens) -> AsyncIterator[Target]:
         await asyncio.to_thread(migrate, url)
         settings = EligibilitySettings(database_url=url, captcha_secret=CAPTCHA_SECRET, environment="test", db_pool_size=5)
         seeding = bootstrap(settings, clock=ManualClock(START), token_verifier=fuzz_tokens.verifier())
-        await import_students(seeding, (DEMO / "students.csv").read_text(encoding="utf-8"), school_scope=None)
-        await import_scores(seeding, (DEMO / "scores.csv").read_text(encoding="utf-8"))
+        await import_students(seeding.unit_of_work(), seeding.clock, (DEMO / "students.csv").read_text(encoding="utf-8"), school_scope=None)
+        await import_scores(seeding.unit_of_work(), seeding.clock, (DEMO / "scores.csv").read_text(encoding="utf-8"))
         session_id = uuid.uuid4()
         event = ExamSessionPublished(
             exam_session_id=session_id, name="2017年上半年CET考试", registration_opens_at=START, registration_closes_at=START + timedelta(days=10)
@@ -258,7 +258,7 @@ async def payment_target(fuzz_tokens: TestTokens, payment_keys) -> AsyncIterator
         for event in events:
             await consumer.dispatch(EventEnvelope.wrap(event, key=str(registration_id), producer="fuzz").model_dump_json().encode(), topic=event.topic)
         candidate = Principal(passport_id=pids["candidate"], roles=frozenset({"candidate"}))
-        order = await create_order(seeding, candidate, enrolment_ids[:1])
+        order = await create_order(seeding.unit_of_work(), seeding.clock, seeding.settings, candidate, enrolment_ids[:1])
         await seeding.close()
         ctx = bootstrap(settings, clock=ManualClock(now), http_transport=transport)
         app = create_app(ctx, token_verifier=fuzz_tokens.verifier())

@@ -19,7 +19,7 @@ from cet_shared.events.envelope import Event, EventEnvelope
 from cet_shared.pytest_plugin import asgi_client, discard
 from cet_shared.testing import TestTokens
 from eligibility.api.app import create_app
-from eligibility.bootstrap import Eligibility, bootstrap
+from eligibility.bootstrap import EligibilityContainer, bootstrap
 from eligibility.cli import ADMIN, DEMO
 from eligibility.events.consumers import build_consumers
 from eligibility.service.registry import import_scores, import_students
@@ -52,27 +52,27 @@ def settings(database_url: str) -> EligibilitySettings:
 
 
 @pytest.fixture
-async def ctx(settings: EligibilitySettings, tokens: TestTokens) -> AsyncIterator[Eligibility]:
+async def ctx(settings: EligibilitySettings, tokens: TestTokens) -> AsyncIterator[EligibilityContainer]:
     eligibility = bootstrap(settings, clock=ManualClock(START), token_verifier=tokens.verifier())
     yield eligibility
     await discard(eligibility)
 
 
 @pytest.fixture
-async def client(ctx: Eligibility) -> AsyncIterator[AsyncClient]:
+async def client(ctx: EligibilityContainer) -> AsyncIterator[AsyncClient]:
     app = create_app(ctx)
     async with asgi_client(app, "http://eligibility.test") as http:
         yield http
 
 
-async def deliver(ctx: Eligibility, event: Event, *, key: str) -> None:
+async def deliver(ctx: EligibilityContainer, event: Event, *, key: str) -> None:
     """Hand an event to eligibility's consumer as the broker would (inbox included)."""
     envelope = EventEnvelope.wrap(event, key=key, producer="test")
     for consumer in build_consumers(ctx):
         await consumer.dispatch(envelope.model_dump_json().encode(), topic=event.topic)
 
 
-async def published(ctx: Eligibility, event_type: str | None = None) -> list[dict]:
+async def published(ctx: EligibilityContainer, event_type: str | None = None) -> list[dict]:
     """What eligibility wrote to its outbox (in commit order)."""
     async with ctx.sessions() as session:
         query = select(outbox.c.envelope).order_by(outbox.c.id)
@@ -97,7 +97,7 @@ class World:
     async def published(self, event_type: str | None = None) -> list[dict]:
         return await published(self.ctx, event_type)
 
-    def __init__(self, ctx: Eligibility, client: AsyncClient, tokens: TestTokens) -> None:
+    def __init__(self, ctx: EligibilityContainer, client: AsyncClient, tokens: TestTokens) -> None:
         self.ctx, self.client, self.tokens = ctx, client, tokens
         self.session_id = uuid.uuid4()
 
@@ -106,8 +106,8 @@ class World:
         return self.ctx.clock  # type: ignore[return-value]
 
     async def load_registry(self) -> None:
-        await import_students(self.ctx, (DEMO / "students.csv").read_text(encoding="utf-8"), school_scope=None)
-        await import_scores(self.ctx, (DEMO / "scores.csv").read_text(encoding="utf-8"))
+        await import_students(self.ctx.unit_of_work(), self.clock, (DEMO / "students.csv").read_text(encoding="utf-8"), school_scope=None)
+        await import_scores(self.ctx.unit_of_work(), self.clock, (DEMO / "scores.csv").read_text(encoding="utf-8"))
 
     async def publish_session(self, *, opens_in: timedelta = timedelta(0), lasts: timedelta = timedelta(days=10), name: str = "2017年上半年CET考试", session_id: uuid.UUID | None = None) -> uuid.UUID:
         sid = session_id or self.session_id
@@ -139,7 +139,7 @@ class World:
 
 
 @pytest.fixture
-async def world(ctx: Eligibility, client: AsyncClient, tokens: TestTokens) -> World:
+async def world(ctx: EligibilityContainer, client: AsyncClient, tokens: TestTokens) -> World:
     w = World(ctx, client, tokens)
     await w.load_registry()
     return w

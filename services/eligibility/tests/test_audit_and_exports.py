@@ -31,7 +31,7 @@ def rows_of(body: bytes) -> list[list[str]]:
 
 
 async def pending_review(world, client) -> tuple[dict, str]:  # noqa: ANN001
-    await import_scores(world.ctx, SCORES)
+    await import_scores(world.ctx.unit_of_work(), world.ctx.clock, SCORES)
     await world.publish_session()
     headers, _ = await world.bound(world.LIAO)
     response = await client.post("/cet6-review", json={**world.LIAO, "ticket_number": "991010161100105", "confirmed": True}, headers=headers)

@@ -13,7 +13,11 @@ from cet_shared.events.contracts import SubjectCancelled, SubjectEnrolled, Subje
 from cet_shared.events.envelope import EventEnvelope
 from eligibility.db.tables import registration_subjects, registrations
 from eligibility.events.consumers import build_consumers, set_subject_status
-from eligibility.service.registrations import release_empty_registrations
+from eligibility.service.release import release_empty_registrations as release
+
+
+def sweep(ctx):  # noqa: ANN001, ANN201 - what the worker's job runs
+    return release(ctx.unit_of_work(), ctx.clock, lifetime=ctx.settings.empty_registration_lifetime, batch_size=ctx.settings.release_batch_size)
 
 
 def enrolled(registration_id: str, enrolment_id: uuid.UUID | None = None) -> SubjectEnrolled:
@@ -33,9 +37,9 @@ async def test_e9_an_empty_registration_is_released_after_24h(world, client, ctx
     await world.publish_session()
     headers, saved = await world.bound(world.LIAO)
     ctx.clock.advance(timedelta(hours=23, minutes=59))
-    assert await release_empty_registrations(ctx) == 0
+    assert await sweep(ctx) == 0
     ctx.clock.advance(timedelta(minutes=1))
-    assert await release_empty_registrations(ctx) == 1
+    assert await sweep(ctx) == 1
     assert await registration_count(ctx) == 0
     (event,) = await world.published("RegistrationReleased")
     assert event["key"] == saved["registration_id"] and event["payload"]["reason"] == "empty_24h"
@@ -49,7 +53,7 @@ async def test_e9_the_lifetime_is_a_setting(world, ctx):
     await world.publish_session()
     await world.bound(world.LIAO)
     ctx.clock.advance(timedelta(seconds=5))
-    assert await release_empty_registrations(ctx) == 1
+    assert await sweep(ctx) == 1
 
 
 async def test_e9_a_registration_with_an_active_subject_is_kept_and_one_with_only_gone_subjects_released(world, ctx):
@@ -65,7 +69,7 @@ async def test_e9_a_registration_with_an_active_subject_is_kept_and_one_with_onl
     await world.deliver(enrolled(yan["registration_id"], expired_id), key=yan["registration_id"])
     await world.deliver(SubjectExpired(enrolment_id=expired_id, registration_id=uuid.UUID(yan["registration_id"])), key=yan["registration_id"])
     ctx.clock.advance(timedelta(hours=25))
-    assert await release_empty_registrations(ctx) == 2
+    assert await sweep(ctx) == 2
     async with ctx.sessions() as session:
         kept = (await session.execute(select(registrations.c.id))).scalars().all()
     assert [str(k) for k in kept] == [liao["registration_id"]]
@@ -100,10 +104,10 @@ async def test_e9_race_a_subject_enrolled_while_the_release_runs_never_both(worl
     async with ctx.unit_of_work() as uow:
         await set_subject_status(uow, enrolment_id=uuid.uuid4(), registration_id=uuid.UUID(liao["registration_id"]), status="enrolled", at=ctx.clock.now())
         # Li Bo is free to release; Liao's row is locked and must not be.
-        released_meanwhile = await asyncio.wait_for(release_empty_registrations(ctx), timeout=5)
+        released_meanwhile = await asyncio.wait_for(sweep(ctx), timeout=5)
         await uow.commit()
     assert released_meanwhile == 1
-    assert await release_empty_registrations(ctx) == 0, "after the commit the sweeper sees the active subject"
+    assert await sweep(ctx) == 0, "after the commit the sweeper sees the active subject"
     async with ctx.sessions() as session:
         assert [str(r) for r in (await session.execute(select(registrations.c.id))).scalars().all()] == [liao["registration_id"]]
 
@@ -135,7 +139,7 @@ async def test_e9_race_fired_together_ends_consistent(world, ctx):
         saved = (await world.save(headers, world.LIAO)).json()
         ctx.clock.advance(timedelta(hours=25))
         event = enrolled(saved["registration_id"])
-        released, _ = await asyncio.gather(release_empty_registrations(ctx), world.deliver(event, key=saved["registration_id"]))
+        released, _ = await asyncio.gather(sweep(ctx), world.deliver(event, key=saved["registration_id"]))
         async with ctx.sessions() as session:
             exists = await session.scalar(select(func.count()).select_from(registrations).where(registrations.c.id == uuid.UUID(saved["registration_id"])))
         announced = saved["registration_id"] in {e["key"] for e in await world.published("RegistrationReleased")}

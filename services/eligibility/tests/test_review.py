@@ -41,11 +41,11 @@ async def test_e10_button_condition_campus_bar_and_existing_cet6(world, client, 
     assert refused.status_code == 409 and refused.json()["code"] == "review_not_available"
     # The campus stops offering CET6 and the candidate is barred: no button, no application.
     text = (DEMO / "students.csv").read_text(encoding="utf-8").replace("测试校区机构001,是", "测试校区机构001,否")
-    await import_students(ctx, text, school_scope=None)
+    await import_students(ctx.unit_of_work(), ctx.clock, text, school_scope=None)
     no_campus = (await client.post("/qualification/query", json=world.LI_BO, headers=headers)).json()["confirmation"]
     assert no_campus["cet6_review_available"] is False
     barred = (DEMO / "students.csv").read_text(encoding="utf-8").replace("1;F,否", "1;F,是")
-    await import_students(ctx, barred, school_scope=None)
+    await import_students(ctx.unit_of_work(), ctx.clock, barred, school_scope=None)
     liao = (await client.post("/qualification/query", json=world.LIAO, headers=headers)).json()["confirmation"]
     assert liao["cet6_review_available"] is False
     assert await reviews(ctx) == 0
@@ -72,7 +72,7 @@ async def test_e10_rule1_ticket_and_id_match_approves_at_once_and_grants_cet6(wo
 
 
 async def test_e10_rule2_name_match_goes_pending_locked_until_a_teacher_of_the_school_approves(world, client, ctx, tokens):
-    await import_scores(ctx, SCORES)
+    await import_scores(ctx.unit_of_work(), ctx.clock, SCORES)
     await world.publish_session()
     headers, saved = await world.bound(world.LIAO)
     response = await client.post("/cet6-review", json=form(world.LIAO, "991010161100105"), headers=headers)
@@ -104,7 +104,7 @@ async def test_e10_rule2_name_match_goes_pending_locked_until_a_teacher_of_the_s
 
 async def test_e10_rejected_may_be_edited_and_resubmitted_throttled_or_deleted(world, client, ctx, tokens):
     ctx.settings.review_resubmissions = 2
-    await import_scores(ctx, SCORES)
+    await import_scores(ctx.unit_of_work(), ctx.clock, SCORES)
     await world.publish_session()
     headers, _ = await world.bound(world.LIAO)
     teacher = tokens.headers(None, "teacher", school_code="99101")
@@ -135,7 +135,7 @@ async def test_e10_rejected_may_be_edited_and_resubmitted_throttled_or_deleted(w
 
 
 async def test_e10_rule3_refusals_store_nothing(world, client, ctx):
-    await import_scores(ctx, SCORES)
+    await import_scores(ctx.unit_of_work(), ctx.clock, SCORES)
     await world.publish_session()
     headers, _ = await world.bound(world.LIAO)
     cases = {
@@ -153,7 +153,7 @@ async def test_e10_rule3_refusals_store_nothing(world, client, ctx):
 
 
 async def test_e10_one_application_per_account_and_only_for_the_bound_candidate(world, client, ctx):
-    await import_scores(ctx, SCORES)
+    await import_scores(ctx.unit_of_work(), ctx.clock, SCORES)
     await world.publish_session()
     headers, _ = await world.bound(world.LI_BO)
     other = await client.post("/cet6-review", json=form(world.LIAO, "991010161100105"), headers=headers)

@@ -27,7 +27,7 @@ from cet_shared.events.envelope import Event, EventEnvelope
 from cet_shared.pytest_plugin import discard
 from cet_shared.testing import TestTokens
 from payment.api.app import create_app
-from payment.bootstrap import Payment, bootstrap, build_gateways
+from payment.bootstrap import PaymentContainer, bootstrap, build_gateways
 from payment.cli import ADMIN
 from payment.events.consumers import build_consumers
 from payment.sandbox.app import build_state, create_app as create_sandbox_app
@@ -80,7 +80,7 @@ def sandbox_overrides() -> dict:
 
 @dataclass
 class World:
-    ctx: Payment
+    ctx: PaymentContainer
     sandbox: SandboxState
     api: AsyncClient  # the payment service
     gw: AsyncClient  # the sandbox, as a browser sees it

@@ -35,7 +35,7 @@ async def test_y4_y5_payment_refund_and_their_actors_are_in_the_audit_trail(worl
 
     event = RefundRequired(order_id=uuid.UUID(order["order_id"]), registration_id=registration_id, enrolment_ids=enrolment_ids, amount_fen=2, reason="late_payment_no_seat")
     await world.feed(event, key=str(registration_id))
-    assert await process_pending(world.ctx) == 1
+    assert await process_pending(world.ctx.unit_of_work(), world.ctx.clock, world.ctx.settings, world.ctx.gateways) == 1
     kinds = [(r["kind"], r["actor_id"], r["after"].get("amount_fen")) for r in await audit_rows(world)]
     assert kinds == [("payment.refresh_requested", agent, None), ("payment.recorded", agent, 2), ("refund.requested", "system", 2), ("refund.completed", "system", 2)]
     ops = world.headers(uuid.uuid4().hex.upper(), "ops")

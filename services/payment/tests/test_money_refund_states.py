@@ -37,7 +37,7 @@ async def test_y4_a_refused_subject_reads_refund_pending_then_refunded_and_a_who
         "status": "refund_pending", "status_label": "退款中", "amount_fen": 1, "amount_yuan": "0.01", "reason": "late_payment_no_seat",
         "reason_label": "支付时科目已过期且考位已满，款项原路退回", "enrolment_ids": None}
 
-    assert await process_pending(world.ctx) == 1
+    assert await process_pending(world.ctx.unit_of_work(), world.ctx.clock, world.ctx.settings, world.ctx.gateways) == 1
     order = await order_of(world, passport_id, order_id)
     assert order["refund_status"] == "refunded"
     assert [line["status"] for line in order["lines"] if line["enrolment_id"] == str(refused)] == ["refunded"]
@@ -49,7 +49,7 @@ async def test_y4_a_refused_subject_reads_refund_pending_then_refunded_and_a_who
     # The other subject refused too: all the money went back, and the order says so, not "paid".
     await world.feed(RefundRequired(order_id=order_id, registration_id=registration_id, enrolment_ids=[kept], amount_fen=1,
                                     reason="late_payment_no_seat"), key=str(registration_id))
-    await process_pending(world.ctx)
+    await process_pending(world.ctx.unit_of_work(), world.ctx.clock, world.ctx.settings, world.ctx.gateways)
     order = await order_of(world, passport_id, order_id)
     assert (order["status"], order["status_label"]) == ("refunded", "已退款")
     refreshed = await world.api.post(f"/registrations/{registration_id}/refresh", headers=world.headers(passport_id))
@@ -67,9 +67,9 @@ async def test_y4_a_refund_the_gateway_keeps_refusing_reads_refund_failed_and_is
     await world.feed(RefundRequired(order_id=order_id, registration_id=registration_id, enrolment_ids=enrolment_ids, amount_fen=2,
                                     reason="late_payment_no_seat"), key=str(registration_id))
     before = ALERTS["refund_failed"]
-    await process_one(world.ctx)
+    await process_one(world.ctx.unit_of_work(), world.ctx.clock, world.ctx.settings, world.ctx.gateways)
     assert (await order_of(world, passport_id, order_id))["status"] == "refund_pending", "one refusal: it is tried again"
-    await process_one(world.ctx)
+    await process_one(world.ctx.unit_of_work(), world.ctx.clock, world.ctx.settings, world.ctx.gateways)
     order = await order_of(world, passport_id, order_id)
     assert (order["status"], order["status_label"], order["refund_status"]) == ("refund_failed", "退款失败，请联系客服", "refund_failed")
     assert {line["status"] for line in order["lines"]} == {"refund_failed"}

@@ -69,8 +69,8 @@ async def test_rejected_notifications_are_pruned_after_the_retention_setting_and
     assert await world.scalar(select(func.count()).where(rejected)) >= 1
 
     world.ctx.clock.advance(world.ctx.settings.notify_rejected_retention / 2)
-    assert await prune_rejected_notifications(world.ctx) == 0, "younger than the retention: kept"
+    assert await prune_rejected_notifications(world.ctx.sessions, world.ctx.clock, world.ctx.settings) == 0, "younger than the retention: kept"
     world.ctx.clock.advance(world.ctx.settings.notify_rejected_retention)
-    assert await prune_rejected_notifications(world.ctx) >= 1
+    assert await prune_rejected_notifications(world.ctx.sessions, world.ctx.clock, world.ctx.settings) >= 1
     assert await world.scalar(select(func.count()).where(rejected)) == 0
     assert await world.scalar(select(func.count()).where(notifications.c.verified.is_(True))) >= 1

@@ -69,7 +69,7 @@ async def test_y4_refund_required_is_refunded_once_despite_duplicate_events_and_
         await world.feed(event, key=str(registration_id))
     assert await world.count(refunds) == 1
 
-    results = await asyncio.gather(*(process_pending(world.ctx) for _ in range(4)))
+    results = await asyncio.gather(*(process_pending(world.ctx.unit_of_work(), world.ctx.clock, world.ctx.settings, world.ctx.gateways) for _ in range(4)))
     assert sum(results) == 1, f"one processor sent it: {results}"
     trade = world.sandbox.trades[out_trade_no]
     assert [r.amount for r in trade.refunds] == [trade.refunded] and f"{trade.refunded:.2f}" == "0.02"
@@ -90,7 +90,7 @@ async def test_y4_payease_refund_is_idempotent_through_its_refund_list(world):
         RefundRequired(order_id=order_id, registration_id=registration_id, enrolment_ids=enrolment_ids[:1], amount_fen=1, reason="subject_not_payable"),
         key=str(registration_id),
     )
-    assert await process_pending(world.ctx) == 1
+    assert await process_pending(world.ctx.unit_of_work(), world.ctx.clock, world.ctx.settings, world.ctx.gateways) == 1
     request_no = await world.scalar(select(refunds.c.request_no))
     again = await world.ctx.gateway("payease").refund(out_trade_no=out_trade_no, transaction_id=out_trade_no, amount_yuan="0.01", request_no=request_no, reason="r")
     assert not again.fund_change and len(world.sandbox.trades[out_trade_no].refunds) == 1
@@ -112,8 +112,8 @@ async def test_y5_reconciliation_settles_or_reports_every_planted_mismatch(world
     await world.gw.post(f"/sandbox/trades/{hidden}/statement", json={"listed": False})
     today = to_shanghai(world.ctx.clock.now()).date()
 
-    report = await reconcile(world.ctx, "alipay", today)
-    kinds = {f["out_trade_no"]: f["kind"] for f in report.findings}
+    report = await reconcile(world.ctx.unit_of_work(), world.ctx.clock, world.ctx.gateways, "alipay", today)
+    kinds = {f.out_trade_no: f.kind for f in report.findings}
     assert kinds == {missed: "settled", mismatched: "amount_mismatch", hidden: "missing_there"}
     assert report.matched == 1 and report.lines == 3
     assert await world.scalar(select(orders.c.status).where(orders.c.order_id == missed_order)) == "paid"
@@ -127,23 +127,23 @@ async def test_y5_reconciliation_settles_or_reports_every_planted_mismatch(world
     assert ("amount_mismatch", 3, 2) in stored
 
     # A second run finds the settled one matched now; nothing is settled twice.
-    second = await reconcile(world.ctx, "alipay", today)
-    assert {f["kind"] for f in second.findings} == {"amount_mismatch", "missing_there"} and second.matched == 2
+    second = await reconcile(world.ctx.unit_of_work(), world.ctx.clock, world.ctx.gateways, "alipay", today)
+    assert {f.kind for f in second.findings} == {"amount_mismatch", "missing_there"} and second.matched == 2
     assert len(await world.events("PaymentConfirmed")) == 4
 
 
 async def test_y5_payease_day_list_reconciliation_and_the_daily_job(world):
     _, _, order_id, out_trade_no, _ = await paid(world, "payease", "abc", notify=False)
     today = to_shanghai(world.ctx.clock.now()).date()
-    report = await reconcile(world.ctx, "payease", today)
-    assert [(f["kind"], f["out_trade_no"]) for f in report.findings] == [("settled", out_trade_no)]
+    report = await reconcile(world.ctx.unit_of_work(), world.ctx.clock, world.ctx.gateways, "payease", today)
+    assert [(f.kind, f.out_trade_no) for f in report.findings] == [("settled", out_trade_no)]
     # The daily job reconciles yesterday once per gateway (payease was done above), however often it wakes.
     next_morning = datetime.combine(today + timedelta(days=1), time(9, 0), tzinfo=SHANGHAI)
     world.ctx.clock.set(next_morning)
-    assert await reconcile_yesterday_if_due(world.ctx) == 0, "not before the statement is out"
+    assert await reconcile_yesterday_if_due(world.ctx.unit_of_work, world.ctx.clock, world.ctx.settings, world.ctx.gateways) == 0, "not before the statement is out"
     world.ctx.clock.set(next_morning + timedelta(hours=2))
-    runs = await asyncio.gather(*(reconcile_yesterday_if_due(world.ctx) for _ in range(3)))
-    assert sum(runs) == 1 and await reconcile_yesterday_if_due(world.ctx) == 0
+    runs = await asyncio.gather(*(reconcile_yesterday_if_due(world.ctx.unit_of_work, world.ctx.clock, world.ctx.settings, world.ctx.gateways) for _ in range(3)))
+    assert sum(runs) == 1 and await reconcile_yesterday_if_due(world.ctx.unit_of_work, world.ctx.clock, world.ctx.settings, world.ctx.gateways) == 0
     async with world.ctx.sessions() as session:
         days = (await session.execute(select(reconciliation_runs.c.gateway, reconciliation_runs.c.bill_date))).all()
     assert sorted(days) == [("alipay", today), ("payease", today)]

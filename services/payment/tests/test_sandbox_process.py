@@ -78,8 +78,8 @@ async def test_y5_payment_admin_reconcile_settles_against_the_sandbox_process(wo
 
             passport_id, _, enrolment_ids = await world.registration()
             principal = Principal(passport_id=passport_id, roles=frozenset({"candidate"}))
-            order = await create_order(ctx, principal, enrolment_ids[:2])
-            form = await checkout(ctx, principal, order.order_id, "alipay", None)
+            order = await create_order(ctx.unit_of_work(), ctx.clock, ctx.settings, principal, enrolment_ids[:2])
+            form = await checkout(ctx.unit_of_work(), ctx.clock, ctx.settings, ctx.gateways, principal, order.order_id, "alipay", None)
             page = await sandbox.post(form.redirect.url.removeprefix(f"http://127.0.0.1:{port}"), data=form.redirect.fields)
             assert "确认付款" in page.text, page.text
             out_trade_no = json.loads(form.redirect.fields["biz_content"])["out_trade_no"]

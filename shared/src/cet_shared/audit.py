@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, Column, DateTime, Identity, MetaData, Table, Text, func, insert
 from sqlalchemy.dialects.postgresql import JSONB
@@ -148,3 +148,40 @@ async def record(
     if at is not None:
         values["at"] = at
     await session.execute(insert(audit_log).values(values))
+
+
+class AuditTrail(Protocol):
+    """The audit trail as a port of a service's unit of work: a use case records through
+    `uow.audit`, so the row is part of the transaction and the unit tier runs without PostgreSQL."""
+
+    async def record(
+        self,
+        kind: str,
+        subject: tuple[str, Any],
+        *,
+        before: Any = None,
+        after: Any = None,
+        candidate: Any = None,
+        school: str | None = None,
+        province: str | None = None,
+    ) -> None: ...
+
+
+class SessionAuditTrail:
+    """The PostgreSQL side of AuditTrail: `record` on the unit of work's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def record(
+        self,
+        kind: str,
+        subject: tuple[str, Any],
+        *,
+        before: Any = None,
+        after: Any = None,
+        candidate: Any = None,
+        school: str | None = None,
+        province: str | None = None,
+    ) -> None:
+        await record(self.session, kind, subject, before=before, after=after, candidate=candidate, school=school, province=province)

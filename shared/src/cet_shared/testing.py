@@ -8,11 +8,16 @@ instead of skipping.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC
+from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -208,3 +213,50 @@ async def running(worker: Worker) -> AsyncIterator[Worker]:
     finally:
         worker.stop()
         await asyncio.wait_for(task, timeout=30)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    kind: str
+    subject: tuple[str, Any]
+    before: Any = None
+    after: Any = None
+    candidate: Any = None
+    school: str | None = None
+    province: str | None = None
+
+
+class MemoryAuditTrail:
+    """cet_shared.audit.AuditTrail for a unit tier's fake unit of work: entries go to the list the
+    fake transaction holds, so they are kept on commit and dropped on rollback like the rows."""
+
+    def __init__(self, entries: list[AuditEntry]) -> None:
+        self.entries = entries
+
+    async def record(
+        self,
+        kind: str,
+        subject: tuple[str, Any],
+        *,
+        before: Any = None,
+        after: Any = None,
+        candidate: Any = None,
+        school: str | None = None,
+        province: str | None = None,
+    ) -> None:
+        self.entries.append(AuditEntry(kind, subject, before, after, candidate, school, province))
+
+
+def sibling_module(anchor: str, name: str) -> ModuleType:
+    """Import `name`.py next to `anchor` (a conftest's __file__): under --import-mode=importlib a
+    test directory is no package, yet a unit tier keeps its fakes in a module of their own."""
+    path = Path(anchor).with_name(f"{name}.py")
+    module_name = f"_tests_{path.parent.parent.parent.name}_{path.parent.name}_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # before running it: dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module

@@ -10,12 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from cet_shared.auth import TokenVerifier
 from cet_shared.captcha import CaptchaSeal
 from cet_shared.clock import Clock, SystemClock
-from cet_shared.db import UnitOfWork, create_engine, create_session_factory
+from cet_shared.db import create_engine, create_session_factory
+from eligibility.db.unit_of_work import SqlEligibilityUnitOfWork
 from eligibility.settings import EligibilitySettings
 
 
 @dataclass
-class Eligibility:
+class EligibilityContainer:
     settings: EligibilitySettings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
@@ -23,8 +24,8 @@ class Eligibility:
     captcha: CaptchaSeal
     token_verifier: TokenVerifier
 
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions, producer="eligibility")
+    def unit_of_work(self) -> SqlEligibilityUnitOfWork:
+        return SqlEligibilityUnitOfWork(self.sessions, producer="eligibility")
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -32,12 +33,12 @@ class Eligibility:
 
 def bootstrap(
     settings: EligibilitySettings | None = None, *, clock: Clock | None = None, token_verifier: TokenVerifier | None = None
-) -> Eligibility:
+) -> EligibilityContainer:
     settings = settings or EligibilitySettings()
     engine = create_engine(
         settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow, application_name="eligibility"
     )
-    return Eligibility(
+    return EligibilityContainer(
         settings=settings,
         engine=engine,
         sessions=create_session_factory(engine),

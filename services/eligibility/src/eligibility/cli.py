@@ -28,8 +28,8 @@ async def _import(kind: str, text: str):  # noqa: ANN202
     ctx = bootstrap()
     try:
         if kind == "students":
-            return await import_students(ctx, text, school_scope=None)
-        return await import_scores(ctx, text)
+            return await import_students(ctx.unit_of_work(), ctx.clock, text, school_scope=None)
+        return await import_scores(ctx.unit_of_work(), ctx.clock, text)
     finally:
         await ctx.close()
 

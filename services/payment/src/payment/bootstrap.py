@@ -10,7 +10,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cet_shared.clock import Clock, SystemClock
-from cet_shared.db import UnitOfWork, create_engine, create_session_factory
+from cet_shared.db import create_engine, create_session_factory
+from payment.db.unit_of_work import SqlPaymentUnitOfWork
 from payment.gateways.alipay import AlipayAdapter
 from payment.gateways.base import GatewayAdapter
 from payment.gateways.payease import PayEaseAdapter
@@ -19,7 +20,7 @@ from payment.settings import PaymentSettings
 
 
 @dataclass
-class Payment:
+class PaymentContainer:
     settings: PaymentSettings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
@@ -27,8 +28,8 @@ class Payment:
     http: httpx.AsyncClient
     gateways: dict[str, GatewayAdapter]
 
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions, producer="payment")
+    def unit_of_work(self) -> SqlPaymentUnitOfWork:
+        return SqlPaymentUnitOfWork(self.sessions, producer="payment")
 
     def gateway(self, name: str) -> GatewayAdapter:
         return self.gateways[name]
@@ -67,14 +68,14 @@ def build_gateways(settings: PaymentSettings, http: httpx.AsyncClient, clock: Cl
 
 def bootstrap(
     settings: PaymentSettings | None = None, *, clock: Clock | None = None, http_transport: httpx.AsyncBaseTransport | None = None
-) -> Payment:
+) -> PaymentContainer:
     """`http_transport` lets a test route gateway calls to an in-process sandbox; in production
     the gateways are reached over the network at the configured URLs."""
     settings = settings or PaymentSettings()
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow, application_name="payment")
     http = httpx.AsyncClient(timeout=settings.gateway_timeout.total_seconds(), transport=http_transport)
-    return Payment(
+    return PaymentContainer(
         settings=settings,
         engine=engine,
         sessions=create_session_factory(engine),

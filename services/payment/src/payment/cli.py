@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
@@ -27,8 +28,8 @@ async def _reconcile(day: date, gateways: list[str]) -> list[dict]:
     try:
         reports = []
         for gateway in gateways:
-            report = await reconcile(ctx, gateway, day)
-            reports.append({"run_id": str(report.run_id), "gateway": gateway, "date": day.isoformat(), **report.counts(), "findings": report.findings})
+            report = await reconcile(ctx.unit_of_work(), ctx.clock, ctx.gateways, gateway, day)
+            reports.append({"run_id": str(report.run_id), "gateway": gateway, "date": day.isoformat(), **report.counts(), "findings": [asdict(f) for f in report.findings]})
         return reports
     finally:
         await ctx.close()

@@ -6,9 +6,15 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from payment.domain.money import InvalidAmount, fen_to_yuan, yuan_to_fen
-from payment.domain.orders import NotPayable, PayableEnrolment, check_payable, confirmation_text, new_out_trade_no, order_amount
+from payment.domain.orders import (
+    NotPayable,
+    PayableEnrolment,
+    check_payable,
+    confirmation_text,
+    new_out_trade_no,
+    order_amount,
+)
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import uuid
 
 from payment.domain.money_states import RefundView, combined, line_state, order_state
-from payment.gateways.signing import generate_rsa_key, payease_rsa_sign, payease_rsa_verify, payease_sign_content
+from payment.gateways.signing import (
+    generate_rsa_key,
+    payease_rsa_sign,
+    payease_rsa_verify,
+    payease_sign_content,
+)
 
 A, B = uuid.uuid4(), uuid.uuid4()
 

@@ -7,7 +7,14 @@ import zipfile
 
 from payment.gateways.alipay import parse_trade_bill, response_node
 from payment.gateways.payease import parse_orders
-from payment.gateways.signing import alipay_sign_content, generate_rsa_key, hmac_md5, hmac_md5_equal, rsa2_sign, rsa2_verify
+from payment.gateways.signing import (
+    alipay_sign_content,
+    generate_rsa_key,
+    hmac_md5,
+    hmac_md5_equal,
+    rsa2_sign,
+    rsa2_verify,
+)
 
 
 def test_alipay_sign_content_sorts_and_leaves_out_sign_sign_type_and_empty_values():

@@ -5,12 +5,12 @@ from fastapi import FastAPI
 from cet_shared import audit_api
 from cet_shared.web import create_service_app
 from eligibility.api.routes import candidate, exports, recovery, registry, review, support
+from eligibility.bootstrap import EligibilityContainer, bootstrap
 from eligibility.events.consumers import build_consumers
-from eligibility.bootstrap import Eligibility, bootstrap
 from eligibility.settings import EligibilitySettings
 
 
-def create_app(ctx: Eligibility | None = None) -> FastAPI:
+def create_app(ctx: EligibilityContainer | None = None) -> FastAPI:
     """The eligibility api. Tests pass their own wired context; production wires from the environment."""
     # Registry files are the only large bodies (the import routes also stop reading at the limit);
     # every other request keeps the suite's 1 MB limit.

@@ -5,14 +5,35 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from cet_shared.auth import Principal, require_role, require_scoped_role
-from eligibility.bootstrap import Eligibility
+from cet_shared.clock import Clock
+from eligibility.bootstrap import EligibilityContainer
+from eligibility.service.ports import EligibilityUnitOfWork
+from eligibility.settings import EligibilitySettings
 
 
-def get_eligibility(request: Request) -> Eligibility:
+def get_eligibility(request: Request) -> EligibilityContainer:
     return request.app.state.eligibility
 
 
-EligibilityDep = Annotated[Eligibility, Depends(get_eligibility)]
+EligibilityDep = Annotated[EligibilityContainer, Depends(get_eligibility)]
+
+
+# What the use cases receive: a unit of work of the request's own, the clock, the settings.
+def get_unit_of_work(container: EligibilityDep) -> EligibilityUnitOfWork:
+    return container.unit_of_work()
+
+
+def get_clock(container: EligibilityDep) -> Clock:
+    return container.clock
+
+
+def get_settings(container: EligibilityDep) -> EligibilitySettings:
+    return container.settings
+
+
+UnitOfWorkDep = Annotated[EligibilityUnitOfWork, Depends(get_unit_of_work)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SettingsDep = Annotated[EligibilitySettings, Depends(get_settings)]
 
 # Least privilege: each endpoint names exactly the roles that may call it.
 Candidate = Annotated[Principal, require_role("candidate")]

@@ -19,7 +19,7 @@ from cet_shared.events.contracts import (
 from cet_shared.events.envelope import EventEnvelope
 from cet_shared.messaging import EventConsumer
 from cet_shared.revocations import revocation_consumer
-from eligibility.bootstrap import Eligibility
+from eligibility.bootstrap import EligibilityContainer
 from eligibility.db.tables import accounts, exam_sessions, registration_subjects, registrations
 
 CONSUMER_GROUP = "eligibility"
@@ -36,7 +36,7 @@ async def set_subject_status(uow: UnitOfWork, *, enrolment_id, registration_id, 
     )
 
 
-def build_consumers(ctx: Eligibility) -> list[EventConsumer]:
+def build_consumers(ctx: EligibilityContainer) -> list[EventConsumer]:
     consumer = EventConsumer(CONSUMER_GROUP, ctx.unit_of_work, max_attempts=ctx.settings.consumer_max_attempts)
 
     async def remember_email(uow: UnitOfWork, passport_id: str, email: str, at) -> None:  # noqa: ANN001

@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cet_shared.csv_export import streamed_rows
 from cet_shared.privacy import mask_id_number
 from cet_shared.staff_scope import ReadScope
-from eligibility.bootstrap import Eligibility
 from eligibility.db.tables import cet6_reviews, schools
 from eligibility.domain.review import ReviewStatus
 
@@ -36,6 +36,6 @@ def reviews_query(scope: ReadScope, *, status: str | None, since: datetime | Non
     return query
 
 
-async def review_rows(ctx: Eligibility, query: Select) -> AsyncIterator[tuple[Any, ...]]:
-    async for row in streamed_rows(ctx.engine, query):
+async def review_rows(engine: AsyncEngine, query: Select) -> AsyncIterator[tuple[Any, ...]]:
+    async for row in streamed_rows(engine, query):
         yield (*row[:4], mask_id_number(row[4]), ReviewStatus(row[5]).label, *row[6:])

@@ -2,46 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cet_shared.problems import Problem
-from eligibility.db.tables import exam_sessions
+from eligibility.domain.model import SessionWindow, WindowState, current_window
+from eligibility.service.ports import EligibilityUnitOfWork
 
 
-class WindowState(StrEnum):
-    BEFORE = "before"  # E5: the confirmation page can be viewed, nothing is saved or bound
-    OPEN = "open"  # E6: save and continue
-    CLOSED = "closed"
-
-
-@dataclass(frozen=True)
-class SessionWindow:
-    row: Any
-    state: WindowState
-
-    @property
-    def id(self):  # noqa: ANN201
-        return self.row.id
-
-
-async def current_session(session: AsyncSession, now: datetime) -> SessionWindow | None:
-    """The session whose window is open; else the next to open; else the last one that closed."""
-    rows = (await session.execute(select(exam_sessions).order_by(exam_sessions.c.registration_opens_at))).all()
-    open_ = [r for r in rows if r.registration_opens_at <= now < r.registration_closes_at]
-    if open_:
-        return SessionWindow(open_[-1], WindowState.OPEN)
-    upcoming = [r for r in rows if r.registration_opens_at > now]
-    if upcoming:
-        return SessionWindow(upcoming[0], WindowState.BEFORE)
-    if rows:
-        return SessionWindow(max(rows, key=lambda r: r.registration_closes_at), WindowState.CLOSED)
-    return None
+async def current_session(uow: EligibilityUnitOfWork, now: datetime) -> SessionWindow | None:
+    return current_window(await uow.exam_sessions.all(), now)
 
 
 def require_open(window: SessionWindow | None) -> SessionWindow:

@@ -72,7 +72,7 @@ class SubjectTable(BaseModel):
 
 class FlowStep(BaseModel):
     name: str
-    state: str = Field(description="已完成、未完成、不可打印……（页面上显示的文字）")
+    state: Literal["已完成", "未完成", "可打印", "不可打印", "已开始", "未开始", "已结束", "未结束"]  # domain.rules.flow_steps
     done: bool
 
 

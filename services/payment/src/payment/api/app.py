@@ -7,10 +7,10 @@ from cet_shared import audit_api
 from cet_shared.web import create_service_app
 from payment.events.consumers import build_consumers
 from payment.api.routes import conflicts, notify, orders
-from payment.bootstrap import Payment, bootstrap
+from payment.bootstrap import PaymentContainer, bootstrap
 
 
-def create_app(ctx: Payment | None = None, token_verifier: TokenVerifier | None = None) -> FastAPI:
+def create_app(ctx: PaymentContainer | None = None, token_verifier: TokenVerifier | None = None) -> FastAPI:
     """The payment api. Tests pass their own wired context and verifier."""
     return create_service_app(
         "payment",

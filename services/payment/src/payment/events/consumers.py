@@ -19,7 +19,7 @@ from cet_shared.events.contracts import (
 from cet_shared.events.envelope import EventEnvelope
 from cet_shared.messaging import EventConsumer
 from cet_shared.revocations import revocation_consumer
-from payment.bootstrap import Payment
+from payment.bootstrap import PaymentContainer
 from payment.db.tables import enrolments, order_items, orders, registrations
 from payment.service.refunds import on_refund_required
 
@@ -36,7 +36,7 @@ async def _close_open_orders(uow: UnitOfWork, enrolment_id, reason: str) -> None
         await uow.session.execute(update(order_items).where(order_items.c.order_id.in_(order_ids)).values(open=False))
 
 
-def build_consumers(ctx: Payment) -> list[EventConsumer]:
+def build_consumers(ctx: PaymentContainer) -> list[EventConsumer]:
     consumer = EventConsumer(GROUP, ctx.unit_of_work, max_attempts=ctx.settings.consumer_max_attempts)
 
     @consumer.handles(RegistrationBound)
@@ -103,6 +103,6 @@ def build_consumers(ctx: Payment) -> list[EventConsumer]:
 
     @consumer.handles(RefundRequired)
     async def refund_required(uow: UnitOfWork, event: RefundRequired, envelope: EventEnvelope) -> None:
-        await on_refund_required(ctx, uow, event)
+        await on_refund_required(uow, ctx.clock, event)
 
     return [consumer, revocation_consumer("payment", ctx)]  # SessionsRevoked: its own group (cet_shared.revocations)

@@ -4,10 +4,13 @@ trail of the money."""
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cet_shared.clock import Clock
 from cet_shared.housekeeping import prune_rows
-from payment.bootstrap import Payment
+from payment.settings import PaymentSettings
 
 
-async def prune_rejected_notifications(ctx: Payment) -> int:
-    cutoff = ctx.clock.now() - ctx.settings.notify_rejected_retention
-    return await prune_rows(ctx.sessions, "notifications", "id", "NOT verified AND received_at < :cutoff", cutoff)
+async def prune_rejected_notifications(sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: PaymentSettings) -> int:
+    cutoff = clock.now() - settings.notify_rejected_retention
+    return await prune_rows(sessions, "notifications", "id", "NOT verified AND received_at < :cutoff", cutoff)

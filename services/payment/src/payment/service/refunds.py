@@ -7,17 +7,14 @@ from __future__ import annotations
 import logging
 import uuid
 
-from sqlalchemy import func, select, update
-
-from cet_shared import audit
+from cet_shared.clock import Clock
 from cet_shared.events.contracts import PaidSubject, RefundCompleted, RefundFailed, RefundRequired
-from cet_shared.db import UnitOfWork
-from payment.bootstrap import Payment
-from payment.db.tables import attempts, enrolments, orders, payments, refunds, registrations
 from payment.domain.money import fen_to_yuan
 from payment.gateways.base import GatewayError
 from payment.service.alerts import alert
+from payment.service.ports import Gateways, PaymentUnitOfWork
 from payment.service.settlement import enrolment_key, request_refund
+from payment.settings import PaymentSettings
 
 log = logging.getLogger(__name__)
 
@@ -30,133 +27,92 @@ class RefundExceedsPayment(Exception):
     """Never give back more than was paid: such a request goes to the dead-letter topic for review."""
 
 
-async def on_refund_required(ctx: Payment, uow: UnitOfWork, event: RefundRequired) -> bool:
-    payment = (
-        await uow.session.execute(
-            select(payments.c.payment_id, payments.c.amount_fen)
-            .where(payments.c.order_id == event.order_id, payments.c.status == "applied")
-            .with_for_update()
-        )
-    ).first()
+async def on_refund_required(uow: PaymentUnitOfWork, clock: Clock, event: RefundRequired) -> bool:
+    """Inside the consumer's transaction (`uow` entered by it): queue the refund enrolment asks for."""
+    payment = await uow.payments.applied_of(event.order_id)
     if payment is None:
         raise PaymentNotFound(f"no applied payment for order {event.order_id}")
-    if enrolment_key(list(event.enrolment_ids)) not in set(
-        (await uow.session.execute(select(refunds.c.enrolment_key).where(refunds.c.payment_id == payment.payment_id))).scalars()
-    ):
-        already = await uow.session.scalar(select(func.coalesce(func.sum(refunds.c.amount_fen), 0)).where(refunds.c.payment_id == payment.payment_id))
+    if enrolment_key(list(event.enrolment_ids)) not in await uow.refunds.keys_of(payment.payment_id):
+        already = await uow.refunds.total_of(payment.payment_id)
         if event.amount_fen <= 0 or already + event.amount_fen > payment.amount_fen:
             raise RefundExceedsPayment(f"refund of {event.amount_fen} fen for order {event.order_id} exceeds what is left of {payment.amount_fen}")
     return await request_refund(
-        uow.session,
+        uow,
         payment_id=payment.payment_id,
         order_id=event.order_id,
         registration_id=event.registration_id,
         enrolment_ids=list(event.enrolment_ids),
         amount_fen=event.amount_fen,
         reason=event.reason,
-        now=ctx.clock.now(),
+        now=clock.now(),
     )
 
 
-async def process_one(ctx: Payment) -> uuid.UUID | None:
+async def _owner(uow: PaymentUnitOfWork, order_id: uuid.UUID) -> str:
+    """The registration's current owner (after E12 rebinding), else whoever placed the order."""
+    order = await uow.orders.get(order_id)
+    return (order.owner or order.passport_id) if order else ""
+
+
+async def process_one(uow: PaymentUnitOfWork, clock: Clock, settings: PaymentSettings, gateways: Gateways) -> uuid.UUID | None:
     """Send one pending refund to its gateway. Returns its id, or None when nothing is pending."""
-    async with ctx.unit_of_work() as uow:
-        session = uow.session
-        row = (
-            await session.execute(
-                select(refunds, payments.c.gateway, payments.c.transaction_id, attempts.c.out_trade_no)
-                .join(payments, payments.c.payment_id == refunds.c.payment_id)
-                .join(attempts, attempts.c.attempt_id == payments.c.attempt_id)
-                .where(refunds.c.status == "pending")
-                .order_by(refunds.c.attempts, refunds.c.created_at)
-                .limit(1)
-                .with_for_update(of=refunds, skip_locked=True)
-            )
-        ).first()
-        if row is None:
+    async with uow:
+        pending = await uow.refunds.next_pending()
+        if pending is None:
             return None
-        now = ctx.clock.now()
+        refund = pending.refund
+        now = clock.now()
         try:
-            outcome = await ctx.gateway(row.gateway).refund(
-                out_trade_no=row.out_trade_no,
-                transaction_id=row.transaction_id,
-                amount_yuan=fen_to_yuan(row.amount_fen),
-                request_no=row.request_no,
+            outcome = await gateways[pending.gateway].refund(
+                out_trade_no=pending.out_trade_no,
+                transaction_id=pending.transaction_id,
+                amount_yuan=fen_to_yuan(refund.amount_fen),
+                request_no=refund.request_no,
                 reason="CET报名退款",
             )
         except GatewayError as exc:
-            attempts_made = row.attempts + 1
-            failed = attempts_made >= ctx.settings.refund_max_attempts
-            await session.execute(
-                update(refunds)
-                .where(refunds.c.refund_id == row.refund_id)
-                .values(attempts=attempts_made, last_error=str(exc)[:500], status="failed" if failed else "pending")
-            )
+            attempts_made = refund.attempts + 1
+            failed = attempts_made >= settings.refund_max_attempts
+            await uow.refunds.failed_attempt(refund.refund_id, attempts=attempts_made, error=str(exc), failed=failed)
             if failed:  # the candidate's page says so, and support takes it from here
                 await uow.publish(
                     RefundFailed(
-                        order_id=row.order_id, registration_id=row.registration_id, enrolment_ids=list(row.enrolment_ids),
-                        amount_fen=row.amount_fen, failed_at=now, passport_id=await _owner(session, row.order_id), reason=row.reason,
+                        order_id=refund.order_id, registration_id=refund.registration_id, enrolment_ids=refund.enrolment_ids,
+                        amount_fen=refund.amount_fen, failed_at=now, passport_id=await _owner(uow, refund.order_id), reason=refund.reason,
                     ),
-                    key=str(row.registration_id),
+                    key=str(refund.registration_id),
                 )
-                alert("refund_failed", "refund %s of order %s (%d fen) failed %d times: %s", row.refund_id, row.order_id, row.amount_fen, attempts_made, exc)
-                await audit.record(session, "refund.failed", ("refund", row.refund_id), before={"status": "pending"}, after={"status": "failed", "attempts": attempts_made, "amount_fen": row.amount_fen})
+                alert("refund_failed", "refund %s of order %s (%d fen) failed %d times: %s", refund.refund_id, refund.order_id, refund.amount_fen, attempts_made, exc)
+                await uow.audit.record("refund.failed", ("refund", refund.refund_id), before={"status": "pending"}, after={"status": "failed", "attempts": attempts_made, "amount_fen": refund.amount_fen})
             await uow.commit()
-            log.warning("refund %s failed (attempt %d): %s", row.refund_id, attempts_made, exc)
-            return row.refund_id
-        await session.execute(
-            update(refunds)
-            .where(refunds.c.refund_id == row.refund_id)
-            .values(status="completed", completed_at=now, fund_change=outcome.fund_change, attempts=row.attempts + 1)
-        )
+            log.warning("refund %s failed (attempt %d): %s", refund.refund_id, attempts_made, exc)
+            return refund.refund_id
+        await uow.refunds.completed(refund.refund_id, at=now, fund_change=outcome.fund_change, attempts=refund.attempts + 1)
+        subjects = await uow.orders.subject_lines(refund.enrolment_ids)
         await uow.publish(
             RefundCompleted(
-                order_id=row.order_id,
-                registration_id=row.registration_id,
-                enrolment_ids=list(row.enrolment_ids),
-                amount_fen=row.amount_fen,
+                order_id=refund.order_id,
+                registration_id=refund.registration_id,
+                enrolment_ids=refund.enrolment_ids,
+                amount_fen=refund.amount_fen,
                 refunded_at=now,
-                passport_id=await _owner(session, row.order_id),
-                subjects=await _subjects(session, list(row.enrolment_ids)),
-                reason=row.reason,
-                gateway=row.gateway,
+                passport_id=await _owner(uow, refund.order_id),
+                subjects=[PaidSubject(enrolment_id=s.enrolment_id, subject_code=s.subject_code, subject_name=s.subject_name, fee_fen=s.fee_fen) for s in subjects],
+                reason=refund.reason,
+                gateway=pending.gateway,
             ),
-            key=str(row.registration_id),
+            key=str(refund.registration_id),
         )
-        await audit.record(session, "refund.completed", ("refund", row.refund_id), before={"status": "pending"}, after={"status": "completed", "amount_fen": row.amount_fen, "gateway": row.gateway, "order_id": row.order_id})
+        await uow.audit.record("refund.completed", ("refund", refund.refund_id), before={"status": "pending"}, after={"status": "completed", "amount_fen": refund.amount_fen, "gateway": pending.gateway, "order_id": refund.order_id})
         await uow.commit()
-        return row.refund_id
+        return refund.refund_id
 
 
-async def _owner(session, order_id: uuid.UUID) -> str:  # noqa: ANN001
-    """The registration's current owner (after E12 rebinding), else whoever placed the order."""
-    row = (
-        await session.execute(
-            select(orders.c.passport_id, registrations.c.passport_id.label("owner"))
-            .outerjoin(registrations, registrations.c.registration_id == orders.c.registration_id)
-            .where(orders.c.order_id == order_id)
-        )
-    ).first()
-    return (row.owner or row.passport_id) if row else ""
-
-
-async def _subjects(session, enrolment_ids: list[uuid.UUID]) -> list[PaidSubject]:  # noqa: ANN001
-    rows = (
-        await session.execute(
-            select(enrolments.c.enrolment_id, enrolments.c.subject_code, enrolments.c.subject_name, enrolments.c.fee_fen)
-            .where(enrolments.c.enrolment_id.in_(enrolment_ids))
-            .order_by(enrolments.c.subject_code)
-        )
-    ).all()
-    return [PaidSubject(enrolment_id=r.enrolment_id, subject_code=r.subject_code, subject_name=r.subject_name, fee_fen=r.fee_fen) for r in rows]
-
-
-async def process_pending(ctx: Payment, limit: int = 100) -> int:
+async def process_pending(uow: PaymentUnitOfWork, clock: Clock, settings: PaymentSettings, gateways: Gateways, limit: int = 100) -> int:
     """The worker's refund job: until nothing is pending (bounded per run)."""
     done: set[uuid.UUID] = set()
     for _ in range(limit):
-        refund_id = await process_one(ctx)
+        refund_id = await process_one(uow, clock, settings, gateways)
         if refund_id is None or refund_id in done:
             break
         done.add(refund_id)

@@ -15,16 +15,12 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from cet_shared import audit
-from cet_shared.db import UnitOfWork
-from cet_shared.events.contracts import PaidSubject, PaymentConfirmed
-from payment.db.tables import attempts, enrolments, order_items, orders, payment_conflicts, payments, reconciliation_findings, refunds, registrations
+from cet_shared.events.contracts import Gateway, PaidSubject, PaymentConfirmed
+from payment.domain.model import Conflict, Finding, PaymentRecord, Refund
 from payment.service.alerts import alert
+from payment.service.ports import PaymentUnitOfWork
 
 APPLIED = "applied"
 DUPLICATE = "duplicate"
@@ -32,6 +28,7 @@ SURPLUS_REFUNDED = "surplus_refunded"
 AMOUNT_MISMATCH = "amount_mismatch"
 UNKNOWN_ORDER = "unknown_order"
 CONFLICT = "conflict"
+CONFIRMED_BY_QUERY = "confirmed by the gateway's trade query"
 
 
 @dataclass(frozen=True)
@@ -42,14 +39,8 @@ class Settlement:
     conflict_id: int | None = None
 
 
-async def find_attempt(session: AsyncSession, gateway: str, out_trade_no: str):  # noqa: ANN201
-    return (
-        await session.execute(select(attempts).where(attempts.c.out_trade_no == out_trade_no, attempts.c.gateway == gateway))
-    ).first()
-
-
 async def apply_payment(
-    uow: UnitOfWork,
+    uow: PaymentUnitOfWork,
     *,
     gateway: str,
     out_trade_no: str,
@@ -62,18 +53,12 @@ async def apply_payment(
 ) -> Settlement:
     """`confirmed`: the gateway's own trade query vouches for this (attempt, transaction id, amount),
     so a conflict with another attempt is recorded as settled and the payment applied anyway."""
-    session = uow.session
-    attempt = await find_attempt(session, gateway, out_trade_no)
+    attempt = await uow.orders.attempt(gateway, out_trade_no)
     if attempt is None:
         return Settlement(UNKNOWN_ORDER)
-    order = (await session.execute(select(orders).where(orders.c.order_id == attempt.order_id).with_for_update())).one()
-    recorded = (
-        await session.execute(
-            select(payments.c.payment_id, payments.c.attempt_id, payments.c.order_id, payments.c.amount_fen)
-            .where(payments.c.gateway == gateway, payments.c.transaction_id == transaction_id)
-            .order_by(payments.c.created_at)
-        )
-    ).all()
+    order = await uow.orders.get(attempt.order_id, lock=True)
+    assert order is not None  # an attempt's order always exists (foreign key)
+    recorded = await uow.payments.with_transaction(gateway, transaction_id)
     same = [r for r in recorded if r.attempt_id == attempt.attempt_id]
     if same and all(r.amount_fen == amount_fen for r in same):
         return Settlement(DUPLICATE, order.order_id)
@@ -84,64 +69,40 @@ async def apply_payment(
         # Applied only on the gateway query's word, and only as a payment of this order's amount.
         applicable = confirmed and not same and amount_fen == order.amount_fen
         conflict_id = await record_conflict(
-            session, gateway=gateway, transaction_id=transaction_id, out_trade_no=out_trade_no, order_id=order.order_id,
+            uow, gateway=gateway, transaction_id=transaction_id, out_trade_no=out_trade_no, order_id=order.order_id,
             amount_fen=amount_fen, source=source, existing=recorded[0], settled=applicable, now=now,
         )
         if not applicable:
             return Settlement(CONFLICT, order.order_id, conflict_id=conflict_id)
     paid_before = order.status == "paid"
     payment_id = uuid.uuid4()
-    inserted = (
-        await session.execute(
-            insert(payments)
-            .values(
-                payment_id=payment_id,
-                order_id=order.order_id,
-                attempt_id=attempt.attempt_id,
-                gateway=gateway,
-                transaction_id=transaction_id,
-                amount_fen=amount_fen,
-                paid_at=paid_at,
-                source=source,
-                status="surplus" if paid_before else APPLIED,
-                created_at=now,
-            )
-            .on_conflict_do_nothing(constraint="payments_once_per_attempt")
-            .returning(payments.c.payment_id)
-        )
-    ).first()
-    if inserted is None:
+    payment = PaymentRecord(
+        payment_id, order.order_id, attempt.attempt_id, gateway, transaction_id, amount_fen, paid_at, source,
+        "surplus" if paid_before else APPLIED, now,
+    )
+    if not await uow.payments.add(payment):
         return Settlement(DUPLICATE, order.order_id)
-    await audit.record(session, "payment.recorded", ("order", order.order_id), before={"status": order.status}, after={"payment_id": payment_id, "amount_fen": amount_fen, "gateway": gateway, "transaction_id": transaction_id, "source": source, "surplus": paid_before}, candidate=order.passport_id)
-    lines = (
-        await session.execute(
-            select(order_items.c.enrolment_id, order_items.c.fee_fen, enrolments.c.subject_code, enrolments.c.subject_name)
-            .join(enrolments, enrolments.c.enrolment_id == order_items.c.enrolment_id)
-            .where(order_items.c.order_id == order.order_id)
-            .order_by(enrolments.c.subject_code)
-        )
-    ).all()
+    await uow.audit.record("payment.recorded", ("order", order.order_id), before={"status": order.status}, after={"payment_id": payment_id, "amount_fen": amount_fen, "gateway": gateway, "transaction_id": transaction_id, "source": source, "surplus": paid_before}, candidate=order.passport_id)
+    lines = await uow.orders.lines(order.order_id)
     enrolment_ids = [line.enrolment_id for line in lines]
     if paid_before:
         # The candidate paid the same order twice (e.g. through both gateways): give it back.
         await request_refund(
-            session, payment_id=payment_id, order_id=order.order_id, registration_id=order.registration_id,
+            uow, payment_id=payment_id, order_id=order.order_id, registration_id=order.registration_id,
             enrolment_ids=enrolment_ids, amount_fen=amount_fen, reason="duplicate_payment", now=now,
         )
         return Settlement(SURPLUS_REFUNDED, order.order_id, payment_id, conflict_id)
     # Paid even when the order was closed because a subject expired meanwhile: the money is real,
     # and enrolment decides whether the seat can be re-taken or the payment refunded (Y4).
-    await session.execute(update(orders).where(orders.c.order_id == order.order_id).values(status="paid", paid_at=paid_at))
-    await session.execute(update(order_items).where(order_items.c.order_id == order.order_id).values(open=False))
-    owner = await session.scalar(select(registrations.c.passport_id).where(registrations.c.registration_id == order.registration_id))
+    await uow.orders.mark_paid(order.order_id, paid_at)
     await uow.publish(
         PaymentConfirmed(
             order_id=order.order_id,
             registration_id=order.registration_id,
-            passport_id=owner or order.passport_id,
+            passport_id=order.owner or order.passport_id,
             enrolment_ids=enrolment_ids,
             amount_fen=amount_fen,
-            gateway=gateway,
+            gateway=cast(Gateway, gateway),  # an attempt exists only for a configured gateway
             gateway_transaction_id=transaction_id,
             paid_at=paid_at,
             subjects=[
@@ -155,43 +116,27 @@ async def apply_payment(
 
 
 async def record_conflict(
-    session: AsyncSession, *, gateway: str, transaction_id: str, out_trade_no: str, order_id: uuid.UUID, amount_fen: int,
-    source: str, existing, settled: bool, now: datetime,  # noqa: ANN001 - a payments row
+    uow: PaymentUnitOfWork, *, gateway: str, transaction_id: str, out_trade_no: str, order_id: uuid.UUID, amount_fen: int,
+    source: str, existing: PaymentRecord, settled: bool, now: datetime,
 ) -> int:
     """Record (or count again) the conflict; the first time it is also a reconciliation finding.
     Every sighting is an alert: money may have been taken for a subject we have not marked paid."""
     status = "settled" if settled else "open"
-    row = (
-        await session.execute(
-            insert(payment_conflicts)
-            .values(
-                gateway=gateway, transaction_id=transaction_id, out_trade_no=out_trade_no, order_id=order_id, amount_fen=amount_fen,
-                source=source, existing_payment_id=existing.payment_id, existing_order_id=existing.order_id,
-                existing_amount_fen=existing.amount_fen, status=status, detected_at=now,
-                resolution="confirmed by the gateway's trade query" if settled else None, resolved_at=now if settled else None,
-            )
-            .on_conflict_do_update(
-                constraint="payment_conflicts_once",
-                set_={"times_seen": payment_conflicts.c.times_seen + 1}
-                | ({"status": "settled", "resolution": "confirmed by the gateway's trade query", "resolved_at": now} if settled else {}),
-            )
-            .returning(payment_conflicts.c.id, payment_conflicts.c.times_seen)
+    conflict_id, times_seen = await uow.payments.record_conflict(
+        Conflict(
+            0, gateway, transaction_id, out_trade_no, order_id, amount_fen, source, existing.payment_id, existing.order_id,
+            existing.amount_fen, status, CONFIRMED_BY_QUERY if settled else None, 1, now, now if settled else None, None,
         )
-    ).one()
-    await audit.record(session, "payment.conflict_seen", ("payment_conflict", row.id), after={"status": status, "times_seen": row.times_seen, "source": source, "amount_fen": amount_fen, "transaction_id": transaction_id})
-    if row.times_seen == 1:
-        await session.execute(
-            insert(reconciliation_findings).values(
-                run_id=None, kind="transaction_conflict", out_trade_no=out_trade_no, transaction_id=transaction_id,
-                gateway_amount_fen=amount_fen, our_amount_fen=existing.amount_fen,
-                detail=f"{source}: transaction id already recorded for order {existing.order_id}; conflict {row.id}",
-            )
-        )
+    )
+    await uow.audit.record("payment.conflict_seen", ("payment_conflict", conflict_id), after={"status": status, "times_seen": times_seen, "source": source, "amount_fen": amount_fen, "transaction_id": transaction_id})
+    if times_seen == 1:
+        detail = f"{source}: transaction id already recorded for order {existing.order_id}; conflict {conflict_id}"
+        await uow.payments.add_findings([Finding("transaction_conflict", out_trade_no, transaction_id, amount_fen, existing.amount_fen, detail)], run_id=None)
     alert(
         "payment_conflict", "%s transaction %s reported for %s (order %s) is already recorded for order %s (%s, seen %d times, %s)",
-        gateway, transaction_id, out_trade_no, order_id, existing.order_id, source, row.times_seen, status,
+        gateway, transaction_id, out_trade_no, order_id, existing.order_id, source, times_seen, status,
     )
-    return row.id
+    return conflict_id
 
 
 def enrolment_key(enrolment_ids: list[uuid.UUID]) -> str:
@@ -199,7 +144,7 @@ def enrolment_key(enrolment_ids: list[uuid.UUID]) -> str:
 
 
 async def request_refund(
-    session: AsyncSession,
+    uow: PaymentUnitOfWork,
     *,
     payment_id: uuid.UUID,
     order_id: uuid.UUID,
@@ -211,24 +156,12 @@ async def request_refund(
 ) -> bool:
     """Queue a refund; False when the same enrolments of this payment were already queued."""
     refund_id = uuid.uuid4()
-    created = await session.execute(
-        insert(refunds)
-        .values(
-            refund_id=refund_id,
-            payment_id=payment_id,
-            order_id=order_id,
-            registration_id=registration_id,
-            enrolment_ids=enrolment_ids,
-            enrolment_key=enrolment_key(enrolment_ids),
-            amount_fen=amount_fen,
-            reason=reason,
-            request_no="RF" + refund_id.hex.upper(),
-            created_at=now,
+    queued = await uow.refunds.request(
+        Refund(
+            refund_id, payment_id, order_id, registration_id, enrolment_ids, enrolment_key(enrolment_ids), amount_fen, reason,
+            request_no="RF" + refund_id.hex.upper(), created_at=now,
         )
-        .on_conflict_do_nothing(index_elements=["payment_id", "enrolment_key"])
-        .returning(refunds.c.refund_id)
     )
-    queued = created.first() is not None
     if queued:
-        await audit.record(session, "refund.requested", ("refund", refund_id), after={"order_id": order_id, "amount_fen": amount_fen, "reason": reason, "enrolment_ids": enrolment_ids})
+        await uow.audit.record("refund.requested", ("refund", refund_id), after={"order_id": order_id, "amount_fen": amount_fen, "reason": reason, "enrolment_ids": enrolment_ids})
     return queued

@@ -35,4 +35,4 @@ async def export_reviews(
         raise Problem(400, "invalid_time_range", "起始时间须早于结束时间")
     scope = read_scope(principal).narrowed(province=province, school=school)
     query = reviews_query(scope, status=status.value if status else None, since=since, until=until)
-    return await csv_response(f"reviews-{scope.school or scope.province or 'all'}", REVIEW_HEADER, review_rows(ctx, query))
+    return await csv_response(f"reviews-{scope.school or scope.province or 'all'}", REVIEW_HEADER, review_rows(ctx.engine, query))

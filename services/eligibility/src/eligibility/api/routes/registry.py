@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from cet_shared.contract import problems
 from cet_shared.problems import Problem, forbidden
-from eligibility.api.deps import EligibilityDep, Importer
+from eligibility.api.deps import ClockDep, Importer, SettingsDep, UnitOfWorkDep
 from eligibility.api.responses import ImportSummary
 from eligibility.service import registry as service
 
@@ -38,21 +38,21 @@ _IMPORT_PROBLEMS = problems(413, 415, 422, s422="文件内容或编码不正确�
 
 
 @router.post("/registry/students", response_model=ImportSummary, summary="导入学籍", responses=_IMPORT_PROBLEMS, openapi_extra=_CSV)
-async def import_students(request: Request, ctx: EligibilityDep, principal: Importer) -> ImportSummary:
+async def import_students(request: Request, uow: UnitOfWorkDep, clock: ClockDep, settings: SettingsDep, principal: Importer) -> ImportSummary:
     """E13：运营人员可导入任何学校的学籍，学校老师只能导入本校的。"""
-    text = await _csv_text(request, ctx.settings.max_import_bytes)
+    text = await _csv_text(request, settings.max_import_bytes)
     # Ops imports any school; a teacher only their own school's students.
     scope = None if principal.has("ops") else principal.school_code
     if scope is None and not principal.has("ops"):
         raise forbidden()
-    return _result(await service.import_students(ctx, text, school_scope=scope))
+    return _result(await service.import_students(uow, clock, text, school_scope=scope))
 
 
 @router.post("/registry/scores", response_model=ImportSummary, summary="导入四级成绩", responses=_IMPORT_PROBLEMS, openapi_extra=_CSV)
-async def import_scores(request: Request, ctx: EligibilityDep, principal: Importer) -> ImportSummary:
+async def import_scores(request: Request, uow: UnitOfWorkDep, clock: ClockDep, settings: SettingsDep, principal: Importer) -> ImportSummary:
     """E10：成绩是全国数据，只有运营人员可以导入，老师不能改写。"""
     # Score records are national data: ops only, teachers may not rewrite them.
     if not principal.has("ops"):
         raise forbidden()
-    text = await _csv_text(request, ctx.settings.max_import_bytes)
-    return _result(await service.import_scores(ctx, text))
+    text = await _csv_text(request, settings.max_import_bytes)
+    return _result(await service.import_scores(uow, clock, text))

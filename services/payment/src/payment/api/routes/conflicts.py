@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from cet_shared.contract import problems
 from cet_shared.problems import Problem
-from payment.api.deps import PaymentDep, Support
+from payment.api.deps import ClockDep, GatewaysDep, Support, UnitOfWorkDep
 from payment.service import conflicts as service
 
 router = APIRouter(prefix="/conflicts", tags=["conflicts"])
@@ -40,17 +40,17 @@ class ConflictOut(BaseModel):
 
 
 @router.get("", response_model=list[ConflictOut], summary="支付冲突列表")
-async def listed(ctx: PaymentDep, principal: Support, status: Literal["open", "settled", "support"] | None = None) -> list[ConflictOut]:
+async def listed(uow: UnitOfWorkDep, principal: Support, status: Literal["open", "settled", "support"] | None = None) -> list[ConflictOut]:
     """最新的在前（最多 200 条）；`status=support` 即客服的待处理队列。"""
-    return [ConflictOut.of(row) for row in await service.list_conflicts(ctx, status)]
+    return [ConflictOut.of(row) for row in await service.list_conflicts(uow, status)]
 
 
 @router.post("/{conflict_id}/settle", response_model=ConflictOut, summary="再次查询并处理支付冲突", responses=problems(404))
-async def settle(conflict_id: int, ctx: PaymentDep, principal: Support) -> ConflictOut:
+async def settle(conflict_id: int, uow: UnitOfWorkDep, clock: ClockDep, gateways: GatewaysDep, principal: Support) -> ConflictOut:
     """再次向支付平台查询交易，平台确认则订单记为已支付；操作留痕。"""
     if not 0 < conflict_id < 2**63:
         raise Problem(404, "conflict_not_found", "该支付冲突记录不存在")
-    row = await service.retry_by_support(ctx, conflict_id, principal.passport_id)
+    row = await service.retry_by_support(uow, clock, gateways, conflict_id, principal.passport_id)
     if row is None:
         raise Problem(404, "conflict_not_found", "该支付冲突记录不存在")
     return ConflictOut.of(row)

@@ -8,35 +8,26 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from cet_shared.ratelimit import RateLimit
 from payment.api.deps import PaymentDep
 from payment.metrics import UNPROCESSED, record_notification
-from payment.service.notifications import receive
+from payment.service.notifications import count_rejected, receive, rejected_limit, rejected_too_often
 
 router = APIRouter(prefix="/notify", tags=["gateway notifications"])
 log = logging.getLogger(__name__)
-
-
-def rejected_limit(ctx) -> RateLimit:  # noqa: ANN001
-    return RateLimit("notify-rejected", ctx.settings.notify_rejected_per_source, ctx.settings.notify_rejected_window)
 
 
 async def _notify(gateway: str, request: Request, ctx) -> PlainTextResponse:  # noqa: ANN001
     # Only rejected notifications count against the sender: a real platform's signed ones always
     # pass, a forger's flood stops being stored after the limit (issue 13).
     source = request.client.host if request.client else "unknown"
-    limit = rejected_limit(ctx)
-    async with ctx.sessions() as session:
-        if await limit.count(session, source, clock=ctx.clock) >= limit.limit and not await _verifies(ctx, gateway, request):
-            limit.count_refusal()
-            return PlainTextResponse(ctx.gateway(gateway).answer(stop_retrying=False), status_code=429, headers={"Retry-After": "60"})
+    if await rejected_too_often(ctx.unit_of_work(), ctx.clock, ctx.settings, source) and not await _verifies(ctx, gateway, request):
+        rejected_limit(ctx.settings).count_refusal()
+        return PlainTextResponse(ctx.gateway(gateway).answer(stop_retrying=False), status_code=429, headers={"Retry-After": "60"})
     body = await request.body()
     try:
-        result = await receive(ctx, gateway, body, request.headers.get("content-type"))
+        result = await receive(ctx.unit_of_work(), ctx.clock, ctx.settings, ctx.gateways, gateway, body, request.headers.get("content-type"))
         if "rejected" in result.outcomes:
-            async with ctx.unit_of_work() as uow:
-                await limit.record(uow.session, source, clock=ctx.clock)
-                await uow.commit()
+            await count_rejected(ctx.unit_of_work(), ctx.clock, ctx.settings, source)
     except Exception:  # we could not record or apply it: the gateway must try again later
         log.exception("%s notification could not be processed", gateway)
         record_notification(gateway, [UNPROCESSED])
