@@ -10,7 +10,7 @@ from cet_shared.staff_scope import ReadScope, read_scope
 
 
 def principal(*roles: str, school: str | None = None, province: str | None = None) -> Principal:
-    return Principal("A" * 32, frozenset(roles), school_code=school, claims={"province": province} if province else {})
+    return Principal("A" * 32, frozenset(roles), school_code=school, province_code=province)
 
 
 def test_operations_read_everything_and_may_narrow_to_any_school() -> None:
