@@ -18,7 +18,7 @@ from sqlalchemy import text
 from cet_shared.clock import ManualClock
 from cet_shared.testing import throwaway_database
 from passport.api.app import create_app
-from passport.bootstrap import Passport, bootstrap
+from passport.bootstrap import PassportContainer, bootstrap
 from passport.cli import migrate
 from passport.settings import PassportSettings
 
@@ -60,7 +60,7 @@ def settings(database_url: str, jwt_key_file: Path) -> PassportSettings:
 
 
 @pytest.fixture
-async def ctx(settings: PassportSettings) -> AsyncIterator[Passport]:
+async def ctx(settings: PassportSettings) -> AsyncIterator[PassportContainer]:
     passport = bootstrap(settings, clock=ManualClock())
     yield passport
     async with passport.engine.begin() as connection:
@@ -70,7 +70,7 @@ async def ctx(settings: PassportSettings) -> AsyncIterator[Passport]:
 
 
 @pytest.fixture
-async def client(ctx: Passport) -> AsyncIterator[AsyncClient]:
+async def client(ctx: PassportContainer) -> AsyncIterator[AsyncClient]:
     app = create_app(ctx)
     async with LifespanManager(app), AsyncClient(transport=ASGITransport(app=app, client=("203.0.113.7", 5000)), base_url="http://passport.test") as http:
         yield http
@@ -79,7 +79,7 @@ async def client(ctx: Passport) -> AsyncIterator[AsyncClient]:
 class Captchas:
     """Tests solve captchas by sealing a known answer with the same secret the service uses."""
 
-    def __init__(self, ctx: Passport) -> None:
+    def __init__(self, ctx: PassportContainer) -> None:
         self._ctx = ctx
 
     def solved(self, answer: str = "K7PX") -> dict[str, str]:
@@ -87,7 +87,7 @@ class Captchas:
 
 
 @pytest.fixture
-def captchas(ctx: Passport) -> Captchas:
+def captchas(ctx: PassportContainer) -> Captchas:
     return Captchas(ctx)
 
 

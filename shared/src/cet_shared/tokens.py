@@ -48,7 +48,9 @@ class TokenSigner:
     def jwks(self) -> dict[str, Any]:
         return {"keys": [dict(self._jwk)]}
 
-    def issue(self, *, passport_id: str, roles: list[str], token_version: int, school_code: str | None, now: datetime) -> str:
+    def issue(
+        self, *, passport_id: str, roles: list[str], token_version: int, school_code: str | None, now: datetime, token_id: str | None = None
+    ) -> str:
         claims: dict[str, Any] = {
             "iss": self._issuer,
             "aud": self._audience,
@@ -57,7 +59,7 @@ class TokenSigner:
             "ver": token_version,
             "iat": int(now.timestamp()),
             "exp": int((now + self.lifetime).timestamp()),
-            "jti": uuid.uuid4().hex,  # what a log-out revokes (cet_shared.revocations)
+            "jti": token_id or uuid.uuid4().hex,  # what a log-out revokes (cet_shared.revocations)
         }
         if school_code:
             claims["school"] = school_code

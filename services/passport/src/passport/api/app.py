@@ -5,10 +5,10 @@ from fastapi import FastAPI
 from cet_shared.auth import TokenVerifier
 from cet_shared.web import create_service_app
 from passport.api.routes import accounts, captcha, keys
-from passport.bootstrap import Passport, bootstrap
+from passport.bootstrap import PassportContainer, bootstrap
 
 
-def create_app(ctx: Passport | None = None) -> FastAPI:
+def create_app(ctx: PassportContainer | None = None) -> FastAPI:
     """The passport api. Tests pass their own wired context; production wires from the environment."""
     return create_service_app(
         "passport",

@@ -52,3 +52,19 @@ mail_queue = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text),
 )
+
+# Refresh tokens (passport.domain.sessions): only the hash of each is stored; one row per rotation.
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", CHAR(64), primary_key=True),
+    Column("family_id", CHAR(32), nullable=False, index=True),
+    Column("passport_id", CHAR(32), nullable=False, index=True),
+    Column("token_version", Integer, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("access_token_id", Text, nullable=False),
+    Column("access_expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+)

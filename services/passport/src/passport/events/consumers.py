@@ -7,11 +7,11 @@ from cet_shared.db.unit_of_work import UnitOfWork
 from cet_shared.events.contracts import PaymentAllocated, RefundCompleted
 from cet_shared.events.envelope import EventEnvelope
 from cet_shared.messaging import EventConsumer
-from passport.bootstrap import Passport
+from passport.bootstrap import PassportContainer
 from passport.service import receipts
 
 
-def build_consumers(ctx: Passport) -> list[EventConsumer]:
+def build_consumers(ctx: PassportContainer) -> list[EventConsumer]:
     consumer = EventConsumer("passport", ctx.unit_of_work, max_attempts=ctx.settings.consumer_max_attempts)
 
     @consumer.handles(PaymentAllocated)
