@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -136,7 +137,7 @@ class SqlRefreshTokens:
         self._session = session
 
     async def add(self, token: RefreshToken) -> None:
-        await self._session.execute(insert(refresh_tokens).values(**token.__dict__))
+        await self._session.execute(insert(refresh_tokens).values(**asdict(token)))
 
     async def get_for_update(self, token_hash: str) -> RefreshToken | None:
         # The lock makes two refreshes with one token take turns: the second sees it used.

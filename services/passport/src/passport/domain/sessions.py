@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from passport.domain.accounts import Account
 
@@ -52,7 +52,3 @@ def judge_refresh(token: RefreshToken | None, account: Account | None, *, now: d
 def live_access_tokens(family: list[RefreshToken], *, now: datetime) -> list[RefreshToken]:
     """The family's access tokens that have not expired yet: the ones a revocation must name."""
     return [t for t in family if t.access_expires_at > now]
-
-
-def seconds(delta: timedelta) -> int:
-    return int(delta.total_seconds())
