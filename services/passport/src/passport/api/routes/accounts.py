@@ -6,7 +6,6 @@ from cet_shared.auth import ACCESS_COOKIE, Principal, app_revocations, bearer_to
 from cet_shared.problems import Problem
 from cet_shared.id_types import IdType
 from passport.api.deps import ClientAddress, CurrentAccount, PassportDep
-from passport.bootstrap import PassportContainer
 from passport.api.schemas import (
     AccountPage,
     EmailChangeRequest,
@@ -20,6 +19,7 @@ from passport.api.schemas import (
     ProfileFields,
     RegisterRequest,
 )
+from passport.bootstrap import PassportContainer
 from passport.domain.accounts import Profile
 from passport.service import email_verification, log_in as logging_in, profile, recovery, registration, sessions
 from passport.service.log_in import Credentials
@@ -108,8 +108,9 @@ async def log_out(request: Request, ctx: PassportDep, response: Response) -> Res
                 raise
     revoked = await sessions.log_out(ctx.unit_of_work(), principal, request.cookies.get(REFRESH_COOKIE), clock=ctx.clock)
     local = app_revocations(request)
-    for event in revoked if local is not None else ():
-        local.remember(event)
+    if local is not None:  # this process refuses them at once, not after its next re-read
+        for event in revoked:
+            local.remember(event)
     response.delete_cookie(ACCESS_COOKIE, path="/")
     response.delete_cookie(REFRESH_COOKIE, path=ctx.settings.refresh_cookie_path)
     response.status_code = status.HTTP_204_NO_CONTENT
