@@ -19,10 +19,11 @@ class PassportSettings(ServiceSettings):
     # The refresh cookie goes only to the session paths (renewal and log-out), as the browser sees
     # them behind the gateway; a test calling the service directly sets "/sessions".
     refresh_cookie_path: str = Field(default="/api/passport/sessions", validation_alias="PASSPORT_REFRESH_COOKIE_PATH")
-    # Argon2id cost per password hash (README, "Settings: password hashing"): OWASP's minimum,
-    # m=19 MiB, t=2, p=1, which is also what keeps log-in at the peak above 40 per second per core
-    # (about 20 ms of CPU per verification here; the library's default, 64 MiB t=3 p=4, costs ~10x).
-    # Stored hashes made with other parameters are rehashed at their next log-in.
+    # Argon2id cost per password hash (README, "Settings: log-in and sessions"): OWASP's minimum,
+    # m=19 MiB, t=2, p=1, and the cheapest setting allowed, because at the peak a log-in may spend
+    # 25 ms of CPU (40 per second per core): one verification takes 23 ms of CPU here on a loaded
+    # machine (services/passport/tools/argon2_rate.py), the library's old default (64 MiB, t=3, p=4)
+    # 184 ms. Stored hashes made with other parameters are rehashed at their next log-in.
     argon2_memory_kib: int = Field(default=19_456, validation_alias="PASSPORT_ARGON2_MEMORY_KIB")
     argon2_time_cost: int = Field(default=2, validation_alias="PASSPORT_ARGON2_TIME_COST")
     argon2_parallelism: int = Field(default=1, validation_alias="PASSPORT_ARGON2_PARALLELISM")
