@@ -56,7 +56,7 @@ class FakeAccounts:
         changed = self._state.accounts[passport_id] = replace(self._state.accounts[passport_id], **fields)  # type: ignore[arg-type]
         return changed
 
-    async def set_password_hash(self, passport_id: str, password_hash: str, *, now: datetime) -> None:
+    async def set_password_hash(self, passport_id: str, password_hash: str) -> None:
         self._change(passport_id, password_hash=password_hash)
 
     async def change_password(self, passport_id: str, password_hash: str, *, now: datetime) -> int:

@@ -68,7 +68,7 @@ class SqlAccounts:
         )
         return taken is not None
 
-    async def set_password_hash(self, passport_id: str, password_hash: str, *, now: datetime) -> None:
+    async def set_password_hash(self, passport_id: str, password_hash: str) -> None:
         await self._session.execute(update(accounts).where(accounts.c.passport_id == passport_id).values(password_hash=password_hash))
 
     async def change_password(self, passport_id: str, password_hash: str, *, now: datetime) -> int:

@@ -35,7 +35,7 @@ def login_limits(settings: PassportSettings) -> tuple[RateLimit, RateLimit]:
 
 
 async def authenticate(
-    uow: PassportUnitOfWork, credentials: Credentials, *, passwords: Passwords, clock: Clock, settings: PassportSettings
+    uow: PassportUnitOfWork, credentials: Credentials, *, passwords: Passwords, settings: PassportSettings
 ) -> Account:
     """The account whose password this is, in the caller's open unit of work; a failure is
     counted (and committed) before it is refused."""
@@ -54,7 +54,7 @@ async def authenticate(
         raise invalid_credentials()
     if passwords.needs_rehash(account.password_hash):
         # Hashed with other parameters (settings changed): this log-in moves the account to the current ones.
-        await uow.accounts.set_password_hash(account.passport_id, await passwords.hash(credentials.password), now=clock.now())
+        await uow.accounts.set_password_hash(account.passport_id, await passwords.hash(credentials.password))
     return account
 
 
@@ -62,7 +62,7 @@ async def log_in(
     uow: PassportUnitOfWork, credentials: Credentials, *, passwords: Passwords, signer: TokenSigner, clock: Clock, settings: PassportSettings
 ) -> Session:
     async with uow:
-        account = await authenticate(uow, credentials, passwords=passwords, clock=clock, settings=settings)
+        account = await authenticate(uow, credentials, passwords=passwords, settings=settings)
         # A second factor, for the accounts that have one, is checked here: after the password, before any token.
         session = await open_session(uow, account, signer=signer, clock=clock, refresh_lifetime=settings.refresh_token_lifetime)
         await uow.commit()

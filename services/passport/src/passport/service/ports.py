@@ -27,7 +27,7 @@ class Accounts(Protocol):
 
     async def email_taken(self, email: str, *, other_than: str) -> bool: ...
 
-    async def set_password_hash(self, passport_id: str, password_hash: str, *, now: datetime) -> None:
+    async def set_password_hash(self, passport_id: str, password_hash: str) -> None:
         """A rehash with new parameters: same password, sessions go on."""
         ...
 
