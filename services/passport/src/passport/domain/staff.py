@@ -22,6 +22,11 @@ class StaffRuleBroken(ValueError):
         self.code = code
 
 
+def signs_in_with_second_factor(roles: tuple[str, ...] | list[str]) -> bool:
+    """Console accounts log in with a TOTP code as well as the password (issue 15)."""
+    return bool(set(roles) & set(CONSOLE_ROLES))
+
+
 def province_of_school(school_code: str) -> str:
     return school_code[:2]
 

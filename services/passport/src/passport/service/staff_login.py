@@ -7,34 +7,21 @@ so the second factor cannot be skipped."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Literal
 
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 
 from cet_shared.problems import Problem
 from cet_shared.ratelimit import RateLimit
-from passport.bootstrap import Passport
-from passport.db.staff_tables import staff_accounts, staff_login_challenges, staff_recovery_codes
-from passport.db.tables import accounts
+from passport.bootstrap import PassportContainer
+from passport.db.tables import accounts, staff_accounts, staff_login_challenges, staff_recovery_codes
 from passport.domain import totp
-from passport.domain.accounts import hash_link_token, new_link_token, normalise_email
-from passport.domain.staff import CONSOLE_ROLES, province_of_school
-
-
-def signs_in_with_second_factor(roles: list[str] | tuple[str, ...]) -> bool:
-    return bool(set(roles) & set(CONSOLE_ROLES))
-
-
-def second_factor_required() -> Problem:
-    return Problem(403, "second_factor_required", "管理人员请从管理平台登录（需动态验证码）")
-
-
-def _invalid_credentials() -> Problem:
-    return Problem(401, "invalid_credentials", "账号或密码错误")
+from passport.domain.accounts import hash_opaque_token, new_opaque_token, normalise_email
+from passport.domain.staff import province_of_school, signs_in_with_second_factor
+from passport.service.problems import invalid_credentials
+from passport.service.sessions import open_session
 
 
 def _account_disabled() -> Problem:
@@ -65,7 +52,7 @@ class StaffSession:
     recovery_codes: list[str] | None = None  # only when the second factor was just enrolled
 
 
-def _limits(ctx: Passport) -> tuple[RateLimit, RateLimit]:
+def _limits(ctx: PassportContainer) -> tuple[RateLimit, RateLimit]:
     s = ctx.settings
     return (
         RateLimit("staff-login-account", s.login_failures_per_account, s.login_failure_window),
@@ -73,24 +60,7 @@ def _limits(ctx: Passport) -> tuple[RateLimit, RateLimit]:
     )
 
 
-async def _password_ok(ctx: Passport, password_hash: str, password: str) -> bool:
-    try:
-        return await asyncio.to_thread(ctx.hasher.verify, password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-_MISSING_ACCOUNT_HASH: list[str] = []
-
-
-async def _missing_account_hash(ctx: Passport) -> str:
-    # An unknown email costs one verification too (no enumeration by timing, as P2).
-    if not _MISSING_ACCOUNT_HASH:
-        _MISSING_ACCOUNT_HASH.append(await asyncio.to_thread(ctx.hasher.hash, new_link_token()[0]))
-    return _MISSING_ACCOUNT_HASH[0]
-
-
-async def begin(ctx: Passport, *, email: str, password: str, captcha_token: str, captcha_answer: str, client: str) -> Challenge:
+async def begin(ctx: PassportContainer, *, email: str, password: str, captcha_token: str, captcha_answer: str, client: str) -> Challenge:
     per_account, per_client = _limits(ctx)
     email_key = normalise_email(email)
     async with ctx.unit_of_work() as uow:
@@ -104,12 +74,14 @@ async def begin(ctx: Passport, *, email: str, password: str, captcha_token: str,
                 .where(accounts.c.email_normalised == email_key)
             )
         ).first()
-        ok = await _password_ok(ctx, row.password_hash if row else await _missing_account_hash(ctx), password)
+        if row is None:  # an unknown email costs one verification too (no enumeration by timing, as P2)
+            await ctx.passwords.verify_nothing(password)
+        ok = row is not None and await ctx.passwords.verify(row.password_hash, password)
         if not row or not ok or not signs_in_with_second_factor(row.roles):
             await per_client.record(session, client, clock=ctx.clock)
             await per_account.record(session, email_key, clock=ctx.clock)
             await uow.commit()
-            raise _invalid_credentials()
+            raise invalid_credentials()
         await session.execute(
             upsert(staff_accounts).values(passport_id=row.passport_id, province_code=province_of_school(row.school_code) if row.school_code else None)
             .on_conflict_do_nothing()
@@ -122,7 +94,7 @@ async def begin(ctx: Passport, *, email: str, password: str, captcha_token: str,
             # Not enrolled yet: a fresh seed each time until a code confirms one.
             enrolment = totp.enrolment(totp.new_secret(), account=row.email, issuer=ctx.settings.totp_issuer)
             await session.execute(update(staff_accounts).where(staff_accounts.c.passport_id == row.passport_id).values(totp_secret=enrolment.secret))
-        token, token_hash = new_link_token()
+        token, token_hash = new_opaque_token()
         lifetime = ctx.settings.staff_login_challenge_lifetime
         await session.execute(
             insert(staff_login_challenges).values(token_hash=token_hash, passport_id=row.passport_id, expires_at=ctx.clock.now() + lifetime)
@@ -132,7 +104,7 @@ async def begin(ctx: Passport, *, email: str, password: str, captcha_token: str,
     return Challenge(token=token, second_factor="enrol" if enrolment else "totp", expires_in=int(lifetime.total_seconds()), enrolment=enrolment)
 
 
-async def finish(ctx: Passport, *, challenge: str, code: str | None, recovery_code: str | None, client: str) -> StaffSession:
+async def finish(ctx: PassportContainer, *, challenge: str, code: str | None, recovery_code: str | None, client: str) -> StaffSession:
     """The second step: a right code spends the challenge and issues a staff token; a wrong one
     counts against the challenge (at most `staff_login_challenge_failures`)."""
     now = ctx.clock.now()
@@ -141,7 +113,7 @@ async def finish(ctx: Passport, *, challenge: str, code: str | None, recovery_co
         ticket = (
             await session.execute(
                 select(staff_login_challenges).where(
-                    staff_login_challenges.c.token_hash == hash_link_token(challenge),
+                    staff_login_challenges.c.token_hash == hash_opaque_token(challenge),
                     staff_login_challenges.c.used_at.is_(None),
                     staff_login_challenges.c.expires_at > now,
                     staff_login_challenges.c.failures < ctx.settings.staff_login_challenge_failures,
@@ -183,11 +155,12 @@ async def finish(ctx: Passport, *, challenge: str, code: str | None, recovery_co
                 insert(staff_recovery_codes), [{"passport_id": ticket.passport_id, "code_hash": totp.hash_recovery_code(c)} for c in codes]
             )
         await session.execute(update(staff_accounts).where(staff_accounts.c.passport_id == ticket.passport_id).values(**changes))
-        account = (await session.execute(select(accounts).where(accounts.c.passport_id == ticket.passport_id))).one()
+        account = await uow.accounts.get(ticket.passport_id)
+        assert account is not None, "a challenge outlives no account"
+        # Shorter than a candidate's, and without a refresh token: the next session takes the second factor again.
+        opened = await open_session(
+            uow, account, signer=ctx.signer, clock=ctx.clock, refresh_lifetime=None,
+            access_lifetime=ctx.settings.staff_access_token_lifetime, province_code=staff.province_code,
+        )
         await uow.commit()
-    lifetime = ctx.settings.staff_access_token_lifetime
-    token = ctx.signer.issue(
-        passport_id=account.passport_id, roles=list(account.roles), token_version=account.token_version, school_code=account.school_code,
-        province_code=staff.province_code, now=now, lifetime=lifetime,
-    )
-    return StaffSession(access_token=token, passport_id=account.passport_id, expires_in=int(lifetime.total_seconds()), recovery_codes=codes)
+    return StaffSession(access_token=opened.access_token, passport_id=opened.passport_id, expires_in=opened.expires_in, recovery_codes=codes)
