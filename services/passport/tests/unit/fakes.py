@@ -19,6 +19,7 @@ from cet_shared.ratelimit import RateLimit
 from passport.domain.accounts import Account, Profile, normalise_email
 from passport.domain.links import LinkToken
 from passport.domain.sessions import RefreshToken
+from passport.domain.staff import LoginChallenge, StaffSecondFactor
 from passport.mail_templates import Mail
 
 @dataclass
@@ -32,6 +33,10 @@ class State:
     captchas: dict[str, str] = field(default_factory=dict)  # unspent captcha token -> its answer
     hits: dict[tuple[str, str, int], int] = field(default_factory=dict)  # (limit, subject, window) -> count
     audit: list[dict[str, Any]] = field(default_factory=list)  # the rows cet_shared.audit.record would write
+    staff: dict[str, StaffSecondFactor] = field(default_factory=dict)
+    staff_logins: dict[str, tuple[datetime, str]] = field(default_factory=dict)  # last log-in: (when, from where)
+    recovery_codes: dict[tuple[str, str], datetime | None] = field(default_factory=dict)  # (passport id, hash) -> used at
+    challenges: dict[str, LoginChallenge] = field(default_factory=dict)
 
 class FakeAccounts:
     def __init__(self, state: State) -> None:
@@ -164,6 +169,53 @@ class FakeAudit:
     ) -> None:
         self._state.audit.append({"kind": kind, "subject": subject, "before": before, "after": after, "school": school, "province": province})
 
+class FakeStaffLogIns:
+    def __init__(self, state: State) -> None:
+        self._state = state
+
+    async def second_factor(self, passport_id: str, *, province_code: str | None) -> StaffSecondFactor:
+        return self._state.staff.setdefault(passport_id, StaffSecondFactor(passport_id, province_code=province_code))
+
+    def _change(self, passport_id: str, **fields: Any) -> None:  # noqa: ANN401
+        self._state.staff[passport_id] = replace(self._state.staff[passport_id], **fields)
+
+    async def set_totp_secret(self, passport_id: str, secret: str) -> None:
+        self._change(passport_id, totp_secret=secret)
+
+    async def signed_in(self, passport_id: str, *, now: datetime, client: str, step: int | None, confirmed: bool) -> None:
+        self._state.staff_logins[passport_id] = (now, client)
+        if step is not None:
+            self._change(passport_id, totp_last_step=step)
+        if confirmed:
+            self._change(passport_id, totp_confirmed_at=now)
+
+    async def replace_recovery_codes(self, passport_id: str, code_hashes: list[str]) -> None:
+        self._state.recovery_codes = {key: used for key, used in self._state.recovery_codes.items() if key[0] != passport_id}
+        self._state.recovery_codes.update({(passport_id, h): None for h in code_hashes})
+
+    async def spend_recovery_code(self, passport_id: str, code_hash: str, *, now: datetime) -> bool:
+        key = (passport_id, code_hash)
+        if key not in self._state.recovery_codes or self._state.recovery_codes[key] is not None:
+            return False
+        self._state.recovery_codes[key] = now
+        return True
+
+    async def add_challenge(self, challenge: LoginChallenge, *, now: datetime) -> None:
+        self._state.challenges = {h: c for h, c in self._state.challenges.items() if c.expires_at >= now}
+        self._state.challenges[challenge.token_hash] = challenge
+
+    async def live_challenge(self, token_hash: str, *, now: datetime, max_failures: int) -> LoginChallenge | None:
+        found = self._state.challenges.get(token_hash)
+        live = found is not None and found.used_at is None and found.expires_at > now and found.failures < max_failures
+        return found if live else None
+
+    async def challenge_failed(self, token_hash: str) -> None:
+        found = self._state.challenges[token_hash]
+        self._state.challenges[token_hash] = replace(found, failures=found.failures + 1)
+
+    async def challenge_spent(self, token_hash: str, *, now: datetime) -> None:
+        self._state.challenges[token_hash] = replace(self._state.challenges[token_hash], used_at=now)
+
 class FakeUnitOfWork:
     def __init__(self, clock: Clock) -> None:
         self.committed = State()
@@ -188,6 +240,7 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox(self._working)
         self.guards = FakeGuards(self._working, self._clock)
         self.audit = FakeAudit(self._working)
+        self.staff = FakeStaffLogIns(self._working)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

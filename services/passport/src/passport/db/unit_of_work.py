@@ -11,6 +11,7 @@ from cet_shared.captcha import CaptchaSeal
 from cet_shared.clock import Clock
 from cet_shared.db.unit_of_work import UnitOfWork
 from cet_shared.events.contracts import SessionsRevoked
+from passport.db.staff_repositories import SqlStaffLogIns
 from passport.db.repositories import SqlAccounts, SqlAudit, SqlGuards, SqlLinkTokens, SqlOutbox, SqlRefreshTokens
 
 
@@ -28,6 +29,7 @@ class SqlPassportUnitOfWork(UnitOfWork):
         self.outbox = SqlOutbox(self.session)
         self.guards = SqlGuards(self.session, self._captcha, self._clock)
         self.audit = SqlAudit(self.session)
+        self.staff = SqlStaffLogIns(self.session)
         return self
 
     async def record_revocation(self, event: SessionsRevoked) -> None:

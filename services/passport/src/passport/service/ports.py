@@ -13,6 +13,7 @@ from cet_shared.ratelimit import RateLimit
 from passport.domain.accounts import Account, Profile
 from passport.domain.links import LinkToken
 from passport.domain.sessions import RefreshToken
+from passport.domain.staff import LoginChallenge, StaffSecondFactor
 from passport.mail_templates import Mail
 
 
@@ -66,6 +67,34 @@ class RefreshTokens(Protocol):
     async def revoke_account(self, passport_id: str, *, now: datetime) -> None: ...
 
 
+class StaffLogIns(Protocol):
+    """Staff log-in's second factor (issue 15): enrolment, challenges, recovery codes."""
+
+    async def second_factor(self, passport_id: str, *, province_code: str | None) -> StaffSecondFactor:
+        """Locked for the transaction; made on the first log-in (accounts from passport-admin have none)."""
+        ...
+
+    async def set_totp_secret(self, passport_id: str, secret: str) -> None: ...
+
+    async def signed_in(self, passport_id: str, *, now: datetime, client: str, step: int | None, confirmed: bool) -> None: ...
+
+    async def replace_recovery_codes(self, passport_id: str, code_hashes: list[str]) -> None: ...
+
+    async def spend_recovery_code(self, passport_id: str, code_hash: str, *, now: datetime) -> bool: ...
+
+    async def add_challenge(self, challenge: LoginChallenge, *, now: datetime) -> None:
+        """Also sweeps the expired ones."""
+        ...
+
+    async def live_challenge(self, token_hash: str, *, now: datetime, max_failures: int) -> LoginChallenge | None:
+        """Unused, unexpired and under the failure bound; locked for the transaction."""
+        ...
+
+    async def challenge_failed(self, token_hash: str) -> None: ...
+
+    async def challenge_spent(self, token_hash: str, *, now: datetime) -> None: ...
+
+
 class Outbox(Protocol):
     """What leaves with the commit: mail for the worker to deliver."""
 
@@ -102,6 +131,7 @@ class PassportUnitOfWork(Protocol):
     outbox: Outbox
     guards: Guards
     audit: Audit
+    staff: StaffLogIns
 
     async def __aenter__(self) -> Self: ...
 
