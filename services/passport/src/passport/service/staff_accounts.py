@@ -15,7 +15,6 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import IntegrityError
 
-from cet_shared import revocations
 from cet_shared.auth import Principal
 from cet_shared.events.contracts import AccountRegistered, SessionsRevoked
 from cet_shared.problems import Problem
@@ -134,6 +133,10 @@ async def create_staff_account(ctx: PassportContainer, principal: Principal, new
         )
         await _queue_password_link(ctx, uow, passport_id, new.email.strip(), first=True)
         await uow.publish(AccountRegistered(passport_id=passport_id, email=new.email.strip(), registered_at=now), key=passport_id)
+        await uow.audit.record(
+            "staff.created", ("account", passport_id), after={"roles": [scope.role], "school_code": scope.school_code, "province_code": scope.province_code},
+            school=scope.school_code, province=scope.province_code,
+        )
         await uow.commit()
     return passport_id
 
@@ -170,11 +173,16 @@ async def set_disabled(ctx: PassportContainer, principal: Principal, passport_id
                 passport_id=passport_id, reason="account_disabled", token_version_below=version, revoked_at=now,
                 expires_at=now + max(ctx.signer.lifetime, ctx.settings.staff_access_token_lifetime),
             )
-            await revocations.record(uow.session, event)
+            await uow.record_revocation(event)
             await uow.publish(event, key=passport_id)
         elif not disabled and row.disabled_at is not None:
             await uow.session.execute(
                 update(staff_accounts).where(staff_accounts.c.passport_id == passport_id).values(disabled_at=None, disabled_by=None)
+            )
+        if disabled != (row.disabled_at is not None):  # a change, not a repeat: audited (who disabled or re-enabled whom)
+            await uow.audit.record(
+                "staff.disabled" if disabled else "staff.enabled", ("account", passport_id),
+                before={"disabled": not disabled}, after={"disabled": disabled}, school=row.school_code, province=row.province_code,
             )
         await uow.commit()
     async with ctx.sessions() as session:
