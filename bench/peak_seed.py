@@ -160,7 +160,7 @@ async def _accounts(people: list[Person]) -> None:
 
     ctx = passport_bootstrap()
     try:
-        password_hash = ctx.hasher.hash(PASSWORD)
+        password_hash = await ctx.passwords.hash(PASSWORD)
         async with ctx.unit_of_work() as uow:
             for start in range(0, len(people), 2000):
                 await uow.session.execute(insert(accounts), [

@@ -1,6 +1,6 @@
 // What every page of the portal shares: the router, the header, who is logged in, dialogs.
 // Each page is its own module (pages/*.js); app.js registers them in `routes`.
-import { $, ApiError, api, html } from "./lib.js";
+import { $, ApiError, api, html, renewSessionWith } from "./lib.js";
 
 const main = $("#main");
 export const state = {
@@ -75,6 +75,51 @@ export function setPage(title, body) {
   window.scrollTo(0, 0);
 }
 
+// -- the session: renewed without the password ------------------------------------------------------
+// Access tokens live minutes; passport's refresh cookie (HttpOnly, sent only to /api/passport/sessions)
+// renews them shortly before they expire and whenever an answer is 401, so a candidate who keeps
+// the portal open through a peak is never sent back to the log-in page. Each refresh token works
+// once (one used twice ends the session), so renewals take turns: one at a time in a tab, and across
+// the candidate's tabs through the Web Locks API, each sending the cookie the previous one received.
+
+let renewal = null; // the renewal in flight in this tab
+let renewTimer = null;
+let noSession = false; // passport said there is no session to renew: ask again only after a log-in
+
+async function refreshOnce() {
+  try {
+    const session = await api("POST", "/passport/sessions/refresh");
+    sessionStarted(session.expires_in);
+    return true;
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) throw error; // busy or offline: say so, keep the session
+    noSession = true;
+    return false;
+  }
+}
+
+export function renewSession() {
+  if (noSession) return Promise.resolve(false);
+  if (!renewal) {
+    const turn = navigator.locks ? navigator.locks.request("cet-session-renewal", refreshOnce) : refreshOnce();
+    renewal = turn.finally(() => { renewal = null; });
+  }
+  return renewal;
+}
+renewSessionWith(renewSession);
+
+// Called with the access token's lifetime (seconds) after a log-in or a renewal.
+export function sessionStarted(expiresIn) {
+  noSession = false;
+  clearTimeout(renewTimer);
+  renewTimer = setTimeout(() => renewSession().catch(() => { /* the next 401 tries again */ }), Math.max(expiresIn - 60, 10) * 1000);
+}
+
+function sessionEnded() {
+  clearTimeout(renewTimer);
+  noSession = true;
+}
+
 // -- the header: 姓名 / 考次 / 退出 (E8) ---------------------------------------------------------------
 
 export async function loadAccount() {
@@ -99,6 +144,7 @@ export async function header() {
     <span>考次: ${session}</span><button type="button" class="link" id="logout">退出</button>`);
   $("#logout").addEventListener("click", async () => {
     try { await api("DELETE", "/passport/sessions"); } catch { /* the cookie is gone either way */ }
+    sessionEnded();
     state.account = null;
     state.home = null;
     state.flow.identity = state.flow.query = null;

@@ -25,7 +25,13 @@ function retryAfterOf(response, problem) {
 
 const NETWORK_ERROR = { title: "网络连接失败，请检查网络后重试", code: "network_error" };
 
-export async function api(method, path, body, { raw = false, contentType } = {}) {
+// The access token is short-lived; a 401 first asks `renewSession` (the portal sets it: core.js) for a
+// new one through the refresh cookie, and the request is sent once more if it got one.
+let renewSession = null;
+export function renewSessionWith(renew) { renewSession = renew; }
+const SESSION_PATHS = "/passport/sessions";
+
+export async function api(method, path, body, { raw = false, contentType, renewed = false } = {}) {
   const headers = { accept: "application/json, application/problem+json" };
   let payload;
   if (body !== undefined) {
@@ -42,6 +48,9 @@ export async function api(method, path, body, { raw = false, contentType } = {})
     response = await fetch("/api" + path, { method, headers, body: payload, credentials: "same-origin", cache: "no-store" });
   } catch {
     throw new ApiError(0, NETWORK_ERROR);
+  }
+  if (response.status === 401 && renewSession && !renewed && !path.startsWith(SESSION_PATHS) && (await renewSession())) {
+    return api(method, path, body, { raw, contentType, renewed: true });
   }
   if (raw && response.ok) return response;
   const text = await response.text();

@@ -1,6 +1,6 @@
 // 通行证 (P1–P8): log in, register, the account page, password and email recovery, 找回已报名账号.
 import { $, ApiError, api, captchaField, html, idTypeSelect, onSubmit, showError, toast, wireCaptcha } from "../lib.js";
-import { state, go, setPage, loadAccount, header } from "../core.js";
+import { state, go, setPage, loadAccount, header, sessionStarted } from "../core.js";
 
 export async function loginPage(params) {
   await header();
@@ -18,7 +18,8 @@ export async function loginPage(params) {
   await wireCaptcha(form);
   onSubmit(form, async (data) => {
     if (!data.email || !data.password || !data.captcha_answer) throw new Error("请输入账号、密码及验证码");
-    await api("POST", "/passport/sessions", { email: data.email, password: data.password, captcha_token: data.captcha_token, captcha_answer: data.captcha_answer });
+    const session = await api("POST", "/passport/sessions", { email: data.email, password: data.password, captcha_token: data.captcha_token, captcha_answer: data.captcha_answer });
+    sessionStarted(session.expires_in);
     await loadAccount();
     const next = params.get("next");
     go(next && next.startsWith("/") && !next.startsWith("//") ? next : "/start");

@@ -19,10 +19,11 @@ window.addEventListener("unhandledrejection", (e) => {
 """
 
 # Questions the portal asks knowing "no" is an answer it handles, not a fault: who is logged in
-# (401 for a visitor), whether enrolment has the registration just saved yet (404 while its
+# (401 for a visitor, and 401 to the renewal it then tries), whether enrolment has the registration just saved yet (404 while its
 # projection catches up; the portal waits and asks again), whether a CET6 review exists (404: none).
 ALWAYS_EXPECTED = (
     ("GET", "/api/passport/me", 401),
+    ("POST", "/api/passport/sessions/refresh", 401),
     ("GET", "/api/enrolment/me/registration", 404),
     ("GET", "/api/eligibility/cet6-review", 404),
 )

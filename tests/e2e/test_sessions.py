@@ -108,3 +108,21 @@ async def test_log_out_ends_that_session_at_every_service_and_only_that_one(stac
         await assert_taken_everywhere(stack, browser, await old_token(staying))
     await staying.close()
     await user.close()
+
+
+async def test_a_refresh_token_used_twice_ends_that_session_at_every_service(stack: Stack) -> None:
+    """Issue 11: the refresh cookie renews the access token through the gateway, without the
+    password; a copy of it used after the owner renewed revokes the session's access tokens everywhere."""
+    user = await register(stack)
+    copied = user.client.cookies.get("cet_refresh", path="/api/passport/sessions")
+    assert copied, "the log-in set the refresh cookie for the session paths"
+    renewed = await user.post("/api/passport/sessions/refresh")
+    assert renewed.status_code == 200, renewed.text
+    token = renewed.json()["access_token"]
+    async with httpx.AsyncClient(base_url=stack.gateway, timeout=30) as browser:
+        await assert_taken_everywhere(stack, browser, token)
+        replayed = await browser.post("/api/passport/sessions/refresh", headers={"cookie": f"cet_refresh={copied}"})
+        assert replayed.status_code == 401 and replayed.json()["code"] == "session_expired", replayed.text
+        await assert_refused_everywhere_soon(stack, browser, token, time.monotonic())
+        assert (await user.post("/api/passport/sessions/refresh")).status_code == 401, "the owner's renewed cookie ended too"
+    await user.close()

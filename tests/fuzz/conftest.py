@@ -20,7 +20,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
-from argon2 import PasswordHasher
 import pytest
 import schemathesis
 from cryptography.hazmat.primitives import serialization
@@ -39,7 +38,6 @@ SCHOOL = "99301"  # a school of eligibility's demo registry
 CAPTCHA_SECRET = "test-only-captcha-secret-not-for-production"
 START = datetime(2017, 3, 1, 1, 0, tzinfo=timezone.utc)
 # Fuzzing is not about the hash's strength: a cheap argon2id keeps password endpoints fast.
-CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 class ClosesOnShutdown:
@@ -128,7 +126,7 @@ async def passport_target(tmp_path_factory: pytest.TempPathFactory) -> AsyncIter
     from passport.api.app import create_app
     from passport.bootstrap import bootstrap
     from passport.cli import migrate
-    from passport.service.accounts import create_staff
+    from passport.service.registration import create_staff
     from passport.settings import PassportSettings
 
     key_file = tmp_path_factory.mktemp("fuzz-passport") / "jwt-ed25519.pem"
@@ -140,19 +138,18 @@ async def passport_target(tmp_path_factory: pytest.TempPathFactory) -> AsyncIter
         settings = PassportSettings(
             database_url=url, jwt_private_key_file=str(key_file), captcha_secret=CAPTCHA_SECRET, environment="test",
             db_pool_size=5, campus_base_url="http://campus.cet.test", public_base_url="https://cet.test",
+            argon2_memory_kib=1024, argon2_time_cost=1,  # cheap hashes: the fuzzer logs in thousands of times
         )
         # Real accounts for every role, so tokens reach the account pages (passport signs its own tokens).
         seeding = bootstrap(settings, clock=ManualClock(START))
-        seeding.hasher = CHEAP_HASHER
         pids = {}
         for who in WHO[1:]:
             pids[who] = await create_staff(
-                seeding, email=f"fuzz-{who}@example.com", password="Cet2017-fuzz-pass", roles=frozenset({who}),
+                seeding.unit_of_work(), passwords=seeding.passwords, clock=seeding.clock, email=f"fuzz-{who}@example.com", password="Cet2017-fuzz-pass", roles=frozenset({who}),
                 school_code=SCHOOL if who == "teacher" else None,
             )
         await seeding.close()
         ctx = bootstrap(settings, clock=ManualClock(START))
-        ctx.hasher = CHEAP_HASHER
         headers: dict[str, dict[str, str]] = {"anonymous": {}}
         for who in WHO[1:]:
             token = ctx.signer.issue(passport_id=pids[who], roles=[who], token_version=0, school_code=SCHOOL if who == "teacher" else None, now=datetime.now(timezone.utc))

@@ -16,7 +16,7 @@ from cet_shared.admin import ServiceAdmin
 from cet_shared.clock import ManualClock
 from cet_shared.pytest_plugin import asgi_client, discard
 from passport.api.app import create_app
-from passport.bootstrap import Passport, bootstrap
+from passport.bootstrap import PassportContainer, bootstrap
 from passport.cli import ADMIN
 from passport.settings import PassportSettings
 
@@ -57,14 +57,14 @@ def settings(database_url: str, jwt_key_file: Path) -> PassportSettings:
 
 
 @pytest.fixture
-async def ctx(settings: PassportSettings) -> AsyncIterator[Passport]:
+async def ctx(settings: PassportSettings) -> AsyncIterator[PassportContainer]:
     passport = bootstrap(settings, clock=ManualClock())
     yield passport
     await discard(passport)
 
 
 @pytest.fixture
-async def client(ctx: Passport) -> AsyncIterator[AsyncClient]:
+async def client(ctx: PassportContainer) -> AsyncIterator[AsyncClient]:
     app = create_app(ctx)
     async with asgi_client(app, "http://passport.test") as http:
         yield http
@@ -73,7 +73,7 @@ async def client(ctx: Passport) -> AsyncIterator[AsyncClient]:
 class Captchas:
     """Tests solve captchas by sealing a known answer with the same secret the service uses."""
 
-    def __init__(self, ctx: Passport) -> None:
+    def __init__(self, ctx: PassportContainer) -> None:
         self._ctx = ctx
 
     def solved(self, answer: str = "K7PX") -> dict[str, str]:
@@ -81,7 +81,7 @@ class Captchas:
 
 
 @pytest.fixture
-def captchas(ctx: Passport) -> Captchas:
+def captchas(ctx: PassportContainer) -> Captchas:
     return Captchas(ctx)
 
 

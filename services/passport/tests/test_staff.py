@@ -9,7 +9,11 @@ import pytest
 
 from cet_shared.problems import Problem
 from passport.domain.accounts import staff_roles
-from passport.service.accounts import create_staff
+from passport.service import registration
+
+
+async def create_staff(ctx, **account):  # noqa: ANN001, ANN003, ANN201
+    return await registration.create_staff(ctx.unit_of_work(), passwords=ctx.passwords, clock=ctx.clock, **account)
 
 
 async def test_ops_command_creates_a_teacher_whose_token_carries_the_school(api, client, ctx):

@@ -14,13 +14,16 @@ from sqlalchemy import text
 
 from passport.domain.accounts import staff_roles
 from passport.domain.totp import hash_recovery_code
-from passport.service.accounts import create_staff
+from passport.service.registration import create_staff
 
 PASSWORD = "Teach-2017x"
 
 
 async def _teacher(ctx) -> str:  # noqa: ANN001
-    return await create_staff(ctx, email="teacher@99101.test", password=PASSWORD, roles=staff_roles({"teacher"}), school_code="99101")
+    return await create_staff(
+        ctx.unit_of_work(), email="teacher@99101.test", password=PASSWORD, roles=staff_roles({"teacher"}), school_code="99101",
+        passwords=ctx.passwords, clock=ctx.clock,
+    )
 
 
 async def _begin(api, email: str = "teacher@99101.test", password: str = PASSWORD):  # noqa: ANN001, ANN202
@@ -55,7 +58,10 @@ async def test_first_log_in_enrols_totp_and_returns_recovery_codes_stored_hashed
     claims = jwt.decode(logged["access_token"], options={"verify_signature": False})
     assert claims["roles"] == ["teacher"] and claims["school"] == "99101" and claims["province"] == "99"
     # Staff sessions are shorter than candidates' (a setting each).
-    assert logged["expires_in"] == int(ctx.settings.staff_access_token_lifetime.total_seconds()) < int(ctx.signer.lifetime.total_seconds())
+    # A candidate's session lasts the refresh token's lifetime; a staff session ends with its access
+    # token (no refresh token: the next one takes the second factor again).
+    assert logged["expires_in"] == int(ctx.settings.staff_access_token_lifetime.total_seconds()) < int(ctx.settings.refresh_token_lifetime.total_seconds())
+    assert "cet_refresh" not in done.cookies
     assert claims["exp"] - claims["iat"] == logged["expires_in"]
     assert "cet_access" in done.headers["set-cookie"]
 

@@ -50,7 +50,7 @@ class TokenSigner:
 
     def issue(
         self, *, passport_id: str, roles: list[str], token_version: int, school_code: str | None, now: datetime,
-        province_code: str | None = None, lifetime: timedelta | None = None,
+        province_code: str | None = None, lifetime: timedelta | None = None, token_id: str | None = None,
     ) -> str:
         """`lifetime` shortens a session below the default (staff sessions are shorter than candidates')."""
         claims: dict[str, Any] = {
@@ -61,7 +61,7 @@ class TokenSigner:
             "ver": token_version,
             "iat": int(now.timestamp()),
             "exp": int((now + (lifetime or self.lifetime)).timestamp()),
-            "jti": uuid.uuid4().hex,  # what a log-out revokes (cet_shared.revocations)
+            "jti": token_id or uuid.uuid4().hex,  # what a log-out revokes (cet_shared.revocations)
         }
         if school_code:
             claims["school"] = school_code

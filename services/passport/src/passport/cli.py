@@ -21,11 +21,13 @@ migrate = ADMIN.migrate
 async def _create_staff(email: str, password: str, roles: set[str], school: str | None) -> str:
     from passport.bootstrap import bootstrap
     from passport.domain.accounts import staff_roles
-    from passport.service.accounts import create_staff
+    from passport.service.registration import create_staff
 
     ctx = bootstrap()
     try:
-        return await create_staff(ctx, email=email, password=password, roles=staff_roles(roles), school_code=school)
+        return await create_staff(
+            ctx.unit_of_work(), email=email, password=password, roles=staff_roles(roles), school_code=school, passwords=ctx.passwords, clock=ctx.clock
+        )
     finally:
         await ctx.close()
 

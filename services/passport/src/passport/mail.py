@@ -1,4 +1,5 @@
-"""Outgoing mail: queued in the business transaction, delivered by the worker over SMTP."""
+"""Outgoing mail: queued in the business transaction (passport.db.repositories.SqlOutbox),
+delivered by the worker over SMTP."""
 
 from __future__ import annotations
 
@@ -7,15 +8,11 @@ import smtplib
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cet_shared.clock import Clock
 from passport.db.tables import mail_queue
-
-
-async def queue_mail(session: AsyncSession, *, to: str, subject: str, body: str) -> None:
-    await session.execute(insert(mail_queue).values(to_address=to, subject=subject, body=body))
 
 
 class MailSender:

@@ -2,16 +2,31 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from cet_shared.settings import ServiceSettings
+from cet_shared.settings import RELAXED_ENVIRONMENTS, ServiceSettings
 
 
 class PassportSettings(ServiceSettings):
     service_name: str = "passport"
     database_url: str = Field(validation_alias="DATABASE_URL_PASSPORT")
     jwt_private_key_file: str = Field(validation_alias="JWT_PRIVATE_KEY_FILE")
-    access_token_lifetime: timedelta = timedelta(minutes=30)
+    # Access tokens stay short-lived (every service trusts one offline until it expires); the
+    # refresh token renews them without a password hash, for at most `refresh_token_lifetime`
+    # after the log-in, so a candidate waiting with the portal open is not sent to log in again.
+    access_token_lifetime: timedelta = timedelta(minutes=15)
+    refresh_token_lifetime: timedelta = timedelta(hours=12)
+    # The refresh cookie goes only to the session paths (renewal and log-out), as the browser sees
+    # them behind the gateway; a test calling the service directly sets "/sessions".
+    refresh_cookie_path: str = Field(default="/api/passport/sessions", validation_alias="PASSPORT_REFRESH_COOKIE_PATH")
+    # Argon2id cost per password hash (README, "Settings: log-in and sessions"): OWASP's minimum,
+    # m=19 MiB, t=2, p=1, and the cheapest setting allowed, because at the peak a log-in may spend
+    # 25 ms of CPU (40 per second per core): one verification takes 23 ms of CPU here on a loaded
+    # machine (services/passport/tools/argon2_rate.py), the library's old default (64 MiB, t=3, p=4)
+    # 184 ms. Stored hashes made with other parameters are rehashed at their next log-in.
+    argon2_memory_kib: int = Field(default=19_456, validation_alias="PASSPORT_ARGON2_MEMORY_KIB")
+    argon2_time_cost: int = Field(default=2, validation_alias="PASSPORT_ARGON2_TIME_COST")
+    argon2_parallelism: int = Field(default=1, validation_alias="PASSPORT_ARGON2_PARALLELISM")
     captcha_lifetime: timedelta = timedelta(minutes=5)
     reset_link_lifetime: timedelta = timedelta(hours=2)
     email_verification_lifetime: timedelta = timedelta(hours=48)
@@ -36,6 +51,13 @@ class PassportSettings(ServiceSettings):
     staff_login_challenge_failures: int = 5
     staff_password_link_lifetime: timedelta = timedelta(hours=72)
     totp_issuer: str = "CET报名管理平台"
+
+    @model_validator(mode="after")
+    def _at_least_owasp_argon2(self) -> "PassportSettings":
+        # Cheaper hashing only where no real password lives: the unit tier hashes in microseconds.
+        if self.environment not in RELAXED_ENVIRONMENTS and (self.argon2_memory_kib < 19_456 or self.argon2_time_cost < 2):
+            raise ValueError("argon2id below OWASP's minimum (m=19456 KiB, t=2, p=1) outside development and test")
+        return self
 
     def secret_field_names(self) -> tuple[str, ...]:
         return ("captcha_secret",)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from cet_shared.worker import PeriodicJob, Worker, service_worker
-from passport.bootstrap import Passport
+from passport.bootstrap import PassportContainer
 from passport.events.consumers import build_consumers
 
 
-def build_worker(ctx: Passport) -> Worker:
+def build_worker(ctx: PassportContainer) -> Worker:
     return service_worker("passport", ctx, consumers=build_consumers(ctx), jobs=[PeriodicJob("mail", 1.0, ctx.mail.send_pending)])

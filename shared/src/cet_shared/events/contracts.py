@@ -52,13 +52,14 @@ class AccountEmailChanged(Event):
 
 class SessionsRevoked(Event):
     """Access tokens that must stop working before they expire: after a password reset or change
-    every token below `token_version_below`, after a log-out the one token `token_id`. Each service
+    every token below `token_version_below`, after a log-out (or a refresh token used twice: passport
+    ends that log-in's session) the one token `token_id`. Each service
     keeps these (cet_shared.revocations) until `expires_at`, when the tokens expire anyway."""
 
     event_type = "SessionsRevoked"
     topic = PASSPORT_ACCOUNTS
     passport_id: str
-    reason: Literal["password_reset", "password_change", "log_out", "account_disabled", "second_factor_reset"]
+    reason: Literal["password_reset", "password_change", "log_out", "account_disabled", "second_factor_reset", "refresh_reuse"]
     token_version_below: int | None = None
     token_id: str | None = None
     revoked_at: datetime

@@ -6,11 +6,11 @@ from cet_shared.auth import TokenVerifier
 from cet_shared import audit_api
 from cet_shared.web import create_service_app
 from passport.api.routes import accounts, captcha, keys, staff_accounts, staff_login
+from passport.bootstrap import PassportContainer, bootstrap
 from passport.events.consumers import build_consumers
-from passport.bootstrap import Passport, bootstrap
 
 
-def create_app(ctx: Passport | None = None) -> FastAPI:
+def create_app(ctx: PassportContainer | None = None) -> FastAPI:
     """The passport api. Tests pass their own wired context; production wires from the environment."""
     return create_service_app(
         "passport",

@@ -5,23 +5,24 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from cet_shared.auth import CurrentPrincipal
-from passport.bootstrap import Passport
-from passport.service import accounts as service
+from passport.bootstrap import PassportContainer
+from passport.domain.accounts import Account
+from passport.service.sessions import current_account
 
 
-def get_passport(request: Request) -> Passport:
+def get_passport(request: Request) -> PassportContainer:
     return request.app.state.passport
 
 
-PassportDep = Annotated[Passport, Depends(get_passport)]
+PassportDep = Annotated[PassportContainer, Depends(get_passport)]
 
 
-async def get_account(ctx: PassportDep, principal: CurrentPrincipal):  # noqa: ANN201
-    """The caller's account row; tokens from before a password reset are refused here (P4)."""
-    return await service.current_account(ctx, principal.passport_id, principal.token_version)
+async def get_account(ctx: PassportDep, principal: CurrentPrincipal) -> Account:
+    """The caller's account; tokens from before a password reset are refused here (P4)."""
+    return await current_account(ctx.unit_of_work(), principal.passport_id, principal.token_version)
 
 
-CurrentAccount = Annotated[object, Depends(get_account)]
+CurrentAccount = Annotated[Account, Depends(get_account)]
 
 
 def client_address(request: Request) -> str:

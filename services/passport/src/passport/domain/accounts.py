@@ -7,6 +7,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 STAFF_ROLES = frozenset({"teacher", "support", "ops"})
 PASSWORD_MIN, PASSWORD_MAX = 8, 64
@@ -39,27 +40,44 @@ def check_password_strength(password: str, *, email: str | None = None) -> None:
         raise WeakPassword("密码过于简单")
 
 
-def new_link_token() -> tuple[str, str]:
-    """A single-use token for a mailed link: (the token for the URL, its SHA-256 we store)."""
+def new_opaque_token() -> tuple[str, str]:
+    """A random token handed out once (a mailed link, a refresh cookie): (the token, its SHA-256 we store)."""
     token = secrets.token_urlsafe(32)
-    return token, hash_link_token(token)
+    return token, hash_opaque_token(token)
 
 
-def hash_link_token(token: str) -> str:
-    # Only the hash is stored, so a database read does not give working reset links.
+def hash_opaque_token(token: str) -> str:
+    # Only the hash is stored, so a database read gives no working reset link or session.
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
-class ResetLinks:
-    campus: str
-    public: str
+class Profile:
+    """P5: what the candidate may edit on the account page."""
+
+    phone: str | None = None
+    id_type: str | None = None
+    id_number: str | None = None
+    name: str | None = None
 
 
-def reset_links(token: str, *, campus_base_url: str, public_base_url: str) -> ResetLinks:
-    """P4: two links to the same token, for the campus network and the public network."""
-    path = f"/password/reset?token={token}"
-    return ResetLinks(campus=campus_base_url.rstrip("/") + path, public=public_base_url.rstrip("/") + path)
+@dataclass(frozen=True)
+class Account:
+    """One passport account as the use cases see it (a row of `accounts`)."""
+
+    passport_id: str
+    email: str
+    password_hash: str
+    profile: Profile = Profile()
+    roles: tuple[str, ...] = ("candidate",)
+    school_code: str | None = None
+    email_verified_at: datetime | None = None
+    # Bumped on password reset and change: tokens issued before stop working (P4).
+    token_version: int = 0
+
+    @property
+    def email_normalised(self) -> str:
+        return normalise_email(self.email)
 
 
 def staff_roles(requested: set[str]) -> frozenset[str]:

@@ -9,6 +9,7 @@ national school list the registry imports.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 CONSOLE_ROLES = ("teacher", "province_admin", "support", "ops")
 ROLE_LABELS = {"teacher": "学校负责老师", "province_admin": "省级管理员", "support": "客服", "ops": "考试中心运维"}
@@ -20,6 +21,11 @@ class StaffRuleBroken(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+def signs_in_with_second_factor(roles: tuple[str, ...] | list[str]) -> bool:
+    """Console accounts log in with a TOTP code as well as the password (issue 15)."""
+    return bool(set(roles) & set(CONSOLE_ROLES))
 
 
 def province_of_school(school_code: str) -> str:
@@ -66,3 +72,26 @@ class Manager:
     @property
     def manages_anyone(self) -> bool:
         return "ops" in self.roles or ("province_admin" in self.roles and bool(self.province_code))
+
+
+@dataclass(frozen=True)
+class StaffSecondFactor:
+    """A staff account's second factor as the log-in sees it (a row of `staff_accounts`)."""
+
+    passport_id: str
+    province_code: str | None = None
+    disabled_at: datetime | None = None
+    totp_secret: str | None = None
+    totp_confirmed_at: datetime | None = None  # None: not enrolled yet
+    totp_last_step: int | None = None  # a code works once (RFC 6238 §5.2)
+
+
+@dataclass(frozen=True)
+class LoginChallenge:
+    """Between the password and the second factor: single-use, short-lived, a bound on wrong codes."""
+
+    token_hash: str
+    passport_id: str
+    expires_at: datetime
+    failures: int = 0
+    used_at: datetime | None = None

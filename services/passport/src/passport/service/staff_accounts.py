@@ -8,7 +8,6 @@ caller's scope gets 404 (the account is not even visible), a request to make one
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,17 +15,16 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import IntegrityError
 
-from cet_shared import revocations
 from cet_shared.auth import Principal
 from cet_shared.events.contracts import AccountRegistered, SessionsRevoked
 from cet_shared.problems import Problem
-from passport.bootstrap import Passport
-from passport.db.staff_tables import staff_accounts, staff_recovery_codes
-from passport.db.tables import accounts, link_tokens
-from passport.domain.accounts import new_link_token, new_passport_id, normalise_email, reset_links
+from passport.bootstrap import PassportContainer
+from passport.db.tables import accounts, staff_accounts, staff_recovery_codes
+from passport.domain.accounts import new_opaque_token, new_passport_id, normalise_email
+from passport.db.unit_of_work import SqlPassportUnitOfWork
+from passport.domain.links import PASSWORD_RESET, LinkToken
 from passport.domain.staff import CONSOLE_ROLES, Manager, StaffRuleBroken, StaffScope, new_staff_scope, province_of_school
-from passport.mail import queue_mail
-from passport.service.accounts import PASSWORD_RESET
+from passport.mail_templates import Mail
 
 
 def staff_not_found() -> Problem:
@@ -78,7 +76,7 @@ def _view(row: Any) -> dict[str, Any]:  # noqa: ANN401 - a result row
     }
 
 
-async def list_staff(ctx: Passport, principal: Principal) -> list[dict[str, Any]]:
+async def list_staff(ctx: PassportContainer, principal: Principal) -> list[dict[str, Any]]:
     manager = manager_of(principal)
     query = _staff_query().where(accounts.c.roles.overlap(list(CONSOLE_ROLES))).order_by(accounts.c.created_at, accounts.c.passport_id)
     if "ops" not in manager.roles:
@@ -88,18 +86,15 @@ async def list_staff(ctx: Passport, principal: Principal) -> list[dict[str, Any]
     return [_view(row) for row in rows if manager.may_manage(_scope_of(row))]
 
 
-async def _queue_password_link(ctx: Passport, session, passport_id: str, email: str, *, first: bool) -> None:  # noqa: ANN001
+async def _queue_password_link(ctx: PassportContainer, uow: SqlPassportUnitOfWork, passport_id: str, email: str, *, first: bool) -> None:
     """A PASSWORD_RESET link, so the portal's own reset page sets it: nobody but the staff member
     ever knows the password."""
-    token, token_hash = new_link_token()
+    token, token_hash = new_opaque_token()
     lifetime = ctx.settings.staff_password_link_lifetime
-    await session.execute(
-        insert(link_tokens).values(token_hash=token_hash, passport_id=passport_id, purpose=PASSWORD_RESET, expires_at=ctx.clock.now() + lifetime)
-    )
-    links = reset_links(token, campus_base_url=ctx.settings.campus_base_url, public_base_url=ctx.settings.public_base_url)
+    await uow.links.add(LinkToken(token_hash, passport_id, PASSWORD_RESET, ctx.clock.now() + lifetime))
+    links = ctx.links.password_reset(token)
     opening = "考试中心已为您开通CET报名管理平台账号。" if first else "考试中心为您的CET报名管理平台账号重置了密码。"
-    await queue_mail(
-        session,
+    await uow.outbox.queue_mail(Mail(
         to=email,
         subject="CET报名管理平台 设置密码",
         body=(
@@ -107,10 +102,10 @@ async def _queue_password_link(ctx: Passport, session, passport_id: str, email: 
             f"校园网用户：{links.campus}\n公网用户：{links.public}\n\n"
             f"链接{int(lifetime.total_seconds() // 3600)}小时内有效。首次登录管理平台时须绑定动态验证码（身份验证器应用）。\n"
         ),
-    )
+    ))
 
 
-async def create_staff_account(ctx: Passport, principal: Principal, new: NewStaff) -> str:
+async def create_staff_account(ctx: PassportContainer, principal: Principal, new: NewStaff) -> str:
     manager = manager_of(principal)
     try:
         scope = new_staff_scope(new.role, school_code=new.school_code, province_code=new.province_code)
@@ -120,7 +115,7 @@ async def create_staff_account(ctx: Passport, principal: Principal, new: NewStaf
         raise out_of_scope()
     passport_id = new_passport_id()
     # A random password nobody knows, until the mailed link sets one.
-    unusable = await asyncio.to_thread(ctx.hasher.hash, new_link_token()[0])
+    unusable = await ctx.passwords.hash(new_opaque_token()[0])
     async with ctx.unit_of_work() as uow:
         now = ctx.clock.now()
         try:
@@ -136,8 +131,12 @@ async def create_staff_account(ctx: Passport, principal: Principal, new: NewStaf
         await uow.session.execute(
             insert(staff_accounts).values(passport_id=passport_id, province_code=scope.province_code, created_by=principal.passport_id)
         )
-        await _queue_password_link(ctx, uow.session, passport_id, new.email.strip(), first=True)
+        await _queue_password_link(ctx, uow, passport_id, new.email.strip(), first=True)
         await uow.publish(AccountRegistered(passport_id=passport_id, email=new.email.strip(), registered_at=now), key=passport_id)
+        await uow.audit.record(
+            "staff.created", ("account", passport_id), after={"roles": [scope.role], "school_code": scope.school_code, "province_code": scope.province_code},
+            school=scope.school_code, province=scope.province_code,
+        )
         await uow.commit()
     return passport_id
 
@@ -153,7 +152,7 @@ async def _ensure_staff_row(session, passport_id: str, province_code: str | None
     await session.execute(upsert(staff_accounts).values(passport_id=passport_id, province_code=province_code).on_conflict_do_nothing())
 
 
-async def _end_sessions(ctx: Passport, uow, passport_id: str, reason: str) -> None:  # noqa: ANN001
+async def _end_sessions(ctx: PassportContainer, uow: SqlPassportUnitOfWork, passport_id: str, reason: str) -> None:
     """Every token of the account stops working in every service (SessionsRevoked)."""
     now = ctx.clock.now()
     version = await uow.session.scalar(
@@ -164,11 +163,11 @@ async def _end_sessions(ctx: Passport, uow, passport_id: str, reason: str) -> No
         passport_id=passport_id, reason=reason, token_version_below=version, revoked_at=now,
         expires_at=now + max(ctx.signer.lifetime, ctx.settings.staff_access_token_lifetime),
     )
-    await revocations.record(uow.session, event)
+    await uow.record_revocation(event)
     await uow.publish(event, key=passport_id)
 
 
-async def set_disabled(ctx: Passport, principal: Principal, passport_id: str, *, disabled: bool) -> dict[str, Any]:
+async def set_disabled(ctx: PassportContainer, principal: Principal, passport_id: str, *, disabled: bool) -> dict[str, Any]:
     """Disabling ends the account's sessions in every service at once (SessionsRevoked)."""
     manager = manager_of(principal)
     async with ctx.unit_of_work() as uow:
@@ -186,23 +185,27 @@ async def set_disabled(ctx: Passport, principal: Principal, passport_id: str, *,
             await uow.session.execute(
                 update(staff_accounts).where(staff_accounts.c.passport_id == passport_id).values(disabled_at=None, disabled_by=None)
             )
+        if disabled != (row.disabled_at is not None):  # a change, not a repeat: audited (who disabled or re-enabled whom)
+            await uow.audit.record(
+                "staff.disabled" if disabled else "staff.enabled", ("account", passport_id),
+                before={"disabled": not disabled}, after={"disabled": disabled}, school=row.school_code, province=row.province_code,
+            )
         await uow.commit()
     async with ctx.sessions() as session:
         return _view((await session.execute(_staff_query().where(accounts.c.passport_id == passport_id))).one())
 
 
-async def send_password_link(ctx: Passport, principal: Principal, passport_id: str) -> None:
+async def send_password_link(ctx: PassportContainer, principal: Principal, passport_id: str) -> None:
     """重置密码: the staff member gets a mail with a link to set a new one (the old one keeps
     working until they do; the link's use ends their older sessions, as any reset does)."""
     manager = manager_of(principal)
     async with ctx.unit_of_work() as uow:
         row = await _managed(uow.session, manager, passport_id)
-        await _queue_password_link(ctx, uow.session, passport_id, row.email, first=False)
+        await _queue_password_link(ctx, uow, passport_id, row.email, first=False)
         await uow.commit()
 
 
-
-async def reset_second_factor(ctx: Passport, principal: Principal, passport_id: str) -> dict[str, Any]:
+async def reset_second_factor(ctx: PassportContainer, principal: Principal, passport_id: str) -> dict[str, Any]:
     """重置动态验证码, for a lost phone and lost recovery codes: the next log-in enrols afresh, and
     the sessions the old factor opened end now."""
     manager = manager_of(principal)
@@ -215,6 +218,7 @@ async def reset_second_factor(ctx: Passport, principal: Principal, passport_id: 
         )
         await uow.session.execute(delete(staff_recovery_codes).where(staff_recovery_codes.c.passport_id == passport_id))
         await _end_sessions(ctx, uow, passport_id, "second_factor_reset")
+        await uow.audit.record("staff.second_factor_reset", ("account", passport_id), school=row.school_code)
         await uow.commit()
     async with ctx.sessions() as session:
         return _view((await session.execute(_staff_query().where(accounts.c.passport_id == passport_id))).one())

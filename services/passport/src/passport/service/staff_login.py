@@ -7,34 +7,22 @@ so the second factor cannot be skipped."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Literal
 
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as upsert
-
+from cet_shared.clock import Clock
 from cet_shared.problems import Problem
 from cet_shared.ratelimit import RateLimit
-from passport.bootstrap import Passport
-from passport.db.staff_tables import staff_accounts, staff_login_challenges, staff_recovery_codes
-from passport.db.tables import accounts
+from cet_shared.tokens import TokenSigner
 from passport.domain import totp
-from passport.domain.accounts import hash_link_token, new_link_token, normalise_email
-from passport.domain.staff import CONSOLE_ROLES, province_of_school
-
-
-def signs_in_with_second_factor(roles: list[str] | tuple[str, ...]) -> bool:
-    return bool(set(roles) & set(CONSOLE_ROLES))
-
-
-def second_factor_required() -> Problem:
-    return Problem(403, "second_factor_required", "管理人员请从管理平台登录（需动态验证码）")
-
-
-def _invalid_credentials() -> Problem:
-    return Problem(401, "invalid_credentials", "账号或密码错误")
+from passport.domain.accounts import hash_opaque_token, new_opaque_token, normalise_email
+from passport.domain.staff import LoginChallenge, province_of_school, signs_in_with_second_factor
+from passport.service.log_in import Credentials
+from passport.service.passwords import Passwords
+from passport.service.ports import PassportUnitOfWork
+from passport.service.problems import invalid_credentials
+from passport.service.sessions import open_session
+from passport.settings import PassportSettings
 
 
 def _account_disabled() -> Problem:
@@ -65,129 +53,83 @@ class StaffSession:
     recovery_codes: list[str] | None = None  # only when the second factor was just enrolled
 
 
-def _limits(ctx: Passport) -> tuple[RateLimit, RateLimit]:
-    s = ctx.settings
+def _limits(settings: PassportSettings) -> tuple[RateLimit, RateLimit]:
     return (
-        RateLimit("staff-login-account", s.login_failures_per_account, s.login_failure_window),
-        RateLimit("staff-login-client", s.login_failures_per_client, s.login_failure_window),
+        RateLimit("staff-login-account", settings.login_failures_per_account, settings.login_failure_window),
+        RateLimit("staff-login-client", settings.login_failures_per_client, settings.login_failure_window),
     )
 
 
-async def _password_ok(ctx: Passport, password_hash: str, password: str) -> bool:
-    try:
-        return await asyncio.to_thread(ctx.hasher.verify, password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-_MISSING_ACCOUNT_HASH: list[str] = []
-
-
-async def _missing_account_hash(ctx: Passport) -> str:
-    # An unknown email costs one verification too (no enumeration by timing, as P2).
-    if not _MISSING_ACCOUNT_HASH:
-        _MISSING_ACCOUNT_HASH.append(await asyncio.to_thread(ctx.hasher.hash, new_link_token()[0]))
-    return _MISSING_ACCOUNT_HASH[0]
-
-
-async def begin(ctx: Passport, *, email: str, password: str, captcha_token: str, captcha_answer: str, client: str) -> Challenge:
-    per_account, per_client = _limits(ctx)
-    email_key = normalise_email(email)
-    async with ctx.unit_of_work() as uow:
-        session = uow.session
-        await per_client.check(session, client, clock=ctx.clock)
-        await per_account.check(session, email_key, clock=ctx.clock)
-        await ctx.captcha.verify(session, captcha_token, captcha_answer, clock=ctx.clock)
-        row = (
-            await session.execute(
-                select(accounts.c.passport_id, accounts.c.email, accounts.c.password_hash, accounts.c.roles, accounts.c.school_code)
-                .where(accounts.c.email_normalised == email_key)
-            )
-        ).first()
-        ok = await _password_ok(ctx, row.password_hash if row else await _missing_account_hash(ctx), password)
-        if not row or not ok or not signs_in_with_second_factor(row.roles):
-            await per_client.record(session, client, clock=ctx.clock)
-            await per_account.record(session, email_key, clock=ctx.clock)
+async def begin(
+    uow: PassportUnitOfWork, credentials: Credentials, *, passwords: Passwords, clock: Clock, settings: PassportSettings
+) -> Challenge:
+    per_account, per_client = _limits(settings)
+    email_key = normalise_email(credentials.email)
+    async with uow:
+        await uow.guards.check(per_client, credentials.client)
+        await uow.guards.check(per_account, email_key)
+        await uow.guards.verify_captcha(credentials.captcha_token, credentials.captcha_answer)
+        account = await uow.accounts.by_email(email_key)
+        if account is None:  # an unknown email costs one verification too (no enumeration by timing, as P2)
+            await passwords.verify_nothing(credentials.password)
+        ok = account is not None and await passwords.verify(account.password_hash, credentials.password)
+        if account is None or not ok or not signs_in_with_second_factor(account.roles):
+            await uow.guards.record(per_client, credentials.client)
+            await uow.guards.record(per_account, email_key)
             await uow.commit()
-            raise _invalid_credentials()
-        await session.execute(
-            upsert(staff_accounts).values(passport_id=row.passport_id, province_code=province_of_school(row.school_code) if row.school_code else None)
-            .on_conflict_do_nothing()
-        )
-        staff = (await session.execute(select(staff_accounts).where(staff_accounts.c.passport_id == row.passport_id).with_for_update())).one()
+            raise invalid_credentials()
+        province = province_of_school(account.school_code) if account.school_code else None
+        staff = await uow.staff.second_factor(account.passport_id, province_code=province)
         if staff.disabled_at is not None:
             raise _account_disabled()
         enrolment = None
         if staff.totp_confirmed_at is None:
             # Not enrolled yet: a fresh seed each time until a code confirms one.
-            enrolment = totp.enrolment(totp.new_secret(), account=row.email, issuer=ctx.settings.totp_issuer)
-            await session.execute(update(staff_accounts).where(staff_accounts.c.passport_id == row.passport_id).values(totp_secret=enrolment.secret))
-        token, token_hash = new_link_token()
-        lifetime = ctx.settings.staff_login_challenge_lifetime
-        await session.execute(
-            insert(staff_login_challenges).values(token_hash=token_hash, passport_id=row.passport_id, expires_at=ctx.clock.now() + lifetime)
-        )
-        await session.execute(delete(staff_login_challenges).where(staff_login_challenges.c.expires_at < ctx.clock.now()))
+            enrolment = totp.enrolment(totp.new_secret(), account=account.email, issuer=settings.totp_issuer)
+            await uow.staff.set_totp_secret(account.passport_id, enrolment.secret)
+        token, token_hash = new_opaque_token()
+        lifetime = settings.staff_login_challenge_lifetime
+        now = clock.now()
+        await uow.staff.add_challenge(LoginChallenge(token_hash, account.passport_id, now + lifetime), now=now)
         await uow.commit()
     return Challenge(token=token, second_factor="enrol" if enrolment else "totp", expires_in=int(lifetime.total_seconds()), enrolment=enrolment)
 
 
-async def finish(ctx: Passport, *, challenge: str, code: str | None, recovery_code: str | None, client: str) -> StaffSession:
+async def finish(
+    uow: PassportUnitOfWork, challenge: str, *, code: str | None, recovery_code: str | None, client: str,
+    signer: TokenSigner, clock: Clock, settings: PassportSettings,
+) -> StaffSession:
     """The second step: a right code spends the challenge and issues a staff token; a wrong one
     counts against the challenge (at most `staff_login_challenge_failures`)."""
-    now = ctx.clock.now()
-    async with ctx.unit_of_work() as uow:
-        session = uow.session
-        ticket = (
-            await session.execute(
-                select(staff_login_challenges).where(
-                    staff_login_challenges.c.token_hash == hash_link_token(challenge),
-                    staff_login_challenges.c.used_at.is_(None),
-                    staff_login_challenges.c.expires_at > now,
-                    staff_login_challenges.c.failures < ctx.settings.staff_login_challenge_failures,
-                ).with_for_update()
-            )
-        ).first()
-        if ticket is None:
+    now = clock.now()
+    async with uow:
+        ticket = await uow.staff.live_challenge(hash_opaque_token(challenge), now=now, max_failures=settings.staff_login_challenge_failures)
+        account = await uow.accounts.get(ticket.passport_id) if ticket else None
+        if ticket is None or account is None:
             raise _challenge_invalid()
-        staff = (await session.execute(select(staff_accounts).where(staff_accounts.c.passport_id == ticket.passport_id).with_for_update())).one()
+        staff = await uow.staff.second_factor(ticket.passport_id, province_code=None)
         if staff.disabled_at is not None:
             raise _account_disabled()
         enrolling = staff.totp_confirmed_at is None
         step = totp.accepted_step(staff.totp_secret, code, now=now, last_used_step=staff.totp_last_step) if code and staff.totp_secret else None
-        spent_recovery = None
-        if step is None and recovery_code and not enrolling:
-            spent_recovery = await session.scalar(
-                update(staff_recovery_codes)
-                .where(staff_recovery_codes.c.passport_id == ticket.passport_id, staff_recovery_codes.c.code_hash == totp.hash_recovery_code(recovery_code),
-                       staff_recovery_codes.c.used_at.is_(None))
-                .values(used_at=now).returning(staff_recovery_codes.c.code_hash)
-            )
-        if step is None and spent_recovery is None:
-            await session.execute(
-                update(staff_login_challenges).where(staff_login_challenges.c.token_hash == ticket.token_hash)
-                .values(failures=staff_login_challenges.c.failures + 1)
-            )
+        spent_recovery = (
+            step is None and recovery_code is not None and not enrolling
+            and await uow.staff.spend_recovery_code(ticket.passport_id, totp.hash_recovery_code(recovery_code), now=now)
+        )
+        if step is None and not spent_recovery:
+            await uow.staff.challenge_failed(ticket.token_hash)
             await uow.commit()
             raise _code_wrong()
-        await session.execute(update(staff_login_challenges).where(staff_login_challenges.c.token_hash == ticket.token_hash).values(used_at=now))
-        changes: dict = {"last_login_at": now, "last_login_address": client}
-        if step is not None:
-            changes["totp_last_step"] = step
+        await uow.staff.challenge_spent(ticket.token_hash, now=now)
         codes = None
         if enrolling:
-            changes["totp_confirmed_at"] = now
             codes = totp.new_recovery_codes()
-            await session.execute(delete(staff_recovery_codes).where(staff_recovery_codes.c.passport_id == ticket.passport_id))
-            await session.execute(
-                insert(staff_recovery_codes), [{"passport_id": ticket.passport_id, "code_hash": totp.hash_recovery_code(c)} for c in codes]
-            )
-        await session.execute(update(staff_accounts).where(staff_accounts.c.passport_id == ticket.passport_id).values(**changes))
-        account = (await session.execute(select(accounts).where(accounts.c.passport_id == ticket.passport_id))).one()
+            await uow.staff.replace_recovery_codes(ticket.passport_id, [totp.hash_recovery_code(c) for c in codes])
+        await uow.staff.signed_in(ticket.passport_id, now=now, client=client, step=step, confirmed=enrolling)
+        # Shorter than a candidate's, and without a refresh token: the next session takes the second factor again.
+        opened = await open_session(
+            uow, account, signer=signer, clock=clock, refresh_lifetime=None,
+            access_lifetime=settings.staff_access_token_lifetime, province_code=staff.province_code,
+        )
         await uow.commit()
-    lifetime = ctx.settings.staff_access_token_lifetime
-    token = ctx.signer.issue(
-        passport_id=account.passport_id, roles=list(account.roles), token_version=account.token_version, school_code=account.school_code,
-        province_code=staff.province_code, now=now, lifetime=lifetime,
-    )
-    return StaffSession(access_token=token, passport_id=account.passport_id, expires_in=int(lifetime.total_seconds()), recovery_codes=codes)
+    return StaffSession(access_token=opened.access_token, passport_id=opened.passport_id, expires_in=opened.expires_in, recovery_codes=codes)

@@ -9,15 +9,17 @@ from passport.api.deps import ClientAddress, PassportDep
 from passport.api.schemas import LoginRequest
 from passport.api.staff_schemas import SecondFactorChallenge, SecondFactorRequest, StaffLoggedIn, StaffScopeView
 from passport.service import staff_login as service
+from passport.service.log_in import Credentials
 
 router = APIRouter(tags=["staff"])
 
 
 @router.post("/staff/sessions", response_model=SecondFactorChallenge)
 async def begin(body: LoginRequest, ctx: PassportDep, client: ClientAddress, response: Response) -> SecondFactorChallenge:
-    challenge = await service.begin(
-        ctx, email=body.email, password=body.password, captcha_token=body.captcha_token, captcha_answer=body.captcha_answer, client=client
+    credentials = Credentials(
+        email=body.email, password=body.password, captcha_token=body.captcha_token, captcha_answer=body.captcha_answer, client=client
     )
+    challenge = await service.begin(ctx.unit_of_work(), credentials, passwords=ctx.passwords, clock=ctx.clock, settings=ctx.settings)
     response.headers["Cache-Control"] = "no-store"  # the enrolment seed must sit in no cache
     enrolment = challenge.enrolment
     return SecondFactorChallenge(
@@ -29,7 +31,10 @@ async def begin(body: LoginRequest, ctx: PassportDep, client: ClientAddress, res
 
 @router.post("/staff/sessions/second-factor", response_model=StaffLoggedIn)
 async def finish(body: SecondFactorRequest, ctx: PassportDep, client: ClientAddress, response: Response) -> StaffLoggedIn:
-    session = await service.finish(ctx, challenge=body.challenge, code=body.code, recovery_code=body.recovery_code, client=client)
+    session = await service.finish(
+        ctx.unit_of_work(), body.challenge, code=body.code, recovery_code=body.recovery_code, client=client,
+        signer=ctx.signer, clock=ctx.clock, settings=ctx.settings,
+    )
     response.headers["Cache-Control"] = "no-store"
     response.set_cookie(
         ACCESS_COOKIE, session.access_token, max_age=session.expires_in, httponly=True, samesite="strict", path="/",
