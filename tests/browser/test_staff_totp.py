@@ -72,17 +72,30 @@ class WalkStep:
 
 
 def assert_the_audit_trail_shows_the_walk(stack, ops_token: str, walk: list[WalkStep]) -> None:  # noqa: ANN001
-    """Where the audit trail's assertion goes (issue 15, point 2: every step of this walk, with who,
-    when, from which address, what, before and after). Until the trail exists this checks what each
-    step left behind where staff can see it: the account ops made, the teacher's log-in, the decision."""
+    """Issue 15, point 2: every step of this walk is on the audit trail, with who, from which
+    address, what and the after; and what each step left behind is where staff can see it."""
     staff = {a["email"]: a for a in stack.api("GET", "/passport/staff/accounts", token=ops_token).json()}
+
+    def trail(service: str, **wanted: str) -> list[dict]:
+        answer = stack.api("GET", f"/{service}/ops/audit", token=ops_token, params=wanted)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["items"]
+
     for step in walk:
+        actor = staff[step.actor]["passport_id"]
         if step.kind == "staff_account_created":
-            assert staff[step.target]["role"] == "teacher" and staff[step.target]["school_code"] == OWN_SCHOOL
+            target = staff[step.target]
+            assert target["role"] == "teacher" and target["school_code"] == OWN_SCHOOL
+            (row,) = [r for r in trail("passport", kind="staff.created", actor=actor) if r["subject_id"] == target["passport_id"]]
+            assert row["actor_role"] == "ops" and row["school_code"] == OWN_SCHOOL and row["address"]
         elif step.kind == "staff_logged_in":
             assert staff[step.actor]["last_login_at"] and staff[step.actor]["second_factor"] is True
+            rows = trail("passport", kind="staff.logged_in", actor=actor)
+            assert rows and all(r["actor_role"] == "teacher" and r["address"] and r["school_code"] == OWN_SCHOOL for r in rows)
         elif step.kind == "cet6_review_approved":
             assert stack.api("GET", "/eligibility/cet6-review", token=step.target).json()["status"] == "approved"
+            (row,) = trail("eligibility", kind="review.decided", actor=actor)
+            assert row["actor_role"] == "teacher" and row["school_code"] == OWN_SCHOOL and row["after"]["status"] == "approved" and row["address"]
         else:
             raise AssertionError(f"a walk step this check does not know: {step}")
 

@@ -17,7 +17,7 @@ from cet_shared.audit import audit_log
 from cet_shared.csv_export import BOM
 from cet_shared.db.migrations import upgrade
 from cet_shared.testing import throwaway_database
-from eligibility.cli import MIGRATIONS
+from eligibility.cli import ADMIN
 from eligibility.service.registry import import_scores
 
 SCORES = """ticket_number,id_number,name,score,year,half
@@ -98,7 +98,7 @@ async def test_audit_rows_cannot_be_changed_or_removed(world, ctx) -> None:
 async def test_e12_the_migration_carries_the_earlier_rebind_audit_rows_into_the_trail() -> None:
     """A database rebinding before the audit trail existed keeps that history in audit_log."""
     async with throwaway_database("eligibility_au01") as url:
-        await asyncio.to_thread(upgrade, url, MIGRATIONS, "0001")
+        await asyncio.to_thread(upgrade, url, ADMIN.migrations, "0001")
         engine = create_async_engine(url)
         try:
             async with engine.begin() as connection:
@@ -106,7 +106,7 @@ async def test_e12_the_migration_carries_the_earlier_rebind_audit_rows_into_the_
                     "INSERT INTO rebind_audit (registration_id, old_passport_id, new_passport_id, actor_passport_id, reason, rebound_at) "
                     "VALUES ('7d1f0e4e-0000-4000-8000-000000000001', 'OLD', 'NEW', 'AGENT', '核实身份', '2017-03-01T09:00:00+08:00')"
                 ))
-            await asyncio.to_thread(upgrade, url, MIGRATIONS)
+            await asyncio.to_thread(upgrade, url, ADMIN.migrations)
             async with engine.connect() as connection:
                 (row,) = (await connection.execute(select(audit_log))).mappings().all()
         finally:

@@ -10,6 +10,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
+from cet_shared import audit
 from cet_shared.captcha import captcha_wrong
 from cet_shared.clock import Clock
 from cet_shared.events.contracts import SessionsRevoked
@@ -167,7 +168,10 @@ class FakeAudit:
         self, kind: str, subject: tuple[str, str], *, before: Any = None, after: Any = None, school: str | None = None,  # noqa: ANN401
         province: str | None = None,
     ) -> None:
-        self._state.audit.append({"kind": kind, "subject": subject, "before": before, "after": after, "school": school, "province": province})
+        actor = audit.current_actor()
+        self._state.audit.append(
+            {"kind": kind, "subject": subject, "before": before, "after": after, "school": school, "province": province, "actor": (actor.id, actor.role)}
+        )
 
 class FakeStaffLogIns:
     def __init__(self, state: State) -> None:

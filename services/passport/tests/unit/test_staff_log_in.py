@@ -50,6 +50,8 @@ async def test_first_log_in_enrols_then_a_code_opens_a_short_staff_session_witho
     with pytest.raises(Problem) as spent:  # the challenge works once
         await staff_login.finish(uow, challenge.token, code=code, recovery_code=None, **finish)
     assert spent.value.code == "staff_challenge_invalid"
+    logged = [row for row in uow.committed.audit if row["kind"] == "staff.logged_in"]  # issue 15 point 2: the log-in is on the trail
+    assert [(row["subject"], row["actor"], row["after"]) for row in logged] == [(("account", passport_id), (passport_id, "teacher"), {"second_factor": "enrolled"})]
 
     # Enrolled: the next log-in asks for a code; the same code is not accepted twice, a recovery code is, once.
     again = await staff_login.begin(uow, _credentials(uow), passwords=passwords, clock=clock, settings=settings)

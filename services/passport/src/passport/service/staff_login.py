@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from cet_shared import audit
 from cet_shared.clock import Clock
 from cet_shared.problems import Problem
 from cet_shared.ratelimit import RateLimit
@@ -126,6 +127,12 @@ async def finish(
             codes = totp.new_recovery_codes()
             await uow.staff.replace_recovery_codes(ticket.passport_id, [totp.hash_recovery_code(c) for c in codes])
         await uow.staff.signed_in(ticket.passport_id, now=now, client=client, step=step, confirmed=enrolling)
+        role = next(iter(sorted(account.roles)), "staff")
+        with audit.acting_as(audit.Actor(ticket.passport_id, role, address=client)):  # no token stands behind a log-in yet
+            await uow.audit.record(
+                "staff.logged_in", ("account", ticket.passport_id), after={"second_factor": "enrolled" if enrolling else "code" if code else "recovery_code"},
+                school=account.school_code, province=staff.province_code,
+            )
         # Shorter than a candidate's, and without a refresh token: the next session takes the second factor again.
         opened = await open_session(
             uow, account, signer=signer, clock=clock, refresh_lifetime=None,
