@@ -79,14 +79,23 @@ def load(path: Path = DECLARATION) -> Topology:
         gateway = entry.get("gateway", {})
         processes.append(
             Process(
-                name=entry["name"], service=entry["service"], role=entry["role"], command=entry["command"], port=entry["port"],
-                replicas=entry.get("replicas", 1), health=entry["health"], ready=entry["ready"],
-                gateway_upstream=gateway.get("upstream"), gateway_servers=gateway.get("servers"),
+                name=entry["name"],
+                service=entry["service"],
+                role=entry["role"],
+                command=entry["command"],
+                port=entry["port"],
+                replicas=entry.get("replicas", 1),
+                health=entry["health"],
+                ready=entry["ready"],
+                gateway_upstream=gateway.get("upstream"),
+                gateway_servers=gateway.get("servers"),
             )
         )
     return Topology(
-        gateway_port=document["gateway"]["port"], gateway_health=document["gateway"]["health"],
-        container_worker_port=document["containers"]["worker_port"], processes=tuple(processes),
+        gateway_port=document["gateway"]["port"],
+        gateway_health=document["gateway"]["health"],
+        container_worker_port=document["containers"]["worker_port"],
+        processes=tuple(processes),
     )
 
 

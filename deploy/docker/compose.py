@@ -121,7 +121,7 @@ def gateway(topology: Topology) -> str:
         return [f"{host}:{api.port}"]
 
     upstreams = topology.gateway_env(address, server_options="max_fails=1 fail_timeout=2s")
-    env = "".join(f'      {name}: {value if " " not in value else chr(34) + value + chr(34)}\n' for name, value in upstreams.items())
+    env = "".join(f"      {name}: {value if ' ' not in value else chr(34) + value + chr(34)}\n" for name, value in upstreams.items())
     apis = [p.name for p in topology.processes if p.role == "api"]
     return f"""
   # The gateway: the official nginx image renders deploy/gateway/cet.conf.template at start

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -30,7 +30,7 @@ async def test_verifies_tokens_from_a_jwks_file_and_refreshes_on_a_new_key(tmp_p
 async def test_refuses_expired_foreign_and_wrong_audience_tokens():
     tokens = TestTokens()
     verifier = tokens.verifier()
-    expired = tokens.signer.issue(passport_id="A" * 32, roles=["candidate"], token_version=0, school_code=None, now=datetime.now(timezone.utc) - timedelta(hours=2))
+    expired = tokens.signer.issue(passport_id="A" * 32, roles=["candidate"], token_version=0, school_code=None, now=datetime.now(UTC) - timedelta(hours=2))
     stranger = TestTokens().token()
     other_audience = TestTokens(audience="somebody-else")
     other_audience.signer = tokens.signer.__class__(tokens.signer._key, issuer="cet-passport", audience="somebody-else", lifetime=timedelta(minutes=5))

@@ -28,7 +28,7 @@ def numbered(key: uuid.UUID, n: int) -> RegistrationReleased:
     return RegistrationReleased(registration_id=key, passport_id=f"{n:032d}")
 
 
-async def applied_log(engine) -> dict[str, list[int]]:  # noqa: ANN001
+async def applied_log(engine) -> dict[str, list[int]]:
     async with engine.connect() as connection:
         rows = (await connection.execute(text("SELECT key, n FROM applied_events ORDER BY seq"))).all()
     out: dict[str, list[int]] = {}
@@ -37,7 +37,7 @@ async def applied_log(engine) -> dict[str, list[int]]:  # noqa: ANN001
     return out
 
 
-def recording_consumer(group: str, unit_of_work, poisoned: set[int]) -> EventConsumer:  # noqa: ANN001
+def recording_consumer(group: str, unit_of_work, poisoned: set[int]) -> EventConsumer:
     consumer = EventConsumer(group, unit_of_work, max_attempts=2, retry_delay=0.01, backoff_cap=1.0)
 
     @consumer.handles(RegistrationReleased)
@@ -51,7 +51,7 @@ def recording_consumer(group: str, unit_of_work, poisoned: set[int]) -> EventCon
 
 
 @pytest.fixture
-async def applied_table(engine):  # noqa: ANN001, ANN201
+async def applied_table(engine):
     async with engine.begin() as connection:
         await connection.execute(text("CREATE TABLE IF NOT EXISTS applied_events (seq bigserial PRIMARY KEY, key text NOT NULL, n int NOT NULL)"))
         await connection.execute(text("TRUNCATE applied_events"))
@@ -76,7 +76,7 @@ def body(event: RegistrationReleased, *, version: int | None = None) -> bytes:
 
 
 @asynccontextmanager
-async def consuming(consumer: EventConsumer, prefix: str):  # noqa: ANN201
+async def consuming(consumer: EventConsumer, prefix: str):
     broker = create_broker(kafka_bootstrap(), consumer.group)
     dead_letters = create_producer(kafka_bootstrap(), consumer.group)
     await dead_letters.start()
@@ -115,7 +115,9 @@ async def test_a_database_outage_during_a_batch_is_waited_out_in_order_and_nothi
     print(f"\n[figures] db_outage_consumer: transient_failures={consumer.transient_failures} applied={consumer.applied} dead_letters=0")
 
 
-async def test_a_poison_event_is_dead_lettered_alone_its_key_is_parked_and_replay_applies_the_rest_once_in_order(database_url, engine, unit_of_work, applied_table):
+async def test_a_poison_event_is_dead_lettered_alone_its_key_is_parked_and_replay_applies_the_rest_once_in_order(
+    database_url, engine, unit_of_work, applied_table
+):
     prefix = unique_topic_prefix("dlq.poison")
     topic = prefix + ELIGIBILITY_REGISTRATIONS
     poisoned = {2}

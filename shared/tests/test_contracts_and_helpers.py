@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -29,9 +29,20 @@ def test_envelope_round_trip_and_unknown_fields_are_ignored():
 def test_every_event_of_the_catalogue_is_registered_on_a_known_topic():
     names = {name for name, _ in event_types()}
     assert {
-        "AccountRegistered", "AccountEmailChanged", "ExamSessionPublished", "RegistrationBound", "QualificationGranted",
-        "RegistrationRebound", "RegistrationReleased", "SubjectEnrolled", "SubjectCancelled", "SubjectExpired", "SubjectPaid",
-        "RefundRequired", "PaymentConfirmed", "RefundCompleted",
+        "AccountRegistered",
+        "AccountEmailChanged",
+        "ExamSessionPublished",
+        "RegistrationBound",
+        "QualificationGranted",
+        "RegistrationRebound",
+        "RegistrationReleased",
+        "SubjectEnrolled",
+        "SubjectCancelled",
+        "SubjectExpired",
+        "SubjectPaid",
+        "RefundRequired",
+        "PaymentConfirmed",
+        "RefundCompleted",
     } <= names
     assert all(cls.topic in ALL_TOPICS for cls in event_types().values())
 
@@ -80,4 +91,4 @@ def test_settings_refuse_placeholder_secrets_outside_development(monkeypatch):
 
 def test_times_are_utc():
     envelope = EventEnvelope(event_type="x", version=1, producer="p", key="k", payload={})
-    assert envelope.occurred_at.tzinfo is not None and envelope.occurred_at.utcoffset() == datetime.now(timezone.utc).utcoffset()
+    assert envelope.occurred_at.tzinfo is not None and envelope.occurred_at.utcoffset() == datetime.now(UTC).utcoffset()

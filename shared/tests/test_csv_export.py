@@ -26,11 +26,21 @@ async def test_the_bom_comes_once_and_chunks_hold_at_most_chunk_rows() -> None:
 
 async def test_formulas_are_defused_and_values_written_plainly() -> None:
     async def odd() -> AsyncIterator[tuple]:
-        yield ("=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", None, ["1", "F"], {"b": 1, "a": "两"}, datetime(2017, 3, 1, 9, tzinfo=timezone(timedelta(hours=8))), -3)
+        yield (
+            '=HYPERLINK("http://x")',
+            "+1",
+            "-2",
+            "@SUM(A1)",
+            None,
+            ["1", "F"],
+            {"b": 1, "a": "两"},
+            datetime(2017, 3, 1, 9, tzinfo=timezone(timedelta(hours=8))),
+            -3,
+        )
 
     body = b"".join([chunk async for chunk in csv_chunks(list("abcdefghi"), odd())]).decode("utf-8").removeprefix(BOM)
     (_, row) = list(csv.reader(io.StringIO(body)))
-    assert row == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "", "1 F", '{"a": "两", "b": 1}', "2017-03-01T01:00:00+00:00", "-3"]
+    assert row == ['\'=HYPERLINK("http://x")', "'+1", "'-2", "'@SUM(A1)", "", "1 F", '{"a": "两", "b": 1}', "2017-03-01T01:00:00+00:00", "-3"]
 
 
 async def test_an_empty_export_is_the_header_alone() -> None:

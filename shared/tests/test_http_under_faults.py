@@ -18,7 +18,7 @@ from cet_shared.toxiproxy import Toxiproxy
 from cet_shared.web import create_app
 
 
-def counting_app(engine, app: FastAPI | None = None) -> FastAPI:  # noqa: ANN001
+def counting_app(engine, app: FastAPI | None = None) -> FastAPI:
     app = app or create_app(title="faults")
 
     @app.get("/count")
@@ -58,7 +58,7 @@ async def test_an_unreachable_database_is_answered_503_with_retry_after_within_1
     print(f"\n[figures] db_{fault}_api: slowest answer {max(s for _, s in answers):.1f}s")
 
 
-def deadlocking_app(engine, *, attempts: int) -> tuple[FastAPI, dict[str, int]]:  # noqa: ANN001
+def deadlocking_app(engine, *, attempts: int) -> tuple[FastAPI, dict[str, int]]:
     """Two requests lock rows 1 and 2 in opposite orders, both holding their first lock first."""
     app = FastAPI()
     install_problem_handlers(app)
@@ -116,7 +116,7 @@ async def test_retry_transaction_runs_a_deadlock_victim_again(database_url):
     both_hold_their_first = asyncio.Barrier(2)
     tries = {1: 0, 2: 0}
 
-    def swap(first: int, second: int):  # noqa: ANN202
+    def swap(first: int, second: int):
         async def work() -> None:
             tries[first] += 1
             async with engine.begin() as connection:
@@ -124,6 +124,7 @@ async def test_retry_transaction_runs_a_deadlock_victim_again(database_url):
                 if tries[first] == 1:
                     await both_hold_their_first.wait()
                 await connection.execute(text("UPDATE swap_rows SET v = v + 1 WHERE id = :id"), {"id": second})
+
         return work
 
     try:

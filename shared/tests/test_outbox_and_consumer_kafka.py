@@ -61,11 +61,11 @@ async def test_relay_keeps_per_key_commit_order_and_several_relays_publish_each_
 class FlakyProducer:
     """A real producer behind a link that drops the first sends, like a broker that is down."""
 
-    def __init__(self, producer, failures: int) -> None:  # noqa: ANN001
+    def __init__(self, producer, failures: int) -> None:
         self._producer = producer
         self.failures_left = failures
 
-    async def send(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    async def send(self, *args, **kwargs):
         if self.failures_left:
             self.failures_left -= 1
             raise KafkaConnectionError("broker unreachable")
@@ -117,7 +117,7 @@ async def test_poison_and_failing_messages_go_to_the_dead_letter_topic_and_the_c
     cursed = uuid.uuid4()
 
     @consumer.handles(RegistrationReleased)
-    async def apply(uow, event, envelope):  # noqa: ANN001
+    async def apply(uow, event, envelope):
         if event.registration_id == cursed:
             raise RuntimeError("a bug that fails every time")
         applied.append(event.registration_id)
@@ -153,7 +153,6 @@ async def test_poison_and_failing_messages_go_to_the_dead_letter_topic_and_the_c
 
 
 async def test_trace_context_of_the_request_travels_with_the_event(engine, unit_of_work):
-    from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
 
     prefix = unique_topic_prefix()

@@ -33,7 +33,9 @@ class RelayProcess:
         self._reader: asyncio.Task | None = None
 
     async def start(self, url: str, prefix: str) -> None:
-        self.process = await asyncio.create_subprocess_exec(sys.executable, str(RELAY), url, prefix, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, str(RELAY), url, prefix, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+        )
         self._reader = asyncio.create_task(self._read())
         await wait_for(lambda: self.saw("started"), timeout=30, what=f"{self.name} to start")
 
@@ -56,7 +58,7 @@ class RelayProcess:
             await asyncio.gather(self._reader, return_exceptions=True)
 
 
-async def write_forever(unit_of_work, keys: list[uuid.UUID], written: dict[str, int], stop: asyncio.Event) -> None:  # noqa: ANN001
+async def write_forever(unit_of_work, keys: list[uuid.UUID], written: dict[str, int], stop: asyncio.Event) -> None:
     """A writer as the services write: the key's row lock first, then the event (`enqueue`)."""
     while not stop.is_set():
         key = random.choice(keys)

@@ -15,31 +15,37 @@ def wrapped(error: Exception) -> sa_exc.DBAPIError:
     return sa_exc.DBAPIError("SELECT 1", {}, error)
 
 
-@pytest.mark.parametrize("error", [
-    asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),  # 57P01
-    asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),  # 57P03
-    asyncpg.exceptions.TooManyConnectionsError("too many clients"),  # 53300
-    asyncpg.exceptions.SerializationError("could not serialize access"),  # 40001
-    asyncpg.exceptions.DeadlockDetectedError("deadlock detected"),  # 40P01
-    asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
-    asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
-    ConnectionRefusedError(111, "Connect call failed"),
-    ConnectionResetError(104, "Connection reset by peer"),
-    TimeoutError(),
-    sa_exc.TimeoutError("QueuePool limit of size 5 overflow 10 reached"),
-    KafkaConnectionError("broker away"),
-    NotLeaderForPartitionError(),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),  # 57P01
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),  # 57P03
+        asyncpg.exceptions.TooManyConnectionsError("too many clients"),  # 53300
+        asyncpg.exceptions.SerializationError("could not serialize access"),  # 40001
+        asyncpg.exceptions.DeadlockDetectedError("deadlock detected"),  # 40P01
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
+        ConnectionRefusedError(111, "Connect call failed"),
+        ConnectionResetError(104, "Connection reset by peer"),
+        TimeoutError(),
+        sa_exc.TimeoutError("QueuePool limit of size 5 overflow 10 reached"),
+        KafkaConnectionError("broker away"),
+        NotLeaderForPartitionError(),
+    ],
+)
 def test_transient_failures_are_waited_out(error):
     assert is_transient(error) and is_transient(wrapped(error))
 
 
-@pytest.mark.parametrize("error", [
-    ValueError("a handler bug"),
-    KeyError("payload"),
-    asyncpg.exceptions.UniqueViolationError("duplicate key"),
-    asyncpg.exceptions.CheckViolationError("check constraint"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValueError("a handler bug"),
+        KeyError("payload"),
+        asyncpg.exceptions.UniqueViolationError("duplicate key"),
+        asyncpg.exceptions.CheckViolationError("check constraint"),
+    ],
+)
 def test_permanent_failures_are_not(error):
     assert not is_transient(error) and not is_transient(wrapped(error))
 

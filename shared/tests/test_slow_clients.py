@@ -27,7 +27,7 @@ class QuickTimedProtocol(TimedHttpProtocol):
     body_timeout = HEADER_TIMEOUT
 
 
-def upload_app():  # noqa: ANN201
+def upload_app():
     app = create_app(title="uploads")
 
     @app.post("/upload")

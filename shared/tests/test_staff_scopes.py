@@ -3,7 +3,7 @@ service checks it; an unscoped role beside it (ops) needs none; a role not named
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
@@ -14,8 +14,7 @@ from cet_shared.testing import TestTokens
 
 
 def _headers(tokens: TestTokens, *roles: str, school: str | None = None, province: str | None = None) -> dict[str, str]:
-    token = tokens.signer.issue(passport_id="A" * 32, roles=list(roles), token_version=0, school_code=school, province_code=province,
-                                now=datetime.now(timezone.utc))
+    token = tokens.signer.issue(passport_id="A" * 32, roles=list(roles), token_version=0, school_code=school, province_code=province, now=datetime.now(UTC))
     return {"authorization": f"Bearer {token}"}
 
 

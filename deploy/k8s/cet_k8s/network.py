@@ -87,9 +87,11 @@ def service_egress(service: Service) -> list[Obj]:
     common = [to([GATEWAY], 8080), to([MONITORING], 4317, 4318)]  # JWKS through the gateway; OTLP
     outside = {"passport": [to(ANYWHERE, 25, 465, 587)], "payment": [to(ANYWHERE, 443)]}.get(service.name, [])
     return [
-        egress(f"{service.name}-api", {"app.kubernetes.io/name": f"{service.name}-api"},
-               [to([pooler], 5432), *common, *(outside if service.name == "payment" else [])]),
-        egress(f"{service.name}-worker", {"app.kubernetes.io/name": f"{service.name}-worker"},
-               [to([database], 5432), to([KAFKA], 9092), *common, *outside]),
+        egress(
+            f"{service.name}-api",
+            {"app.kubernetes.io/name": f"{service.name}-api"},
+            [to([pooler], 5432), *common, *(outside if service.name == "payment" else [])],
+        ),
+        egress(f"{service.name}-worker", {"app.kubernetes.io/name": f"{service.name}-worker"}, [to([database], 5432), to([KAFKA], 9092), *common, *outside]),
         egress(f"{service.name}-migrate", {"cet.io/service": service.name, "app.kubernetes.io/component": "migration"}, [to([database], 5432)]),
     ]

@@ -171,7 +171,8 @@ def deployment(service: Service, component: str) -> Obj:
                     "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": str(port[1]), "prometheus.io/path": "/metrics"},
                 },
                 "spec": pod_spec(
-                    [main], volumes,
+                    [main],
+                    volumes,
                     terminationGracePeriodSeconds=GRACE_SECONDS,
                     topologySpreadConstraints=spread(service, component),
                 ),

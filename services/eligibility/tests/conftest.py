@@ -45,7 +45,6 @@ def service_admin() -> ServiceAdmin:
     return ADMIN
 
 
-
 @pytest.fixture
 def settings(database_url: str) -> EligibilitySettings:
     return EligibilitySettings(database_url=database_url, captcha_secret=TEST_CAPTCHA_SECRET, environment="test", db_pool_size=10)
@@ -109,7 +108,14 @@ class World:
         await import_students(self.ctx.unit_of_work(), self.clock, (DEMO / "students.csv").read_text(encoding="utf-8"), school_scope=None)
         await import_scores(self.ctx.unit_of_work(), self.clock, (DEMO / "scores.csv").read_text(encoding="utf-8"))
 
-    async def publish_session(self, *, opens_in: timedelta = timedelta(0), lasts: timedelta = timedelta(days=10), name: str = "2017年上半年CET考试", session_id: uuid.UUID | None = None) -> uuid.UUID:
+    async def publish_session(
+        self,
+        *,
+        opens_in: timedelta = timedelta(0),
+        lasts: timedelta = timedelta(days=10),
+        name: str = "2017年上半年CET考试",
+        session_id: uuid.UUID | None = None,
+    ) -> uuid.UUID:
         sid = session_id or self.session_id
         opens = self.clock.now() + opens_in
         await deliver(
@@ -143,4 +149,3 @@ async def world(ctx: EligibilityContainer, client: AsyncClient, tokens: TestToke
     w = World(ctx, client, tokens)
     await w.load_registry()
     return w
-

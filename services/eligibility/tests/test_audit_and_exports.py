@@ -30,7 +30,7 @@ def rows_of(body: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(body.decode("utf-8").removeprefix(BOM))))
 
 
-async def pending_review(world, client) -> tuple[dict, str]:  # noqa: ANN001
+async def pending_review(world, client) -> tuple[dict, str]:
     await import_scores(world.ctx.unit_of_work(), world.ctx.clock, SCORES)
     await world.publish_session()
     headers, _ = await world.bound(world.LIAO)
@@ -44,7 +44,9 @@ async def test_e10_a_teachers_decision_is_audited_and_exported_for_their_school_
     teacher_id = world.new_passport_id()
     teacher = tokens.headers(teacher_id, "teacher", school_code="99101")
     (item,) = (await client.get("/teacher/cet6-reviews?status=pending", headers=teacher)).json()["items"]
-    decided = await client.post(f"/teacher/cet6-reviews/{item['id']}/approve", json={"note": "已核对证明"}, headers={**teacher, "x-request-id": "approve-request-01"})
+    decided = await client.post(
+        f"/teacher/cet6-reviews/{item['id']}/approve", json={"note": "已核对证明"}, headers={**teacher, "x-request-id": "approve-request-01"}
+    )
     assert decided.status_code == 200, decided.text
 
     (row,) = (await client.get("/ops/audit", params={"kind": "review.decided"}, headers=teacher)).json()["items"]
@@ -102,14 +104,21 @@ async def test_e12_the_migration_carries_the_earlier_rebind_audit_rows_into_the_
         engine = create_async_engine(url)
         try:
             async with engine.begin() as connection:
-                await connection.execute(text(
-                    "INSERT INTO rebind_audit (registration_id, old_passport_id, new_passport_id, actor_passport_id, reason, rebound_at) "
-                    "VALUES ('7d1f0e4e-0000-4000-8000-000000000001', 'OLD', 'NEW', 'AGENT', '核实身份', '2017-03-01T09:00:00+08:00')"
-                ))
+                await connection.execute(
+                    text(
+                        "INSERT INTO rebind_audit (registration_id, old_passport_id, new_passport_id, actor_passport_id, reason, rebound_at) "
+                        "VALUES ('7d1f0e4e-0000-4000-8000-000000000001', 'OLD', 'NEW', 'AGENT', '核实身份', '2017-03-01T09:00:00+08:00')"
+                    )
+                )
             await asyncio.to_thread(upgrade, url, ADMIN.migrations)
             async with engine.connect() as connection:
                 (row,) = (await connection.execute(select(audit_log))).mappings().all()
         finally:
             await engine.dispose()
-    assert (row["kind"], row["actor_id"], row["actor_role"], row["subject_id"]) == ("registration.rebound", "AGENT", "support", "7d1f0e4e-0000-4000-8000-000000000001")
+    assert (row["kind"], row["actor_id"], row["actor_role"], row["subject_id"]) == (
+        "registration.rebound",
+        "AGENT",
+        "support",
+        "7d1f0e4e-0000-4000-8000-000000000001",
+    )
     assert row["before"] == {"passport_id": "OLD"} and row["after"] == {"passport_id": "NEW", "reason": "核实身份"}

@@ -94,13 +94,26 @@ async def test_e4_confirmation_page_shows_every_field_with_labels(world, client)
     await world.agree(headers)
     page = (await client.post("/qualification/query", json=world.LIAO, headers=headers)).json()["confirmation"]
     assert page == {
-        "name": "廖晓儿", "gender": "女", "id_type": "resident_id_card", "id_type_label": "中华人民共和国居民身份证",
+        "name": "廖晓儿",
+        "gender": "女",
+        "id_type": "resident_id_card",
+        "id_type_label": "中华人民共和国居民身份证",
         "id_number": "330101199001010024",
         "qualification_subjects": [{"code": "1", "name": "英语四级笔试"}, {"code": "F", "name": "英语四级口试"}],
         "qualification_subjects_text": "英语四级笔试; 英语四级口试",
-        "school_code": "99101", "school": "(99101)测试学校", "campus_code": "991010", "campus": "(991010)99101-0校区",
-        "education_level": "专科", "program_years": "6", "entry_year": "16", "grade": "11", "department": "化学学院",
-        "major": "高分子化学与物理", "class_name": "1", "student_number": "00001", "remarks": "",
+        "school_code": "99101",
+        "school": "(99101)测试学校",
+        "campus_code": "991010",
+        "campus": "(991010)99101-0校区",
+        "education_level": "专科",
+        "program_years": "6",
+        "entry_year": "16",
+        "grade": "11",
+        "department": "化学学院",
+        "major": "高分子化学与物理",
+        "class_name": "1",
+        "student_number": "00001",
+        "remarks": "",
         "cet6_review_available": True,
     }
     li_bo = (await client.post("/qualification/query", json=world.LI_BO, headers=headers)).json()["confirmation"]
@@ -205,7 +218,7 @@ async def test_roles_are_checked_on_every_candidate_endpoint(world, client, toke
     assert (await client.get("/home", headers=forged)).status_code == 401
 
 
-def headers_passport(world, headers) -> str:  # noqa: ANN001
+def headers_passport(world, headers) -> str:
     return jwt.decode(headers["authorization"].split()[1], options={"verify_signature": False})["sub"]
 
 

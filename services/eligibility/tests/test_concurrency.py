@@ -14,7 +14,7 @@ from sqlalchemy import text
 TWO_SAVES_AT_ONCE = 6
 
 
-async def unguarded_bind(ctx, *, exam_session_id: uuid.UUID, passport_id: str, student_id: uuid.UUID) -> bool:  # noqa: ANN001
+async def unguarded_bind(ctx, *, exam_session_id: uuid.UUID, passport_id: str, student_id: uuid.UUID) -> bool:
     """The naive bind: look for an existing binding, then insert. Nothing stops two at once."""
     async with ctx.engine.begin() as connection:
         taken = await connection.scalar(
@@ -34,21 +34,21 @@ async def unguarded_bind(ctx, *, exam_session_id: uuid.UUID, passport_id: str, s
         return True
 
 
-async def unguarded_table(ctx) -> None:  # noqa: ANN001
+async def unguarded_table(ctx) -> None:
     async with ctx.engine.begin() as connection:
         await connection.execute(text("DROP TABLE IF EXISTS race_registrations"))
         # LIKE without INCLUDING CONSTRAINTS/INDEXES: the same columns, no unique guard.
         await connection.execute(text("CREATE TABLE race_registrations (LIKE registrations INCLUDING DEFAULTS)"))
 
 
-async def student_id(ctx, who) -> uuid.UUID:  # noqa: ANN001
+async def student_id(ctx, who) -> uuid.UUID:
     async with ctx.engine.connect() as connection:
         return await connection.scalar(text("SELECT id FROM students WHERE id_number = :n"), {"n": who["id_number"]})
 
 
-async def bindings(ctx, table: str = "registrations") -> list:  # noqa: ANN001
+async def bindings(ctx, table: str = "registrations") -> list:
     async with ctx.engine.connect() as connection:
-        return (await connection.execute(text(f"SELECT passport_id, student_id FROM {table}"))).all()  # noqa: S608 - test table names
+        return (await connection.execute(text(f"SELECT passport_id, student_id FROM {table}"))).all()
 
 
 async def test_e7_two_accounts_binding_one_candidate_at_once_exactly_one_wins(world, client, ctx):
@@ -56,7 +56,9 @@ async def test_e7_two_accounts_binding_one_candidate_at_once_exactly_one_wins(wo
     liao = await student_id(ctx, world.LIAO)
 
     await unguarded_table(ctx)
-    results = await asyncio.gather(*(unguarded_bind(ctx, exam_session_id=sid, passport_id=world.new_passport_id(), student_id=liao) for _ in range(TWO_SAVES_AT_ONCE)))
+    results = await asyncio.gather(
+        *(unguarded_bind(ctx, exam_session_id=sid, passport_id=world.new_passport_id(), student_id=liao) for _ in range(TWO_SAVES_AT_ONCE))
+    )
     assert sum(results) > 1 and len(await bindings(ctx, "race_registrations")) > 1, "without the guard the race binds the candidate twice"
 
     accounts = [world.candidate() for _ in range(TWO_SAVES_AT_ONCE)]

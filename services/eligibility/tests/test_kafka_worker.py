@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -33,7 +33,7 @@ async def send(producer: AIOKafkaProducer, prefix: str, event: Event, key: str) 
     await producer.send_and_wait(prefix + event.topic, json.dumps(envelope.model_dump(mode="json")).encode(), key=key.encode())
 
 
-async def scalar(ctx, query):  # noqa: ANN001, ANN201
+async def scalar(ctx, query):
     async with ctx.sessions() as session:
         return await session.scalar(query)
 
@@ -53,10 +53,21 @@ async def test_events_in_and_out_through_the_real_broker(world, client, ctx):
         async with KafkaProbe(prefix + ELIGIBILITY_REGISTRATIONS) as probe, running(build_worker(ctx)):
             # In: the exam session (E5/E6 window) and the account's email (E11).
             now = ctx.clock.now()
-            await send(producer, prefix, ExamSessionPublished(exam_session_id=session_id, name="2017年上半年CET考试", registration_opens_at=now, registration_closes_at=now + timedelta(days=10)), str(session_id))
+            await send(
+                producer,
+                prefix,
+                ExamSessionPublished(
+                    exam_session_id=session_id, name="2017年上半年CET考试", registration_opens_at=now, registration_closes_at=now + timedelta(days=10)
+                ),
+                str(session_id),
+            )
             await send(producer, prefix, AccountRegistered(passport_id=passport_id, email="liaoxiaoer@example.com", registered_at=now), passport_id)
-            await wait_for(lambda: scalar(ctx, select(exam_sessions.c.name).where(exam_sessions.c.id == session_id)), timeout=30, what="the exam session projection")
-            await wait_for(lambda: scalar(ctx, select(accounts.c.email).where(accounts.c.passport_id == passport_id)), timeout=30, what="the account projection")
+            await wait_for(
+                lambda: scalar(ctx, select(exam_sessions.c.name).where(exam_sessions.c.id == session_id)), timeout=30, what="the exam session projection"
+            )
+            await wait_for(
+                lambda: scalar(ctx, select(accounts.c.email).where(accounts.c.passport_id == passport_id)), timeout=30, what="the account projection"
+            )
 
             # Out: saving publishes RegistrationBound through the outbox relay.
             await world.agree(headers)
@@ -69,14 +80,31 @@ async def test_events_in_and_out_through_the_real_broker(world, client, ctx):
 
             # In: a subject enrolled then cancelled (E9 projection).
             enrolment_id = uuid.uuid4()
-            await send(producer, prefix, SubjectEnrolled(
-                enrolment_id=enrolment_id, registration_id=uuid.UUID(registration_id), passport_id=passport_id, subject_code="1",
-                subject_name="英语四级笔试", campus_code="991010", fee_fen=1, expires_at=datetime(2030, 1, 1, tzinfo=timezone.utc),
-            ), registration_id)
+            await send(
+                producer,
+                prefix,
+                SubjectEnrolled(
+                    enrolment_id=enrolment_id,
+                    registration_id=uuid.UUID(registration_id),
+                    passport_id=passport_id,
+                    subject_code="1",
+                    subject_name="英语四级笔试",
+                    campus_code="991010",
+                    fee_fen=1,
+                    expires_at=datetime(2030, 1, 1, tzinfo=UTC),
+                ),
+                registration_id,
+            )
             await send(producer, prefix, SubjectCancelled(enrolment_id=enrolment_id, registration_id=uuid.UUID(registration_id)), registration_id)
             await wait_for(
-                lambda: scalar(ctx, select(registration_subjects.c.status).where(registration_subjects.c.enrolment_id == enrolment_id).where(registration_subjects.c.status == "cancelled")),
-                timeout=30, what="the subject projection",
+                lambda: scalar(
+                    ctx,
+                    select(registration_subjects.c.status)
+                    .where(registration_subjects.c.enrolment_id == enrolment_id)
+                    .where(registration_subjects.c.status == "cancelled"),
+                ),
+                timeout=30,
+                what="the subject projection",
             )
 
             # Out: 24 h later the worker's sweeper releases the empty registration.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from sqlalchemy import select
@@ -16,12 +16,12 @@ def sub(headers: dict[str, str]) -> str:
     return jwt.decode(headers["authorization"].split()[1], options={"verify_signature": False})["sub"]
 
 
-async def registered(world, headers, email: str) -> None:  # noqa: ANN001
+async def registered(world, headers, email: str) -> None:
     pid = sub(headers)
-    await world.deliver(AccountRegistered(passport_id=pid, email=email, registered_at=datetime(2017, 1, 1, tzinfo=timezone.utc)), key=pid)
+    await world.deliver(AccountRegistered(passport_id=pid, email=email, registered_at=datetime(2017, 1, 1, tzinfo=UTC)), key=pid)
 
 
-def captcha(ctx, answer: str = "K7PX") -> dict[str, str]:  # noqa: ANN001
+def captcha(ctx, answer: str = "K7PX") -> dict[str, str]:
     return {"captcha_token": ctx.captcha.seal(answer, clock=ctx.clock, ttl=timedelta(minutes=5)), "captcha_answer": answer}
 
 
@@ -43,7 +43,7 @@ async def test_e11_recovery_gives_the_masked_email_of_the_most_recent_session(wo
     # P6: the account changed its email; recovery follows (AccountEmailChanged).
     pid = sub(second)
     await world.deliver(
-        AccountEmailChanged(passport_id=pid, old_email="xiaoer.new@example.com", email="lx2017@example.com", changed_at=datetime(2017, 9, 1, tzinfo=timezone.utc)),
+        AccountEmailChanged(passport_id=pid, old_email="xiaoer.new@example.com", email="lx2017@example.com", changed_at=datetime(2017, 9, 1, tzinfo=UTC)),
         key=pid,
     )
     assert (await client.post("/account-recovery", json={**world.LIAO, **captcha(ctx)})).json()["email"] == "lx****@example.com"
@@ -86,7 +86,9 @@ async def test_e12_support_rebinds_audited_and_the_new_account_sees_it(world, cl
     path = f"/support/registrations/{saved['registration_id']}/rebind"
     assert (await client.post(path, json=body, headers=old)).status_code == 403, "candidates cannot rebind"
     assert (await client.post(path, json=body, headers=tokens.headers(None, "teacher", school_code="99101"))).status_code == 403
-    found = (await client.post("/support/registrations/search", json={"id_type": "resident_id_card", "id_number": world.LIAO["id_number"]}, headers=support)).json()
+    found = (
+        await client.post("/support/registrations/search", json={"id_type": "resident_id_card", "id_number": world.LIAO["id_number"]}, headers=support)
+    ).json()
     (item,) = found["items"]
     assert item["registration_id"] == saved["registration_id"] and item["name"] == "廖**" and item["id_number"] == "330*************24"
     response = await client.post(path, json=body, headers=support)
@@ -114,7 +116,9 @@ async def test_e12_rebinding_refuses_bad_targets_and_changes_nothing(world, clie
     assert bad_id.status_code == 422 and bad_id.json()["code"] == "passport_id_invalid"
     taken = await client.post(path, json={"new_passport_id": sub(other), "reason": "x"}, headers=support)
     assert taken.status_code == 409 and taken.json()["code"] == "target_account_bound"
-    missing = await client.post(f"/support/registrations/{uuid.uuid4()}/rebind", json={"new_passport_id": world.new_passport_id(), "reason": "x"}, headers=support)
+    missing = await client.post(
+        f"/support/registrations/{uuid.uuid4()}/rebind", json={"new_passport_id": world.new_passport_id(), "reason": "x"}, headers=support
+    )
     assert missing.status_code == 404
     no_reason = await client.post(path, json={"new_passport_id": world.new_passport_id()}, headers=support)
     assert no_reason.status_code == 422

@@ -115,7 +115,7 @@ async def test_e13_cli_imports_the_demo_files_and_refuses_a_bad_one(ctx, databas
     assert await count(ctx, students) == 3
 
 
-async def _run(fn, argv):  # noqa: ANN001, ANN202
+async def _run(fn, argv):
     import asyncio
 
     # The CLI runs its own event loop, as it does from a shell.

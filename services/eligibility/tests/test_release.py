@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text
 
@@ -16,19 +16,24 @@ from eligibility.events.consumers import build_consumers, set_subject_status
 from eligibility.service.release import release_empty_registrations as release
 
 
-def sweep(ctx):  # noqa: ANN001, ANN201 - what the worker's job runs
+def sweep(ctx):
     return release(ctx.unit_of_work(), ctx.clock, lifetime=ctx.settings.empty_registration_lifetime, batch_size=ctx.settings.release_batch_size)
 
 
 def enrolled(registration_id: str, enrolment_id: uuid.UUID | None = None) -> SubjectEnrolled:
     return SubjectEnrolled(
-        enrolment_id=enrolment_id or uuid.uuid4(), registration_id=uuid.UUID(registration_id), passport_id="X" * 32,
-        subject_code="1", subject_name="英语四级笔试", campus_code="991010", fee_fen=1,
-        expires_at=datetime(2030, 1, 1, tzinfo=timezone.utc),
+        enrolment_id=enrolment_id or uuid.uuid4(),
+        registration_id=uuid.UUID(registration_id),
+        passport_id="X" * 32,
+        subject_code="1",
+        subject_name="英语四级笔试",
+        campus_code="991010",
+        fee_fen=1,
+        expires_at=datetime(2030, 1, 1, tzinfo=UTC),
     )
 
 
-async def registration_count(ctx) -> int:  # noqa: ANN001
+async def registration_count(ctx) -> int:
     async with ctx.sessions() as session:
         return await session.scalar(select(func.count()).select_from(registrations))
 
@@ -63,7 +68,9 @@ async def test_e9_a_registration_with_an_active_subject_is_kept_and_one_with_onl
     _, yan = await world.bound(world.YAN)
     paid_id, gone_id, expired_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     await world.deliver(enrolled(liao["registration_id"], paid_id), key=liao["registration_id"])
-    await world.deliver(SubjectPaid(enrolment_id=paid_id, registration_id=uuid.UUID(liao["registration_id"]), order_id=uuid.uuid4()), key=liao["registration_id"])
+    await world.deliver(
+        SubjectPaid(enrolment_id=paid_id, registration_id=uuid.UUID(liao["registration_id"]), order_id=uuid.uuid4()), key=liao["registration_id"]
+    )
     await world.deliver(enrolled(li_bo["registration_id"], gone_id), key=li_bo["registration_id"])
     await world.deliver(SubjectCancelled(enrolment_id=gone_id, registration_id=uuid.UUID(li_bo["registration_id"])), key=li_bo["registration_id"])
     await world.deliver(enrolled(yan["registration_id"], expired_id), key=yan["registration_id"])

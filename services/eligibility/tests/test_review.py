@@ -20,12 +20,12 @@ SCORES = """ticket_number,id_number,name,score,year,half
 """
 
 
-async def reviews(ctx) -> int:  # noqa: ANN001
+async def reviews(ctx) -> int:
     async with ctx.sessions() as session:
         return await session.scalar(select(func.count()).select_from(cet6_reviews))
 
 
-def form(who: dict, ticket: str, **extra) -> dict:  # noqa: ANN003
+def form(who: dict, ticket: str, **extra) -> dict:
     return {**who, "ticket_number": ticket, "confirmed": True, **extra}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 
-def captcha(ctx, answer: str = "K7PX") -> dict[str, str]:  # noqa: ANN001
+def captcha(ctx, answer: str = "K7PX") -> dict[str, str]:
     return {"captcha_token": ctx.captcha.seal(answer, clock=ctx.clock, ttl=timedelta(minutes=5)), "captcha_answer": answer}
 
 

@@ -33,11 +33,7 @@ def service_admin() -> ServiceAdmin:
 def jwt_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A signing key made for this test run only."""
     path = tmp_path_factory.mktemp("keys") / "jwt-ed25519.pem"
-    path.write_bytes(
-        Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
+    path.write_bytes(Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     return path
 
 

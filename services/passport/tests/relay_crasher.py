@@ -14,7 +14,7 @@ from cet_shared.outbox import OutboxRelay, create_producer
 
 
 class CrashAfterSend(OutboxRelay):
-    async def _send(self, rows):  # noqa: ANN001
+    async def _send(self, rows):
         await super()._send(rows)
         print(f"sent {len(rows)}; dying before marking them", flush=True)
         os.kill(os.getpid(), signal.SIGKILL)

@@ -8,7 +8,7 @@ import email
 import socket
 import sys
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -34,7 +34,7 @@ def counting_consumer(ctx, group: str) -> tuple[EventConsumer, list]:
     consumer = EventConsumer(group, ctx.unit_of_work)
 
     @consumer.handles(AccountRegistered)
-    async def remember(uow, event, envelope):  # noqa: ANN001
+    async def remember(uow, event, envelope):
         seen.append(event.passport_id)
 
     return consumer, seen
@@ -61,7 +61,11 @@ async def test_relay_killed_between_publish_and_mark_resends_and_the_event_is_ap
     passport_id = await api.signup()
     async with KafkaProbe(prefix + PASSPORT_ACCOUNTS) as probe:
         crasher = await asyncio.create_subprocess_exec(
-            sys.executable, str(Path(__file__).with_name("relay_crasher.py")), ctx.settings.database_url, kafka_bootstrap(), prefix,
+            sys.executable,
+            str(Path(__file__).with_name("relay_crasher.py")),
+            ctx.settings.database_url,
+            kafka_bootstrap(),
+            prefix,
             stdout=asyncio.subprocess.PIPE,
         )
         out, _ = await asyncio.wait_for(crasher.communicate(), timeout=60)
@@ -84,7 +88,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[email.message.Message] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(email.message_from_bytes(envelope.content))
         return "250 OK"
 
@@ -106,10 +110,17 @@ async def test_y6_a_payment_allocated_to_seats_sends_one_receipt_email(api, ctx,
     try:
         # enrolment's answer to PaymentConfirmed: both subjects kept their seats (the receipt's trigger)
         event = PaymentAllocated(
-            order_id=uuid.uuid4(), registration_id=uuid.uuid4(), passport_id=passport_id,
-            amount_fen=2, gateway="payease", gateway_transaction_id="PE20171024000001", paid_at=datetime.now(timezone.utc),
-            honoured=[PaidSubject(enrolment_id=uuid.uuid4(), subject_code="1", subject_name="英语四级", fee_fen=1),
-                      PaidSubject(enrolment_id=uuid.uuid4(), subject_code="4", subject_name="日语六级", fee_fen=1)],
+            order_id=uuid.uuid4(),
+            registration_id=uuid.uuid4(),
+            passport_id=passport_id,
+            amount_fen=2,
+            gateway="payease",
+            gateway_transaction_id="PE20171024000001",
+            paid_at=datetime.now(UTC),
+            honoured=[
+                PaidSubject(enrolment_id=uuid.uuid4(), subject_code="1", subject_name="英语四级", fee_fen=1),
+                PaidSubject(enrolment_id=uuid.uuid4(), subject_code="4", subject_name="日语六级", fee_fen=1),
+            ],
             honoured_fen=2,
         )
         body = EventEnvelope.wrap(event, key=str(event.registration_id), producer="enrolment").model_dump_json().encode()
@@ -133,4 +144,7 @@ async def test_y6_a_payment_allocated_to_seats_sends_one_receipt_email(api, ctx,
     assert "首信易支付" in text and "0.02元" in text and "PE20171024000001" in text
     assert "(1)英语四级  0.01元" in text and "(4)日语六级" in text
     async with ctx.sessions() as session:
-        assert len((await session.execute(select(mail_queue).where(mail_queue.c.to_address == "libo@example.com", mail_queue.c.subject.like("%缴费%")))).all()) == 1
+        assert (
+            len((await session.execute(select(mail_queue).where(mail_queue.c.to_address == "libo@example.com", mail_queue.c.subject.like("%缴费%")))).all())
+            == 1
+        )

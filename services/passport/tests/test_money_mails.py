@@ -4,7 +4,7 @@ notice, not a receipt, when money went back. The consumer's handlers on the real
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -14,11 +14,11 @@ from passport.db.tables import mail_queue
 from passport.events.consumers import build_consumers
 
 
-async def feed(ctx, event, key: str) -> None:  # noqa: ANN001
+async def feed(ctx, event, key: str) -> None:
     await build_consumers(ctx)[0].dispatch(EventEnvelope.wrap(event, key=key, producer="test").model_dump_json().encode(), topic=event.topic)
 
 
-async def mails(ctx, to: str) -> list:  # noqa: ANN001
+async def mails(ctx, to: str) -> list:
     """The mails about money to `to` (sign-up's verification mail aside)."""
     async with ctx.sessions() as session:
         rows = (await session.execute(select(mail_queue.c.subject, mail_queue.c.body).where(mail_queue.c.to_address == to).order_by(mail_queue.c.id))).all()
@@ -27,9 +27,17 @@ async def mails(ctx, to: str) -> list:  # noqa: ANN001
 
 def allocated(passport_id: str, honoured: list[PaidSubject], refused: list[uuid.UUID], order_id: uuid.UUID) -> PaymentAllocated:
     return PaymentAllocated(
-        order_id=order_id, registration_id=uuid.uuid4(), passport_id=passport_id, gateway="alipay",
-        gateway_transaction_id="2026120222001", paid_at=datetime.now(timezone.utc), amount_fen=len(honoured) + len(refused),
-        honoured=honoured, honoured_fen=sum(s.fee_fen for s in honoured), refused_enrolment_ids=refused, refund_fen=len(refused),
+        order_id=order_id,
+        registration_id=uuid.uuid4(),
+        passport_id=passport_id,
+        gateway="alipay",
+        gateway_transaction_id="2026120222001",
+        paid_at=datetime.now(UTC),
+        amount_fen=len(honoured) + len(refused),
+        honoured=honoured,
+        honoured_fen=sum(s.fee_fen for s in honoured),
+        refused_enrolment_ids=refused,
+        refund_fen=len(refused),
     )
 
 
@@ -40,9 +48,21 @@ async def test_y4_y6_a_late_payment_without_a_seat_gets_no_receipt_and_a_refund_
     await feed(ctx, allocated(passport_id, [], [oral.enrolment_id], order_id), key="r")
     assert await mails(ctx, "late@example.com") == [], "nothing was bought: no 缴费成功通知"
 
-    await feed(ctx, RefundCompleted(order_id=order_id, registration_id=uuid.uuid4(), enrolment_ids=[oral.enrolment_id], amount_fen=1,
-                                    refunded_at=datetime.now(timezone.utc), passport_id=passport_id, subjects=[oral],
-                                    reason="late_payment_no_seat", gateway="alipay"), key="r")
+    await feed(
+        ctx,
+        RefundCompleted(
+            order_id=order_id,
+            registration_id=uuid.uuid4(),
+            enrolment_ids=[oral.enrolment_id],
+            amount_fen=1,
+            refunded_at=datetime.now(UTC),
+            passport_id=passport_id,
+            subjects=[oral],
+            reason="late_payment_no_seat",
+            gateway="alipay",
+        ),
+        key="r",
+    )
     [(subject, body)] = await mails(ctx, "late@example.com")
     assert subject == "CET报名网 退款通知" and "缴费成功" not in subject
     assert "已原路退回" in body and "退款金额：0.01元" in body and "(F)英语四级口试  0.01元" in body and "支付宝" in body

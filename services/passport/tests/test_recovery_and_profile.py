@@ -24,8 +24,6 @@ def token_from(body: str, kind: str = "password/reset") -> str:
     return re.search(kind + r"\?token=([\w-]+)", body).group(1)
 
 
-
-
 async def test_p4_same_answer_whether_or_not_the_account_exists(api, client, captchas, ctx):
     await api.register()
     known = await client.post("/password/recovery", json={"email": "liaoxiaoer@example.com", **captchas.solved()})
@@ -67,12 +65,18 @@ async def test_p4_reset_link_expires_and_checks_the_email(api, client, captchas,
     await api.register()
     await client.post("/password/recovery", json={"email": "liaoxiaoer@example.com", **captchas.solved()})
     token = token_from([m for m in await mails_to(ctx, "liaoxiaoer@example.com") if "密码找回" in m.subject][0].body)
-    wrong_email = await client.post("/password/reset", json={"token": token, "email": "other@example.com", "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+    wrong_email = await client.post(
+        "/password/reset", json={"token": token, "email": "other@example.com", "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
+    )
     assert wrong_email.status_code == 400 and wrong_email.json()["code"] == "reset_email_mismatch"
-    mismatch = await client.post("/password/reset", json={"token": token, "email": "liaoxiaoer@example.com", "password": NEW_PASSWORD, "confirm_password": "different-9X"})
+    mismatch = await client.post(
+        "/password/reset", json={"token": token, "email": "liaoxiaoer@example.com", "password": NEW_PASSWORD, "confirm_password": "different-9X"}
+    )
     assert mismatch.status_code == 422
     ctx.clock.advance(ctx.settings.reset_link_lifetime + timedelta(seconds=1))
-    late = await client.post("/password/reset", json={"token": token, "email": "liaoxiaoer@example.com", "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+    late = await client.post(
+        "/password/reset", json={"token": token, "email": "liaoxiaoer@example.com", "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
+    )
     assert late.status_code == 400 and late.json()["code"] == "link_invalid"
     assert (await api.log_in()).status_code == 200, "nothing changed"
 
@@ -99,14 +103,24 @@ async def test_p5_account_page_shows_the_profile_and_verify_link(api, client, ca
     headers = await api.bearer()
     page = (await client.get("/me", headers=headers)).json()
     assert page == {
-        "passport_id": passport_id, "email": "liaoxiaoer@example.com", "email_verified": False, "phone": "13900000000",
-        "id_type": "passport", "id_type_label": "护照", "id_number": "E12345678", "name": "李博", "roles": ["candidate"], "school_code": None,
+        "passport_id": passport_id,
+        "email": "liaoxiaoer@example.com",
+        "email_verified": False,
+        "phone": "13900000000",
+        "id_type": "passport",
+        "id_type_label": "护照",
+        "id_number": "E12345678",
+        "name": "李博",
+        "roles": ["candidate"],
+        "school_code": None,
     }
     verify_mail = [m for m in await mails_to(ctx, "liaoxiaoer@example.com") if "邮箱验证" in m.subject][0]
     verified = await client.post("/email/verify", json={"token": token_from(verify_mail.body, "email/verify")})
     assert verified.status_code == 200
     assert (await client.get("/me", headers=headers)).json()["email_verified"] is True
-    edited = await client.put("/me/profile", headers=headers, json={"phone": "13700000000", "id_type": "resident_id_card", "id_number": "110105199001011234", "name": "李博"})
+    edited = await client.put(
+        "/me/profile", headers=headers, json={"phone": "13700000000", "id_type": "resident_id_card", "id_number": "110105199001011234", "name": "李博"}
+    )
     assert edited.status_code == 200 and edited.json()["message"] == "修改成功"
     assert (await client.get("/me", headers=headers)).json()["id_type_label"] == "中华人民共和国居民身份证"
     assert (await client.get("/me")).status_code == 200, "the portal's HttpOnly cookie carries the session too"
@@ -146,11 +160,15 @@ async def test_p6_cannot_take_another_accounts_email_and_does_not_reveal_it(api,
 async def test_p7_change_password_needs_the_old_one(api, client, captchas):
     await api.register()
     headers = await api.bearer()
-    wrong = await client.post("/me/password", headers=headers, json={"old_password": "nope-nope-1", "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+    wrong = await client.post(
+        "/me/password", headers=headers, json={"old_password": "nope-nope-1", "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
+    )
     assert wrong.status_code == 400 and wrong.json()["code"] == "old_password_wrong"
     weak = await client.post("/me/password", headers=headers, json={"old_password": "Cet2017-pass", "new_password": "aaaaaaaa", "confirm_password": "aaaaaaaa"})
     assert weak.status_code == 422
-    ok = await client.post("/me/password", headers=headers, json={"old_password": "Cet2017-pass", "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+    ok = await client.post(
+        "/me/password", headers=headers, json={"old_password": "Cet2017-pass", "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
+    )
     assert ok.status_code == 200 and ok.json()["message"] == "修改密码成功"
     assert (await client.get("/me", headers=headers)).status_code == 401, "the old session ends"
     assert (await api.log_in(password=NEW_PASSWORD)).status_code == 200

@@ -20,17 +20,17 @@ NEW_PASSWORD = "Cet2018-pass!"
 
 
 @pytest.fixture(autouse=True)
-def refresh_cookie_on_service_paths(ctx) -> None:  # noqa: ANN001
+def refresh_cookie_on_service_paths(ctx) -> None:
     """Called without the gateway the session paths have no /api/passport prefix."""
     ctx.settings.refresh_cookie_path = "/sessions"
 
 
-def refresh_cookie(response) -> str:  # noqa: ANN001
+def refresh_cookie(response) -> str:
     [header] = [h for h in response.headers.get_list("set-cookie") if h.startswith("cet_refresh=")]
     return header
 
 
-async def log_in(api) -> tuple[dict[str, str], str]:  # noqa: ANN001
+async def log_in(api) -> tuple[dict[str, str], str]:
     """(the access token's header, the refresh token) of a new log-in."""
     response = await api.log_in()
     assert response.status_code == 200, response.text
@@ -38,16 +38,16 @@ async def log_in(api) -> tuple[dict[str, str], str]:  # noqa: ANN001
     return {"authorization": f"Bearer {response.json()['access_token']}"}, token
 
 
-async def refresh(client, token: str, **headers: str):  # noqa: ANN001, ANN201
+async def refresh(client, token: str, **headers: str):
     client.cookies.clear()  # only the refresh token named here, not the jar's latest
     return await client.post("/sessions/refresh", headers={"cookie": f"cet_refresh={token}", **headers})
 
 
-def bearer(response) -> dict[str, str]:  # noqa: ANN001
+def bearer(response) -> dict[str, str]:
     return {"authorization": f"Bearer {response.json()['access_token']}"}
 
 
-async def reasons(ctx) -> list[str]:  # noqa: ANN001
+async def reasons(ctx) -> list[str]:
     async with ctx.sessions() as session:
         rows = (await session.execute(select(outbox.c.envelope).where(outbox.c.event_type == "SessionsRevoked").order_by(outbox.c.id))).scalars()
         return [row["payload"]["reason"] for row in rows]
@@ -97,12 +97,12 @@ async def test_two_refreshes_with_one_token_at_once_never_both_succeed(api, clie
     await api.register()
     locked = SqlRefreshTokens.get_for_update
 
-    async def unlocked(self, token_hash: str):  # noqa: ANN001, ANN202 - the guard taken away
+    async def unlocked(self, token_hash: str):
         row = (await self._session.execute(select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash))).first()
         await barrier.wait()  # both have read the token before either marks it used
         return RefreshToken(**row._asdict()) if row else None
 
-    async def at_once(self, token_hash: str):  # noqa: ANN001, ANN202 - the guard, both asking at the same moment
+    async def at_once(self, token_hash: str):
         await barrier.wait()
         return await locked(self, token_hash)
 
@@ -138,7 +138,9 @@ async def test_a_password_change_or_reset_ends_every_refresh_token(api, client, 
     await api.register()
     access, changed_away = await log_in(api)
     _, other_browser = await log_in(api)
-    changed = await client.post("/me/password", headers=access, json={"old_password": "Cet2017-pass", "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD})
+    changed = await client.post(
+        "/me/password", headers=access, json={"old_password": "Cet2017-pass", "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
+    )
     assert changed.status_code == 200, changed.text
     assert (await refresh(client, changed_away)).status_code == 401
     assert (await refresh(client, other_browser)).status_code == 401
@@ -150,12 +152,14 @@ async def test_a_password_change_or_reset_ends_every_refresh_token(api, client, 
 
         body = (await session.execute(select(mail_queue.c.body).where(mail_queue.c.subject.contains("密码找回")))).scalar_one()
     link = re.search(r"password/reset\?token=([\w-]+)", body).group(1)
-    reset = await client.post("/password/reset", json={"token": link, "email": "liaoxiaoer@example.com", "password": "Cet2019-pass!", "confirm_password": "Cet2019-pass!"})
+    reset = await client.post(
+        "/password/reset", json={"token": link, "email": "liaoxiaoer@example.com", "password": "Cet2019-pass!", "confirm_password": "Cet2019-pass!"}
+    )
     assert reset.status_code == 200
     assert (await refresh(client, before_reset)).status_code == 401
 
 
-async def log_in_with(api, password: str) -> tuple[dict[str, str], str]:  # noqa: ANN001
+async def log_in_with(api, password: str) -> tuple[dict[str, str], str]:
     response = await api.log_in(password=password)
     assert response.status_code == 200, response.text
     return bearer(response), re.match(r"cet_refresh=([^;]+)", refresh_cookie(response)).group(1)

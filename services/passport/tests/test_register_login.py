@@ -6,12 +6,11 @@ import re
 from datetime import timedelta
 
 import jwt
-
-GOOD_PASSWORD = "Cet2017-pass"
 from sqlalchemy import select
 
 from passport.db.tables import accounts, mail_queue
 
+GOOD_PASSWORD = "Cet2017-pass"
 
 
 async def test_p1_register_creates_a_32_hex_passport_id(api, client, captchas, ctx):
@@ -41,7 +40,9 @@ async def test_p1_email_is_unique_case_insensitively_without_revealing_it(api, c
 
 
 async def test_p1_passwords_must_match_and_be_strong(api, client, captchas):
-    mismatch = await client.post("/accounts", json={"email": "a@example.com", "password": GOOD_PASSWORD, "confirm_password": GOOD_PASSWORD + "x", **captchas.solved()})
+    mismatch = await client.post(
+        "/accounts", json={"email": "a@example.com", "password": GOOD_PASSWORD, "confirm_password": GOOD_PASSWORD + "x", **captchas.solved()}
+    )
     assert mismatch.status_code == 422 and mismatch.json()["code"] == "password_mismatch"
     weak = await api.register(email="b@example.com", password="12345678")
     assert weak.status_code == 422 and weak.json()["code"] == "weak_password"
@@ -52,8 +53,14 @@ async def test_p1_bad_input_gets_problem_json_and_changes_nothing(api, client, c
     cases = [
         (b"{not json", {"content-type": "application/json"}),
         (b'{"email": 12, "password": [], "confirm_password": null}', {"content-type": "application/json"}),
-        (('{"email": "' + "x" * 300 + '@example.com", "password": "a", "confirm_password": "a", "captcha_token": "t", "captcha_answer": "a"}').encode(), {"content-type": "application/json"}),
-        (b'{"email": "not-an-email", "password": "Cet2017-pass", "confirm_password": "Cet2017-pass", "captcha_token": "t", "captcha_answer": "a"}', {"content-type": "application/json"}),
+        (
+            ('{"email": "' + "x" * 300 + '@example.com", "password": "a", "confirm_password": "a", "captcha_token": "t", "captcha_answer": "a"}').encode(),
+            {"content-type": "application/json"},
+        ),
+        (
+            b'{"email": "not-an-email", "password": "Cet2017-pass", "confirm_password": "Cet2017-pass", "captcha_token": "t", "captcha_answer": "a"}',
+            {"content-type": "application/json"},
+        ),
     ]
     for body, headers in cases:
         response = await client.post("/accounts", content=body, headers=headers)
@@ -83,7 +90,9 @@ async def test_p3_captcha_is_single_use_case_insensitive_and_expires(client, cap
     assert lower.status_code == 202, "P3: answers are case-insensitive"
     reused = await client.post("/accounts", json={**body, "email": "e@example.com", **solved})
     assert reused.status_code == 400 and reused.json()["code"] == "captcha_invalid"
-    wrong = await client.post("/accounts", json={**body, "email": "f@example.com", "captcha_token": captchas.solved("AB3D")["captcha_token"], "captcha_answer": "ZZZZ"})
+    wrong = await client.post(
+        "/accounts", json={**body, "email": "f@example.com", "captcha_token": captchas.solved("AB3D")["captcha_token"], "captcha_answer": "ZZZZ"}
+    )
     assert wrong.status_code == 400 and wrong.json()["title"] == "验证码错误或已过期，请重新输入"
     stale = captchas.solved("AB3D")
     ctx.clock.advance(timedelta(minutes=6))

@@ -12,7 +12,7 @@ from cet_shared.db.tables import outbox, token_revocations
 NEW_PASSWORD = "Cet2018-pass!"
 
 
-async def revocation_events(ctx) -> list[dict]:  # noqa: ANN001
+async def revocation_events(ctx) -> list[dict]:
     async with ctx.sessions() as session:
         rows = (await session.execute(select(outbox.c.envelope).where(outbox.c.event_type == "SessionsRevoked").order_by(outbox.c.id))).scalars().all()
     return [row["payload"] for row in rows]

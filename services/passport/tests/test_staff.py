@@ -12,7 +12,7 @@ from passport.domain.accounts import staff_roles
 from passport.service import registration
 
 
-async def create_staff(ctx, **account):  # noqa: ANN001, ANN003, ANN201
+async def create_staff(ctx, **account):
     return await registration.create_staff(ctx.unit_of_work(), passwords=ctx.passwords, clock=ctx.clock, **account)
 
 
@@ -35,7 +35,9 @@ async def test_teachers_need_a_school_and_roles_are_a_closed_set(ctx):
 
 
 async def test_registration_cannot_ask_for_a_role(api, client):
-    response = await client.post("/accounts", json={"email": "x@example.com", "password": "Cet2017-pass", "confirm_password": "Cet2017-pass", "roles": ["ops"], **api.captchas.solved()})
+    response = await client.post(
+        "/accounts", json={"email": "x@example.com", "password": "Cet2017-pass", "confirm_password": "Cet2017-pass", "roles": ["ops"], **api.captchas.solved()}
+    )
     assert response.status_code == 422 and response.json()["code"] == "invalid_request"
 
 

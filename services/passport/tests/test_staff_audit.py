@@ -7,18 +7,18 @@ from passport.domain.accounts import staff_roles
 from passport.service.registration import create_staff
 
 
-def _bearer(ctx, passport_id: str, role: str, school: str | None = None) -> dict[str, str]:  # noqa: ANN001
+def _bearer(ctx, passport_id: str, role: str, school: str | None = None) -> dict[str, str]:
     token = ctx.signer.issue(passport_id=passport_id, roles=[role], token_version=0, school_code=school, now=ctx.clock.now())
     return {"authorization": f"Bearer {token}"}
 
 
-async def _create(ctx, email: str, password: str, role: str, school: str | None) -> str:  # noqa: ANN001
+async def _create(ctx, email: str, password: str, role: str, school: str | None) -> str:
     return await create_staff(
         ctx.unit_of_work(), email=email, password=password, roles=staff_roles({role}), school_code=school, passwords=ctx.passwords, clock=ctx.clock
     )
 
 
-async def test_staff_accounts_created_are_audited_and_readable_by_scope(client, ctx) -> None:  # noqa: ANN001
+async def test_staff_accounts_created_are_audited_and_readable_by_scope(client, ctx) -> None:
     ops_id = await _create(ctx, "ops@cet.test", "Helpdesk-2017x", "ops", None)
     teacher_id = await _create(ctx, "teacher@99101.test", "Teach-2017x", "teacher", "99101")
     ops = _bearer(ctx, ops_id, "ops")

@@ -19,27 +19,32 @@ from passport.service.registration import create_staff
 PASSWORD = "Teach-2017x"
 
 
-async def _teacher(ctx) -> str:  # noqa: ANN001
+async def _teacher(ctx) -> str:
     return await create_staff(
-        ctx.unit_of_work(), email="teacher@99101.test", password=PASSWORD, roles=staff_roles({"teacher"}), school_code="99101",
-        passwords=ctx.passwords, clock=ctx.clock,
+        ctx.unit_of_work(),
+        email="teacher@99101.test",
+        password=PASSWORD,
+        roles=staff_roles({"teacher"}),
+        school_code="99101",
+        passwords=ctx.passwords,
+        clock=ctx.clock,
     )
 
 
-async def _begin(api, email: str = "teacher@99101.test", password: str = PASSWORD):  # noqa: ANN001, ANN202
+async def _begin(api, email: str = "teacher@99101.test", password: str = PASSWORD):
     return await api.client.post("/staff/sessions", json={"email": email, "password": password, **api.captchas.solved()})
 
 
-def _code(ctx, secret: str, steps: int = 0) -> str:  # noqa: ANN001
+def _code(ctx, secret: str, steps: int = 0) -> str:
     return pyotp.TOTP(secret).at(ctx.clock.now() + timedelta(seconds=30 * steps))
 
 
-async def _scalar(ctx, sql: str, **params):  # noqa: ANN001, ANN003, ANN202
+async def _scalar(ctx, sql: str, **params):
     async with ctx.engine.connect() as connection:
         return (await connection.execute(text(sql), params)).scalar()
 
 
-async def test_first_log_in_enrols_totp_and_returns_recovery_codes_stored_hashed(api, ctx) -> None:  # noqa: ANN001
+async def test_first_log_in_enrols_totp_and_returns_recovery_codes_stored_hashed(api, ctx) -> None:
     passport_id = await _teacher(ctx)
     began = await _begin(api)
     assert began.status_code == 200, began.text
@@ -77,7 +82,7 @@ async def test_first_log_in_enrols_totp_and_returns_recovery_codes_stored_hashed
     assert again.status_code == 401 and again.json()["code"] == "staff_challenge_invalid"
 
 
-async def _enrolled(api, ctx) -> tuple[str, list[str]]:  # noqa: ANN001
+async def _enrolled(api, ctx) -> tuple[str, list[str]]:
     await _teacher(ctx)
     body = (await _begin(api)).json()
     done = await api.client.post("/staff/sessions/second-factor", json={"challenge": body["challenge"], "code": _code(ctx, body["secret"])})
@@ -85,7 +90,7 @@ async def _enrolled(api, ctx) -> tuple[str, list[str]]:  # noqa: ANN001
     return body["secret"], done.json()["recovery_codes"]
 
 
-async def test_a_code_works_once_and_a_recovery_code_once(api, ctx) -> None:  # noqa: ANN001
+async def test_a_code_works_once_and_a_recovery_code_once(api, ctx) -> None:
     secret, codes = await _enrolled(api, ctx)
     began = (await _begin(api)).json()
     assert began["second_factor"] == "totp" and began["secret"] is None and began["otpauth_uri"] is None
@@ -104,7 +109,7 @@ async def test_a_code_works_once_and_a_recovery_code_once(api, ctx) -> None:  # 
     assert refused.status_code == 401 and refused.json()["code"] == "second_factor_invalid"
 
 
-async def test_wrong_codes_burn_the_challenge_and_it_expires(api, ctx) -> None:  # noqa: ANN001
+async def test_wrong_codes_burn_the_challenge_and_it_expires(api, ctx) -> None:
     secret, _ = await _enrolled(api, ctx)
     ctx.clock.advance(timedelta(seconds=30))
     began = (await _begin(api)).json()
@@ -120,7 +125,7 @@ async def test_wrong_codes_burn_the_challenge_and_it_expires(api, ctx) -> None: 
     assert expired.status_code == 401 and expired.json()["code"] == "staff_challenge_invalid"
 
 
-async def test_the_candidate_log_in_refuses_staff_and_the_staff_log_in_refuses_candidates(api, ctx) -> None:  # noqa: ANN001
+async def test_the_candidate_log_in_refuses_staff_and_the_staff_log_in_refuses_candidates(api, ctx) -> None:
     await _teacher(ctx)
     skipped = await api.log_in("teacher@99101.test", PASSWORD)
     assert skipped.status_code == 403 and skipped.json()["code"] == "second_factor_required"
@@ -135,8 +140,12 @@ async def test_the_candidate_log_in_refuses_staff_and_the_staff_log_in_refuses_c
     assert unknown.status_code == 401 and unknown.json()["code"] == "invalid_credentials"
 
 
-async def test_bad_second_factor_bodies_are_chinese_problems(api, ctx) -> None:  # noqa: ANN001
-    for body in ({"challenge": "x" * 43}, {"challenge": "x" * 43, "code": "123456", "recovery_code": "AAAA-BBBB-CCCC"}, {"challenge": "short", "code": "123456"}):
+async def test_bad_second_factor_bodies_are_chinese_problems(api, ctx) -> None:
+    for body in (
+        {"challenge": "x" * 43},
+        {"challenge": "x" * 43, "code": "123456", "recovery_code": "AAAA-BBBB-CCCC"},
+        {"challenge": "short", "code": "123456"},
+    ):
         refused = await api.client.post("/staff/sessions/second-factor", json=body)
         assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")
         assert any("\u4e00" <= ch <= "\u9fff" for ch in refused.json()["title"])

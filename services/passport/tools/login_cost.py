@@ -36,8 +36,14 @@ async def measure(count: int) -> None:
     key.write_bytes(Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     async with throwaway_database("login_cost") as url:
         await asyncio.to_thread(migrate, url)
-        settings = PassportSettings(database_url=url, jwt_private_key_file=str(key), captcha_secret="login-cost-captcha-secret", environment="test",
-                                    login_failures_per_client=10**6, refresh_cookie_path="/sessions")
+        settings = PassportSettings(
+            database_url=url,
+            jwt_private_key_file=str(key),
+            captcha_secret="login-cost-captcha-secret",
+            environment="test",
+            login_failures_per_client=10**6,
+            refresh_cookie_path="/sessions",
+        )
         ctx = bootstrap(settings)
         app = create_app(ctx)
 
@@ -47,7 +53,9 @@ async def measure(count: int) -> None:
         async with LifespanManager(app), AsyncClient(transport=ASGITransport(app=app), base_url="http://passport.test") as http:
             registered = await http.post("/accounts", json={"email": "peak@example.com", "password": PASSWORD, "confirm_password": PASSWORD, **captcha()})
             assert registered.status_code == 202, registered.text
-            print(f"argon2id m={settings.argon2_memory_kib // 1024} MiB t={settings.argon2_time_cost} p={settings.argon2_parallelism}; load average {os.getloadavg()[0]:.2f}")
+            print(
+                f"argon2id m={settings.argon2_memory_kib // 1024} MiB t={settings.argon2_time_cost} p={settings.argon2_parallelism}; load average {os.getloadavg()[0]:.2f}"
+            )
             for name in ("log-in", "refresh"):
                 cpu0, wall0 = time.process_time(), time.perf_counter()
                 for _ in range(count):
@@ -57,8 +65,10 @@ async def measure(count: int) -> None:
                         response = await http.post("/sessions/refresh")
                     assert response.status_code == 200, response.text
                 cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-                print(f"{name:8}: {1000 * cpu / count:6.1f} ms CPU each in the api process -> {count / cpu:6.1f} per second per core"
-                      f" ({count / wall:.1f}/s wall, one at a time)")
+                print(
+                    f"{name:8}: {1000 * cpu / count:6.1f} ms CPU each in the api process -> {count / cpu:6.1f} per second per core"
+                    f" ({count / wall:.1f}/s wall, one at a time)"
+                )
         await ctx.close()
 
 

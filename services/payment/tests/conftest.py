@@ -64,11 +64,14 @@ def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-
 def sandbox_settings(key_dir: Path, **overrides) -> SandboxSettings:
     values = dict(
-        key_dir=str(key_dir), public_base_url=SANDBOX, payease_notify_url=f"{PAYMENT}/notify/payease",
-        time_scale=0.0002, duplicate_rate=0.0, seed=7,
+        key_dir=str(key_dir),
+        public_base_url=SANDBOX,
+        payease_notify_url=f"{PAYMENT}/notify/payease",
+        time_scale=0.0002,
+        duplicate_rate=0.0,
+        seed=7,
     )
     return SandboxSettings(**(values | overrides))
 
@@ -114,10 +117,21 @@ class World:
         registration_id = uuid.uuid4()
         await self.feed(
             RegistrationBound(
-                registration_id=registration_id, exam_session_id=uuid.uuid4(), passport_id=passport_id,
-                snapshot=RegistrationSnapshot(name="廖晓儿", gender="女", id_type="resident_id_card", id_number="110105200001011234",
-                                              province_code="99", school_code="99301", school_name="测试学校机构01", campus_code="993010",
-                                              campus_name="测试校区机构001", qualification_subjects=["1", "4"]),
+                registration_id=registration_id,
+                exam_session_id=uuid.uuid4(),
+                passport_id=passport_id,
+                snapshot=RegistrationSnapshot(
+                    name="廖晓儿",
+                    gender="女",
+                    id_type="resident_id_card",
+                    id_number="110105200001011234",
+                    province_code="99",
+                    school_code="99301",
+                    school_name="测试学校机构01",
+                    campus_code="993010",
+                    campus_name="测试校区机构001",
+                    qualification_subjects=["1", "4"],
+                ),
                 bound_at=self.ctx.clock.now(),
             ),
             key=str(registration_id),
@@ -127,8 +141,16 @@ class World:
         for (code, name), fee in zip(subjects, fees, strict=False):  # fewer fees: fewer subjects
             enrolment_id = uuid.uuid4()
             await self.feed(
-                SubjectEnrolled(enrolment_id=enrolment_id, registration_id=registration_id, passport_id=passport_id, subject_code=code,
-                                subject_name=name, campus_code="993010", fee_fen=fee, expires_at=self.ctx.clock.now() + expires_in),
+                SubjectEnrolled(
+                    enrolment_id=enrolment_id,
+                    registration_id=registration_id,
+                    passport_id=passport_id,
+                    subject_code=code,
+                    subject_name=name,
+                    campus_code="993010",
+                    fee_fen=fee,
+                    expires_at=self.ctx.clock.now() + expires_in,
+                ),
                 key=str(registration_id),
             )
             enrolment_ids.append(enrolment_id)
@@ -204,11 +226,16 @@ class World:
 
 def payment_settings(database_url: str, key_dir: Path, **overrides) -> PaymentSettings:
     values = dict(
-        database_url=database_url, environment="test", db_pool_size=10,
-        notify_base_url=PAYMENT, return_url="http://portal.test/registration",
+        database_url=database_url,
+        environment="test",
+        db_pool_size=10,
+        notify_base_url=PAYMENT,
+        return_url="http://portal.test/registration",
         alipay_gateway_url=f"{SANDBOX}/alipay/gateway.do",
-        alipay_app_private_key_file=str(key_dir / APP_PRIVATE), alipay_public_key_file=str(key_dir / ALIPAY_PUBLIC),
-        payease_pay_url=f"{SANDBOX}/payease/prs/user_payment.checkit", payease_api_base_url=f"{SANDBOX}/payease",
+        alipay_app_private_key_file=str(key_dir / APP_PRIVATE),
+        alipay_public_key_file=str(key_dir / ALIPAY_PUBLIC),
+        payease_pay_url=f"{SANDBOX}/payease/prs/user_payment.checkit",
+        payease_api_base_url=f"{SANDBOX}/payease",
         payease_key_file=str(key_dir / PAYEASE_KEY),
         refund_interval=timedelta(milliseconds=100),
     )
@@ -223,11 +250,12 @@ async def world(database_url: str, key_dir: Path, tokens: TestTokens, sandbox_ov
     app, sandbox_app = create_app(ctx, token_verifier=tokens.verifier()), create_sandbox_app(state=state)
     async with LifespanManager(app), LifespanManager(sandbox_app):
         to_payment.inner, to_sandbox.inner = ASGITransport(app=app), ASGITransport(app=sandbox_app)
-        async with AsyncClient(transport=ASGITransport(app=app), base_url=PAYMENT) as api, AsyncClient(transport=ASGITransport(app=sandbox_app), base_url=SANDBOX) as gw:
+        async with (
+            AsyncClient(transport=ASGITransport(app=app), base_url=PAYMENT) as api,
+            AsyncClient(transport=ASGITransport(app=sandbox_app), base_url=SANDBOX) as gw,
+        ):
             world = World(ctx, state, api, gw, tokens, to_sandbox, to_payment)
             yield world
             await world.gw.aclose()
     await world.sandbox.close()
     await discard(ctx)
-
-

@@ -10,6 +10,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
 
+from cet_shared.db.tables import inbox
 from cet_shared.events.contracts import (
     PAYMENT_PAYMENTS,
     RefundRequired,
@@ -17,7 +18,6 @@ from cet_shared.events.contracts import (
     RegistrationSnapshot,
     SubjectEnrolled,
 )
-from cet_shared.db.tables import inbox
 from cet_shared.events.envelope import Event, EventEnvelope
 from cet_shared.testing import KafkaProbe, kafka_bootstrap, running, unique_topic_prefix, wait_for
 from payment.db.tables import enrolments, refunds
@@ -33,7 +33,7 @@ class Publisher:
         self.prefix = prefix
         self.producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap(), acks="all")
 
-    async def __aenter__(self) -> "Publisher":
+    async def __aenter__(self) -> Publisher:
         await self.producer.start()
         return self
 
@@ -46,7 +46,7 @@ class Publisher:
         return envelope
 
 
-def worker_for(world, prefix: str):  # noqa: ANN001, ANN201
+def worker_for(world, prefix: str):
     world.ctx.settings.kafka_topic_prefix = prefix
     world.ctx.settings.kafka_bootstrap_servers = kafka_bootstrap()
     return build_worker(world.ctx)
@@ -73,16 +73,39 @@ async def test_y4_late_payment_is_refunded_once_with_events_on_kafka(world):
     prefix = unique_topic_prefix()
     passport_id, registration_id = uuid.uuid4().hex.upper(), uuid.uuid4()
     enrolment_ids = [uuid.uuid4(), uuid.uuid4()]
-    snapshot = RegistrationSnapshot(name="廖晓儿", gender="女", id_type="resident_id_card", id_number="110105200001011234", province_code="99",
-                                    school_code="99301", school_name="测试学校机构01", campus_code="993010", campus_name="测试校区机构001",
-                                    qualification_subjects=["1", "F"])
+    snapshot = RegistrationSnapshot(
+        name="廖晓儿",
+        gender="女",
+        id_type="resident_id_card",
+        id_number="110105200001011234",
+        province_code="99",
+        school_code="99301",
+        school_name="测试学校机构01",
+        campus_code="993010",
+        campus_name="测试校区机构001",
+        qualification_subjects=["1", "F"],
+    )
     async with Publisher(prefix) as publisher, KafkaProbe(prefix + PAYMENT_PAYMENTS) as probe, running(worker_for(world, prefix)):
-        await publisher.send(RegistrationBound(registration_id=registration_id, exam_session_id=uuid.uuid4(), passport_id=passport_id,
-                                               snapshot=snapshot, bound_at=world.ctx.clock.now()), str(registration_id))
-        for enrolment_id, (code, name) in zip(enrolment_ids, [("1", "英语四级笔试"), ("F", "英语四级口试")]):
-            await publisher.send(SubjectEnrolled(enrolment_id=enrolment_id, registration_id=registration_id, passport_id=passport_id,
-                                                 subject_code=code, subject_name=name, campus_code="993010", fee_fen=1,
-                                                 expires_at=world.ctx.clock.now() + timedelta(hours=24)), str(registration_id))
+        await publisher.send(
+            RegistrationBound(
+                registration_id=registration_id, exam_session_id=uuid.uuid4(), passport_id=passport_id, snapshot=snapshot, bound_at=world.ctx.clock.now()
+            ),
+            str(registration_id),
+        )
+        for enrolment_id, (code, name) in zip(enrolment_ids, [("1", "英语四级笔试"), ("F", "英语四级口试")], strict=True):
+            await publisher.send(
+                SubjectEnrolled(
+                    enrolment_id=enrolment_id,
+                    registration_id=registration_id,
+                    passport_id=passport_id,
+                    subject_code=code,
+                    subject_name=name,
+                    campus_code="993010",
+                    fee_fen=1,
+                    expires_at=world.ctx.clock.now() + timedelta(hours=24),
+                ),
+                str(registration_id),
+            )
 
         async def projected() -> bool:
             async with world.ctx.sessions() as session:
@@ -94,8 +117,9 @@ async def test_y4_late_payment_is_refunded_once_with_events_on_kafka(world):
         await probe.wait_for("PaymentConfirmed")
 
         # The seats were gone by the time the money came (Y4): enrolment asks for the refund.
-        required = RefundRequired(order_id=uuid.UUID(order["order_id"]), registration_id=registration_id, enrolment_ids=enrolment_ids,
-                                  amount_fen=2, reason="late_payment_no_seat")
+        required = RefundRequired(
+            order_id=uuid.UUID(order["order_id"]), registration_id=registration_id, enrolment_ids=enrolment_ids, amount_fen=2, reason="late_payment_no_seat"
+        )
         first = await publisher.send(required, str(registration_id))
         await publisher.send(required, str(registration_id), envelope=first)  # redelivered as is
         await publisher.send(required, str(registration_id))  # and sent again with a new event id

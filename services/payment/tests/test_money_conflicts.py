@@ -15,14 +15,14 @@ from payment.service.alerts import ALERTS
 from payment.service.reconciliation import reconcile
 
 
-async def open_order(world, gateway: str = "alipay", bank: str | None = None):  # noqa: ANN001, ANN201
+async def open_order(world, gateway: str = "alipay", bank: str | None = None):
     passport_id, registration_id, enrolment_ids = await world.registration(fees=(1,))
     order = await world.order(passport_id, enrolment_ids[:1])
     checkout = await world.checkout(passport_id, order["order_id"], gateway, bank)
     return passport_id, registration_id, uuid.UUID(order["order_id"]), checkout
 
 
-async def status_of(world, order_id: uuid.UUID) -> str:  # noqa: ANN001
+async def status_of(world, order_id: uuid.UUID) -> str:
     return await world.scalar(select(orders.c.status).where(orders.c.order_id == order_id))
 
 
@@ -68,7 +68,7 @@ async def test_y3_a_notification_reusing_another_orders_transaction_id_is_a_conf
     assert len(await world.events("PaymentConfirmed")) == 2 and await status_of(world, order_a) == "paid"
 
 
-async def _conflicts(world):  # noqa: ANN001, ANN202
+async def _conflicts(world):
     async with world.ctx.sessions() as session:
         return (await session.execute(select(payment_conflicts).order_by(payment_conflicts.c.id))).all()
 

@@ -32,8 +32,14 @@ async def test_y3_payease_v_sign_forged_truncated_missing_or_foreign_is_refused_
     key = world.sandbox.payease_key
     rewritten = genuine | {"v_amount": "0.01"}
     rewritten["v_md5money"] = hmac_md5(key, rewritten["v_amount"] + rewritten["v_moneytype"])
-    for label, fields in (("forged", forged), ("truncated", truncated), ("missing", missing), ("foreign", foreign), ("not hex", not_hex),
-                          ("rewritten", rewritten)):
+    for label, fields in (
+        ("forged", forged),
+        ("truncated", truncated),
+        ("missing", missing),
+        ("foreign", foreign),
+        ("not hex", not_hex),
+        ("rewritten", rewritten),
+    ):
         answer = await world.api.post("/notify/payease", content=urlencode(fields, encoding="gbk"), headers=FORM)
         assert (answer.status_code, answer.text) == (200, "error"), label
     assert await world.count(payments) == 0

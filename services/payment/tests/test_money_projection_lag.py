@@ -13,9 +13,17 @@ from cet_shared.events.contracts import SubjectEnrolled
 from cet_shared.testing import wait_for
 
 
-def enrolled(world, registration_id: uuid.UUID, passport_id: str) -> SubjectEnrolled:  # noqa: ANN001
-    return SubjectEnrolled(enrolment_id=uuid.uuid4(), registration_id=registration_id, passport_id=passport_id, subject_code="F",
-                           subject_name="英语四级口试", campus_code="993010", fee_fen=1, expires_at=world.ctx.clock.now() + timedelta(hours=24))
+def enrolled(world, registration_id: uuid.UUID, passport_id: str) -> SubjectEnrolled:
+    return SubjectEnrolled(
+        enrolment_id=uuid.uuid4(),
+        registration_id=registration_id,
+        passport_id=passport_id,
+        subject_code="F",
+        subject_name="英语四级口试",
+        campus_code="993010",
+        fee_fen=1,
+        expires_at=world.ctx.clock.now() + timedelta(hours=24),
+    )
 
 
 async def test_y1_paying_before_the_projection_caught_up_waits_for_it_instead_of_saying_it_does_not_exist(world, caplog):

@@ -12,14 +12,14 @@ from cet_shared.testing import wait_for
 from payment.db.tables import notifications, orders, payments
 
 
-async def ordered(world, fees=(1,)):  # noqa: ANN001, ANN202
+async def ordered(world, fees=(1,)):
     passport_id, registration_id, enrolment_ids = await world.registration(fees=fees)
     order = await world.order(passport_id, enrolment_ids[: len(fees)])
     checkout = await world.checkout(passport_id, order["order_id"])
     return passport_id, registration_id, uuid.UUID(order["order_id"]), checkout
 
 
-async def status_of(world, order_id: uuid.UUID) -> str:  # noqa: ANN001
+async def status_of(world, order_id: uuid.UUID) -> str:
     return await world.scalar(select(orders.c.status).where(orders.c.order_id == order_id))
 
 

@@ -16,7 +16,7 @@ FLOOD = 10_000
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
-async def stored(world) -> tuple[int, int]:  # noqa: ANN001
+async def stored(world) -> tuple[int, int]:
     rows = await world.count(notifications)
     body_bytes = await world.scalar(select(func.coalesce(func.sum(func.octet_length(notifications.c.body)), 0)))
     return rows, int(body_bytes)
@@ -27,7 +27,7 @@ async def test_a_flood_of_forged_notifications_stores_a_bounded_amount_and_real_
     forged = urlencode({"out_trade_no": "X", "trade_status": "TRADE_SUCCESS", "sign": "forged", "pad": os.urandom(3000).hex()})
     rows_before, bytes_before = await stored(world)
     answers: list[int] = []
-    for start in range(0, FLOOD, 100):
+    for _ in range(0, FLOOD, 100):
         batch = await asyncio.gather(*(world.api.post("/notify/alipay", content=forged, headers=FORM) for _ in range(100)))
         answers += [a.status_code for a in batch]
     rows, body_bytes = await stored(world)
@@ -35,8 +35,10 @@ async def test_a_flood_of_forged_notifications_stores_a_bounded_amount_and_real_
     # The flood may straddle two fixed windows: at most twice the limit is stored.
     bound_rows = 2 * settings.notify_rejected_per_source
     bound_bytes = bound_rows * settings.notify_rejected_body_bytes
-    print(f"{FLOOD} forged notifications ({len(forged)} bytes each): {rows} rows, {body_bytes} body bytes stored "  # noqa: T201
-          f"(bound {bound_rows} rows, {bound_bytes} bytes); {answers.count(429)} answered 429")
+    print(
+        f"{FLOOD} forged notifications ({len(forged)} bytes each): {rows} rows, {body_bytes} body bytes stored "
+        f"(bound {bound_rows} rows, {bound_bytes} bytes); {answers.count(429)} answered 429"
+    )
     assert rows <= bound_rows and body_bytes <= bound_bytes
     assert answers.count(429) >= FLOOD - bound_rows and set(answers) <= {200, 429}, "never a 500"
 

@@ -16,7 +16,6 @@ from payment.db.tables import notifications, order_items, orders, payments
 from payment.gateways.signing import alipay_sign_content, generate_rsa_key, hmac_md5, rsa2_sign, rsa2_verify
 
 
-
 async def test_y1_order_amount_is_computed_here_from_the_candidates_own_unpaid_subjects(world):
     passport_id, registration_id, (cet4, jp6) = await world.registration(fees=(1, 1))
     preview = await world.api.post("/orders/preview", json={"enrolment_ids": [str(cet4), str(jp6)]}, headers=world.headers(passport_id))
@@ -127,7 +126,9 @@ async def test_y3_duplicate_and_replayed_notifications_change_nothing(world):
     _, _, order_id, out_trade_no, _ = await _paid_order(world)
     await world.wait_delivered(out_trade_no)
     body, expected = world.sandbox.notification_body(world.sandbox.trades[out_trade_no])
-    answers = await asyncio.gather(*(world.api.post("/notify/alipay", content=body, headers={"content-type": "application/x-www-form-urlencoded"}) for _ in range(6)))
+    answers = await asyncio.gather(
+        *(world.api.post("/notify/alipay", content=body, headers={"content-type": "application/x-www-form-urlencoded"}) for _ in range(6))
+    )
     assert all(a.status_code == 200 and a.text == "success" for a in answers), "a duplicate is acknowledged so Alipay stops"
     assert await world.count(payments) == 1 and len(await world.events("PaymentConfirmed")) == 1
     assert await world.count(notifications) == 7, "every copy is recorded as received"
@@ -210,7 +211,11 @@ async def test_y3_a_second_payment_of_a_paid_order_is_refunded_not_kept(world):
     from payment.db.tables import attempts
 
     async with world.ctx.unit_of_work() as uow:
-        await uow.session.execute(attempts.insert().values(attempt_id=uuid.uuid4(), order_id=order_id, gateway="payease", out_trade_no=payease.out_trade_no, bank="boc", created_at=world.ctx.clock.now()))
+        await uow.session.execute(
+            attempts.insert().values(
+                attempt_id=uuid.uuid4(), order_id=order_id, gateway="payease", out_trade_no=payease.out_trade_no, bank="boc", created_at=world.ctx.clock.now()
+            )
+        )
         await uow.commit()
     world.sandbox.pay(payease.out_trade_no, notify=False)
     body, _ = world.sandbox.notification_body(payease)
@@ -227,7 +232,7 @@ async def test_y3_when_we_fail_to_record_the_gateway_keeps_retrying_until_we_do(
 
     real, calls = notify_route.receive, []
 
-    async def flaky(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    async def flaky(*args, **kwargs):
         calls.append(1)
         if len(calls) == 1:
             raise ConnectionError("database unavailable")
@@ -285,7 +290,7 @@ async def test_y3_reordered_notifications_apply_each_payment_once(world):
     arrivals = [
         signed(second_trade, "TRADE_FINISHED"),  # the later order, and its final status, first
         signed(first_trade, "TRADE_SUCCESS"),
-        signed(second_trade, "TRADE_SUCCESS"),   # the status that should have come first, last
+        signed(second_trade, "TRADE_SUCCESS"),  # the status that should have come first, last
         signed(first_trade, "TRADE_FINISHED"),
     ]
     for body in arrivals:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-
-import pytest
 from datetime import datetime, time, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from cet_shared.clock import SHANGHAI, to_shanghai
@@ -17,7 +16,7 @@ from payment.service.reconciliation import reconcile, reconcile_yesterday_if_due
 from payment.service.refunds import process_pending
 
 
-async def paid(world, gateway: str = "alipay", bank: str | None = None, *, notify: bool = True, fees=(1, 1)):  # noqa: ANN001, ANN201
+async def paid(world, gateway: str = "alipay", bank: str | None = None, *, notify: bool = True, fees=(1, 1)):
     passport_id, registration_id, enrolment_ids = await world.registration(fees=fees)
     order = await world.order(passport_id, enrolment_ids[: len(fees)])
     checkout = await world.checkout(passport_id, order["order_id"], gateway, bank)
@@ -80,7 +79,9 @@ async def test_y4_refund_required_is_refunded_once_despite_duplicate_events_and_
 
     # Even a refund row sent again (a worker that died before committing) moves no money twice.
     request_no = await world.scalar(select(refunds.c.request_no))
-    outcome = await world.ctx.gateway("alipay").refund(out_trade_no=out_trade_no, transaction_id=trade.trade_no, amount_yuan="0.02", request_no=request_no, reason="r")
+    outcome = await world.ctx.gateway("alipay").refund(
+        out_trade_no=out_trade_no, transaction_id=trade.trade_no, amount_yuan="0.02", request_no=request_no, reason="r"
+    )
     assert outcome.refunded and not outcome.fund_change and len(trade.refunds) == 1
 
 
@@ -92,7 +93,9 @@ async def test_y4_payease_refund_is_idempotent_through_its_refund_list(world):
     )
     assert await process_pending(world.ctx.unit_of_work(), world.ctx.clock, world.ctx.settings, world.ctx.gateways) == 1
     request_no = await world.scalar(select(refunds.c.request_no))
-    again = await world.ctx.gateway("payease").refund(out_trade_no=out_trade_no, transaction_id=out_trade_no, amount_yuan="0.01", request_no=request_no, reason="r")
+    again = await world.ctx.gateway("payease").refund(
+        out_trade_no=out_trade_no, transaction_id=out_trade_no, amount_yuan="0.01", request_no=request_no, reason="r"
+    )
     assert not again.fund_change and len(world.sandbox.trades[out_trade_no].refunds) == 1
     assert (await world.events("RefundCompleted"))[0]["amount_fen"] == 1
 
@@ -122,7 +125,11 @@ async def test_y5_reconciliation_settles_or_reports_every_planted_mismatch(world
 
     async with world.ctx.sessions() as session:
         run = (await session.execute(select(reconciliation_runs))).one()
-        stored = (await session.execute(select(reconciliation_findings.c.kind, reconciliation_findings.c.gateway_amount_fen, reconciliation_findings.c.our_amount_fen))).all()
+        stored = (
+            await session.execute(
+                select(reconciliation_findings.c.kind, reconciliation_findings.c.gateway_amount_fen, reconciliation_findings.c.our_amount_fen)
+            )
+        ).all()
     assert run.status == "completed" and run.summary["settled"] == 1 and run.summary["amount_mismatch"] == 1
     assert ("amount_mismatch", 3, 2) in stored
 
@@ -140,9 +147,13 @@ async def test_y5_payease_day_list_reconciliation_and_the_daily_job(world):
     # The daily job reconciles yesterday once per gateway (payease was done above), however often it wakes.
     next_morning = datetime.combine(today + timedelta(days=1), time(9, 0), tzinfo=SHANGHAI)
     world.ctx.clock.set(next_morning)
-    assert await reconcile_yesterday_if_due(world.ctx.unit_of_work, world.ctx.clock, world.ctx.settings, world.ctx.gateways) == 0, "not before the statement is out"
+    assert await reconcile_yesterday_if_due(world.ctx.unit_of_work, world.ctx.clock, world.ctx.settings, world.ctx.gateways) == 0, (
+        "not before the statement is out"
+    )
     world.ctx.clock.set(next_morning + timedelta(hours=2))
-    runs = await asyncio.gather(*(reconcile_yesterday_if_due(world.ctx.unit_of_work, world.ctx.clock, world.ctx.settings, world.ctx.gateways) for _ in range(3)))
+    runs = await asyncio.gather(
+        *(reconcile_yesterday_if_due(world.ctx.unit_of_work, world.ctx.clock, world.ctx.settings, world.ctx.gateways) for _ in range(3))
+    )
     assert sum(runs) == 1 and await reconcile_yesterday_if_due(world.ctx.unit_of_work, world.ctx.clock, world.ctx.settings, world.ctx.gateways) == 0
     async with world.ctx.sessions() as session:
         days = (await session.execute(select(reconciliation_runs.c.gateway, reconciliation_runs.c.bill_date))).all()

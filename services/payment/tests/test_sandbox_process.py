@@ -27,11 +27,17 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def sandbox_process(key_dir, port: int):  # noqa: ANN001, ANN201
+async def sandbox_process(key_dir, port: int):
     env = {"SANDBOX_KEY_DIR": str(key_dir), "SANDBOX_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "SANDBOX_TIME_SCALE": "0.001", "PATH": "/usr/bin:/bin"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "from payment.entrypoints import run_sandbox; run_sandbox()", "--port", str(port), env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-c",
+        "from payment.entrypoints import run_sandbox; run_sandbox()",
+        "--port",
+        str(port),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
@@ -73,8 +79,8 @@ async def test_y5_payment_admin_reconcile_settles_against_the_sandbox_process(wo
 
         ctx = bootstrap(clock=world.ctx.clock)  # configured from the environment only, like production
         try:
-            from payment.service.orders import checkout, create_order
             from cet_shared.auth import Principal
+            from payment.service.orders import checkout, create_order
 
             passport_id, _, enrolment_ids = await world.registration()
             principal = Principal(passport_id=passport_id, roles=frozenset({"candidate"}))

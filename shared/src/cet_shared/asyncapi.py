@@ -68,11 +68,14 @@ def asyncapi_document(service: str, *, title: str, consumed: Iterable[type[Event
     messages = {cls.event_type: _message(cls, schemas) for cls in [*sent, *received]}
     channels: dict[str, Any] = {}
     for cls in [*sent, *received]:
-        channel = channels.setdefault(cls.topic, {
-            "address": cls.topic,
-            "description": "Kafka 主题（部署可加前缀 KAFKA_TOPIC_PREFIX）；死信见 dlq.<消费组>",
-            "messages": {},
-        })
+        channel = channels.setdefault(
+            cls.topic,
+            {
+                "address": cls.topic,
+                "description": "Kafka 主题（部署可加前缀 KAFKA_TOPIC_PREFIX）；死信见 dlq.<消费组>",
+                "messages": {},
+            },
+        )
         channel["messages"][cls.event_type] = {"$ref": f"#/components/messages/{cls.event_type}"}
     operations = {f"send{cls.event_type}": _operation("send", cls) for cls in sent}
     operations |= {f"receive{cls.event_type}": _operation("receive", cls) for cls in received}

@@ -19,8 +19,20 @@ from cet_shared.staff_scope import ReadScope, read_scope
 from cet_shared.strict import IsoMoment
 
 COLUMNS = (
-    "id", "at", "actor_id", "actor_role", "address", "request_id", "kind", "subject_type", "subject_id",
-    "candidate", "province_code", "school_code", "before", "after",
+    "id",
+    "at",
+    "actor_id",
+    "actor_role",
+    "address",
+    "request_id",
+    "kind",
+    "subject_type",
+    "subject_id",
+    "candidate",
+    "province_code",
+    "school_code",
+    "before",
+    "after",
 )
 MAX_PAGE = 500
 
@@ -59,12 +71,15 @@ def scoped(principal: Any, wanted: AuditFilter) -> ReadScope:
     return read_scope(principal).narrowed(province=wanted.province, school=wanted.school)
 
 
-def audit_query(wanted: AuditFilter, scope: ReadScope) -> Select:
+def audit_query(wanted: AuditFilter, scope: ReadScope) -> Select[Any]:
     c = audit_log.c
     query = select(*(c[name] for name in COLUMNS)).order_by(c.id.desc())
     for column, value in (
-        (c.actor_id, wanted.actor), (c.candidate, wanted.candidate), (c.kind, wanted.kind),
-        (c.school_code, scope.school), (c.province_code, scope.province),
+        (c.actor_id, wanted.actor),
+        (c.candidate, wanted.candidate),
+        (c.kind, wanted.kind),
+        (c.school_code, scope.school),
+        (c.province_code, scope.province),
     ):
         if value is not None:
             query = query.where(column == value)

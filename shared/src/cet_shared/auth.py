@@ -226,7 +226,7 @@ _NO_SCOPE = {
 }
 
 
-def require_scoped_role(*roles: str):  # noqa: ANN201 - a FastAPI dependency
+def require_scoped_role(*roles: str) -> Any:  # what Depends() returns: a FastAPI dependency marker
     """Dependency: `require_role`, and a caller who holds none of the unscoped roles among `roles`
     must carry their scope (a teacher's school, a province administrator's province)."""
 

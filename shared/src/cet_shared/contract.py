@@ -48,7 +48,7 @@ STATUS_DESCRIPTIONS = {
 
 
 class FieldError(BaseModel):
-    loc: list[str] = Field(description="出错的位置，例如 [\"body\", \"name\"]")
+    loc: list[str] = Field(description='出错的位置，例如 ["body", "name"]')
     type: str = Field(description="错误类别（稳定，供程序判断）")
     msg: str = Field(description="中文说明")
     debug: str | None = Field(default=None, description="校验器的原文（英文，仅供排查）")
@@ -171,10 +171,13 @@ def install_contract(app: FastAPI, *, authenticators: tuple[Callable[..., Any], 
                 if route is not None:
                     _complete(operation, _automatic(route, authenticators))
         _components(document)
-        document["info"].setdefault("description", (
-            "全国大学英语四、六级考试网上报名系统的接口。所有拒绝均为 `application/problem+json`（RFC 9457），"
-            "含稳定的 `code` 与中文 `title`；本服务发布与接收的事件见 `/asyncapi.json`。"
-        ))
+        document["info"].setdefault(
+            "description",
+            (
+                "全国大学英语四、六级考试网上报名系统的接口。所有拒绝均为 `application/problem+json`（RFC 9457），"
+                "含稳定的 `code` 与中文 `title`；本服务发布与接收的事件见 `/asyncapi.json`。"
+            ),
+        )
         app.openapi_schema = document
         return document
 

@@ -7,7 +7,7 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.responses import StreamingResponse
@@ -26,7 +26,7 @@ def cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
+        return value.astimezone(UTC).isoformat()
     if isinstance(value, dict):
         value = json.dumps(value, ensure_ascii=False, sort_keys=True)
     if isinstance(value, (list, tuple)):

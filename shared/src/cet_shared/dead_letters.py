@@ -49,11 +49,32 @@ class Held:
     reason: str | None = None
 
 
-def held_from_record(consumer: str, topic: str, body: bytes, record: Any, *, key: str | None, reason: str | None = None,
-                     event_id: uuid.UUID | None = None, event_type: str | None = None) -> Held:
-    headers = tuple((name, value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)) for name, value in (getattr(record, "headers", None) or ()))
-    return Held(consumer=consumer, topic=topic, body=body, key=key, event_id=event_id, event_type=event_type,
-                partition=getattr(record, "partition", None), offset=getattr(record, "offset", None), headers=headers, reason=reason)
+def held_from_record(
+    consumer: str,
+    topic: str,
+    body: bytes,
+    record: Any,
+    *,
+    key: str | None,
+    reason: str | None = None,
+    event_id: uuid.UUID | None = None,
+    event_type: str | None = None,
+) -> Held:
+    headers = tuple(
+        (name, value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)) for name, value in (getattr(record, "headers", None) or ())
+    )
+    return Held(
+        consumer=consumer,
+        topic=topic,
+        body=body,
+        key=key,
+        event_id=event_id,
+        event_type=event_type,
+        partition=getattr(record, "partition", None),
+        offset=getattr(record, "offset", None),
+        headers=headers,
+        reason=reason,
+    )
 
 
 async def publish(producer: Any, topic: str, held: Held) -> None:
@@ -62,8 +83,12 @@ async def publish(producer: Any, topic: str, held: Held) -> None:
     extra = {"dlq-reason": (held.reason or "")[:500], "dlq-original-topic": held.topic, "dlq-group": held.consumer}
     if held.offset is not None:
         extra.update({"dlq-original-partition": str(held.partition), "dlq-original-offset": str(held.offset)})
-    await producer.send_and_wait(topic, value=held.body, key=held.key.encode() if held.key is not None else None,
-                                 headers=headers + [(name, value.encode()) for name, value in extra.items()])
+    await producer.send_and_wait(
+        topic,
+        value=held.body,
+        key=held.key.encode() if held.key is not None else None,
+        headers=headers + [(name, value.encode()) for name, value in extra.items()],
+    )
 
 
 async def lock_key(session: AsyncSession, consumer: str, key: str) -> None:
@@ -84,8 +109,19 @@ async def keep(session: AsyncSession, held: Held, state: str) -> None:
     """Store a dead or parked event; a redelivered record (same topic, partition, offset) is stored once."""
     await session.execute(
         pg_insert(dead_letters)
-        .values(consumer=held.consumer, state=state, key=held.key, event_id=held.event_id, event_type=held.event_type, topic=held.topic,
-                partition=held.partition, offset=held.offset, body=held.body, headers=[list(h) for h in held.headers], reason=held.reason)
+        .values(
+            consumer=held.consumer,
+            state=state,
+            key=held.key,
+            event_id=held.event_id,
+            event_type=held.event_type,
+            topic=held.topic,
+            partition=held.partition,
+            offset=held.offset,
+            body=held.body,
+            headers=[list(h) for h in held.headers],
+            reason=held.reason,
+        )
         .on_conflict_do_nothing(constraint="dead_letters_once_per_record")
     )
 
@@ -95,8 +131,12 @@ async def is_kept(session: AsyncSession, held: Held) -> bool:
     if held.offset is None:
         return False
     found = await session.execute(
-        select(dead_letters.c.id).where(dead_letters.c.consumer == held.consumer, dead_letters.c.topic == held.topic,
-                                        dead_letters.c.partition == held.partition, dead_letters.c.offset == held.offset)
+        select(dead_letters.c.id).where(
+            dead_letters.c.consumer == held.consumer,
+            dead_letters.c.topic == held.topic,
+            dead_letters.c.partition == held.partition,
+            dead_letters.c.offset == held.offset,
+        )
     )
     return found.first() is not None
 
@@ -105,10 +145,18 @@ async def next_held(session: AsyncSession, consumer: str, key: str | None) -> An
     """The oldest dead or parked event of a key (the one that must go first), locked."""
     condition = dead_letters.c.key.is_(None) if key is None else dead_letters.c.key == key
     return (
-        await session.execute(
-            select(dead_letters).where(dead_letters.c.consumer == consumer, condition, dead_letters.c.state.in_(HELD)).order_by(dead_letters.c.id).limit(1).with_for_update()
+        (
+            await session.execute(
+                select(dead_letters)
+                .where(dead_letters.c.consumer == consumer, condition, dead_letters.c.state.in_(HELD))
+                .order_by(dead_letters.c.id)
+                .limit(1)
+                .with_for_update()
+            )
         )
-    ).mappings().first()
+        .mappings()
+        .first()
+    )
 
 
 async def resolve(session: AsyncSession, row_id: int, state: str, *, by: str, resolution: str) -> None:
@@ -142,9 +190,17 @@ async def listing(session: AsyncSession) -> list[dict[str, Any]]:
 
 def _summary(row: Any) -> dict[str, Any]:
     return {
-        "id": row["id"], "consumer": row["consumer"], "state": row["state"], "key": row["key"], "event_type": row["event_type"],
-        "event_id": str(row["event_id"]) if row["event_id"] else None, "topic": row["topic"], "partition": row["partition"], "offset": row["offset"],
-        "reason": row["reason"], "created_at": row["created_at"].isoformat() if row["created_at"] else None,
+        "id": row["id"],
+        "consumer": row["consumer"],
+        "state": row["state"],
+        "key": row["key"],
+        "event_type": row["event_type"],
+        "event_id": str(row["event_id"]) if row["event_id"] else None,
+        "topic": row["topic"],
+        "partition": row["partition"],
+        "offset": row["offset"],
+        "reason": row["reason"],
+        "created_at": row["created_at"].isoformat() if row["created_at"] else None,
     }
 
 
@@ -154,12 +210,21 @@ def detail(row: Any) -> dict[str, Any]:
         payload: Any = json.loads(body)
     except ValueError:
         payload = body.decode("utf-8", "replace")
-    return {**_summary(row), "headers": row["headers"], "body": payload, "resolved_at": row["resolved_at"].isoformat() if row["resolved_at"] else None,
-            "resolved_by": row["resolved_by"], "resolution": row["resolution"]}
+    return {
+        **_summary(row),
+        "headers": row["headers"],
+        "body": payload,
+        "resolved_at": row["resolved_at"].isoformat() if row["resolved_at"] else None,
+        "resolved_by": row["resolved_by"],
+        "resolution": row["resolution"],
+    }
 
 
 async def dead_keys(session: AsyncSession, consumer: str) -> list[str | None]:
     rows = await session.execute(
-        select(dead_letters.c.key, func.min(dead_letters.c.id)).where(dead_letters.c.consumer == consumer, dead_letters.c.state == "dead").group_by(dead_letters.c.key).order_by(func.min(dead_letters.c.id))
+        select(dead_letters.c.key, func.min(dead_letters.c.id))
+        .where(dead_letters.c.consumer == consumer, dead_letters.c.state == "dead")
+        .group_by(dead_letters.c.key)
+        .order_by(func.min(dead_letters.c.id))
     )
     return [row[0] for row in rows]

@@ -75,7 +75,15 @@ async def replay(consumers: Sequence[EventConsumer], ids: Sequence[int], *, by: 
     results: dict[int | str, Any] = {}
     for consumer, key in dict.fromkeys(work):
         outcome = await replay_key(consumer, key, by=by)
-        log.warning("dlq replay by %s: %s key %s: applied %s, duplicates %s, stopped at %s", by, consumer.group, key, outcome.applied, outcome.duplicates, outcome.stopped_at)
+        log.warning(
+            "dlq replay by %s: %s key %s: applied %s, duplicates %s, stopped at %s",
+            by,
+            consumer.group,
+            key,
+            outcome.applied,
+            outcome.duplicates,
+            outcome.stopped_at,
+        )
         results[f"{consumer.group}/{key}"] = outcome.__dict__
     return results
 

@@ -82,4 +82,3 @@ def field_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         {"loc": [str(part) for part in error.get("loc", ())], "type": error.get("type"), "msg": chinese_message(error), "debug": error.get("msg")}
         for error in errors
     ]
-

@@ -65,7 +65,9 @@ async def prune_rows(
     return removed
 
 
-async def prune(sessions: async_sessionmaker[AsyncSession], retention: Retention, *, now: datetime | None = None, tables: tuple[str, ...] | None = None) -> dict[str, int]:
+async def prune(
+    sessions: async_sessionmaker[AsyncSession], retention: Retention, *, now: datetime | None = None, tables: tuple[str, ...] | None = None
+) -> dict[str, int]:
     now = now or datetime.now(UTC)
     cutoffs = {
         "outbox": now - retention.outbox,

@@ -9,8 +9,8 @@ from cet_shared.problems import Problem
 
 class IdType(StrEnum):
     RESIDENT_ID_CARD = "resident_id_card"
-    TAIWAN_PASS = "taiwan_pass"  # noqa: S105 - a travel permit (通行证), not a password
-    HK_MACAO_PASS = "hk_macao_pass"  # noqa: S105 - a travel permit (通行证), not a password
+    TAIWAN_PASS = "taiwan_pass"
+    HK_MACAO_PASS = "hk_macao_pass"
     PASSPORT = "passport"
     HONG_KONG_ID = "hong_kong_id"
     MACAO_ID = "macao_id"

@@ -14,10 +14,7 @@ from cet_shared.db.tables import inbox
 async def first_delivery(session: AsyncSession, *, consumer: str, event_id: uuid.UUID, event_type: str) -> bool:
     """Record the event for this consumer; False when it was already applied (a redelivery)."""
     result = await session.execute(
-        insert(inbox)
-        .values(consumer=consumer, event_id=event_id, event_type=event_type)
-        .on_conflict_do_nothing()
-        .returning(inbox.c.event_id)
+        insert(inbox).values(consumer=consumer, event_id=event_id, event_type=event_type).on_conflict_do_nothing().returning(inbox.c.event_id)
     )
     return result.first() is not None
 

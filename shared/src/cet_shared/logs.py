@@ -18,7 +18,10 @@ from datetime import UTC, datetime
 from opentelemetry import trace
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
-_identity = {"service": os.environ.get("OTEL_SERVICE_NAME", "cet"), "instance": os.environ.get("SERVICE_INSTANCE_ID") or f"{socket.gethostname()}-{os.getpid()}"}
+_identity = {
+    "service": os.environ.get("OTEL_SERVICE_NAME", "cet"),
+    "instance": os.environ.get("SERVICE_INSTANCE_ID") or f"{socket.gethostname()}-{os.getpid()}",
+}
 
 
 def identify(service: str, instance: str | None = None) -> None:

@@ -266,8 +266,14 @@ class EventConsumer:
     def _held(self, item: inbound.Inbound, topic: str, *, reason: str | None) -> dead_letters.Held:
         envelope = item.envelope
         return dead_letters.held_from_record(
-            self.group, topic, item.body, item.record, key=item.key, reason=reason,
-            event_id=envelope.event_id if envelope else None, event_type=envelope.event_type if envelope else None,
+            self.group,
+            topic,
+            item.body,
+            item.record,
+            key=item.key,
+            reason=reason,
+            event_id=envelope.event_id if envelope else None,
+            event_type=envelope.event_type if envelope else None,
         )
 
     async def _dead_letter(self, item: inbound.Inbound, topic: str, reason: str) -> None:

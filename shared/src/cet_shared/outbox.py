@@ -177,8 +177,12 @@ class OutboxRelay:
         lease_ms = int(self._lease_seconds * 1000)
         # Frozen between a statement and its commit, the session is idle *in transaction*: both idle
         # timeouts end the lease, whichever state the leader froze in.
-        settings = (("statement_timeout", lease_ms // 2), ("lock_timeout", lease_ms // 4), ("idle_session_timeout", lease_ms),
-                    ("idle_in_transaction_session_timeout", lease_ms))
+        settings = (
+            ("statement_timeout", lease_ms // 2),
+            ("lock_timeout", lease_ms // 4),
+            ("idle_session_timeout", lease_ms),
+            ("idle_in_transaction_session_timeout", lease_ms),
+        )
         for setting, value in settings:
             await connection.execute(text(f"SET {setting} = {int(value)}"))
         await connection.commit()
@@ -213,9 +217,7 @@ class OutboxRelay:
         await self._send_holding_the_lease(connection, rows)
         await self._renewed(
             connection,
-            update(outbox)
-            .where(outbox.c.id.in_([row.id for row in rows]))
-            .values(published_at=datetime.now(UTC), attempts=outbox.c.attempts + 1),
+            update(outbox).where(outbox.c.id.in_([row.id for row in rows])).values(published_at=datetime.now(UTC), attempts=outbox.c.attempts + 1),
         )
         self.published += len(rows)
         return len(rows)

@@ -74,8 +74,8 @@ async def empty_database(engine: AsyncEngine) -> None:
     """Empty every table but Alembic's (CASCADE: foreign keys between them)."""
     async with engine.begin() as connection:
         tables = (
-            await connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))
-        ).scalars().all()
+            (await connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))).scalars().all()
+        )
         await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 

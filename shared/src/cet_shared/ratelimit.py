@@ -33,9 +33,7 @@ class RateLimit:
     async def count(self, session: AsyncSession, subject: str, *, clock: Clock) -> int:
         start = _window_start(clock.now(), self.window)
         hits = await session.scalar(
-            select(rate_limit_hits.c.hits).where(
-                rate_limit_hits.c.bucket == self._bucket(subject), rate_limit_hits.c.window_start == start
-            )
+            select(rate_limit_hits.c.hits).where(rate_limit_hits.c.bucket == self._bucket(subject), rate_limit_hits.c.window_start == start)
         )
         return hits or 0
 
@@ -46,10 +44,15 @@ class RateLimit:
 
     async def record(self, session: AsyncSession, subject: str, *, clock: Clock) -> int:
         start = _window_start(clock.now(), self.window)
-        upsert = insert(rate_limit_hits).values(bucket=self._bucket(subject), window_start=start, hits=1).on_conflict_do_update(
-            index_elements=[rate_limit_hits.c.bucket, rate_limit_hits.c.window_start],
-            set_={"hits": rate_limit_hits.c.hits + 1},
-        ).returning(rate_limit_hits.c.hits)
+        upsert = (
+            insert(rate_limit_hits)
+            .values(bucket=self._bucket(subject), window_start=start, hits=1)
+            .on_conflict_do_update(
+                index_elements=[rate_limit_hits.c.bucket, rate_limit_hits.c.window_start],
+                set_={"hits": rate_limit_hits.c.hits + 1},
+            )
+            .returning(rate_limit_hits.c.hits)
+        )
         hits: int = (await session.execute(upsert)).scalar_one()
         return hits
 

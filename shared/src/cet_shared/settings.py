@@ -22,9 +22,7 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", env_file=None, validate_by_name=True, validate_by_alias=True)
 
     service_name: str
-    environment: Literal["development", "test", "staging", "production"] = Field(
-        default="development", validation_alias="CET_ENV"
-    )
+    environment: Literal["development", "test", "staging", "production"] = Field(default="development", validation_alias="CET_ENV")
     database_url: str
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     captcha_secret: str = Field(default="", validation_alias="CAPTCHA_SECRET")

@@ -23,12 +23,11 @@ class ReadScope:
 
     def narrowed(self, *, province: str | None = None, school: str | None = None) -> ReadScope:
         """The filter a reader asked for, inside this scope (or out_of_scope)."""
-        if school is not None:
-            if (self.school is not None and school != self.school) or (self.province is not None and school[:2] != self.province):
-                raise out_of_scope()
-        if province is not None:
-            if self.province is not None and province != self.province:
-                raise out_of_scope()
+        other_school = school is not None and self.school is not None and school != self.school
+        school_elsewhere = school is not None and self.province is not None and school[:2] != self.province
+        other_province = province is not None and self.province is not None and province != self.province
+        if other_school or school_elsewhere or other_province:
+            raise out_of_scope()
         return ReadScope(province=province or self.province or (school[:2] if school else None), school=school or self.school)
 
 

@@ -142,8 +142,12 @@ def outbox_headers(topic: str, envelope: Mapping[str, Any], stored_headers: Mapp
     (FastStream links a batch's records by it) and the content type."""
     carrier = {name: str(value) for name, value in (stored_headers or {}).items()}
     event_id = str(envelope.get("event_id", ""))
-    attributes = {"messaging.system": "kafka", "messaging.destination.name": topic, "messaging.message.id": event_id,
-                  "cet.event_type": str(envelope.get("event_type", ""))}
+    attributes = {
+        "messaging.system": "kafka",
+        "messaging.destination.name": topic,
+        "messaging.message.id": event_id,
+        "cet.event_type": str(envelope.get("event_type", "")),
+    }
     with _tracer.start_as_current_span(f"{topic} publish", context=propagate.extract(carrier), kind=SpanKind.PRODUCER, attributes=attributes):
         propagate.inject(carrier)
     headers = [(name, value.encode()) for name, value in carrier.items()]
@@ -156,10 +160,16 @@ def consumed_event(group: str, topic: str, envelope: Any, record: Any = None) ->
     linked to the batch span FastStream opened around the whole delivery."""
     headers = {name: value.decode(errors="replace") for name, value in (getattr(record, "headers", None) or ())}
     batch = trace.get_current_span().get_span_context()
-    attributes: dict[str, Any] = {"messaging.system": "kafka", "messaging.destination.name": topic, "messaging.consumer.group.name": group,
-                                  "messaging.message.id": str(envelope.event_id), "cet.event_type": envelope.event_type}
+    attributes: dict[str, Any] = {
+        "messaging.system": "kafka",
+        "messaging.destination.name": topic,
+        "messaging.consumer.group.name": group,
+        "messaging.message.id": str(envelope.event_id),
+        "cet.event_type": envelope.event_type,
+    }
     if record is not None and hasattr(record, "offset"):
         attributes.update({"messaging.destination.partition.id": str(record.partition), "messaging.kafka.offset": record.offset})
-    with _tracer.start_as_current_span(f"{topic} process", context=propagate.extract(headers), kind=SpanKind.CONSUMER,
-                                       attributes=attributes, links=[Link(batch)] if batch.is_valid else None):
+    with _tracer.start_as_current_span(
+        f"{topic} process", context=propagate.extract(headers), kind=SpanKind.CONSUMER, attributes=attributes, links=[Link(batch)] if batch.is_valid else None
+    ):
         yield

@@ -107,7 +107,6 @@ class TestTokens:
     def verifier(self) -> TokenVerifier:
         from cet_shared.auth import TokenVerifier
 
-
         return TokenVerifier(self.jwks, issuer=self.issuer, audience=self.audience)
 
     def token(self, passport_id: str | None = None, *roles: str, school_code: str | None = None, token_version: int = 0) -> str:

@@ -49,8 +49,16 @@ class TokenSigner:
         return {"keys": [dict(self._jwk)]}
 
     def issue(
-        self, *, passport_id: str, roles: list[str], token_version: int, school_code: str | None, now: datetime,
-        province_code: str | None = None, lifetime: timedelta | None = None, token_id: str | None = None,
+        self,
+        *,
+        passport_id: str,
+        roles: list[str],
+        token_version: int,
+        school_code: str | None,
+        now: datetime,
+        province_code: str | None = None,
+        lifetime: timedelta | None = None,
+        token_id: str | None = None,
     ) -> str:
         """`lifetime` shortens a session below the default (staff sessions are shorter than candidates')."""
         claims: dict[str, Any] = {

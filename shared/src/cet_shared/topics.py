@@ -40,21 +40,25 @@ def load(path: Path = MANIFEST) -> list[Topic]:
     defaults = document.get("defaults", {})
     fields = ("partitions", "replication_factor", "min_insync_replicas", "retention_ms", "cleanup_policy")
     return [
-        Topic(name=entry["name"], dead_letters_of=entry.get("dead_letters_of"), **{f: entry.get(f, defaults[f]) for f in fields})
-        for entry in document["topic"]
+        Topic(name=entry["name"], dead_letters_of=entry.get("dead_letters_of"), **{f: entry.get(f, defaults[f]) for f in fields}) for entry in document["topic"]
     ]
 
 
-async def create(bootstrap: str, *, prefix: str = "", replication_factor: int = 1, max_partitions: int | None = None,
-                 extra: tuple[str, ...] = (), path: Path = MANIFEST) -> list[str]:
+async def create(
+    bootstrap: str, *, prefix: str = "", replication_factor: int = 1, max_partitions: int | None = None, extra: tuple[str, ...] = (), path: Path = MANIFEST
+) -> list[str]:
     """Create the manifest's topics (and `extra` ones, e.g. a test's own dead-letter topic, with one
     partition) under `prefix`; those that exist are left as they are. Returns the names created."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     topics = load(path)
     wanted = [
-        NewTopic(prefix + t.name, num_partitions=min(t.partitions, max_partitions or t.partitions),
-                 replication_factor=replication_factor, topic_configs=t.configs(replication_factor=replication_factor))
+        NewTopic(
+            prefix + t.name,
+            num_partitions=min(t.partitions, max_partitions or t.partitions),
+            replication_factor=replication_factor,
+            topic_configs=t.configs(replication_factor=replication_factor),
+        )
         for t in topics
     ]
     wanted += [NewTopic(prefix + name, num_partitions=1, replication_factor=replication_factor) for name in extra]

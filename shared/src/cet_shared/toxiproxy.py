@@ -50,8 +50,9 @@ class Proxy:
 
     def blackhole(self) -> None:
         for stream in ("upstream", "downstream"):
-            self.server.api("POST", f"/proxies/{self.name}/toxics",
-                            {"name": f"blackhole-{stream}", "type": "timeout", "stream": stream, "attributes": {"timeout": 0}})
+            self.server.api(
+                "POST", f"/proxies/{self.name}/toxics", {"name": f"blackhole-{stream}", "type": "timeout", "stream": stream, "attributes": {"timeout": 0}}
+            )
 
     def heal(self) -> None:
         for toxic in self.server.api("GET", f"/proxies/{self.name}/toxics"):
@@ -70,8 +71,13 @@ class Toxiproxy:
 
     def __enter__(self) -> Toxiproxy:
         out = self._log.open("ab") if self._log else subprocess.DEVNULL
-        self._process = subprocess.Popen([binary(), "-host", "127.0.0.1", "-port", str(self.port)], stdout=out, stderr=subprocess.STDOUT,  # noqa: S603 - our own binary, fixed arguments
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        self._process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
+            [binary(), "-host", "127.0.0.1", "-port", str(self.port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:

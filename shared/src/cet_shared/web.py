@@ -40,7 +40,7 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         path, root = scope.get("path", ""), scope.get("root_path", "")
-        limit = self.path_limits.get(path[len(root):] if root and path.startswith(root) else path, self.max_bytes)
+        limit = self.path_limits.get(path[len(root) :] if root and path.startswith(root) else path, self.max_bytes)
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None:
             if declared.isdigit() and int(declared) > limit:

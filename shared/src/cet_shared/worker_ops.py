@@ -44,10 +44,7 @@ _COLLECTED = {
     "cet_db_server_max_connections": "the database server's max_connections",
 }
 
-_OUTBOX = text(
-    "SELECT count(*) AS backlog, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest"
-    " FROM outbox WHERE published_at IS NULL"
-)
+_OUTBOX = text("SELECT count(*) AS backlog, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest FROM outbox WHERE published_at IS NULL")
 _SERVER = text("SELECT (SELECT count(*) FROM pg_stat_activity), current_setting('max_connections')::int")
 
 
@@ -111,8 +108,15 @@ class WorkerOps:
         _FIGURES.workers.add(self)
         self._tasks.append(asyncio.create_task(self._collect_forever(), name=f"{self.name}-metrics"))
         if self.settings.worker_metrics_port:
-            config = uvicorn.Config(self._app(), host=self.settings.worker_metrics_host, port=self.settings.worker_metrics_port,
-                                    log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=2)
+            config = uvicorn.Config(
+                self._app(),
+                host=self.settings.worker_metrics_host,
+                port=self.settings.worker_metrics_port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=2,
+            )
             self._server = _EmbeddedServer(config)
             self._tasks.append(asyncio.create_task(self._serve(), name=f"{self.name}-ops-http"))
 

@@ -31,13 +31,9 @@ class EligibilityContainer:
         await self.engine.dispose()
 
 
-def bootstrap(
-    settings: EligibilitySettings | None = None, *, clock: Clock | None = None, token_verifier: TokenVerifier | None = None
-) -> EligibilityContainer:
+def bootstrap(settings: EligibilitySettings | None = None, *, clock: Clock | None = None, token_verifier: TokenVerifier | None = None) -> EligibilityContainer:
     settings = settings or EligibilitySettings()
-    engine = create_engine(
-        settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow, application_name="eligibility"
-    )
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow, application_name="eligibility")
     return EligibilityContainer(
         settings=settings,
         engine=engine,
@@ -45,6 +41,5 @@ def bootstrap(
         clock=clock or SystemClock(),
         captcha=CaptchaSeal(settings.captcha_secret),
         # Passport's tokens are verified offline against its published keys.
-        token_verifier=token_verifier
-        or TokenVerifier(settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience),
+        token_verifier=token_verifier or TokenVerifier(settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience),
     )

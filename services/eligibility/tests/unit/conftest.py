@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ from eligibility.settings import EligibilitySettings
 
 FakeUnitOfWork = sibling_module(__file__, "fakes").FakeUnitOfWork
 
-START = datetime(2017, 3, 1, 1, 0, tzinfo=timezone.utc)
+START = datetime(2017, 3, 1, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -32,7 +32,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings() -> EligibilitySettings:
-    return EligibilitySettings(database_url="postgresql+asyncpg://unit-tier-has-no-database/none", captcha_secret="unit-tier-captcha-secret-not-real", environment="test")
+    return EligibilitySettings(
+        database_url="postgresql+asyncpg://unit-tier-has-no-database/none", captcha_secret="unit-tier-captcha-secret-not-real", environment="test"
+    )
 
 
 @pytest.fixture

@@ -22,14 +22,16 @@ def test_e13_a_good_row_parses():
 
 
 def test_e13_every_row_error_is_reported_with_row_and_field():
-    text = "\n".join([
-        HEADER,
-        row(province_code="9"),
-        row(school_code="9910", id_number="990101200001010014"),
-        row(campus_code="981010", id_number="990101200102020043"),
-        row(id_number="330101199001010025"),  # wrong checksum
-        row(qualification_subjects="1;Z", id_number="99101000001", id_type="澳门身份证"),
-    ])
+    text = "\n".join(
+        [
+            HEADER,
+            row(province_code="9"),
+            row(school_code="9910", id_number="990101200001010014"),
+            row(campus_code="981010", id_number="990101200102020043"),
+            row(id_number="330101199001010025"),  # wrong checksum
+            row(qualification_subjects="1;Z", id_number="99101000001", id_type="澳门身份证"),
+        ]
+    )
     parsed = parse_students(text)
     found = {(e.row, e.field) for e in parsed.errors}
     assert {(2, "province_code"), (3, "school_code"), (4, "campus_code"), (5, "id_number"), (6, "qualification_subjects")} <= found
@@ -54,15 +56,17 @@ def test_e13_missing_columns_are_named():
 
 
 def test_e10_score_rows_check_ticket_year_half_and_range():
-    text = "\n".join([
-        "ticket_number,id_number,name,score,year,half",
-        "993010162100101,99101000001,李博,480,2016,2",
-        "993010162100102,99101000001,李博,711,2016,2",
-        "993010152100103,99101000001,李博,500,2016,2",  # ticket says 2015
-        "993010162100104,99101000001,李博,500,2016,1",  # ticket says December
-        "993010162200105,99101000001,李博,500,2016,2",  # subject 2: not CET4
-        "99301016210010,99101000001,李博,500,2016,2",
-    ])
+    text = "\n".join(
+        [
+            "ticket_number,id_number,name,score,year,half",
+            "993010162100101,99101000001,李博,480,2016,2",
+            "993010162100102,99101000001,李博,711,2016,2",
+            "993010152100103,99101000001,李博,500,2016,2",  # ticket says 2015
+            "993010162100104,99101000001,李博,500,2016,1",  # ticket says December
+            "993010162200105,99101000001,李博,500,2016,2",  # subject 2: not CET4
+            "99301016210010,99101000001,李博,500,2016,2",
+        ]
+    )
     parsed = parse_scores(text, current_year=2017)
     assert len(parsed.rows) == 1
     assert [(e.row, e.field) for e in parsed.errors] == [(3, "score"), (4, "ticket_number"), (5, "ticket_number"), (6, "ticket_number"), (7, "ticket_number")]

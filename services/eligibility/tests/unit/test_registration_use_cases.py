@@ -22,13 +22,13 @@ def pid() -> str:
     return uuid.uuid4().hex.upper()
 
 
-async def agreed(uow, clock, settings) -> str:  # noqa: ANN001
+async def agreed(uow, clock, settings) -> str:
     passport_id = pid()
     await service.accept_agreement(uow, clock, settings, passport_id=passport_id, version=settings.agreement_version)
     return passport_id
 
 
-async def refused(call) -> Problem:  # noqa: ANN001
+async def refused(call) -> Problem:
     with pytest.raises(Problem) as caught:
         await call
     return caught.value
@@ -128,7 +128,12 @@ async def test_e12_rebinding_moves_the_registration_audited_and_refuses_bad_targ
     (audit,) = demo.committed.rebindings
     assert (audit.actor_passport_id, audit.reason, audit.rebound_at) == ("S" * 32, "忘记账号", clock.now())
     (entry,) = demo.audited("registration.rebound")  # the audit trail's row, beside rebind_audit's
-    assert (entry.subject, entry.before, entry.after, entry.candidate) == (("registration", registration_id), {"passport_id": old}, {"passport_id": new, "reason": "忘记账号"}, new)
+    assert (entry.subject, entry.before, entry.after, entry.candidate) == (
+        ("registration", registration_id),
+        {"passport_id": old},
+        {"passport_id": new, "reason": "忘记账号"},
+        new,
+    )
     (event,) = demo.published(RegistrationRebound)
     assert event.new_passport_id == new
     assert (await service.home(demo, clock, settings, passport_id=new))["header_name"] == "廖晓儿"

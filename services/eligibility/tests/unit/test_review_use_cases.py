@@ -26,13 +26,13 @@ SCORES = """ticket_number,id_number,name,score,year,half
 LIAO_SCHOOL, OTHER_SCHOOL = "99101", "99301"
 
 
-async def refused(call) -> Problem:  # noqa: ANN001
+async def refused(call) -> Problem:
     with pytest.raises(Problem) as caught:
         await call
     return caught.value
 
 
-async def bound(uow, clock, settings, who) -> tuple[str, str]:  # noqa: ANN001
+async def bound(uow, clock, settings, who) -> tuple[str, str]:
     passport_id = uuid.uuid4().hex.upper()
     await accept_agreement(uow, clock, settings, passport_id=passport_id, version=settings.agreement_version)
     saved = await save(uow, clock, settings, passport_id=passport_id, confirmed=True, **who)
@@ -77,7 +77,9 @@ async def test_e10_rule2_waits_locked_for_a_teacher_of_the_school_who_approves(d
     assert listed["rule"] == "rule2" and listed["id_number"] != LIAO["id_number"], "masked"
     assert await teacher_review.teacher_list(demo, school_code=OTHER_SCHOOL, status=None) == []
     review_id = uuid.UUID(listed["id"])
-    stranger = await refused(teacher_review.teacher_decide(demo, clock, teacher="T" * 32, school_code=OTHER_SCHOOL, review_id=review_id, approve=True, note=None))
+    stranger = await refused(
+        teacher_review.teacher_decide(demo, clock, teacher="T" * 32, school_code=OTHER_SCHOOL, review_id=review_id, approve=True, note=None)
+    )
     assert stranger.code == "review_not_found"
     assert demo.audited("review.decided") == [], "a refusal records nothing"
     decided = await teacher_review.teacher_decide(demo, clock, teacher="T" * 32, school_code=LIAO_SCHOOL, review_id=review_id, approve=True, note="核对无误")
@@ -99,7 +101,9 @@ async def test_e10_a_rejected_application_can_be_resubmitted_within_the_throttle
     passport_id, _ = await bound(demo, clock, settings, LIAO)
     await review.submit(demo, clock, **apply(passport_id, LIAO, "991010161100105"))
     (listed,) = await teacher_review.teacher_list(demo, school_code=LIAO_SCHOOL, status=None)
-    await teacher_review.teacher_decide(demo, clock, teacher="T" * 32, school_code=LIAO_SCHOOL, review_id=uuid.UUID(listed["id"]), approve=False, note="姓名不符")
+    await teacher_review.teacher_decide(
+        demo, clock, teacher="T" * 32, school_code=LIAO_SCHOOL, review_id=uuid.UUID(listed["id"]), approve=False, note="姓名不符"
+    )
     shown = await review.view(demo, passport_id=passport_id)
     assert shown["status_label"] == "复核未通过" and shown["decision_note"] == "姓名不符" and shown["can_edit"] is True
     again = await review.resubmit(demo, clock, settings, **apply(passport_id, LIAO, "991010161100105"))
@@ -116,9 +120,7 @@ async def test_e10_a_rejected_application_can_be_resubmitted_within_the_throttle
 
 async def test_e10_a_teachers_application_before_binding_joins_the_account_on_save(demo, clock, settings, open_session):
     open_session()
-    done = await teacher_review.teacher_submit(
-        demo, clock, teacher="T" * 32, school_code=LIAO_SCHOOL, ticket_number=None, note="2004年成绩单已核验", **LIAO
-    )
+    done = await teacher_review.teacher_submit(demo, clock, teacher="T" * 32, school_code=LIAO_SCHOOL, ticket_number=None, note="2004年成绩单已核验", **LIAO)
     assert done["status"] == "approved" and done["granted_subjects"] == ["2", "S"]
     (unclaimed,) = demo.committed.reviews.values()
     assert unclaimed.passport_id is None and unclaimed.rule == "teacher"

@@ -39,17 +39,13 @@ class PassportContainer:
 
 
 def password_hasher(settings: PassportSettings) -> PasswordHasher:
-    return PasswordHasher(
-        time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib, parallelism=settings.argon2_parallelism, type=Type.ID
-    )
+    return PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib, parallelism=settings.argon2_parallelism, type=Type.ID)
 
 
 def bootstrap(settings: PassportSettings | None = None, *, clock: Clock | None = None) -> PassportContainer:
     settings = settings or PassportSettings()
     clock = clock or SystemClock()
-    engine = create_engine(
-        settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow, application_name="passport"
-    )
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow, application_name="passport")
     sessions = create_session_factory(engine)
     return PassportContainer(
         settings=settings,

@@ -1,7 +1,7 @@
 """passport-admin: operations commands.
 
-    passport-admin migrate | revision -m … | dlq …   the common commands (cet_shared.admin)
-    passport-admin create-staff --email t@school.cn --role teacher --school 99101   (password from stdin or --password-env)
+passport-admin migrate | revision -m … | dlq …   the common commands (cet_shared.admin)
+passport-admin create-staff --email t@school.cn --role teacher --school 99101   (password from stdin or --password-env)
 """
 
 from __future__ import annotations
@@ -43,8 +43,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if (done := ADMIN.run_common(args)) is not None:
         return done
-    password = os.environ.get(args.password_env, "") if args.password_env else (
-        getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    password = (
+        os.environ.get(args.password_env, "")
+        if args.password_env
+        else (getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n"))
     )
     try:
         passport_id = asyncio.run(_create_staff(args.email, password, set(args.role), args.school))

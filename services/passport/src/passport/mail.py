@@ -56,14 +56,10 @@ class MailSender:
                 try:
                     await asyncio.to_thread(self._deliver, row.to_address, row.subject, row.body)
                 except (OSError, smtplib.SMTPException) as exc:
-                    await session.execute(
-                        update(mail_queue).where(mail_queue.c.id == row.id).values(attempts=row.attempts + 1, last_error=str(exc)[:500])
-                    )
+                    await session.execute(update(mail_queue).where(mail_queue.c.id == row.id).values(attempts=row.attempts + 1, last_error=str(exc)[:500]))
                     if isinstance(exc, OSError):
                         return sent  # the mail server is away: the next run tries again
                     continue  # this message was refused: the others still go
-                await session.execute(
-                    update(mail_queue).where(mail_queue.c.id == row.id).values(sent_at=self._clock.now(), attempts=row.attempts + 1)
-                )
+                await session.execute(update(mail_queue).where(mail_queue.c.id == row.id).values(sent_at=self._clock.now(), attempts=row.attempts + 1))
                 sent += 1
         return sent

@@ -53,7 +53,7 @@ class PassportSettings(ServiceSettings):
     totp_issuer: str = "CET报名管理平台"
 
     @model_validator(mode="after")
-    def _at_least_owasp_argon2(self) -> "PassportSettings":
+    def _at_least_owasp_argon2(self) -> PassportSettings:
         # Cheaper hashing only where no real password lives: the unit tier hashes in microseconds.
         if self.environment not in RELAXED_ENVIRONMENTS and (self.argon2_memory_kib < 19_456 or self.argon2_time_cost < 2):
             raise ValueError("argon2id below OWASP's minimum (m=19456 KiB, t=2, p=1) outside development and test")

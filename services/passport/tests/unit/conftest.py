@@ -15,12 +15,12 @@ from cet_shared.tokens import TokenSigner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the tests import fakes.py beside them
 
-from fakes import FakeUnitOfWork  # noqa: E402 - after the path that finds it
-from support import CHEAP, START  # noqa: E402
-from passport.domain.links import LinkBuilder  # noqa: E402
-from passport.service.passwords import Passwords  # noqa: E402
-from passport.settings import PassportSettings  # noqa: E402
+from fakes import FakeUnitOfWork
+from support import CHEAP, START
 
+from passport.domain.links import LinkBuilder
+from passport.service.passwords import Passwords
+from passport.settings import PassportSettings
 
 
 @pytest.fixture
@@ -37,8 +37,11 @@ def uow(clock: ManualClock) -> FakeUnitOfWork:
 def settings() -> PassportSettings:
     # Nothing here connects: the database URL and key file are never opened.
     return PassportSettings(
-        database_url="postgresql+asyncpg://unused/unused", jwt_private_key_file="unused", environment="test",
-        argon2_memory_kib=CHEAP["memory_cost"], argon2_time_cost=CHEAP["time_cost"],
+        database_url="postgresql+asyncpg://unused/unused",
+        jwt_private_key_file="unused",
+        environment="test",
+        argon2_memory_kib=CHEAP["memory_cost"],
+        argon2_time_cost=CHEAP["time_cost"],
     )
 
 

@@ -23,6 +23,7 @@ from passport.domain.sessions import RefreshToken
 from passport.domain.staff import LoginChallenge, StaffSecondFactor
 from passport.mail_templates import Mail
 
+
 @dataclass
 class State:
     accounts: dict[str, Account] = field(default_factory=dict)
@@ -38,6 +39,7 @@ class State:
     staff_logins: dict[str, tuple[datetime, str]] = field(default_factory=dict)  # last log-in: (when, from where)
     recovery_codes: dict[tuple[str, str], datetime | None] = field(default_factory=dict)  # (passport id, hash) -> used at
     challenges: dict[str, LoginChallenge] = field(default_factory=dict)
+
 
 class FakeAccounts:
     def __init__(self, state: State) -> None:
@@ -82,6 +84,7 @@ class FakeAccounts:
     async def mark_email_verified(self, passport_id: str, *, now: datetime) -> None:
         self._change(passport_id, email_verified_at=now)
 
+
 class FakeLinkTokens:
     def __init__(self, state: State) -> None:
         self._state = state
@@ -95,6 +98,7 @@ class FakeLinkTokens:
             return None
         self._state.links[token_hash] = (link, now)
         return link
+
 
 class FakeRefreshTokens:
     def __init__(self, state: State) -> None:
@@ -121,12 +125,14 @@ class FakeRefreshTokens:
     async def revoke_account(self, passport_id: str, *, now: datetime) -> None:
         self._revoke([t for t in self._state.refresh_tokens.values() if t.passport_id == passport_id], now)
 
+
 class FakeOutbox:
     def __init__(self, state: State) -> None:
         self._state = state
 
     async def queue_mail(self, mail: Mail) -> None:
         self._state.mail.append(mail)
+
 
 class FakeGuards:
     """Captchas the test issued (`FakeUnitOfWork.captcha`), spent by any answer; fixed-window counts."""
@@ -160,18 +166,26 @@ class FakeGuards:
         if self._state.hits[self._key(limit, subject)] > limit.limit:
             self._refuse(limit)
 
+
 class FakeAudit:
     def __init__(self, state: State) -> None:
         self._state = state
 
     async def record(
-        self, kind: str, subject: tuple[str, str], *, before: Any = None, after: Any = None, school: str | None = None,  # noqa: ANN401
+        self,
+        kind: str,
+        subject: tuple[str, str],
+        *,
+        before: Any = None,
+        after: Any = None,
+        school: str | None = None,
         province: str | None = None,
     ) -> None:
         actor = audit.current_actor()
         self._state.audit.append(
             {"kind": kind, "subject": subject, "before": before, "after": after, "school": school, "province": province, "actor": (actor.id, actor.role)}
         )
+
 
 class FakeStaffLogIns:
     def __init__(self, state: State) -> None:
@@ -180,7 +194,7 @@ class FakeStaffLogIns:
     async def second_factor(self, passport_id: str, *, province_code: str | None) -> StaffSecondFactor:
         return self._state.staff.setdefault(passport_id, StaffSecondFactor(passport_id, province_code=province_code))
 
-    def _change(self, passport_id: str, **fields: Any) -> None:  # noqa: ANN401
+    def _change(self, passport_id: str, **fields: Any) -> None:
         self._state.staff[passport_id] = replace(self._state.staff[passport_id], **fields)
 
     async def set_totp_secret(self, passport_id: str, secret: str) -> None:
@@ -219,6 +233,7 @@ class FakeStaffLogIns:
 
     async def challenge_spent(self, token_hash: str, *, now: datetime) -> None:
         self._state.challenges[token_hash] = replace(self._state.challenges[token_hash], used_at=now)
+
 
 class FakeUnitOfWork:
     def __init__(self, clock: Clock) -> None:

@@ -4,7 +4,7 @@ bought, no mail for an unknown account."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cet_shared.events.contracts import PaidSubject, PaymentAllocated
 from passport.domain.accounts import Account
@@ -15,13 +15,21 @@ PID = "7DCE2A03B4B74FC9A55F6CA86F73A903"
 
 def allocated(passport_id: str, honoured: list[PaidSubject]) -> PaymentAllocated:
     return PaymentAllocated(
-        order_id=uuid.uuid4(), registration_id=uuid.uuid4(), passport_id=passport_id, gateway="alipay", gateway_transaction_id="2026120222001",
-        paid_at=datetime.now(timezone.utc), amount_fen=1, honoured=honoured, honoured_fen=sum(s.fee_fen for s in honoured),
-        refused_enrolment_ids=[], refund_fen=0,
+        order_id=uuid.uuid4(),
+        registration_id=uuid.uuid4(),
+        passport_id=passport_id,
+        gateway="alipay",
+        gateway_transaction_id="2026120222001",
+        paid_at=datetime.now(UTC),
+        amount_fen=1,
+        honoured=honoured,
+        honoured_fen=sum(s.fee_fen for s in honoured),
+        refused_enrolment_ids=[],
+        refund_fen=0,
     )
 
 
-async def test_y6_a_receipt_goes_to_the_accounts_address_with_the_commit(uow):  # noqa: ANN001
+async def test_y6_a_receipt_goes_to_the_accounts_address_with_the_commit(uow):
     uow.committed.accounts[PID] = Account(passport_id=PID, email="paid@example.com", password_hash="x")
     written = PaidSubject(enrolment_id=uuid.uuid4(), subject_code="1", subject_name="英语四级笔试", fee_fen=1)
     async with uow:

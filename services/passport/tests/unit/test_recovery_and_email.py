@@ -7,25 +7,25 @@ from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
+from support import CHEAP, GOOD_PASSWORD
 
 from cet_shared.problems import Problem
 from passport.domain.accounts import Account
 from passport.service.email_verification import request_email_change, resend_verification, verify_email
 from passport.service.recovery import PasswordReset, request_password_reset, reset_password
-from support import CHEAP, GOOD_PASSWORD
 
 PID = "7DCE2A03B4B74FC9A55F6CA86F73A903"
 NEW_PASSWORD = "Brand-new-2024"
 
 
 @pytest.fixture(autouse=True)
-def account(uow) -> Account:  # noqa: ANN001
+def account(uow) -> Account:
     account = Account(passport_id=PID, email="liaoxiaoer@example.com", password_hash=PasswordHasher(**CHEAP).hash(GOOD_PASSWORD))
     uow.committed.accounts[PID] = account
     return account
 
 
-async def ask_reset(uow, clock, links, settings, email="LIAOXIAOER@example.com") -> None:  # noqa: ANN001
+async def ask_reset(uow, clock, links, settings, email="LIAOXIAOER@example.com") -> None:
     token, answer = uow.captcha()
     await request_password_reset(uow, email, captcha_token=token, captcha_answer=answer, client="203.0.113.7", clock=clock, links=links, settings=settings)
 
@@ -70,7 +70,9 @@ async def test_p4_a_wrong_email_leaves_the_link_usable_and_a_late_one_is_refused
     assert uow.committed.accounts[PID].token_version == 0
     clock.advance(settings.reset_link_lifetime + timedelta(seconds=1))
     with pytest.raises(Problem) as late:
-        await reset_password(uow, PasswordReset(token, "liaoxiaoer@example.com", NEW_PASSWORD, NEW_PASSWORD), passwords=passwords, clock=clock, settings=settings)
+        await reset_password(
+            uow, PasswordReset(token, "liaoxiaoer@example.com", NEW_PASSWORD, NEW_PASSWORD), passwords=passwords, clock=clock, settings=settings
+        )
     assert late.value.code == "link_invalid", "not spent by the mismatch: refused only for its age"
 
 

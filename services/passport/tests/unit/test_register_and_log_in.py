@@ -4,28 +4,28 @@ from __future__ import annotations
 
 import pytest
 from argon2 import PasswordHasher
+from support import CHEAP, GOOD_PASSWORD, claims
 
 from cet_shared.problems import Problem
-from support import CHEAP, GOOD_PASSWORD, claims
 from passport.domain.accounts import Account, Profile, hash_opaque_token
 from passport.service.log_in import Credentials, log_in
 from passport.service.passwords import Passwords
 from passport.service.registration import Registration, create_staff, register
 
 
-async def sign_up(uow, passwords, clock, links, settings, email="liaoxiaoer@example.com", password=GOOD_PASSWORD):  # noqa: ANN001, ANN201
+async def sign_up(uow, passwords, clock, links, settings, email="liaoxiaoer@example.com", password=GOOD_PASSWORD):
     token, answer = uow.captcha()
     registration = Registration(email, password, password, token, answer, Profile(name="廖晓儿"))
     return await register(uow, registration, passwords=passwords, clock=clock, links=links, settings=settings)
 
 
-def credentials(uow, email="liaoxiaoer@example.com", password=GOOD_PASSWORD, client="203.0.113.7") -> Credentials:  # noqa: ANN001
+def credentials(uow, email="liaoxiaoer@example.com", password=GOOD_PASSWORD, client="203.0.113.7") -> Credentials:
     token, answer = uow.captcha()
     return Credentials(email=email, password=password, captcha_token=token, captcha_answer=answer, client=client)
 
 
 @pytest.fixture
-def deps(passwords, signer, clock, settings) -> dict:  # noqa: ANN001
+def deps(passwords, signer, clock, settings) -> dict:
     return {"passwords": passwords, "signer": signer, "clock": clock, "settings": settings}
 
 

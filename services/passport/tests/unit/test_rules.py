@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from support import START
+
 from passport.domain.accounts import Account
 from passport.domain.links import LinkBuilder, page_url
 from passport.domain.sessions import RefreshToken, RefreshVerdict, judge_refresh
-from support import START
 
 
 def test_links_are_built_from_base_url_and_path_never_by_replacing_text():
@@ -21,8 +22,14 @@ def test_links_are_built_from_base_url_and_path_never_by_replacing_text():
 
 def token(**changes: object) -> RefreshToken:
     base = RefreshToken(
-        token_hash="h", family_id="f", passport_id="P", token_version=0, issued_at=START, expires_at=START + timedelta(hours=12),
-        access_token_id="j", access_expires_at=START + timedelta(minutes=15),
+        token_hash="h",
+        family_id="f",
+        passport_id="P",
+        token_version=0,
+        issued_at=START,
+        expires_at=START + timedelta(hours=12),
+        access_token_id="j",
+        access_expires_at=START + timedelta(minutes=15),
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 

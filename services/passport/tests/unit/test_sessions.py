@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
+from support import CHEAP, GOOD_PASSWORD, claims
 
 from cet_shared.auth import Principal
 from cet_shared.problems import Problem
@@ -14,19 +15,18 @@ from passport.domain.accounts import Account
 from passport.service.log_in import Credentials, log_in
 from passport.service.profile import change_password
 from passport.service.sessions import Session, log_out, refresh_session
-from support import CHEAP, GOOD_PASSWORD, claims
 
 PID = "7DCE2A03B4B74FC9A55F6CA86F73A903"
 
 
 @pytest.fixture
-def account(uow) -> Account:  # noqa: ANN001
+def account(uow) -> Account:
     account = Account(passport_id=PID, email="liaoxiaoer@example.com", password_hash=PasswordHasher(**CHEAP).hash(GOOD_PASSWORD))
     uow.committed.accounts[PID] = account
     return account
 
 
-async def logged_in(uow, passwords, signer, clock, settings) -> Session:  # noqa: ANN001
+async def logged_in(uow, passwords, signer, clock, settings) -> Session:
     token, answer = uow.captcha()
     credentials = Credentials("liaoxiaoer@example.com", GOOD_PASSWORD, token, answer, "203.0.113.7")
     return await log_in(uow, credentials, passwords=passwords, signer=signer, clock=clock, settings=settings)
@@ -99,11 +99,27 @@ async def test_p7_a_password_change_ends_every_refresh_token_and_older_access_to
     here = await logged_in(uow, passwords, signer, clock, settings)
     elsewhere = await logged_in(uow, passwords, signer, clock, settings)
     with pytest.raises(Problem) as wrong:
-        await change_password(uow, PID, old_password="nope-nope-1", new_password="Cet2018-pass!", confirm_password="Cet2018-pass!",
-                              passwords=passwords, clock=clock, settings=settings)
+        await change_password(
+            uow,
+            PID,
+            old_password="nope-nope-1",
+            new_password="Cet2018-pass!",
+            confirm_password="Cet2018-pass!",
+            passwords=passwords,
+            clock=clock,
+            settings=settings,
+        )
     assert wrong.value.code == "old_password_wrong"
-    await change_password(uow, PID, old_password=GOOD_PASSWORD, new_password="Cet2018-pass!", confirm_password="Cet2018-pass!",
-                          passwords=passwords, clock=clock, settings=settings)
+    await change_password(
+        uow,
+        PID,
+        old_password=GOOD_PASSWORD,
+        new_password="Cet2018-pass!",
+        confirm_password="Cet2018-pass!",
+        passwords=passwords,
+        clock=clock,
+        settings=settings,
+    )
     [revocation] = uow.committed.revocations
     assert revocation.reason == "password_change" and revocation.token_version_below == 1
     for session in (here, elsewhere):

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pyotp
 import pytest
+from support import claims
 
 from cet_shared.problems import Problem
 from passport.domain.staff import Manager, StaffScope
@@ -15,16 +16,17 @@ from passport.domain.totp import hash_recovery_code
 from passport.service import staff_login
 from passport.service.log_in import Credentials
 from passport.service.registration import create_staff
-from support import claims
 
 PASSWORD = "Teach-2017x"
 
 
-async def _teacher(uow, passwords, clock) -> str:  # noqa: ANN001
-    return await create_staff(uow, email="teacher@99101.test", password=PASSWORD, roles=frozenset({"teacher"}), school_code="99101", passwords=passwords, clock=clock)
+async def _teacher(uow, passwords, clock) -> str:
+    return await create_staff(
+        uow, email="teacher@99101.test", password=PASSWORD, roles=frozenset({"teacher"}), school_code="99101", passwords=passwords, clock=clock
+    )
 
 
-def _credentials(uow, password: str = PASSWORD) -> Credentials:  # noqa: ANN001
+def _credentials(uow, password: str = PASSWORD) -> Credentials:
     token, answer = uow.captcha()
     return Credentials(email="teacher@99101.test", password=password, captcha_token=token, captcha_answer=answer, client="203.0.113.9")
 
@@ -51,7 +53,9 @@ async def test_first_log_in_enrols_then_a_code_opens_a_short_staff_session_witho
         await staff_login.finish(uow, challenge.token, code=code, recovery_code=None, **finish)
     assert spent.value.code == "staff_challenge_invalid"
     logged = [row for row in uow.committed.audit if row["kind"] == "staff.logged_in"]  # issue 15 point 2: the log-in is on the trail
-    assert [(row["subject"], row["actor"], row["after"]) for row in logged] == [(("account", passport_id), (passport_id, "teacher"), {"second_factor": "enrolled"})]
+    assert [(row["subject"], row["actor"], row["after"]) for row in logged] == [
+        (("account", passport_id), (passport_id, "teacher"), {"second_factor": "enrolled"})
+    ]
 
     # Enrolled: the next log-in asks for a code; the same code is not accepted twice, a recovery code is, once.
     again = await staff_login.begin(uow, _credentials(uow), passwords=passwords, clock=clock, settings=settings)

@@ -1,8 +1,8 @@
 """payment-admin: operations commands.
 
-    payment-admin migrate | revision -m … | dlq …   the common commands (cet_shared.admin)
-    payment-admin reconcile --date 2026-11-26 [--gateway alipay|payease]
-    payment-admin make-test-keys --dir .local/var/payment-keys      (sandbox and tests only)
+payment-admin migrate | revision -m … | dlq …   the common commands (cet_shared.admin)
+payment-admin reconcile --date 2026-11-26 [--gateway alipay|payease]
+payment-admin make-test-keys --dir .local/var/payment-keys      (sandbox and tests only)
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ async def _reconcile(day: date, gateways: list[str]) -> list[dict]:
         reports = []
         for gateway in gateways:
             report = await reconcile(ctx.unit_of_work(), ctx.clock, ctx.gateways, gateway, day)
-            reports.append({"run_id": str(report.run_id), "gateway": gateway, "date": day.isoformat(), **report.counts(), "findings": [asdict(f) for f in report.findings]})
+            reports.append(
+                {"run_id": str(report.run_id), "gateway": gateway, "date": day.isoformat(), **report.counts(), "findings": [asdict(f) for f in report.findings]}
+            )
         return reports
     finally:
         await ctx.close()

@@ -17,8 +17,14 @@ def build_worker(ctx: PaymentContainer) -> Worker:
         ctx,
         consumers=build_consumers(ctx),
         jobs=[
-            PeriodicJob("refunds", ctx.settings.refund_interval.total_seconds(), lambda: process_pending(ctx.unit_of_work(), ctx.clock, ctx.settings, ctx.gateways)),
+            PeriodicJob(
+                "refunds", ctx.settings.refund_interval.total_seconds(), lambda: process_pending(ctx.unit_of_work(), ctx.clock, ctx.settings, ctx.gateways)
+            ),
             PeriodicJob("rejected-notifications", 300.0, lambda: prune_rejected_notifications(ctx.sessions, ctx.clock, ctx.settings)),
-            PeriodicJob("reconciliation", ctx.settings.reconcile_check_interval.total_seconds(), lambda: reconcile_yesterday_if_due(ctx.unit_of_work, ctx.clock, ctx.settings, ctx.gateways)),
+            PeriodicJob(
+                "reconciliation",
+                ctx.settings.reconcile_check_interval.total_seconds(),
+                lambda: reconcile_yesterday_if_due(ctx.unit_of_work, ctx.clock, ctx.settings, ctx.gateways),
+            ),
         ],
     )

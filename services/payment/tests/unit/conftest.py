@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,7 +18,7 @@ _fakes = sibling_module(__file__, "fakes")
 FakeUnitOfWork, Store = _fakes.FakeUnitOfWork, _fakes.Store
 ScriptedGateway = sibling_module(__file__, "scripted_gateway").ScriptedGateway
 
-START = datetime(2017, 3, 2, 4, 0, tzinfo=timezone.utc)  # 12:00 in Beijing
+START = datetime(2017, 3, 2, 4, 0, tzinfo=UTC)  # 12:00 in Beijing
 
 
 @pytest.fixture

@@ -138,7 +138,11 @@ class FakePayments:
         return None
 
     async def paid_between(self, gateway: str, start: datetime, end: datetime) -> list[tuple[str, str, int]]:
-        return [(self.s.attempts[p.attempt_id].out_trade_no, p.transaction_id, p.amount_fen) for p in self.s.payments if p.gateway == gateway and start <= p.paid_at < end]
+        return [
+            (self.s.attempts[p.attempt_id].out_trade_no, p.transaction_id, p.amount_fen)
+            for p in self.s.payments
+            if p.gateway == gateway and start <= p.paid_at < end
+        ]
 
     async def record_conflict(self, conflict: Conflict) -> tuple[int, int]:
         key = (conflict.gateway, conflict.transaction_id, conflict.out_trade_no)

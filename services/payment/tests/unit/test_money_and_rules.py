@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from payment.domain.money import InvalidAmount, fen_to_yuan, yuan_to_fen
 from payment.domain.orders import (
     NotPayable,
@@ -16,7 +17,7 @@ from payment.domain.orders import (
     order_amount,
 )
 
-NOW = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
 
 def test_fen_and_yuan_convert_exactly_both_ways():
@@ -43,7 +44,7 @@ def test_y2_confirmation_text_as_the_guide_shows_it():
     assert confirmation_text("alipay", 3) == "您选择支付宝进行支付, 支付金额为0.03元人民币"
 
 
-def enrolment(owner="A" * 32, status="unpaid", fee=1, expires=timedelta(hours=1), registration=None):  # noqa: ANN001, ANN201
+def enrolment(owner="A" * 32, status="unpaid", fee=1, expires=timedelta(hours=1), registration=None):
     return PayableEnrolment(uuid.uuid4(), registration or uuid.UUID(int=1), owner, status, fee, NOW + expires)
 
 

@@ -19,7 +19,10 @@ def test_y4_an_order_whose_money_all_goes_back_reads_the_refund_not_paid():
     late = [RefundView("pending", 2, "late_payment_no_seat", (A, B))]
     assert order_state("paid", 2, late) == "refund_pending"
     assert order_state("paid", 2, [RefundView("completed", 2, "late_payment_no_seat", (A, B))]) == "refunded"
-    assert order_state("paid", 2, [RefundView("failed", 1, "late_payment_no_seat", (A,)), RefundView("completed", 1, "late_payment_no_seat", (B,))]) == "refund_failed"
+    assert (
+        order_state("paid", 2, [RefundView("failed", 1, "late_payment_no_seat", (A,)), RefundView("completed", 1, "late_payment_no_seat", (B,))])
+        == "refund_failed"
+    )
     part = [RefundView("completed", 1, "late_payment_no_seat", (B,))]
     assert (order_state("paid", 2, part), line_state("paid", A, part), line_state("paid", B, part)) == ("paid", "paid", "refunded")
     surplus = [RefundView("completed", 2, "duplicate_payment", (A, B))]

@@ -14,7 +14,7 @@ from payment.service.notifications import receive
 from payment.service.orders import checkout, create_order
 
 
-async def ordered(uow, clock, settings, gateways, enrol, *fees: int, gateway: str = "alipay"):  # noqa: ANN001, ANN201
+async def ordered(uow, clock, settings, gateways, enrol, *fees: int, gateway: str = "alipay"):
     me = Principal(passport_id=uuid.uuid4().hex.upper(), roles=frozenset({"candidate"}))
     subjects = enrol(me.passport_id, *fees)
     order = await create_order(uow, clock, settings, me, [s.enrolment_id for s in subjects])
@@ -22,7 +22,7 @@ async def ordered(uow, clock, settings, gateways, enrol, *fees: int, gateway: st
     return order, form.redirect.fields["out_trade_no"]
 
 
-def notify(gateway, body: bytes, out_trade_no: str, transaction_id: str, amount_yuan: str, **extra) -> bytes:  # noqa: ANN001, ANN003
+def notify(gateway, body: bytes, out_trade_no: str, transaction_id: str, amount_yuan: str, **extra) -> bytes:
     paid = NotifiedPayment(out_trade_no, transaction_id, amount_yuan, True, "TRADE_SUCCESS", datetime(2017, 3, 2, 4, 1), **extra)
     gateway.notifications[body] = VerifiedNotification(True, "ok", [paid])
     return body

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+
 from cet_shared.auth import Principal
 from cet_shared.problems import Problem
 from payment.service.orders import checkout, create_order, get_order, preview_order
@@ -15,7 +16,7 @@ def candidate(passport_id: str | None = None) -> Principal:
     return Principal(passport_id=passport_id or uuid.uuid4().hex.upper(), roles=frozenset({"candidate"}))
 
 
-async def refused(call) -> Problem:  # noqa: ANN001
+async def refused(call) -> Problem:
     with pytest.raises(Problem) as caught:
         await call
     return caught.value
@@ -52,7 +53,12 @@ async def test_y1_others_expired_unknown_or_mixed_subjects_are_refused_and_nothi
     clock.advance(timedelta(minutes=5))
     expired = await refused(create_order(uow, clock, settings, me, [soon.enrolment_id]))
     assert [(p.status, p.code) for p in (stranger, syncing, unknown, mixed, unset, expired)] == [
-        (404, "enrolment_not_found"), (409, "enrolment_not_yet_known"), (404, "enrolment_not_found"), (409, "enrolments_mixed"), (409, "fee_not_set"), (409, "enrolment_expired"),
+        (404, "enrolment_not_found"),
+        (409, "enrolment_not_yet_known"),
+        (404, "enrolment_not_found"),
+        (409, "enrolments_mixed"),
+        (409, "fee_not_set"),
+        (409, "enrolment_expired"),
     ]
     assert uow.committed.orders == {}
 

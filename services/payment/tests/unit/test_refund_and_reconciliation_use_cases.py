@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from cet_shared.auth import Principal
 from cet_shared.clock import to_shanghai
 from cet_shared.events.contracts import (
@@ -26,7 +27,7 @@ from payment.service.refunds import (
 )
 
 
-async def paid_order(uow, clock, settings, gateways, enrol, *fees: int, transaction_id: str = "T1"):  # noqa: ANN001, ANN201
+async def paid_order(uow, clock, settings, gateways, enrol, *fees: int, transaction_id: str = "T1"):
     me = Principal(passport_id=uuid.uuid4().hex.upper(), roles=frozenset({"candidate"}))
     subjects = enrol(me.passport_id, *fees)
     order = await create_order(uow, clock, settings, me, [s.enrolment_id for s in subjects])
@@ -38,10 +39,13 @@ async def paid_order(uow, clock, settings, gateways, enrol, *fees: int, transact
     return order, subjects, out_trade_no
 
 
-def required(order, subjects, amount_fen: int) -> RefundRequired:  # noqa: ANN001
+def required(order, subjects, amount_fen: int) -> RefundRequired:
     return RefundRequired(
-        order_id=order.order_id, registration_id=order.registration_id, enrolment_ids=[s.enrolment_id for s in subjects],
-        amount_fen=amount_fen, reason="late_payment_no_seat",
+        order_id=order.order_id,
+        registration_id=order.registration_id,
+        enrolment_ids=[s.enrolment_id for s in subjects],
+        amount_fen=amount_fen,
+        reason="late_payment_no_seat",
     )
 
 
@@ -63,7 +67,12 @@ async def test_y4_a_refund_is_queued_once_never_beyond_the_payment_and_sent_once
     kinds = [e.kind for e in uow.committed.audit]
     assert kinds.count("refund.requested") == 1 and kinds.count("refund.completed") == 1, "queued once, sent once: audited once each"
     (sent,) = [e for e in uow.committed.audit if e.kind == "refund.completed"]
-    assert sent.subject == ("refund", refund.refund_id) and sent.after == {"status": "completed", "amount_fen": 2000, "gateway": "alipay", "order_id": order.order_id}
+    assert sent.subject == ("refund", refund.refund_id) and sent.after == {
+        "status": "completed",
+        "amount_fen": 2000,
+        "gateway": "alipay",
+        "order_id": order.order_id,
+    }
 
 
 async def test_y4_a_refund_the_gateway_keeps_refusing_fails_after_the_last_attempt(uow, clock, settings, gateways, enrol):
@@ -113,7 +122,7 @@ async def test_y5_reconciliation_matches_settles_and_reports_every_mismatch(uow,
 
 
 async def test_y5_the_daily_run_waits_for_the_statement_and_runs_once_a_day(new_uow, clock, settings, gateways):
-    clock.set(datetime(2017, 3, 2, 1, 0, tzinfo=timezone.utc))  # 09:00 in Beijing: statements are not out yet
+    clock.set(datetime(2017, 3, 2, 1, 0, tzinfo=UTC))  # 09:00 in Beijing: statements are not out yet
     assert await reconcile_yesterday_if_due(new_uow, clock, settings, gateways) == 0
     clock.advance(timedelta(hours=2))
     assert await reconcile_yesterday_if_due(new_uow, clock, settings, gateways) == 2, "one run per gateway"

@@ -28,9 +28,7 @@ class UnitOfWork:
         await self.session.begin()
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         try:
             if self.session.in_transaction():
                 await self.session.rollback()

@@ -33,6 +33,7 @@ Gateway = Literal["alipay", "payease"]
 
 # -- passport ------------------------------------------------------------------------------
 
+
 class AccountRegistered(Event):
     event_type = "AccountRegistered"
     topic = PASSPORT_ACCOUNTS
@@ -68,6 +69,7 @@ class SessionsRevoked(Event):
 
 # -- enrolment: exam sessions -----------------------------------------------------------------
 
+
 class ExamDate(BaseModel):
     subject_code: str
     exam_date: date
@@ -85,6 +87,7 @@ class ExamSessionPublished(Event):
 
 
 # -- eligibility: registrations -------------------------------------------------------------
+
 
 class RegistrationSnapshot(BaseModel):
     name: str
@@ -135,6 +138,7 @@ class RegistrationReleased(Event):
 
 
 # -- enrolment: subjects ---------------------------------------------------------------------
+
 
 class SubjectEnrolled(Event):
     event_type = "SubjectEnrolled"
@@ -208,6 +212,7 @@ class PaymentAllocated(Event):
 
 
 # -- payment ---------------------------------------------------------------------------------
+
 
 class PaymentConfirmed(Event):
     event_type = "PaymentConfirmed"

@@ -8,12 +8,12 @@ never changed or removed.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-_REGISTRY: dict[tuple[str, int], type["Event"]] = {}
+_REGISTRY: dict[tuple[str, int], type[Event]] = {}
 
 
 class Event(BaseModel):
@@ -45,20 +45,20 @@ class EventEnvelope(BaseModel):
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     event_type: str
     version: int
-    occurred_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     producer: str
     key: str
     payload: dict[str, Any]
 
     @classmethod
-    def wrap(cls, event: Event, *, key: str, producer: str, occurred_at: datetime | None = None) -> "EventEnvelope":
+    def wrap(cls, event: Event, *, key: str, producer: str, occurred_at: datetime | None = None) -> EventEnvelope:
         return cls(
             event_type=event.event_type,
             version=event.version,
             producer=producer,
             key=key,
             payload=event.model_dump(mode="json"),
-            occurred_at=occurred_at or datetime.now(timezone.utc),
+            occurred_at=occurred_at or datetime.now(UTC),
         )
 
     def open(self) -> Event:

@@ -16,7 +16,6 @@ TicketNumberText = Annotated[str, StringConstraints(strip_whitespace=True, min_l
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=r"\S")]
 
 
-
 _LI_BO = {"id_type": "macao_id", "id_number": "99101000001", "name": "李博"}  # the guide's candidate (demo registry)
 
 
@@ -37,7 +36,7 @@ class Identity(Strict):
         return parse_id_type(value)
 
     @model_validator(mode="after")
-    def _check_character(self) -> "Identity":
+    def _check_character(self) -> Identity:
         check_resident_id(self.id_type, self.id_number)
         return self
 
@@ -88,7 +87,7 @@ class SupportSearch(Strict):
         return parse_id_type(value)
 
     @model_validator(mode="after")
-    def _check_character(self) -> "SupportSearch":
+    def _check_character(self) -> SupportSearch:
         check_resident_id(self.id_type, self.id_number)
         return self
 

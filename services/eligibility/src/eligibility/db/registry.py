@@ -89,12 +89,15 @@ class SqlRegistry:
         already known. Returns how many students are new."""
         session = self.session
         p = insert(provinces).values([{"code": c, "name": n} for c, n in {r.province_code: r.province_name for r in rows}.items()])
-        await session.execute(p.on_conflict_do_update(index_elements=["code"], set_={"name": func.coalesce(func.nullif(p.excluded.name, ""), provinces.c.name)}))
+        await session.execute(
+            p.on_conflict_do_update(index_elements=["code"], set_={"name": func.coalesce(func.nullif(p.excluded.name, ""), provinces.c.name)})
+        )
         school_rows = {r.school_code: (r.province_code, r.school_name) for r in rows}
         s = insert(schools).values([{"code": c, "province_code": pc, "name": n} for c, (pc, n) in school_rows.items()])
         await session.execute(
             s.on_conflict_do_update(
-                index_elements=["code"], set_={"province_code": s.excluded.province_code, "name": func.coalesce(func.nullif(s.excluded.name, ""), schools.c.name)}
+                index_elements=["code"],
+                set_={"province_code": s.excluded.province_code, "name": func.coalesce(func.nullif(s.excluded.name, ""), schools.c.name)},
             )
         )
         campus_rows = {r.campus_code: (r.school_code, r.campus_name, r.campus_offers_cet6) for r in rows}
@@ -102,7 +105,11 @@ class SqlRegistry:
         await session.execute(
             c.on_conflict_do_update(
                 index_elements=["code"],
-                set_={"school_code": c.excluded.school_code, "name": func.coalesce(func.nullif(c.excluded.name, ""), campuses.c.name), "offers_cet6": c.excluded.offers_cet6},
+                set_={
+                    "school_code": c.excluded.school_code,
+                    "name": func.coalesce(func.nullif(c.excluded.name, ""), campuses.c.name),
+                    "offers_cet6": c.excluded.offers_cet6,
+                },
             )
         )
         updatable = [col.name for col in students.columns if col.name not in ("id", "id_type", "id_number")]
@@ -126,8 +133,8 @@ class SqlRegistry:
         for start in range(0, len(rows), CHUNK):
             values = [{"ticket_number": r.ticket_number, **{k: getattr(r, k) for k in fields}} for r in rows[start : start + CHUNK]]
             statement = insert(cet4_scores).values(values)
-            upsert: Any = statement.on_conflict_do_update(
-                index_elements=["ticket_number"], set_={k: statement.excluded[k] for k in fields}
-            ).returning(literal_column("xmax = 0").label("inserted"))
+            upsert: Any = statement.on_conflict_do_update(index_elements=["ticket_number"], set_={k: statement.excluded[k] for k in fields}).returning(
+                literal_column("xmax = 0").label("inserted")
+            )
             created += sum(1 for inserted in (await self.session.execute(upsert)).scalars() if inserted)
         return created

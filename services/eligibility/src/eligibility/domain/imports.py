@@ -25,9 +25,28 @@ from eligibility.domain.codes import (
 )
 
 STUDENT_COLUMNS = (
-    "province_code", "province_name", "school_code", "school_name", "campus_code", "campus_name", "campus_offers_cet6",
-    "id_type", "id_number", "name", "gender", "education_level", "program_years", "entry_year", "grade",
-    "department", "major", "class", "student_number", "remarks", "qualification_subjects", "cet6_barred",
+    "province_code",
+    "province_name",
+    "school_code",
+    "school_name",
+    "campus_code",
+    "campus_name",
+    "campus_offers_cet6",
+    "id_type",
+    "id_number",
+    "name",
+    "gender",
+    "education_level",
+    "program_years",
+    "entry_year",
+    "grade",
+    "department",
+    "major",
+    "class",
+    "student_number",
+    "remarks",
+    "qualification_subjects",
+    "cet6_barred",
 )
 STUDENT_REQUIRED = ("province_code", "school_code", "campus_code", "id_type", "id_number", "name", "gender", "qualification_subjects")
 SCORE_COLUMNS = ("ticket_number", "id_number", "name", "score", "year", "half")
@@ -213,8 +232,15 @@ def parse_students(text: str, *, school_scope: str | None = None) -> Parsed[Stud
         texts = {
             name_: _text(v, name_, errs, row, required=False, max_len=limit)
             for name_, limit in (
-                ("province_name", 40), ("school_name", 60), ("campus_name", 60), ("grade", 10), ("department", 60),
-                ("major", 60), ("class", 30), ("student_number", 30), ("remarks", 200),
+                ("province_name", 40),
+                ("school_name", 60),
+                ("campus_name", 60),
+                ("grade", 10),
+                ("department", 60),
+                ("major", 60),
+                ("class", 30),
+                ("student_number", 30),
+                ("remarks", 200),
             )
         }
         if id_type:
@@ -233,12 +259,28 @@ def parse_students(text: str, *, school_scope: str | None = None) -> Parsed[Stud
             continue
         result.rows.append(
             StudentRow(
-                row=row, province_code=province, province_name=texts["province_name"], school_code=school,
-                school_name=texts["school_name"], campus_code=campus, campus_name=texts["campus_name"],
-                campus_offers_cet6=bool(offers), id_type=id_type, id_number=id_number, name=name, gender=gender,
-                education_level=education, program_years=program_years, entry_year=entry_year, grade=texts["grade"],
-                department=texts["department"], major=texts["major"], class_name=texts["class"],
-                student_number=texts["student_number"], remarks=texts["remarks"], qualification_subjects=subjects,
+                row=row,
+                province_code=province,
+                province_name=texts["province_name"],
+                school_code=school,
+                school_name=texts["school_name"],
+                campus_code=campus,
+                campus_name=texts["campus_name"],
+                campus_offers_cet6=bool(offers),
+                id_type=id_type,
+                id_number=id_number,
+                name=name,
+                gender=gender,
+                education_level=education,
+                program_years=program_years,
+                entry_year=entry_year,
+                grade=texts["grade"],
+                department=texts["department"],
+                major=texts["major"],
+                class_name=texts["class"],
+                student_number=texts["student_number"],
+                remarks=texts["remarks"],
+                qualification_subjects=subjects,
                 cet6_barred=bool(barred),
             )
         )
@@ -286,4 +328,3 @@ def parse_scores(text: str, *, current_year: int) -> Parsed[ScoreRow]:
         assert ticket is not None
         result.rows.append(ScoreRow(row, ticket.value, id_number, name, score, year, half))
     return result
-

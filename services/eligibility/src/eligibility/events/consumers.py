@@ -32,7 +32,9 @@ async def set_subject_status(uow: UnitOfWork, *, enrolment_id, registration_id, 
     await session.execute(select(registrations.c.id).where(registrations.c.id == registration_id).with_for_update())
     statement = insert(registration_subjects).values(enrolment_id=enrolment_id, registration_id=registration_id, status=status, updated_at=at)
     await session.execute(
-        statement.on_conflict_do_update(index_elements=["enrolment_id"], set_={"status": statement.excluded.status, "updated_at": statement.excluded.updated_at})
+        statement.on_conflict_do_update(
+            index_elements=["enrolment_id"], set_={"status": statement.excluded.status, "updated_at": statement.excluded.updated_at}
+        )
     )
 
 

@@ -62,6 +62,13 @@ async def rebind(uow: EligibilityUnitOfWork, clock: Clock, *, actor: str, regist
             await uow.reviews.move(student_id=registration.student_id, old_passport_id=old, new_passport_id=new_passport_id)
         await uow.registrations.record_rebinding(Rebinding(registration_id, old, new_passport_id, actor, reason, clock.now()))
         await uow.publish(RegistrationRebound(registration_id=registration_id, old_passport_id=old, new_passport_id=new_passport_id), key=str(registration_id))
-        await uow.audit.record("registration.rebound", ("registration", registration_id), before={"passport_id": old}, after={"passport_id": new_passport_id, "reason": reason}, candidate=new_passport_id, school=registration.snapshot.get("school_code"))
+        await uow.audit.record(
+            "registration.rebound",
+            ("registration", registration_id),
+            before={"passport_id": old},
+            after={"passport_id": new_passport_id, "reason": reason},
+            candidate=new_passport_id,
+            school=registration.snapshot.get("school_code"),
+        )
         await uow.commit()
     return Rebound(registration_id, old, new_passport_id)

@@ -24,8 +24,17 @@ def recovery_target_limit(settings: EligibilitySettings) -> RateLimit:
 
 
 async def recover(
-    uow: EligibilityUnitOfWork, clock: Clock, settings: EligibilitySettings, captcha: CaptchaSeal,
-    *, client: str, id_type: IdType, id_number: str, name: str, captcha_token: str, captcha_answer: str,
+    uow: EligibilityUnitOfWork,
+    clock: Clock,
+    settings: EligibilitySettings,
+    captcha: CaptchaSeal,
+    *,
+    client: str,
+    id_type: IdType,
+    id_number: str,
+    name: str,
+    captcha_token: str,
+    captcha_answer: str,
 ) -> dict[str, Any]:
     """The same shape whether or not a match exists; only `found`, `message` and `email` differ."""
     async with uow:

@@ -22,6 +22,7 @@ NOT_SET = "未设置"
 
 # -- E2 agreement ----------------------------------------------------------------------------------
 
+
 async def accept_agreement(uow: EligibilityUnitOfWork, clock: Clock, settings: EligibilitySettings, *, passport_id: str, version: str) -> None:
     if version != settings.agreement_version:
         raise Problem(409, "agreement_outdated", "报名协议已更新，请重新阅读后同意")
@@ -41,6 +42,7 @@ async def _require_agreement(uow: EligibilityUnitOfWork, settings: EligibilitySe
 
 
 # -- E3/E4/E5 query and confirmation ------------------------------------------------------------------
+
 
 def query_limits(settings: EligibilitySettings) -> tuple[RateLimit, RateLimit, RateLimit]:
     """Per account, per client address, per queried ID number."""
@@ -89,16 +91,20 @@ async def query(
 
 # -- E6/E7 save and bind ----------------------------------------------------------------------------
 
+
 def account_already_bound() -> Problem:
     return Problem(
-        409, "account_already_bound", "当前通行证账号已绑定其他考生的报名信息，一个通行证账号只能绑定一个考生的报名信息",
+        409,
+        "account_already_bound",
+        "当前通行证账号已绑定其他考生的报名信息，一个通行证账号只能绑定一个考生的报名信息",
         recovery="/account-recovery",
     )
 
 
 def candidate_already_bound() -> Problem:
     return Problem(
-        409, "candidate_already_bound",
+        409,
+        "candidate_already_bound",
         "该考生的报名信息已绑定到其他通行证账号。如忘记已报名的账号，请通过“找回已报名账号”找回",
         recovery="/account-recovery",
     )

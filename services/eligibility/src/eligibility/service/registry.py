@@ -66,16 +66,12 @@ class ImportResult:
 
 
 def import_invalid(errors: list[RowError]) -> Problem:
-    return Problem(
-        422, "import_invalid", "导入文件有错误，未导入任何数据，请按错误列表修改后重新导入", errors=[e.as_dict() for e in errors]
-    )
+    return Problem(422, "import_invalid", "导入文件有错误，未导入任何数据，请按错误列表修改后重新导入", errors=[e.as_dict() for e in errors])
 
 
 def _refuse_if_errors(parsed: Parsed[Any]) -> None:
     if parsed.errors:
         raise import_invalid(parsed.errors)
-
-
 
 
 async def import_students(uow: EligibilityUnitOfWork, clock: Clock, text: str, *, school_scope: str | None) -> ImportResult:
@@ -93,9 +89,13 @@ async def import_students(uow: EligibilityUnitOfWork, clock: Clock, text: str, *
             # Nor take over another school's students by importing their ID numbers.
             others = await uow.registry.identities_elsewhere([(r.id_type, r.id_number) for r in parsed.rows], school_code=school_scope)
             if others:
-                raise import_invalid([RowError(r.row, "id_number", "该考生的学籍属于其他学校，请联系考试中心") for r in parsed.rows if (r.id_type, r.id_number) in others])
+                raise import_invalid(
+                    [RowError(r.row, "id_number", "该考生的学籍属于其他学校，请联系考试中心") for r in parsed.rows if (r.id_type, r.id_number) in others]
+                )
         created = await uow.registry.upsert_students(parsed.rows, at=clock.now())
-        await uow.audit.record("registry.imported", ("registry", school_scope or "national"), after={"rows": len(parsed.rows), "created": created}, school=school_scope)
+        await uow.audit.record(
+            "registry.imported", ("registry", school_scope or "national"), after={"rows": len(parsed.rows), "created": created}, school=school_scope
+        )
         await uow.commit()
     return ImportResult(rows=len(parsed.rows), created=created, updated=len(parsed.rows) - created)
 

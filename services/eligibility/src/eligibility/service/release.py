@@ -25,9 +25,7 @@ async def release_empty_registrations(uow: EligibilityUnitOfWork, clock: Clock, 
             if await uow.registrations.has_active_subjects(registration.id):
                 continue
             await uow.registrations.delete(registration.id)
-            await uow.publish(
-                RegistrationReleased(registration_id=registration.id, passport_id=registration.passport_id), key=str(registration.id)
-            )
+            await uow.publish(RegistrationReleased(registration_id=registration.id, passport_id=registration.passport_id), key=str(registration.id))
             released += 1
         await uow.commit()
     return released

@@ -86,10 +86,18 @@ def _submission(candidate: Candidate, ticket_number: str, status: ReviewStatus, 
     s = candidate.student
     approved = status is ReviewStatus.APPROVED
     return {
-        "student_id": s.id, "school_code": s.school_code, "name": s.name, "id_type": s.id_type, "id_number": s.id_number,
-        "ticket_number": ticket_number, "status": status, "submitted_at": now,
+        "student_id": s.id,
+        "school_code": s.school_code,
+        "name": s.name,
+        "id_type": s.id_type,
+        "id_number": s.id_number,
+        "ticket_number": ticket_number,
+        "status": status,
+        "submitted_at": now,
         "rule": (Outcome.RULE1_APPROVED if approved else Outcome.RULE2_PENDING).value,
-        "decided_by": "system" if approved else None, "decided_at": now if approved else None, "decision_note": None,
+        "decided_by": "system" if approved else None,
+        "decided_at": now if approved else None,
+        "decision_note": None,
     }
 
 
@@ -137,8 +145,16 @@ async def _own_rejected(uow: EligibilityUnitOfWork, passport_id: str) -> Review:
 
 
 async def resubmit(
-    uow: EligibilityUnitOfWork, clock: Clock, settings: EligibilitySettings,
-    *, passport_id: str, id_type: IdType, id_number: str, name: str, ticket_number: str, confirmed: bool,
+    uow: EligibilityUnitOfWork,
+    clock: Clock,
+    settings: EligibilitySettings,
+    *,
+    passport_id: str,
+    id_type: IdType,
+    id_number: str,
+    name: str,
+    ticket_number: str,
+    confirmed: bool,
 ) -> dict[str, Any]:
     """E10: after a rejection the candidate may edit and resubmit; repeated resubmission is throttled.
     A resubmission refused by rule 3 leaves the rejected application as it was."""

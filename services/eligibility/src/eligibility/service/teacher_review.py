@@ -67,14 +67,29 @@ async def teacher_decide(
             candidate = await uow.registry.by_id(review.student_id)
             subjects = candidate.qualification_subjects if candidate else []
             granted = await grant(uow, student_id=review.student_id, registry_subjects=subjects, reason=TEACHER_REASON, now=now)
-        await uow.audit.record("review.decided", ("cet6_review", review_id), before={"status": before}, after={"status": status.value, "note": note, "granted": granted}, candidate=review.passport_id, school=school)
+        await uow.audit.record(
+            "review.decided",
+            ("cet6_review", review_id),
+            before={"status": before},
+            after={"status": status.value, "note": note, "granted": granted},
+            candidate=review.passport_id,
+            school=school,
+        )
         await uow.commit()
     return {"id": str(review_id), "status": status.value, "status_label": status.label, "granted_subjects": granted}
 
 
 async def teacher_submit(
-    uow: EligibilityUnitOfWork, clock: Clock,
-    *, teacher: str, school_code: str | None, id_type: IdType, id_number: str, name: str, ticket_number: str | None, note: str,
+    uow: EligibilityUnitOfWork,
+    clock: Clock,
+    *,
+    teacher: str,
+    school_code: str | None,
+    id_type: IdType,
+    id_number: str,
+    name: str,
+    ticket_number: str | None,
+    note: str,
 ) -> dict[str, Any]:
     """E10: scores before 2005 or a forgotten ticket number — the teacher, having seen the proof,
     applies for the candidate; the application is approved at once and frozen."""
@@ -93,13 +108,32 @@ async def teacher_submit(
         require_available(candidate)
         s = candidate.student
         review = Review(
-            id=existing.id if existing else uuid.uuid4(), passport_id=existing.passport_id if existing else passport_id,
-            student_id=s.id, school_code=school, name=s.name, id_type=s.id_type, id_number=s.id_number, ticket_number=number,
-            status=ReviewStatus.APPROVED, rule="teacher", submitted_by=teacher, submitted_at=now,
-            submissions=existing.submissions if existing else 1, decided_by=teacher, decided_at=now, decision_note=note,
+            id=existing.id if existing else uuid.uuid4(),
+            passport_id=existing.passport_id if existing else passport_id,
+            student_id=s.id,
+            school_code=school,
+            name=s.name,
+            id_type=s.id_type,
+            id_number=s.id_number,
+            ticket_number=number,
+            status=ReviewStatus.APPROVED,
+            rule="teacher",
+            submitted_by=teacher,
+            submitted_at=now,
+            submissions=existing.submissions if existing else 1,
+            decided_by=teacher,
+            decided_at=now,
+            decision_note=note,
         )
         await (uow.reviews.save(review) if existing else uow.reviews.add(review))
         granted = await grant(uow, student_id=candidate.id, registry_subjects=candidate.qualification_subjects, reason=TEACHER_REASON, now=now)
-        await uow.audit.record("review.submitted_by_teacher", ("student", candidate.id), before={"status": existing.status.value} if existing else None, after={"status": ReviewStatus.APPROVED.value, "note": note, "granted": granted}, candidate=passport_id, school=school)
+        await uow.audit.record(
+            "review.submitted_by_teacher",
+            ("student", candidate.id),
+            before={"status": existing.status.value} if existing else None,
+            after={"status": ReviewStatus.APPROVED.value, "note": note, "granted": granted},
+            candidate=passport_id,
+            school=school,
+        )
         await uow.commit()
     return decision_view(ReviewStatus.APPROVED, granted)

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from cet_shared.auth import TokenVerifier
 from cet_shared import audit_api
+from cet_shared.auth import TokenVerifier
 from cet_shared.web import create_service_app
 from passport.api.routes import accounts, captcha, keys, staff_accounts, staff_login
 from passport.bootstrap import PassportContainer, bootstrap
@@ -20,7 +20,5 @@ def create_app(ctx: PassportContainer | None = None) -> FastAPI:
         bootstrap=bootstrap,
         consumers=build_consumers,
         # Passport verifies its own tokens the same way every other service does, from its JWKS.
-        verifier=lambda passport: TokenVerifier(
-            passport.signer.jwks(), issuer=passport.settings.jwt_issuer, audience=passport.settings.jwt_audience
-        ),
+        verifier=lambda passport: TokenVerifier(passport.signer.jwks(), issuer=passport.settings.jwt_issuer, audience=passport.settings.jwt_audience),
     )

@@ -18,7 +18,6 @@ _NOT_SPECIAL_USE = "".join("(?<!\\." + "".join(f"[{c.upper()}{c}]" for c in name
 Email = Annotated[EmailStr, StringConstraints(max_length=254), Field(json_schema_extra={"pattern": f"^[^@]+@[^@]+{_NOT_SPECIAL_USE}$"})]
 
 
-
 class CaptchaFields(Strict):
     captcha_token: CaptchaToken
     captcha_answer: CaptchaAnswer

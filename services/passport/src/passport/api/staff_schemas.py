@@ -21,7 +21,7 @@ class SecondFactorRequest(Strict):
     recovery_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=32)] | None = None
 
     @model_validator(mode="after")
-    def _one_of(self) -> "SecondFactorRequest":
+    def _one_of(self) -> SecondFactorRequest:
         if (self.code is None) == (self.recovery_code is None):
             raise ValueError("请填写动态验证码或恢复码（二选一）")
         return self

@@ -53,10 +53,19 @@ class SqlAccounts:
             async with self._session.begin_nested():  # a taken email undoes only this insert
                 await self._session.execute(
                     insert(accounts).values(
-                        passport_id=account.passport_id, email=account.email, email_normalised=account.email_normalised,
-                        email_verified_at=account.email_verified_at, password_hash=account.password_hash,
-                        phone=profile.phone, id_type=profile.id_type, id_number=profile.id_number, name=profile.name,
-                        roles=list(account.roles), school_code=account.school_code, created_at=now, updated_at=now,
+                        passport_id=account.passport_id,
+                        email=account.email,
+                        email_normalised=account.email_normalised,
+                        email_verified_at=account.email_verified_at,
+                        password_hash=account.password_hash,
+                        phone=profile.phone,
+                        id_type=profile.id_type,
+                        id_number=profile.id_number,
+                        name=profile.name,
+                        roles=list(account.roles),
+                        school_code=account.school_code,
+                        created_at=now,
+                        updated_at=now,
                     )
                 )
         except IntegrityError:
@@ -130,7 +139,7 @@ class SqlLinkTokens:
 
 
 def _refresh(row: Any) -> RefreshToken:
-    return RefreshToken(**{column: getattr(row, column) for column in refresh_tokens.c.keys()})
+    return RefreshToken(**{column: getattr(row, column) for column in refresh_tokens.c.keys()})  # noqa: SIM118 - a ColumnCollection iterates columns, not names
 
 
 class SqlRefreshTokens:
@@ -195,7 +204,13 @@ class SqlAudit:
         self._session = session
 
     async def record(
-        self, kind: str, subject: tuple[str, str], *, before: Any = None, after: Any = None, school: str | None = None,  # noqa: ANN401
+        self,
+        kind: str,
+        subject: tuple[str, str],
+        *,
+        before: Any = None,
+        after: Any = None,
+        school: str | None = None,
         province: str | None = None,
     ) -> None:
         await audit.record(self._session, kind, subject, before=before, after=after, school=school, province=province)

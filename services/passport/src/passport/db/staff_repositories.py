@@ -21,8 +21,12 @@ class SqlStaffLogIns:
         await self._session.execute(upsert(s).values(passport_id=passport_id, province_code=province_code).on_conflict_do_nothing())
         row = (await self._session.execute(select(s).where(s.c.passport_id == passport_id).with_for_update())).one()
         return StaffSecondFactor(
-            passport_id=row.passport_id, province_code=row.province_code, disabled_at=row.disabled_at, totp_secret=row.totp_secret,
-            totp_confirmed_at=row.totp_confirmed_at, totp_last_step=row.totp_last_step,
+            passport_id=row.passport_id,
+            province_code=row.province_code,
+            disabled_at=row.disabled_at,
+            totp_secret=row.totp_secret,
+            totp_confirmed_at=row.totp_confirmed_at,
+            totp_last_step=row.totp_last_step,
         )
 
     async def set_totp_secret(self, passport_id: str, secret: str) -> None:

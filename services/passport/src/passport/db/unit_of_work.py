@@ -11,8 +11,8 @@ from cet_shared.captcha import CaptchaSeal
 from cet_shared.clock import Clock
 from cet_shared.db.unit_of_work import UnitOfWork
 from cet_shared.events.contracts import SessionsRevoked
-from passport.db.staff_repositories import SqlStaffLogIns
 from passport.db.repositories import SqlAccounts, SqlAudit, SqlGuards, SqlLinkTokens, SqlOutbox, SqlRefreshTokens
+from passport.db.staff_repositories import SqlStaffLogIns
 
 
 class SqlPassportUnitOfWork(UnitOfWork):

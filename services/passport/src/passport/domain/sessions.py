@@ -28,9 +28,7 @@ class RefreshToken:
     revoked_at: datetime | None = None
 
     def successor(self, *, token_hash: str, access_token_id: str, access_expires_at: datetime, now: datetime) -> RefreshToken:
-        return replace(
-            self, token_hash=token_hash, issued_at=now, access_token_id=access_token_id, access_expires_at=access_expires_at, used_at=None
-        )
+        return replace(self, token_hash=token_hash, issued_at=now, access_token_id=access_token_id, access_expires_at=access_expires_at, used_at=None)
 
 
 class RefreshVerdict(enum.Enum):

@@ -12,9 +12,7 @@ from passport.service.problems import email_already_verified, email_taken, link_
 from passport.settings import PassportSettings
 
 
-async def queue_verification(
-    uow: PassportUnitOfWork, passport_id: str, email: str, *, clock: Clock, links: LinkBuilder, settings: PassportSettings
-) -> None:
+async def queue_verification(uow: PassportUnitOfWork, passport_id: str, email: str, *, clock: Clock, links: LinkBuilder, settings: PassportSettings) -> None:
     """A link to verify `email` for the account, mailed to that address, in the caller's transaction."""
     token, token_hash = new_opaque_token()
     lifetime = settings.email_verification_lifetime
@@ -51,8 +49,15 @@ async def resend_verification(uow: PassportUnitOfWork, passport_id: str, *, cloc
 
 
 async def request_email_change(
-    uow: PassportUnitOfWork, passport_id: str, new_email: str, *, captcha_token: str, captcha_answer: str,
-    clock: Clock, links: LinkBuilder, settings: PassportSettings,
+    uow: PassportUnitOfWork,
+    passport_id: str,
+    new_email: str,
+    *,
+    captcha_token: str,
+    captcha_answer: str,
+    clock: Clock,
+    links: LinkBuilder,
+    settings: PassportSettings,
 ) -> None:
     async with uow:
         await uow.guards.verify_captcha(captcha_token, captcha_answer)

@@ -35,9 +35,7 @@ def login_limits(settings: PassportSettings) -> tuple[RateLimit, RateLimit]:
     )
 
 
-async def authenticate(
-    uow: PassportUnitOfWork, credentials: Credentials, *, passwords: Passwords, settings: PassportSettings
-) -> Account:
+async def authenticate(uow: PassportUnitOfWork, credentials: Credentials, *, passwords: Passwords, settings: PassportSettings) -> Account:
     """The account whose password this is, in the caller's open unit of work; a failure is
     counted (and committed) before it is refused."""
     per_account, per_client = login_limits(settings)

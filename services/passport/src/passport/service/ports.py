@@ -117,7 +117,13 @@ class Audit(Protocol):
     """Who did what to whom, recorded with the change (cet_shared.audit): staff acts are audited."""
 
     async def record(
-        self, kind: str, subject: tuple[str, str], *, before: Any = None, after: Any = None, school: str | None = None,  # noqa: ANN401
+        self,
+        kind: str,
+        subject: tuple[str, str],
+        *,
+        before: Any = None,
+        after: Any = None,
+        school: str | None = None,
         province: str | None = None,
     ) -> None: ...
 

@@ -18,8 +18,15 @@ async def update_profile(uow: PassportUnitOfWork, passport_id: str, profile: Pro
 
 
 async def change_password(
-    uow: PassportUnitOfWork, passport_id: str, *, old_password: str, new_password: str, confirm_password: str,
-    passwords: Passwords, clock: Clock, settings: PassportSettings,
+    uow: PassportUnitOfWork,
+    passport_id: str,
+    *,
+    old_password: str,
+    new_password: str,
+    confirm_password: str,
+    passwords: Passwords,
+    clock: Clock,
+    settings: PassportSettings,
 ) -> None:
     """P7: old password + new password. Every session ends, as after a reset."""
     async with uow:

@@ -18,8 +18,14 @@ async def send_receipt(uow: PassportUnitOfWork, event: PaymentAllocated) -> None
     if email is None or not event.honoured:
         return  # nothing was bought: the refund notice follows when the money is back
     lines = [Line(s.subject_code, s.subject_name, s.fee_fen) for s in event.honoured]
-    body = receipt(order_id=event.order_id, gateway=event.gateway, transaction_id=event.gateway_transaction_id, paid_at=event.paid_at,
-                   lines=lines, refund_fen=event.refund_fen)
+    body = receipt(
+        order_id=event.order_id,
+        gateway=event.gateway,
+        transaction_id=event.gateway_transaction_id,
+        paid_at=event.paid_at,
+        lines=lines,
+        refund_fen=event.refund_fen,
+    )
     await uow.outbox.queue_mail(Mail(to=email, subject=RECEIPT_SUBJECT, body=body))
 
 
@@ -28,6 +34,7 @@ async def send_refund_notice(uow: PassportUnitOfWork, event: RefundCompleted) ->
     if email is None:
         return  # an event from before RefundCompleted named the owner: no one to write to
     lines = [Line(s.subject_code, s.subject_name, s.fee_fen) for s in event.subjects]
-    body = refund_notice(order_id=event.order_id, gateway=event.gateway, amount_fen=event.amount_fen, refunded_at=event.refunded_at,
-                         reason=event.reason, lines=lines)
+    body = refund_notice(
+        order_id=event.order_id, gateway=event.gateway, amount_fen=event.amount_fen, refunded_at=event.refunded_at, reason=event.reason, lines=lines
+    )
     await uow.outbox.queue_mail(Mail(to=email, subject=REFUND_SUBJECT, body=body))

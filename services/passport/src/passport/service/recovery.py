@@ -24,8 +24,15 @@ def recovery_limits(settings: PassportSettings) -> tuple[RateLimit, RateLimit]:
 
 
 async def request_password_reset(
-    uow: PassportUnitOfWork, email: str, *, captcha_token: str, captcha_answer: str, client: str,
-    clock: Clock, links: LinkBuilder, settings: PassportSettings,
+    uow: PassportUnitOfWork,
+    email: str,
+    *,
+    captcha_token: str,
+    captcha_answer: str,
+    client: str,
+    clock: Clock,
+    links: LinkBuilder,
+    settings: PassportSettings,
 ) -> None:
     """The same answer whether or not the account exists; a mail with two links if it does."""
     per_client, per_account = recovery_limits(settings)

@@ -67,14 +67,20 @@ async def create_staff(
     async with uow:
         now = clock.now()
         account = Account(
-            passport_id=new_passport_id(), email=email, password_hash=password_hash, roles=tuple(sorted(roles)),
-            school_code=school_code if "teacher" in roles else None, email_verified_at=now,
+            passport_id=new_passport_id(),
+            email=email,
+            password_hash=password_hash,
+            roles=tuple(sorted(roles)),
+            school_code=school_code if "teacher" in roles else None,
+            email_verified_at=now,
         )
         if not await uow.accounts.add(account, now=now):
             raise email_taken("该邮箱已注册")
         await uow.publish(AccountRegistered(passport_id=account.passport_id, email=email, registered_at=now), key=account.passport_id)
         await uow.audit.record(
-            "staff.created", ("account", account.passport_id), after={"roles": sorted(roles), "school_code": school_code},
+            "staff.created",
+            ("account", account.passport_id),
+            after={"roles": sorted(roles), "school_code": school_code},
             school=account.school_code,
         )
         await uow.commit()

@@ -31,8 +31,14 @@ class Session:
 
 
 async def open_session(
-    uow: PassportUnitOfWork, account: Account, *, signer: TokenSigner, clock: Clock, refresh_lifetime: timedelta | None,
-    access_lifetime: timedelta | None = None, province_code: str | None = None,
+    uow: PassportUnitOfWork,
+    account: Account,
+    *,
+    signer: TokenSigner,
+    clock: Clock,
+    refresh_lifetime: timedelta | None,
+    access_lifetime: timedelta | None = None,
+    province_code: str | None = None,
 ) -> Session:
     """A log-in's access token and the first refresh token of a new family, in the caller's transaction.
 
@@ -43,25 +49,48 @@ async def open_session(
     def first(token_hash: str, access_token_id: str, access_expires_at: datetime) -> RefreshToken:
         assert refresh_lifetime is not None
         return RefreshToken(
-            token_hash=token_hash, family_id=uuid.uuid4().hex, passport_id=account.passport_id, token_version=account.token_version,
-            issued_at=now, expires_at=now + refresh_lifetime, access_token_id=access_token_id, access_expires_at=access_expires_at,
+            token_hash=token_hash,
+            family_id=uuid.uuid4().hex,
+            passport_id=account.passport_id,
+            token_version=account.token_version,
+            issued_at=now,
+            expires_at=now + refresh_lifetime,
+            access_token_id=access_token_id,
+            access_expires_at=access_expires_at,
         )
 
     return await _hand_out(
-        uow, account, signer=signer, now=now, record=first if refresh_lifetime else None, lifetime=access_lifetime or signer.lifetime,
+        uow,
+        account,
+        signer=signer,
+        now=now,
+        record=first if refresh_lifetime else None,
+        lifetime=access_lifetime or signer.lifetime,
         province_code=province_code,
     )
 
 
 async def _hand_out(
-    uow: PassportUnitOfWork, account: Account, *, signer: TokenSigner, now: datetime,
-    record: Callable[[str, str, datetime], RefreshToken] | None, lifetime: timedelta | None = None, province_code: str | None = None,
+    uow: PassportUnitOfWork,
+    account: Account,
+    *,
+    signer: TokenSigner,
+    now: datetime,
+    record: Callable[[str, str, datetime], RefreshToken] | None,
+    lifetime: timedelta | None = None,
+    province_code: str | None = None,
 ) -> Session:
     lifetime = lifetime or signer.lifetime
     token_id = uuid.uuid4().hex
     access = signer.issue(
-        passport_id=account.passport_id, roles=list(account.roles), token_version=account.token_version,
-        school_code=account.school_code, now=now, token_id=token_id, province_code=province_code, lifetime=lifetime,
+        passport_id=account.passport_id,
+        roles=list(account.roles),
+        token_version=account.token_version,
+        school_code=account.school_code,
+        now=now,
+        token_id=token_id,
+        province_code=province_code,
+        lifetime=lifetime,
     )
     expires_in = int(lifetime.total_seconds())
     if record is None:
@@ -70,8 +99,11 @@ async def _hand_out(
     stored = record(refresh_hash, token_id, now + lifetime)
     await uow.refresh_tokens.add(stored)
     return Session(
-        access_token=access, passport_id=account.passport_id, expires_in=expires_in,
-        refresh_token=refresh, refresh_expires_in=int((stored.expires_at - now).total_seconds()),
+        access_token=access,
+        passport_id=account.passport_id,
+        expires_in=expires_in,
+        refresh_token=refresh,
+        refresh_expires_in=int((stored.expires_at - now).total_seconds()),
     )
 
 
@@ -89,7 +121,10 @@ async def refresh_session(uow: PassportUnitOfWork, refresh_token: str, *, signer
             raise session_expired()
         await uow.refresh_tokens.mark_used(current.token_hash, now=now)
         session = await _hand_out(
-            uow, account, signer=signer, now=now,
+            uow,
+            account,
+            signer=signer,
+            now=now,
             record=lambda token_hash, token_id, expires_at: current.successor(
                 token_hash=token_hash, access_token_id=token_id, access_expires_at=expires_at, now=now
             ),
@@ -104,9 +139,7 @@ async def revoke(uow: PassportUnitOfWork, event: SessionsRevoked) -> None:
     await uow.publish(event, key=event.passport_id)
 
 
-async def end_family(
-    uow: PassportUnitOfWork, family_id: str, *, reason: Literal["log_out", "refresh_reuse"], now: datetime
-) -> list[SessionsRevoked]:
+async def end_family(uow: PassportUnitOfWork, family_id: str, *, reason: Literal["log_out", "refresh_reuse"], now: datetime) -> list[SessionsRevoked]:
     """Revoke a log-in's refresh tokens and every access token of it that still works."""
     family = await uow.refresh_tokens.revoke_family(family_id, now=now)
     events = []
@@ -139,7 +172,12 @@ async def log_out(uow: PassportUnitOfWork, principal: Principal | None, refresh_
 
 
 async def end_all_sessions(
-    uow: PassportUnitOfWork, passport_id: str, new_version: int, *, reason: Literal["password_reset", "password_change"], now: datetime,
+    uow: PassportUnitOfWork,
+    passport_id: str,
+    new_version: int,
+    *,
+    reason: Literal["password_reset", "password_change"],
+    now: datetime,
     access_lifetime: timedelta,
 ) -> None:
     """After a new password: every token below `new_version` stops working, and no refresh token renews one."""

@@ -20,8 +20,8 @@ from cet_shared.events.contracts import AccountRegistered, SessionsRevoked
 from cet_shared.problems import Problem
 from passport.bootstrap import PassportContainer
 from passport.db.tables import accounts, staff_accounts, staff_recovery_codes
-from passport.domain.accounts import new_opaque_token, new_passport_id, normalise_email
 from passport.db.unit_of_work import SqlPassportUnitOfWork
+from passport.domain.accounts import new_opaque_token, new_passport_id, normalise_email
 from passport.domain.links import PASSWORD_RESET, LinkToken
 from passport.domain.staff import CONSOLE_ROLES, Manager, StaffRuleBroken, StaffScope, new_staff_scope, province_of_school
 from passport.mail_templates import Mail
@@ -51,9 +51,16 @@ class NewStaff:
 
 
 _COLUMNS = (
-    accounts.c.passport_id, accounts.c.email, accounts.c.roles, accounts.c.school_code, accounts.c.created_at,
-    staff_accounts.c.province_code, staff_accounts.c.disabled_at, staff_accounts.c.last_login_at,
-    staff_accounts.c.last_login_address, staff_accounts.c.totp_confirmed_at,
+    accounts.c.passport_id,
+    accounts.c.email,
+    accounts.c.roles,
+    accounts.c.school_code,
+    accounts.c.created_at,
+    staff_accounts.c.province_code,
+    staff_accounts.c.disabled_at,
+    staff_accounts.c.last_login_at,
+    staff_accounts.c.last_login_address,
+    staff_accounts.c.totp_confirmed_at,
 )
 
 
@@ -62,17 +69,23 @@ def _staff_query():  # noqa: ANN202 - a select
     return select(*_COLUMNS).select_from(accounts.outerjoin(staff_accounts, staff_accounts.c.passport_id == accounts.c.passport_id))
 
 
-def _scope_of(row: Any) -> StaffScope:  # noqa: ANN401 - a result row
+def _scope_of(row: Any) -> StaffScope:
     role = next((r for r in CONSOLE_ROLES if r in row.roles), "")
     return StaffScope(role, school_code=row.school_code, province_code=row.province_code)
 
 
-def _view(row: Any) -> dict[str, Any]:  # noqa: ANN401 - a result row
+def _view(row: Any) -> dict[str, Any]:
     return {
-        "passport_id": row.passport_id, "email": row.email, "role": _scope_of(row).role, "school_code": row.school_code,
+        "passport_id": row.passport_id,
+        "email": row.email,
+        "role": _scope_of(row).role,
+        "school_code": row.school_code,
         "province_code": row.province_code or (province_of_school(row.school_code) if row.school_code else None),
-        "disabled": row.disabled_at is not None, "last_login_at": row.last_login_at, "last_login_address": row.last_login_address,
-        "second_factor": row.totp_confirmed_at is not None, "created_at": row.created_at,
+        "disabled": row.disabled_at is not None,
+        "last_login_at": row.last_login_at,
+        "last_login_address": row.last_login_address,
+        "second_factor": row.totp_confirmed_at is not None,
+        "created_at": row.created_at,
     }
 
 
@@ -94,15 +107,17 @@ async def _queue_password_link(ctx: PassportContainer, uow: SqlPassportUnitOfWor
     await uow.links.add(LinkToken(token_hash, passport_id, PASSWORD_RESET, ctx.clock.now() + lifetime))
     links = ctx.links.password_reset(token)
     opening = "考试中心已为您开通CET报名管理平台账号。" if first else "考试中心为您的CET报名管理平台账号重置了密码。"
-    await uow.outbox.queue_mail(Mail(
-        to=email,
-        subject="CET报名管理平台 设置密码",
-        body=(
-            f"您好！\n\n{opening}请点击下面任一链接设置密码（两个链接效果相同，只能使用一次）：\n"
-            f"校园网用户：{links.campus}\n公网用户：{links.public}\n\n"
-            f"链接{int(lifetime.total_seconds() // 3600)}小时内有效。首次登录管理平台时须绑定动态验证码（身份验证器应用）。\n"
-        ),
-    ))
+    await uow.outbox.queue_mail(
+        Mail(
+            to=email,
+            subject="CET报名管理平台 设置密码",
+            body=(
+                f"您好！\n\n{opening}请点击下面任一链接设置密码（两个链接效果相同，只能使用一次）：\n"
+                f"校园网用户：{links.campus}\n公网用户：{links.public}\n\n"
+                f"链接{int(lifetime.total_seconds() // 3600)}小时内有效。首次登录管理平台时须绑定动态验证码（身份验证器应用）。\n"
+            ),
+        )
+    )
 
 
 async def create_staff_account(ctx: PassportContainer, principal: Principal, new: NewStaff) -> str:
@@ -122,26 +137,34 @@ async def create_staff_account(ctx: PassportContainer, principal: Principal, new
             async with uow.session.begin_nested():
                 await uow.session.execute(
                     insert(accounts).values(
-                        passport_id=passport_id, email=new.email.strip(), email_normalised=normalise_email(new.email), email_verified_at=now,
-                        password_hash=unusable, roles=[scope.role], school_code=scope.school_code, created_at=now, updated_at=now,
+                        passport_id=passport_id,
+                        email=new.email.strip(),
+                        email_normalised=normalise_email(new.email),
+                        email_verified_at=now,
+                        password_hash=unusable,
+                        roles=[scope.role],
+                        school_code=scope.school_code,
+                        created_at=now,
+                        updated_at=now,
                     )
                 )
         except IntegrityError:
             raise Problem(409, "email_taken", "该邮箱已注册") from None
-        await uow.session.execute(
-            insert(staff_accounts).values(passport_id=passport_id, province_code=scope.province_code, created_by=principal.passport_id)
-        )
+        await uow.session.execute(insert(staff_accounts).values(passport_id=passport_id, province_code=scope.province_code, created_by=principal.passport_id))
         await _queue_password_link(ctx, uow, passport_id, new.email.strip(), first=True)
         await uow.publish(AccountRegistered(passport_id=passport_id, email=new.email.strip(), registered_at=now), key=passport_id)
         await uow.audit.record(
-            "staff.created", ("account", passport_id), after={"roles": [scope.role], "school_code": scope.school_code, "province_code": scope.province_code},
-            school=scope.school_code, province=scope.province_code,
+            "staff.created",
+            ("account", passport_id),
+            after={"roles": [scope.role], "school_code": scope.school_code, "province_code": scope.province_code},
+            school=scope.school_code,
+            province=scope.province_code,
         )
         await uow.commit()
     return passport_id
 
 
-async def _managed(session, manager: Manager, passport_id: str) -> Any:  # noqa: ANN001, ANN401
+async def _managed(session, manager: Manager, passport_id: str) -> Any:  # noqa: ANN001
     row = (await session.execute(_staff_query().where(accounts.c.passport_id == passport_id).with_for_update(of=accounts))).first()
     if row is None or not row.roles or not set(row.roles) & set(CONSOLE_ROLES) or not manager.may_manage(_scope_of(row)):
         raise staff_not_found()
@@ -156,11 +179,16 @@ async def _end_sessions(ctx: PassportContainer, uow: SqlPassportUnitOfWork, pass
     """Every token of the account stops working in every service (SessionsRevoked)."""
     now = ctx.clock.now()
     version = await uow.session.scalar(
-        update(accounts).where(accounts.c.passport_id == passport_id)
-        .values(token_version=accounts.c.token_version + 1, updated_at=now).returning(accounts.c.token_version)
+        update(accounts)
+        .where(accounts.c.passport_id == passport_id)
+        .values(token_version=accounts.c.token_version + 1, updated_at=now)
+        .returning(accounts.c.token_version)
     )
     event = SessionsRevoked(
-        passport_id=passport_id, reason=reason, token_version_below=version, revoked_at=now,
+        passport_id=passport_id,
+        reason=reason,
+        token_version_below=version,
+        revoked_at=now,
         expires_at=now + max(ctx.signer.lifetime, ctx.settings.staff_access_token_lifetime),
     )
     await uow.record_revocation(event)
@@ -182,13 +210,15 @@ async def set_disabled(ctx: PassportContainer, principal: Principal, passport_id
             )
             await _end_sessions(ctx, uow, passport_id, "account_disabled")
         elif not disabled and row.disabled_at is not None:
-            await uow.session.execute(
-                update(staff_accounts).where(staff_accounts.c.passport_id == passport_id).values(disabled_at=None, disabled_by=None)
-            )
+            await uow.session.execute(update(staff_accounts).where(staff_accounts.c.passport_id == passport_id).values(disabled_at=None, disabled_by=None))
         if disabled != (row.disabled_at is not None):  # a change, not a repeat: audited (who disabled or re-enabled whom)
             await uow.audit.record(
-                "staff.disabled" if disabled else "staff.enabled", ("account", passport_id),
-                before={"disabled": not disabled}, after={"disabled": disabled}, school=row.school_code, province=row.province_code,
+                "staff.disabled" if disabled else "staff.enabled",
+                ("account", passport_id),
+                before={"disabled": not disabled},
+                after={"disabled": disabled},
+                school=row.school_code,
+                province=row.province_code,
             )
         await uow.commit()
     async with ctx.sessions() as session:
@@ -213,8 +243,7 @@ async def reset_second_factor(ctx: PassportContainer, principal: Principal, pass
         row = await _managed(uow.session, manager, passport_id)
         await _ensure_staff_row(uow.session, passport_id, row.province_code)
         await uow.session.execute(
-            update(staff_accounts).where(staff_accounts.c.passport_id == passport_id)
-            .values(totp_secret=None, totp_confirmed_at=None, totp_last_step=None)
+            update(staff_accounts).where(staff_accounts.c.passport_id == passport_id).values(totp_secret=None, totp_confirmed_at=None, totp_last_step=None)
         )
         await uow.session.execute(delete(staff_recovery_codes).where(staff_recovery_codes.c.passport_id == passport_id))
         await _end_sessions(ctx, uow, passport_id, "second_factor_reset")

@@ -61,9 +61,7 @@ def _limits(settings: PassportSettings) -> tuple[RateLimit, RateLimit]:
     )
 
 
-async def begin(
-    uow: PassportUnitOfWork, credentials: Credentials, *, passwords: Passwords, clock: Clock, settings: PassportSettings
-) -> Challenge:
+async def begin(uow: PassportUnitOfWork, credentials: Credentials, *, passwords: Passwords, clock: Clock, settings: PassportSettings) -> Challenge:
     per_account, per_client = _limits(settings)
     email_key = normalise_email(credentials.email)
     async with uow:
@@ -97,8 +95,15 @@ async def begin(
 
 
 async def finish(
-    uow: PassportUnitOfWork, challenge: str, *, code: str | None, recovery_code: str | None, client: str,
-    signer: TokenSigner, clock: Clock, settings: PassportSettings,
+    uow: PassportUnitOfWork,
+    challenge: str,
+    *,
+    code: str | None,
+    recovery_code: str | None,
+    client: str,
+    signer: TokenSigner,
+    clock: Clock,
+    settings: PassportSettings,
 ) -> StaffSession:
     """The second step: a right code spends the challenge and issues a staff token; a wrong one
     counts against the challenge (at most `staff_login_challenge_failures`)."""
@@ -114,7 +119,9 @@ async def finish(
         enrolling = staff.totp_confirmed_at is None
         step = totp.accepted_step(staff.totp_secret, code, now=now, last_used_step=staff.totp_last_step) if code and staff.totp_secret else None
         spent_recovery = (
-            step is None and recovery_code is not None and not enrolling
+            step is None
+            and recovery_code is not None
+            and not enrolling
             and await uow.staff.spend_recovery_code(ticket.passport_id, totp.hash_recovery_code(recovery_code), now=now)
         )
         if step is None and not spent_recovery:
@@ -130,13 +137,21 @@ async def finish(
         role = next(iter(sorted(account.roles)), "staff")
         with audit.acting_as(audit.Actor(ticket.passport_id, role, address=client)):  # no token stands behind a log-in yet
             await uow.audit.record(
-                "staff.logged_in", ("account", ticket.passport_id), after={"second_factor": "enrolled" if enrolling else "code" if code else "recovery_code"},
-                school=account.school_code, province=staff.province_code,
+                "staff.logged_in",
+                ("account", ticket.passport_id),
+                after={"second_factor": "enrolled" if enrolling else "code" if code else "recovery_code"},
+                school=account.school_code,
+                province=staff.province_code,
             )
         # Shorter than a candidate's, and without a refresh token: the next session takes the second factor again.
         opened = await open_session(
-            uow, account, signer=signer, clock=clock, refresh_lifetime=None,
-            access_lifetime=settings.staff_access_token_lifetime, province_code=staff.province_code,
+            uow,
+            account,
+            signer=signer,
+            clock=clock,
+            refresh_lifetime=None,
+            access_lifetime=settings.staff_access_token_lifetime,
+            province_code=staff.province_code,
         )
         await uow.commit()
     return StaffSession(access_token=opened.access_token, passport_id=opened.passport_id, expires_in=opened.expires_in, recovery_codes=codes)

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from cet_shared.auth import TokenVerifier
 from cet_shared import audit_api
+from cet_shared.auth import TokenVerifier
 from cet_shared.web import create_service_app
-from payment.events.consumers import build_consumers
 from payment.api.routes import conflicts, notify, orders
 from payment.bootstrap import PaymentContainer, bootstrap
+from payment.events.consumers import build_consumers
 
 
 def create_app(ctx: PaymentContainer | None = None, token_verifier: TokenVerifier | None = None) -> FastAPI:

@@ -12,7 +12,6 @@ from payment.domain.money import fen_to_yuan
 from payment.domain.money_states import LABELS, REASON_LABELS
 from payment.service.orders import Checkout, OrderSummary
 
-
 OrderStatus = Literal["preview", "open", "paid", "closed", "refund_pending", "refunded", "refund_failed"]
 LineStatus = Literal["unpaid", "paid", "refund_pending", "refunded", "refund_failed"]
 RefundStatus = Literal["refund_pending", "refunded", "refund_failed"]
@@ -61,7 +60,7 @@ class OrderOut(BaseModel):
     refunds: list[RefundOut] = []
 
     @classmethod
-    def of(cls, summary: OrderSummary) -> "OrderOut":
+    def of(cls, summary: OrderSummary) -> OrderOut:
         names = "、".join(f"({line.subject_code}) {line.subject_name}" for line in summary.lines)
         return cls(
             order_id=summary.order_id,
@@ -74,8 +73,15 @@ class OrderOut(BaseModel):
             confirmation=f"您将支付以下科目：{names}，共计{fen_to_yuan(summary.amount_fen)}元",
             refund_status=summary.refund_status,
             refunds=[
-                RefundOut(status=r.state, status_label=LABELS[r.state], amount_fen=r.amount_fen, amount_yuan=fen_to_yuan(r.amount_fen),
-                          reason=r.reason, reason_label=REASON_LABELS.get(r.reason, "款项原路退回"), enrolment_ids=list(r.enrolment_ids))
+                RefundOut(
+                    status=r.state,
+                    status_label=LABELS[r.state],
+                    amount_fen=r.amount_fen,
+                    amount_yuan=fen_to_yuan(r.amount_fen),
+                    reason=r.reason,
+                    reason_label=REASON_LABELS.get(r.reason, "款项原路退回"),
+                    enrolment_ids=list(r.enrolment_ids),
+                )
                 for r in summary.refunds
             ],
         )
@@ -97,7 +103,7 @@ class CheckoutOut(BaseModel):
     redirect: RedirectOut
 
     @classmethod
-    def of(cls, c: Checkout) -> "CheckoutOut":
+    def of(cls, c: Checkout) -> CheckoutOut:
         return cls(
             order_id=c.order_id,
             gateway=c.gateway,

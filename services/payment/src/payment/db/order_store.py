@@ -33,10 +33,13 @@ class SqlOrders:
         rows = await self.session.execute(query.with_for_update(of=enrolments) if lock else query)
         return [
             Subject(
-                r.enrolment_id, r.registration_id,
+                r.enrolment_id,
+                r.registration_id,
                 # The registration's current owner wins (E12 rebinding); the enrolment's own as fallback.
                 r.owner or r.passport_id,
-                r.subject_code, r.subject_name, r.fee_fen,
+                r.subject_code,
+                r.subject_name,
+                r.fee_fen,
                 r.status if r.registration_status != "released" else "cancelled",
                 r.expires_at,
             )

@@ -85,9 +85,9 @@ class SqlReconciliationRuns:
 
     async def completed(self, gateway: str, day: date) -> bool:
         done = await self.session.scalar(
-            select(func.count()).select_from(reconciliation_runs).where(
-                reconciliation_runs.c.gateway == gateway, reconciliation_runs.c.bill_date == day, reconciliation_runs.c.status == "completed"
-            )
+            select(func.count())
+            .select_from(reconciliation_runs)
+            .where(reconciliation_runs.c.gateway == gateway, reconciliation_runs.c.bill_date == day, reconciliation_runs.c.status == "completed")
         )
         return bool(done)
 

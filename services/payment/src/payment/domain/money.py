@@ -24,7 +24,7 @@ def fen_to_yuan(fen: int) -> str:
 
 
 def yuan_to_fen(yuan: str) -> int:
-    """"0.02" → 2. Refuses signs, exponents, more than two decimals, and anything not a plain number."""
+    """ "0.02" → 2. Refuses signs, exponents, more than two decimals, and anything not a plain number."""
     text = (yuan or "").strip()
     if not _YUAN.match(text):
         raise InvalidAmount(f"not a yuan amount: {yuan!r}")

@@ -14,8 +14,14 @@ from dataclasses import dataclass
 REFUND_PENDING, REFUNDED, REFUND_FAILED = "refund_pending", "refunded", "refund_failed"
 SURPLUS = "duplicate_payment"
 LABELS = {
-    "open": "待支付", "paid": "已支付", "closed": "已关闭", "preview": "待确认", "unpaid": "未支付",
-    REFUND_PENDING: "退款中", REFUNDED: "已退款", REFUND_FAILED: "退款失败，请联系客服",
+    "open": "待支付",
+    "paid": "已支付",
+    "closed": "已关闭",
+    "preview": "待确认",
+    "unpaid": "未支付",
+    REFUND_PENDING: "退款中",
+    REFUNDED: "已退款",
+    REFUND_FAILED: "退款失败，请联系客服",
 }
 REASON_LABELS = {
     "late_payment_no_seat": "支付时科目已过期且考位已满，款项原路退回",

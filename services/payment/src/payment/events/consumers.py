@@ -32,7 +32,9 @@ async def _close_open_orders(uow: UnitOfWork, enrolment_id, reason: str) -> None
         (await uow.session.execute(select(order_items.c.order_id).where(order_items.c.enrolment_id == enrolment_id, order_items.c.open))).scalars()
     )
     if order_ids:
-        await uow.session.execute(update(orders).where(orders.c.order_id.in_(order_ids), orders.c.status == "open").values(status="closed", closed_reason=reason))
+        await uow.session.execute(
+            update(orders).where(orders.c.order_id.in_(order_ids), orders.c.status == "open").values(status="closed", closed_reason=reason)
+        )
         await uow.session.execute(update(order_items).where(order_items.c.order_id.in_(order_ids)).values(open=False))
 
 
@@ -49,18 +51,16 @@ def build_consumers(ctx: PaymentContainer) -> list[EventConsumer]:
     @consumer.handles(RegistrationRebound)
     async def rebound(uow: UnitOfWork, event: RegistrationRebound, envelope: EventEnvelope) -> None:
         statement = insert(registrations).values(registration_id=event.registration_id, passport_id=event.new_passport_id, status="bound")
-        await uow.session.execute(
-            statement.on_conflict_do_update(index_elements=["registration_id"], set_={"passport_id": event.new_passport_id})
-        )
-        await uow.session.execute(
-            update(enrolments).where(enrolments.c.registration_id == event.registration_id).values(passport_id=event.new_passport_id)
-        )
+        await uow.session.execute(statement.on_conflict_do_update(index_elements=["registration_id"], set_={"passport_id": event.new_passport_id}))
+        await uow.session.execute(update(enrolments).where(enrolments.c.registration_id == event.registration_id).values(passport_id=event.new_passport_id))
 
     @consumer.handles(RegistrationReleased)
     async def released(uow: UnitOfWork, event: RegistrationReleased, envelope: EventEnvelope) -> None:
         await uow.session.execute(update(registrations).where(registrations.c.registration_id == event.registration_id).values(status="released"))
         # E9: the registration is gone, and with it whatever its open orders were for.
-        for enrolment_id in (await uow.session.execute(select(enrolments.c.enrolment_id).where(enrolments.c.registration_id == event.registration_id))).scalars():
+        for enrolment_id in (
+            await uow.session.execute(select(enrolments.c.enrolment_id).where(enrolments.c.registration_id == event.registration_id))
+        ).scalars():
             await _close_open_orders(uow, enrolment_id, "registration_released")
 
     @consumer.handles(SubjectEnrolled)
@@ -81,9 +81,7 @@ def build_consumers(ctx: PaymentContainer) -> list[EventConsumer]:
         )
 
     async def left(uow: UnitOfWork, enrolment_id, status: str) -> None:  # noqa: ANN001
-        await uow.session.execute(
-            update(enrolments).where(enrolments.c.enrolment_id == enrolment_id, enrolments.c.status == "unpaid").values(status=status)
-        )
+        await uow.session.execute(update(enrolments).where(enrolments.c.enrolment_id == enrolment_id, enrolments.c.status == "unpaid").values(status=status))
         await _close_open_orders(uow, enrolment_id, f"subject_{status}")
 
     @consumer.handles(SubjectCancelled)

@@ -20,8 +20,8 @@ from cet_shared.clock import SHANGHAI, to_shanghai
 from payment.domain.orders import PAYEASE_BANKS
 from payment.gateways.alipay import TIME_FORMAT
 from payment.gateways.signing import alipay_sign_content, hmac_md5_equal, load_private_key, load_public_key, rsa2_sign, rsa2_verify
-from payment.sandbox.keys import APP_PUBLIC, PAYEASE_GATEWAY_PRIVATE, PAYEASE_KEY, ensure_merchant_keys, new_alipay_key
 from payment.sandbox.controls import controls_router
+from payment.sandbox.keys import APP_PUBLIC, PAYEASE_GATEWAY_PRIVATE, PAYEASE_KEY, ensure_merchant_keys, new_alipay_key
 from payment.sandbox.settings import SandboxSettings
 from payment.sandbox.state import SandboxState, Trade
 from payment.sandbox.web import page, pay_page, read_form
@@ -132,13 +132,20 @@ def create_app(settings: SandboxSettings | None = None, *, state: SandboxState |
             amount = Decimal(str(biz.get("refund_amount", "")))
         except InvalidOperation:
             return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.INVALID_PARAMETER"}
-        fund_change, error = s.refund(trade, request_no=str(biz.get("out_request_no") or trade.out_trade_no), amount=amount, reason=str(biz.get("refund_reason", "")))
+        fund_change, error = s.refund(
+            trade, request_no=str(biz.get("out_request_no") or trade.out_trade_no), amount=amount, reason=str(biz.get("refund_reason", ""))
+        )
         if error:
             return {"code": "40004", "msg": "Business Failed", "sub_code": error}
         return {
-            "code": "10000", "msg": "Success", "trade_no": trade.trade_no, "out_trade_no": trade.out_trade_no,
-            "buyer_logon_id": "cet***@sandbox.test", "fund_change": "Y" if fund_change else "N",
-            "refund_fee": f"{trade.refunded:.2f}", "gmt_refund_pay": to_shanghai(s.now()).strftime(TIME_FORMAT),
+            "code": "10000",
+            "msg": "Success",
+            "trade_no": trade.trade_no,
+            "out_trade_no": trade.out_trade_no,
+            "buyer_logon_id": "cet***@sandbox.test",
+            "fund_change": "Y" if fund_change else "N",
+            "refund_fee": f"{trade.refunded:.2f}",
+            "gmt_refund_pay": to_shanghai(s.now()).strftime(TIME_FORMAT),
         }
 
     @app.post("/alipay/pay")
@@ -188,8 +195,13 @@ def create_app(settings: SandboxSettings | None = None, *, state: SandboxState |
         if f.get("v_mid") != s.settings.payease_merchant_id or not hmac_md5_equal(s.payease_key, text, f.get("v_md5info", ""), s.settings.payease_charset):
             return page("首信易支付", "<p>数字签名错误，请联系商户</p>")
         trade = s.open_trade(
-            gateway="payease", out_trade_no=f["v_oid"], amount=f.get("v_amount", ""), subject="订单 " + f["v_oid"],
-            notify_url=s.settings.payease_notify_url, return_url=f.get("v_url", ""), bank=f.get("v_pmode") or None,
+            gateway="payease",
+            out_trade_no=f["v_oid"],
+            amount=f.get("v_amount", ""),
+            subject="订单 " + f["v_oid"],
+            notify_url=s.settings.payease_notify_url,
+            return_url=f.get("v_url", ""),
+            bank=f.get("v_pmode") or None,
         )
         bank = PAYEASE_BANKS.get(trade.bank or "", "")
         return pay_page("首信易支付（沙箱）", trade, "/payease/pay", f"<tr><td>支付银行</td><td>{escape(bank)}</td></tr>")

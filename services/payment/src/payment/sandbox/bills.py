@@ -11,10 +11,34 @@ from cet_shared.clock import to_shanghai
 from payment.gateways.alipay import beijing_time
 
 
-def alipay_trade_bill(seller_id: str, trades: list, day: date, now: datetime) -> bytes:  # noqa: ANN001 - sandbox Trades
-    header = ["支付宝交易号", "商户订单号", "业务类型", "商品名称", "创建时间", "完成时间", "门店编号", "门店名称", "操作员", "终端号",
-              "对方账户", "订单金额（元）", "商家实收（元）", "支付宝红包（元）", "集分宝（元）", "支付宝优惠（元）", "商家优惠（元）",
-              "券核销金额（元）", "券名称", "商家红包消费金额（元）", "卡消费金额（元）", "退款批次号/请求号", "服务费（元）", "分润（元）", "备注"]
+def alipay_trade_bill(seller_id: str, trades: list, day: date, now: datetime) -> bytes:
+    header = [
+        "支付宝交易号",
+        "商户订单号",
+        "业务类型",
+        "商品名称",
+        "创建时间",
+        "完成时间",
+        "门店编号",
+        "门店名称",
+        "操作员",
+        "终端号",
+        "对方账户",
+        "订单金额（元）",
+        "商家实收（元）",
+        "支付宝红包（元）",
+        "集分宝（元）",
+        "支付宝优惠（元）",
+        "商家优惠（元）",
+        "券核销金额（元）",
+        "券名称",
+        "商家红包消费金额（元）",
+        "卡消费金额（元）",
+        "退款批次号/请求号",
+        "服务费（元）",
+        "分润（元）",
+        "备注",
+    ]
     out = io.StringIO()
     out.write("#支付宝业务明细查询\n")
     out.write(f"#账号：[{seller_id}0156]\n")
@@ -25,8 +49,35 @@ def alipay_trade_bill(seller_id: str, trades: list, day: date, now: datetime) ->
     count = 0
     for t in trades:
         amount = t.statement_amount or t.amount
-        writer.writerow([t.trade_no + "\t", t.out_trade_no + "\t", "交易", t.subject, beijing_time(t.created_at), beijing_time(t.paid_at),
-                         "", "", "", "", "cet***@sandbox.test", amount, amount, "0.00", "0.00", "0.00", "0.00", "0.00", "", "0.00", "0.00", "", "0.00", "0.00", ""])
+        writer.writerow(
+            [
+                t.trade_no + "\t",
+                t.out_trade_no + "\t",
+                "交易",
+                t.subject,
+                beijing_time(t.created_at),
+                beijing_time(t.paid_at),
+                "",
+                "",
+                "",
+                "",
+                "cet***@sandbox.test",
+                amount,
+                amount,
+                "0.00",
+                "0.00",
+                "0.00",
+                "0.00",
+                "0.00",
+                "",
+                "0.00",
+                "0.00",
+                "",
+                "0.00",
+                "0.00",
+                "",
+            ]
+        )
         count += 1
     out.write("#-----------------------------------------业务明细列表结束------------------------------------\n")
     out.write(f"#交易合计：{count}笔\n")
@@ -37,4 +88,3 @@ def alipay_trade_bill(seller_id: str, trades: list, day: date, now: datetime) ->
         bundle.writestr(f"{stem}_业务明细.csv", out.getvalue().encode("gbk"))
         bundle.writestr(f"{stem}_业务明细(汇总).csv", f"#支付宝业务汇总查询\n交易笔数,{count}\n".encode("gbk"))
     return buffer.getvalue()
-

@@ -28,9 +28,14 @@ QUERY_FAULTS = ("fail", "unpaid", "not_found", "amount:", "trade_no:")
 
 def trade_json(trade: Trade) -> dict:
     return {
-        "gateway": trade.gateway, "out_trade_no": trade.out_trade_no, "trade_no": trade.trade_no, "status": trade.status,
-        "amount": trade.amount, "refunds": [{"request_no": r.request_no, "amount": f"{r.amount:.2f}"} for r in trade.refunds],
-        "statement_amount": trade.statement_amount, "in_statement": trade.in_statement,
+        "gateway": trade.gateway,
+        "out_trade_no": trade.out_trade_no,
+        "trade_no": trade.trade_no,
+        "status": trade.status,
+        "amount": trade.amount,
+        "refunds": [{"request_no": r.request_no, "amount": f"{r.amount:.2f}"} for r in trade.refunds],
+        "statement_amount": trade.statement_amount,
+        "in_statement": trade.in_statement,
     }
 
 
@@ -73,13 +78,17 @@ def controls_router(sandbox: Callable[[Request], SandboxState]) -> APIRouter:
                 + _button(f"{base}/query-fault", "查询谎报未付", mode="unpaid")
                 + _button(f"{base}/query-fault", "查询正常", mode="none")
             )
-            rows += (f"<tr><td>{escape(t.gateway)}</td><td>{escape(t.out_trade_no)}</td><td>{escape(t.trade_no)}</td>"
-                     f"<td>{escape(t.status)}</td><td>¥{escape(t.amount)}</td><td>{buttons}</td></tr>")
-        modes = "".join(_button("/sandbox/notifications", f"通知：{label}", mode=mode)
-                        for mode, label in (("deliver", "正常发送"), ("hold", "暂存"), ("drop", "丢弃")))
+            rows += (
+                f"<tr><td>{escape(t.gateway)}</td><td>{escape(t.out_trade_no)}</td><td>{escape(t.trade_no)}</td>"
+                f"<td>{escape(t.status)}</td><td>¥{escape(t.amount)}</td><td>{buttons}</td></tr>"
+            )
+        modes = "".join(
+            _button("/sandbox/notifications", f"通知：{label}", mode=mode) for mode, label in (("deliver", "正常发送"), ("hold", "暂存"), ("drop", "丢弃"))
+        )
         delay = _button("/sandbox/notifications", "通知延迟5秒", delay_seconds="5") + _button("/sandbox/notifications", "不延迟", delay_seconds="0")
         release = _button("/sandbox/notifications/release", "按序发送暂存通知", order="fifo") + _button(
-            "/sandbox/notifications/release", "倒序发送暂存通知", order="reverse")
+            "/sandbox/notifications/release", "倒序发送暂存通知", order="reverse"
+        )
         state = f"<p>通知方式：{escape(c.notify_mode)}，延迟 {c.delay_seconds:g} 秒，暂存 {len(c.held)} 条；查询故障：{escape(json.dumps(c.query_faults, ensure_ascii=False))}</p>"
         table = f"<table><tr><th>网关</th><th>商户订单号</th><th>交易号</th><th>状态</th><th>金额</th><th>操作</th></tr>{rows}</table>"
         return page("支付沙箱 测试控制台", state + f"<p>{modes}{delay}</p><p>{release}</p>" + table)

@@ -8,7 +8,7 @@ import random
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -79,7 +79,7 @@ class Controls:
 
     notify_mode: str = "deliver"  # deliver | hold (until released) | drop
     delay_seconds: float = 0.0  # before a trade's first notification, real seconds
-    held: list[tuple["Trade", dict[str, str]]] = field(default_factory=list)
+    held: list[tuple[Trade, dict[str, str]]] = field(default_factory=list)
     # out_trade_no (or "*") → fail | unpaid | not_found | amount:<yuan> | trade_no:<number>
     query_faults: dict[str, str] = field(default_factory=dict)
 
@@ -89,8 +89,14 @@ class Controls:
 
 class SandboxState:
     def __init__(
-        self, settings: SandboxSettings, *, alipay_key: rsa.RSAPrivateKey, app_public_key: rsa.RSAPublicKey, payease_key: str,
-        payease_rsa_key: rsa.RSAPrivateKey, notify_transport: httpx.AsyncBaseTransport | None = None,
+        self,
+        settings: SandboxSettings,
+        *,
+        alipay_key: rsa.RSAPrivateKey,
+        app_public_key: rsa.RSAPublicKey,
+        payease_key: str,
+        payease_rsa_key: rsa.RSAPrivateKey,
+        notify_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
         self.alipay_key = alipay_key
@@ -102,7 +108,7 @@ class SandboxState:
         self.deliveries: list[Delivery] = []
         self._serial = 0
         self.bill_tokens: set[str] = set()
-        self._random = random.Random(settings.seed)
+        self._random = random.Random(settings.seed)  # noqa: S311 - a seeded, repeatable sandbox, not a secret
         self._tasks: set[asyncio.Task] = set()
         self._http = httpx.AsyncClient(timeout=10.0, transport=notify_transport)
 
@@ -113,7 +119,7 @@ class SandboxState:
         await self._http.aclose()
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def open_trade(self, **kwargs) -> Trade:  # noqa: ANN003
         existing = self.trades.get(kwargs["out_trade_no"])
@@ -192,7 +198,9 @@ class SandboxState:
             "v_amount": overrides.get("amount", trade.amount),
             "v_moneytype": "0",
         }
-        fields["v_mac"] = hmac_md5(self.payease_key, fields["v_oid"] + fields["v_pmode"] + fields["v_pstatus"] + fields["v_pstring"] + fields["v_count"], charset)
+        fields["v_mac"] = hmac_md5(
+            self.payease_key, fields["v_oid"] + fields["v_pmode"] + fields["v_pstatus"] + fields["v_pstring"] + fields["v_count"], charset
+        )
         fields["v_md5money"] = hmac_md5(self.payease_key, fields["v_amount"] + fields["v_moneytype"], charset)
         fields["v_sign"] = payease_rsa_sign(self.payease_rsa_key, payease_sign_content(fields), charset)
         return fields
@@ -282,10 +290,7 @@ class SandboxState:
         return True, ""
 
     def paid_on(self, gateway: str, day: date) -> list[Trade]:
-        return [
-            t for t in self.trades.values()
-            if t.gateway == gateway and t.paid_at is not None and to_shanghai(t.paid_at).date() == day and t.in_statement
-        ]
+        return [t for t in self.trades.values() if t.gateway == gateway and t.paid_at is not None and to_shanghai(t.paid_at).date() == day and t.in_statement]
 
     def alipay_bill(self, day: date) -> bytes:
         return alipay_trade_bill(self.settings.alipay_seller_id, self.paid_on("alipay", day), day, self.now())

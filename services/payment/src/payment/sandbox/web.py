@@ -14,7 +14,7 @@ from payment.sandbox.state import Trade
 def page(title: str, body: str) -> HTMLResponse:
     return HTMLResponse(
         f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        '<style>body{font-family:sans-serif;max-width:36em;margin:3em auto}table td{padding:.3em 1em}'
+        "<style>body{font-family:sans-serif;max-width:36em;margin:3em auto}table td{padding:.3em 1em}"
         "button{font-size:1.1em;padding:.5em 2em}</style></head>"
         f"<body><h1>{escape(title)}</h1>{body}<p><small>沙箱环境：不会产生真实扣款</small></p></body></html>"
     )

@@ -57,8 +57,15 @@ async def settle_conflict(uow: PaymentUnitOfWork, clock: Clock, gateways: Gatewa
         return await _to_support(uow, conflict, f"trade query amount unreadable: {state.amount_yuan!r}")
     async with uow:
         result = await apply_payment(
-            uow, gateway=conflict.gateway, out_trade_no=conflict.out_trade_no, transaction_id=state.transaction_id, amount_fen=amount_fen,
-            paid_at=state.paid_at or clock.now(), source="query", now=clock.now(), confirmed=True,
+            uow,
+            gateway=conflict.gateway,
+            out_trade_no=conflict.out_trade_no,
+            transaction_id=state.transaction_id,
+            amount_fen=amount_fen,
+            paid_at=state.paid_at or clock.now(),
+            source="query",
+            now=clock.now(),
+            confirmed=True,
         )
         if result.outcome in SETTLED_OUTCOMES:
             # Also when the query gives another number (the reported one was wrong) or confirms
@@ -67,7 +74,12 @@ async def settle_conflict(uow: PaymentUnitOfWork, clock: Clock, gateways: Gatewa
             if state.transaction_id != conflict.transaction_id:
                 resolution += f": transaction {state.transaction_id[:64]}"
             await uow.payments.settle_conflict(conflict_id, resolution, clock.now())
-            await uow.audit.record("payment.conflict_settled", ("payment_conflict", conflict_id), before={"status": conflict.status}, after={"status": "settled", "resolution": resolution, "outcome": result.outcome})
+            await uow.audit.record(
+                "payment.conflict_settled",
+                ("payment_conflict", conflict_id),
+                before={"status": conflict.status},
+                after={"status": "settled", "resolution": resolution, "outcome": result.outcome},
+            )
         await uow.commit()
     if result.outcome not in SETTLED_OUTCOMES:
         return await _to_support(uow, conflict, f"confirmed payment not applied: {result.outcome}")

@@ -60,9 +60,7 @@ class OrderSummary:
     refunds: tuple[RefundView, ...] = ()
 
 
-async def _payable(
-    uow: PaymentUnitOfWork, passport_id: str, enrolment_ids: list[uuid.UUID], clock: Clock, *, lock: bool
-) -> tuple[list[Subject], int]:
+async def _payable(uow: PaymentUnitOfWork, passport_id: str, enrolment_ids: list[uuid.UUID], clock: Clock, *, lock: bool) -> tuple[list[Subject], int]:
     """The requested subjects if the candidate may pay them (Y1), and their amount."""
     subjects = await uow.orders.subjects(enrolment_ids, lock=lock)
     candidates = [PayableEnrolment(s.enrolment_id, s.registration_id, s.passport_id, s.status, s.fee_fen, s.expires_at) for s in subjects]
@@ -101,9 +99,7 @@ async def await_projection(uow: PaymentUnitOfWork, settings: PaymentSettings, pa
         await asyncio.sleep(settings.projection_poll.total_seconds())
 
 
-async def preview_order(
-    uow: PaymentUnitOfWork, clock: Clock, settings: PaymentSettings, principal: Principal, enrolment_ids: list[uuid.UUID]
-) -> OrderSummary:
+async def preview_order(uow: PaymentUnitOfWork, clock: Clock, settings: PaymentSettings, principal: Principal, enrolment_ids: list[uuid.UUID]) -> OrderSummary:
     """Y1 去支付: what the candidate is asked to confirm. Nothing is stored."""
     await await_projection(uow, settings, principal.passport_id, enrolment_ids)
     async with uow:
@@ -111,9 +107,7 @@ async def preview_order(
     return OrderSummary(None, subjects[0].registration_id, "preview", amount, _lines(subjects))
 
 
-async def create_order(
-    uow: PaymentUnitOfWork, clock: Clock, settings: PaymentSettings, principal: Principal, enrolment_ids: list[uuid.UUID]
-) -> OrderSummary:
+async def create_order(uow: PaymentUnitOfWork, clock: Clock, settings: PaymentSettings, principal: Principal, enrolment_ids: list[uuid.UUID]) -> OrderSummary:
     """Y1 确定: the order. Asking again for the same subjects returns the same open order."""
     await await_projection(uow, settings, principal.passport_id, enrolment_ids)  # before any lock is taken
     requested = set(enrolment_ids)
@@ -141,8 +135,13 @@ async def _summary(uow: PaymentUnitOfWork, order_id: uuid.UUID) -> OrderSummary:
     views = (await uow.refunds.views([order_id])).get(order_id, [])
     lines = [replace(line, status=line_state(order.status, line.enrolment_id, views)) for line in await uow.orders.lines(order_id)]
     return OrderSummary(
-        order.order_id, order.registration_id, order_state(order.status, order.amount_fen, views), order.amount_fen, lines,
-        refund_status=combined(v.state for v in views), refunds=tuple(views),
+        order.order_id,
+        order.registration_id,
+        order_state(order.status, order.amount_fen, views),
+        order.amount_fen,
+        lines,
+        refund_status=combined(v.state for v in views),
+        refunds=tuple(views),
     )
 
 
@@ -183,8 +182,14 @@ class Checkout:
 
 
 async def checkout(
-    uow: PaymentUnitOfWork, clock: Clock, settings: PaymentSettings, gateways: Gateways,
-    principal: Principal, order_id: uuid.UUID, gateway: str, bank: str | None,
+    uow: PaymentUnitOfWork,
+    clock: Clock,
+    settings: PaymentSettings,
+    gateways: Gateways,
+    principal: Principal,
+    order_id: uuid.UUID,
+    gateway: str,
+    bank: str | None,
 ) -> Checkout:
     """Y2: the chosen platform, its confirmation text, and the form that takes the browser there."""
     if gateway == PAYEASE and bank not in PAYEASE_BANKS:

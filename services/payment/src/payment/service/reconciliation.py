@@ -69,8 +69,12 @@ async def reconcile(uow: PaymentUnitOfWork, clock: Clock, gateways: Gateways, ga
     await _check_ours(uow, report, day, seen)
     for outcome in await settle_open_conflicts(uow, clock, gateways, gateway):  # those raised since the last run, or left with support
         report.findings.append(
-            Finding(CONFLICT_SETTLED if outcome.settled else CONFLICT_OPEN, outcome.out_trade_no, outcome.transaction_id,
-                    detail=f"open conflict {outcome.conflict_id}: {outcome.outcome}")
+            Finding(
+                CONFLICT_SETTLED if outcome.settled else CONFLICT_OPEN,
+                outcome.out_trade_no,
+                outcome.transaction_id,
+                detail=f"open conflict {outcome.conflict_id}: {outcome.outcome}",
+            )
         )
     await _finish(uow, clock, report, status="completed")
     return report
@@ -93,13 +97,25 @@ async def _check_line(uow: PaymentUnitOfWork, clock: Clock, gateways: Gateways, 
         return
     async with uow:
         result = await apply_payment(
-            uow, gateway=report.gateway, out_trade_no=line.out_trade_no, transaction_id=line.transaction_id, amount_fen=amount,
-            paid_at=line.paid_at or clock.now(), source="reconciliation", now=clock.now(),
+            uow,
+            gateway=report.gateway,
+            out_trade_no=line.out_trade_no,
+            transaction_id=line.transaction_id,
+            amount_fen=amount,
+            paid_at=line.paid_at or clock.now(),
+            source="reconciliation",
+            now=clock.now(),
         )
         if result.outcome == AMOUNT_MISMATCH:
             order = await uow.orders.get(result.order_id) if result.order_id else None
             report.findings.append(
-                Finding(AMOUNT_MISMATCH, *ids, gateway_amount_fen=amount, our_amount_fen=order.amount_fen if order else None, detail="order amount differs; not settled")
+                Finding(
+                    AMOUNT_MISMATCH,
+                    *ids,
+                    gateway_amount_fen=amount,
+                    our_amount_fen=order.amount_fen if order else None,
+                    detail="order amount differs; not settled",
+                )
             )
         elif result.outcome == UNKNOWN_ORDER:
             report.findings.append(Finding(UNKNOWN_ORDER, *ids, gateway_amount_fen=amount, detail="no such order here"))
@@ -112,8 +128,12 @@ async def _check_line(uow: PaymentUnitOfWork, clock: Clock, gateways: Gateways, 
         assert result.conflict_id is not None
         settled = await settle_conflict(uow, clock, gateways, result.conflict_id)
         report.findings.append(
-            Finding(CONFLICT_SETTLED if settled.settled else CONFLICT_OPEN, *ids, gateway_amount_fen=amount,
-                    detail=f"transaction id recorded for another order (conflict {result.conflict_id}): {settled.outcome}")
+            Finding(
+                CONFLICT_SETTLED if settled.settled else CONFLICT_OPEN,
+                *ids,
+                gateway_amount_fen=amount,
+                detail=f"transaction id recorded for another order (conflict {result.conflict_id}): {settled.outcome}",
+            )
         )
 
 
@@ -123,7 +143,9 @@ async def _check_ours(uow: PaymentUnitOfWork, report: RunReport, day: date, seen
         ours = await uow.payments.paid_between(report.gateway, start, end)
     for out_trade_no, transaction_id, amount in ours:
         if (out_trade_no, transaction_id) not in seen:
-            report.findings.append(Finding(MISSING_THERE, out_trade_no, transaction_id, our_amount_fen=amount, detail="recorded here, absent from the gateway statement"))
+            report.findings.append(
+                Finding(MISSING_THERE, out_trade_no, transaction_id, our_amount_fen=amount, detail="recorded here, absent from the gateway statement")
+            )
 
 
 async def _finish(uow: PaymentUnitOfWork, clock: Clock, report: RunReport, *, status: str, error: str | None = None) -> None:
@@ -131,7 +153,11 @@ async def _finish(uow: PaymentUnitOfWork, clock: Clock, report: RunReport, *, st
     async with uow:
         await uow.payments.add_findings(report.findings, run_id=report.run_id)
         await uow.reconciliation.finish(report.run_id, status=status, at=clock.now(), summary=summary)
-        await uow.audit.record("reconciliation.finished", ("reconciliation_run", report.run_id), after={"gateway": report.gateway, "bill_date": report.bill_date, "status": status, "summary": summary})
+        await uow.audit.record(
+            "reconciliation.finished",
+            ("reconciliation_run", report.run_id),
+            after={"gateway": report.gateway, "bill_date": report.bill_date, "status": status, "summary": summary},
+        )
         await uow.commit()
 
 

@@ -57,8 +57,14 @@ async def refresh(
             continue
         async with uow:
             result = await apply_payment(
-                uow, gateway=attempt.gateway, out_trade_no=attempt.out_trade_no, transaction_id=state.transaction_id,
-                amount_fen=amount_fen, paid_at=state.paid_at or clock.now(), source="query", now=clock.now(),
+                uow,
+                gateway=attempt.gateway,
+                out_trade_no=attempt.out_trade_no,
+                transaction_id=state.transaction_id,
+                amount_fen=amount_fen,
+                paid_at=state.paid_at or clock.now(),
+                source="query",
+                now=clock.now(),
                 confirmed=True,  # the gateway's own query: a conflicting transaction id is recorded, and settled
             )
             await uow.commit()
@@ -72,7 +78,11 @@ async def refresh(
         orders = await uow.orders.of_registration(registration_id)
         views = await uow.refunds.views([o.order_id for o in orders])
     return [
-        RefreshResult(o.order_id, order_state(o.status, o.amount_fen, views.get(o.order_id, [])), o.order_id in settled,
-                      combined(v.state for v in views.get(o.order_id, [])))
+        RefreshResult(
+            o.order_id,
+            order_state(o.status, o.amount_fen, views.get(o.order_id, [])),
+            o.order_id in settled,
+            combined(v.state for v in views.get(o.order_id, [])),
+        )
         for o in orders
     ]

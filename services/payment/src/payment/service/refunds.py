@@ -77,13 +77,31 @@ async def process_one(uow: PaymentUnitOfWork, clock: Clock, settings: PaymentSet
             if failed:  # the candidate's page says so, and support takes it from here
                 await uow.publish(
                     RefundFailed(
-                        order_id=refund.order_id, registration_id=refund.registration_id, enrolment_ids=refund.enrolment_ids,
-                        amount_fen=refund.amount_fen, failed_at=now, passport_id=await _owner(uow, refund.order_id), reason=refund.reason,
+                        order_id=refund.order_id,
+                        registration_id=refund.registration_id,
+                        enrolment_ids=refund.enrolment_ids,
+                        amount_fen=refund.amount_fen,
+                        failed_at=now,
+                        passport_id=await _owner(uow, refund.order_id),
+                        reason=refund.reason,
                     ),
                     key=str(refund.registration_id),
                 )
-                alert("refund_failed", "refund %s of order %s (%d fen) failed %d times: %s", refund.refund_id, refund.order_id, refund.amount_fen, attempts_made, exc)
-                await uow.audit.record("refund.failed", ("refund", refund.refund_id), before={"status": "pending"}, after={"status": "failed", "attempts": attempts_made, "amount_fen": refund.amount_fen})
+                alert(
+                    "refund_failed",
+                    "refund %s of order %s (%d fen) failed %d times: %s",
+                    refund.refund_id,
+                    refund.order_id,
+                    refund.amount_fen,
+                    attempts_made,
+                    exc,
+                )
+                await uow.audit.record(
+                    "refund.failed",
+                    ("refund", refund.refund_id),
+                    before={"status": "pending"},
+                    after={"status": "failed", "attempts": attempts_made, "amount_fen": refund.amount_fen},
+                )
             await uow.commit()
             log.warning("refund %s failed (attempt %d): %s", refund.refund_id, attempts_made, exc)
             return refund.refund_id
@@ -97,13 +115,20 @@ async def process_one(uow: PaymentUnitOfWork, clock: Clock, settings: PaymentSet
                 amount_fen=refund.amount_fen,
                 refunded_at=now,
                 passport_id=await _owner(uow, refund.order_id),
-                subjects=[PaidSubject(enrolment_id=s.enrolment_id, subject_code=s.subject_code, subject_name=s.subject_name, fee_fen=s.fee_fen) for s in subjects],
+                subjects=[
+                    PaidSubject(enrolment_id=s.enrolment_id, subject_code=s.subject_code, subject_name=s.subject_name, fee_fen=s.fee_fen) for s in subjects
+                ],
                 reason=refund.reason,
                 gateway=pending.gateway,
             ),
             key=str(refund.registration_id),
         )
-        await uow.audit.record("refund.completed", ("refund", refund.refund_id), before={"status": "pending"}, after={"status": "completed", "amount_fen": refund.amount_fen, "gateway": pending.gateway, "order_id": refund.order_id})
+        await uow.audit.record(
+            "refund.completed",
+            ("refund", refund.refund_id),
+            before={"status": "pending"},
+            after={"status": "completed", "amount_fen": refund.amount_fen, "gateway": pending.gateway, "order_id": refund.order_id},
+        )
         await uow.commit()
         return refund.refund_id
 

@@ -69,27 +69,62 @@ async def apply_payment(
         # Applied only on the gateway query's word, and only as a payment of this order's amount.
         applicable = confirmed and not same and amount_fen == order.amount_fen
         conflict_id = await record_conflict(
-            uow, gateway=gateway, transaction_id=transaction_id, out_trade_no=out_trade_no, order_id=order.order_id,
-            amount_fen=amount_fen, source=source, existing=recorded[0], settled=applicable, now=now,
+            uow,
+            gateway=gateway,
+            transaction_id=transaction_id,
+            out_trade_no=out_trade_no,
+            order_id=order.order_id,
+            amount_fen=amount_fen,
+            source=source,
+            existing=recorded[0],
+            settled=applicable,
+            now=now,
         )
         if not applicable:
             return Settlement(CONFLICT, order.order_id, conflict_id=conflict_id)
     paid_before = order.status == "paid"
     payment_id = uuid.uuid4()
     payment = PaymentRecord(
-        payment_id, order.order_id, attempt.attempt_id, gateway, transaction_id, amount_fen, paid_at, source,
-        "surplus" if paid_before else APPLIED, now,
+        payment_id,
+        order.order_id,
+        attempt.attempt_id,
+        gateway,
+        transaction_id,
+        amount_fen,
+        paid_at,
+        source,
+        "surplus" if paid_before else APPLIED,
+        now,
     )
     if not await uow.payments.add(payment):
         return Settlement(DUPLICATE, order.order_id)
-    await uow.audit.record("payment.recorded", ("order", order.order_id), before={"status": order.status}, after={"payment_id": payment_id, "amount_fen": amount_fen, "gateway": gateway, "transaction_id": transaction_id, "source": source, "surplus": paid_before}, candidate=order.passport_id)
+    await uow.audit.record(
+        "payment.recorded",
+        ("order", order.order_id),
+        before={"status": order.status},
+        after={
+            "payment_id": payment_id,
+            "amount_fen": amount_fen,
+            "gateway": gateway,
+            "transaction_id": transaction_id,
+            "source": source,
+            "surplus": paid_before,
+        },
+        candidate=order.passport_id,
+    )
     lines = await uow.orders.lines(order.order_id)
     enrolment_ids = [line.enrolment_id for line in lines]
     if paid_before:
         # The candidate paid the same order twice (e.g. through both gateways): give it back.
         await request_refund(
-            uow, payment_id=payment_id, order_id=order.order_id, registration_id=order.registration_id,
-            enrolment_ids=enrolment_ids, amount_fen=amount_fen, reason="duplicate_payment", now=now,
+            uow,
+            payment_id=payment_id,
+            order_id=order.order_id,
+            registration_id=order.registration_id,
+            enrolment_ids=enrolment_ids,
+            amount_fen=amount_fen,
+            reason="duplicate_payment",
+            now=now,
         )
         return Settlement(SURPLUS_REFUNDED, order.order_id, payment_id, conflict_id)
     # Paid even when the order was closed because a subject expired meanwhile: the money is real,
@@ -116,25 +151,60 @@ async def apply_payment(
 
 
 async def record_conflict(
-    uow: PaymentUnitOfWork, *, gateway: str, transaction_id: str, out_trade_no: str, order_id: uuid.UUID, amount_fen: int,
-    source: str, existing: PaymentRecord, settled: bool, now: datetime,
+    uow: PaymentUnitOfWork,
+    *,
+    gateway: str,
+    transaction_id: str,
+    out_trade_no: str,
+    order_id: uuid.UUID,
+    amount_fen: int,
+    source: str,
+    existing: PaymentRecord,
+    settled: bool,
+    now: datetime,
 ) -> int:
     """Record (or count again) the conflict; the first time it is also a reconciliation finding.
     Every sighting is an alert: money may have been taken for a subject we have not marked paid."""
     status = "settled" if settled else "open"
     conflict_id, times_seen = await uow.payments.record_conflict(
         Conflict(
-            0, gateway, transaction_id, out_trade_no, order_id, amount_fen, source, existing.payment_id, existing.order_id,
-            existing.amount_fen, status, CONFIRMED_BY_QUERY if settled else None, 1, now, now if settled else None, None,
+            0,
+            gateway,
+            transaction_id,
+            out_trade_no,
+            order_id,
+            amount_fen,
+            source,
+            existing.payment_id,
+            existing.order_id,
+            existing.amount_fen,
+            status,
+            CONFIRMED_BY_QUERY if settled else None,
+            1,
+            now,
+            now if settled else None,
+            None,
         )
     )
-    await uow.audit.record("payment.conflict_seen", ("payment_conflict", conflict_id), after={"status": status, "times_seen": times_seen, "source": source, "amount_fen": amount_fen, "transaction_id": transaction_id})
+    await uow.audit.record(
+        "payment.conflict_seen",
+        ("payment_conflict", conflict_id),
+        after={"status": status, "times_seen": times_seen, "source": source, "amount_fen": amount_fen, "transaction_id": transaction_id},
+    )
     if times_seen == 1:
         detail = f"{source}: transaction id already recorded for order {existing.order_id}; conflict {conflict_id}"
         await uow.payments.add_findings([Finding("transaction_conflict", out_trade_no, transaction_id, amount_fen, existing.amount_fen, detail)], run_id=None)
     alert(
-        "payment_conflict", "%s transaction %s reported for %s (order %s) is already recorded for order %s (%s, seen %d times, %s)",
-        gateway, transaction_id, out_trade_no, order_id, existing.order_id, source, times_seen, status,
+        "payment_conflict",
+        "%s transaction %s reported for %s (order %s) is already recorded for order %s (%s, seen %d times, %s)",
+        gateway,
+        transaction_id,
+        out_trade_no,
+        order_id,
+        existing.order_id,
+        source,
+        times_seen,
+        status,
     )
     return conflict_id
 
@@ -158,10 +228,20 @@ async def request_refund(
     refund_id = uuid.uuid4()
     queued = await uow.refunds.request(
         Refund(
-            refund_id, payment_id, order_id, registration_id, enrolment_ids, enrolment_key(enrolment_ids), amount_fen, reason,
-            request_no="RF" + refund_id.hex.upper(), created_at=now,
+            refund_id,
+            payment_id,
+            order_id,
+            registration_id,
+            enrolment_ids,
+            enrolment_key(enrolment_ids),
+            amount_fen,
+            reason,
+            request_no="RF" + refund_id.hex.upper(),
+            created_at=now,
         )
     )
     if queued:
-        await uow.audit.record("refund.requested", ("refund", refund_id), after={"order_id": order_id, "amount_fen": amount_fen, "reason": reason, "enrolment_ids": enrolment_ids})
+        await uow.audit.record(
+            "refund.requested", ("refund", refund_id), after={"order_id": order_id, "amount_fen": amount_fen, "reason": reason, "enrolment_ids": enrolment_ids}
+        )
     return queued

@@ -14,7 +14,8 @@ from eligibility.service import registrations as service
 
 router = APIRouter(tags=["candidate"])
 _SAVE_LINK = link(
-    "save", "保存并继续：绑定刚查询到的考生（勾选确认后）",
+    "save",
+    "保存并继续：绑定刚查询到的考生（勾选确认后）",
     body={"id_type": "$request.body#/id_type", "id_number": "$request.body#/id_number", "name": "$request.body#/name", "confirmed": True},
 )
 
@@ -42,7 +43,9 @@ async def accept_agreement(body: AgreementAcceptance, uow: UnitOfWorkDep, clock:
 
 
 @router.post(
-    "/qualification/query", response_model=QueryAnswer, summary="资格信息查询",
+    "/qualification/query",
+    response_model=QueryAnswer,
+    summary="资格信息查询",
     responses={200: {"description": "资格信息确认页", "links": {"save": _SAVE_LINK}}, **problems(404, 429)},
 )
 async def query(body: Identity, uow: UnitOfWorkDep, clock: ClockDep, settings: SettingsDep, principal: Candidate, client: ClientAddress) -> dict:

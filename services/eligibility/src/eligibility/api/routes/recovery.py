@@ -17,6 +17,14 @@ router = APIRouter(tags=["account-recovery"])
 async def recover(body: RecoveryRequest, uow: UnitOfWorkDep, ctx: EligibilityDep, client: ClientAddress) -> dict:
     """E11：凭证件与姓名（及验证码）找回最近考次报名时所用的账号邮箱（已遮盖）。"""
     return await service.recover(
-        uow, ctx.clock, ctx.settings, ctx.captcha, client=client, id_type=body.id_type, id_number=body.id_number, name=body.name,
-        captcha_token=body.captcha_token, captcha_answer=body.captcha_answer,
+        uow,
+        ctx.clock,
+        ctx.settings,
+        ctx.captcha,
+        client=client,
+        id_type=body.id_type,
+        id_number=body.id_number,
+        name=body.name,
+        captcha_token=body.captcha_token,
+        captcha_answer=body.captcha_answer,
     )

@@ -11,8 +11,7 @@ from eligibility.api.deps import Candidate, ClockDep, SettingsDep, Teacher, Unit
 from eligibility.api.responses import ReviewResult, ReviewView, TeacherDecision, TeacherReviewList
 from eligibility.api.schemas import Decision, ReviewRequest, TeacherReviewRequest
 from eligibility.domain.review import ReviewStatus
-from eligibility.service import review as service
-from eligibility.service import teacher_review
+from eligibility.service import review as service, teacher_review
 
 router = APIRouter(tags=["cet6-review"])
 
@@ -27,8 +26,14 @@ async def view(uow: UnitOfWorkDep, principal: Candidate) -> dict:
 async def submit(body: ReviewRequest, uow: UnitOfWorkDep, clock: ClockDep, principal: Candidate) -> dict:
     """E10：规则一当即通过，规则二等待学校老师复核，规则三不保存。"""
     return await service.submit(
-        uow, clock, passport_id=principal.passport_id, id_type=body.id_type, id_number=body.id_number, name=body.name,
-        ticket_number=body.ticket_number, confirmed=body.confirmed,
+        uow,
+        clock,
+        passport_id=principal.passport_id,
+        id_type=body.id_type,
+        id_number=body.id_number,
+        name=body.name,
+        ticket_number=body.ticket_number,
+        confirmed=body.confirmed,
     )
 
 
@@ -36,8 +41,15 @@ async def submit(body: ReviewRequest, uow: UnitOfWorkDep, clock: ClockDep, princ
 async def resubmit(body: ReviewRequest, uow: UnitOfWorkDep, clock: ClockDep, settings: SettingsDep, principal: Candidate) -> dict:
     """复核未通过后：修改并重新提交（限制次数）。"""
     return await service.resubmit(
-        uow, clock, settings, passport_id=principal.passport_id, id_type=body.id_type, id_number=body.id_number, name=body.name,
-        ticket_number=body.ticket_number, confirmed=body.confirmed,
+        uow,
+        clock,
+        settings,
+        passport_id=principal.passport_id,
+        id_type=body.id_type,
+        id_number=body.id_number,
+        name=body.name,
+        ticket_number=body.ticket_number,
+        confirmed=body.confirmed,
     )
 
 
@@ -71,12 +83,22 @@ async def reject(review_id: uuid.UUID, body: Decision, uow: UnitOfWorkDep, clock
 
 
 @router.post(
-    "/teacher/cet6-reviews", response_model=ReviewResult, status_code=status.HTTP_201_CREATED, summary="老师：代考生申请复核",
+    "/teacher/cet6-reviews",
+    response_model=ReviewResult,
+    status_code=status.HTTP_201_CREATED,
+    summary="老师：代考生申请复核",
     responses=problems(404, 409),
 )
 async def teacher_submit(body: TeacherReviewRequest, uow: UnitOfWorkDep, clock: ClockDep, principal: Teacher) -> dict:
     """2005 年以前的成绩或忘记准考证号：由学校老师代考生申请。"""
     return await teacher_review.teacher_submit(
-        uow, clock, teacher=principal.passport_id, school_code=principal.school_code, id_type=body.id_type, id_number=body.id_number,
-        name=body.name, ticket_number=body.ticket_number, note=body.note,
+        uow,
+        clock,
+        teacher=principal.passport_id,
+        school_code=principal.school_code,
+        id_type=body.id_type,
+        id_number=body.id_number,
+        name=body.name,
+        ticket_number=body.ticket_number,
+        note=body.note,
     )

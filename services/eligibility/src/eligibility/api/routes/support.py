@@ -16,9 +16,19 @@ router = APIRouter(tags=["support"])
 
 
 @router.post(
-    "/support/registrations/search", response_model=FoundRegistrations, summary="客服：按证件查找报名信息",
-    responses={200: {"description": "找到的报名信息（已遮盖）", "links": {"rebind": link(
-        "rebind", "把找到的报名信息重新绑定到另一个通行证账号", parameters={"registration_id": "$response.body#/items/0/registration_id"})}}},
+    "/support/registrations/search",
+    response_model=FoundRegistrations,
+    summary="客服：按证件查找报名信息",
+    responses={
+        200: {
+            "description": "找到的报名信息（已遮盖）",
+            "links": {
+                "rebind": link(
+                    "rebind", "把找到的报名信息重新绑定到另一个通行证账号", parameters={"registration_id": "$response.body#/items/0/registration_id"}
+                )
+            },
+        }
+    },
 )
 async def search(body: SupportSearch, uow: UnitOfWorkDep, principal: Support) -> FoundRegistrations:
     """POST 而非查询字符串：证件号码不进入网址、访问日志和链路追踪。"""

@@ -4,8 +4,8 @@ from fastapi import APIRouter, Request, Response, status
 
 from cet_shared.auth import ACCESS_COOKIE, Principal, app_revocations, bearer_token, current_principal, refuse_cross_site, session_expired
 from cet_shared.contract import link, problems
-from cet_shared.problems import Problem
 from cet_shared.id_types import IdType
+from cet_shared.problems import Problem
 from passport.api.deps import ClientAddress, CurrentAccount, PassportDep
 from passport.api.schemas import (
     AccountPage,
@@ -30,8 +30,14 @@ from passport.service.registration import Registration
 router = APIRouter(tags=["accounts"])
 _NO_STORE = {"Cache-Control": {"description": "no-store：令牌不得缓存", "required": True, "schema": {"type": "string", "enum": ["no-store"]}}}
 _LOG_IN = link(
-    "log_in", "用刚注册的邮箱和密码登录（另需新的验证码）",
-    body={"email": "$request.body#/email", "password": "$request.body#/password", "captcha_token": "$request.body#/captcha_token", "captcha_answer": "$request.body#/captcha_answer"},
+    "log_in",
+    "用刚注册的邮箱和密码登录（另需新的验证码）",
+    body={
+        "email": "$request.body#/email",
+        "password": "$request.body#/password",
+        "captcha_token": "$request.body#/captcha_token",
+        "captcha_answer": "$request.body#/captcha_answer",
+    },
 )
 _ACCOUNT_PAGE = link("account_page", "登录后查看账号信息")
 
@@ -47,20 +53,26 @@ def _session_answer(session: sessions.Session, ctx: PassportContainer, response:
     """Both tokens as HttpOnly cookies for the portal; the access token in the body for API clients."""
     response.headers["Cache-Control"] = "no-store"  # a token must never sit in a cache (RFC 6749 §5.1)
     secure = ctx.settings.environment not in ("development", "test")
-    response.set_cookie(
-        ACCESS_COOKIE, session.access_token, max_age=session.expires_in, httponly=True, samesite="strict", path="/", secure=secure
-    )
+    response.set_cookie(ACCESS_COOKIE, session.access_token, max_age=session.expires_in, httponly=True, samesite="strict", path="/", secure=secure)
     if session.refresh_token is None:
         return LoggedIn(access_token=session.access_token, expires_in=session.expires_in, passport_id=session.passport_id)
     response.set_cookie(
-        REFRESH_COOKIE, session.refresh_token, max_age=session.refresh_expires_in, httponly=True, samesite="strict",
-        path=ctx.settings.refresh_cookie_path, secure=secure,
+        REFRESH_COOKIE,
+        session.refresh_token,
+        max_age=session.refresh_expires_in,
+        httponly=True,
+        samesite="strict",
+        path=ctx.settings.refresh_cookie_path,
+        secure=secure,
     )
     return LoggedIn(access_token=session.access_token, expires_in=session.expires_in, passport_id=session.passport_id)
 
 
 @router.post(
-    "/accounts", status_code=status.HTTP_202_ACCEPTED, response_model=Message, summary="注册通行证账号",
+    "/accounts",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Message,
+    summary="注册通行证账号",
     responses={202: {"description": "已受理（邮箱是否已注册，回答都一样）", "links": {"log_in": _LOG_IN}}, **problems(400)},
 )
 async def register(body: RegisterRequest, ctx: PassportDep) -> Message:
@@ -68,34 +80,45 @@ async def register(body: RegisterRequest, ctx: PassportDep) -> Message:
     await registration.register(
         ctx.unit_of_work(),
         Registration(
-            email=str(body.email), password=body.password, confirm_password=body.confirm_password,
-            captcha_token=body.captcha_token, captcha_answer=body.captcha_answer, profile=_profile(body),
+            email=str(body.email),
+            password=body.password,
+            confirm_password=body.confirm_password,
+            captcha_token=body.captcha_token,
+            captcha_answer=body.captcha_answer,
+            profile=_profile(body),
         ),
-        passwords=ctx.passwords, clock=ctx.clock, links=ctx.links, settings=ctx.settings,
+        passwords=ctx.passwords,
+        clock=ctx.clock,
+        links=ctx.links,
+        settings=ctx.settings,
     )
     return Message(message="注册成功，请使用邮箱和密码登录。验证邮件已发送到您的邮箱")
 
 
 @router.post(
-    "/sessions", response_model=LoggedIn, summary="登录",
-    responses={200: {"description": "已登录：访问令牌（同时写入 HttpOnly Cookie）", "headers": _NO_STORE, "links": {"account_page": _ACCOUNT_PAGE}},
-               **problems(400, 401, 429, s401="账号或密码错误（`invalid_credentials`）")},
+    "/sessions",
+    response_model=LoggedIn,
+    summary="登录",
+    responses={
+        200: {"description": "已登录：访问令牌（同时写入 HttpOnly Cookie）", "headers": _NO_STORE, "links": {"account_page": _ACCOUNT_PAGE}},
+        **problems(400, 401, 429, s401="账号或密码错误（`invalid_credentials`）"),
+    },
 )
 async def log_in(body: LoginRequest, ctx: PassportDep, client: ClientAddress, response: Response) -> LoggedIn:
     """P2 登录：令牌同时写入门户使用的 HttpOnly Cookie。"""
-    credentials = Credentials(
-        email=body.email, password=body.password, captcha_token=body.captcha_token, captcha_answer=body.captcha_answer, client=client
-    )
-    session = await logging_in.log_in(
-        ctx.unit_of_work(), credentials, passwords=ctx.passwords, signer=ctx.signer, clock=ctx.clock, settings=ctx.settings
-    )
+    credentials = Credentials(email=body.email, password=body.password, captcha_token=body.captcha_token, captcha_answer=body.captcha_answer, client=client)
+    session = await logging_in.log_in(ctx.unit_of_work(), credentials, passwords=ctx.passwords, signer=ctx.signer, clock=ctx.clock, settings=ctx.settings)
     return _session_answer(session, ctx, response)
 
 
 @router.post(
-    "/sessions/refresh", response_model=LoggedIn, summary="续期登录",
-    responses={200: {"description": "新的访问令牌与刷新令牌（同时写入 HttpOnly Cookie）", "headers": _NO_STORE},
-               **problems(401, 403, s401="登录已过期或刷新令牌已被使用（会话随之结束）")},
+    "/sessions/refresh",
+    response_model=LoggedIn,
+    summary="续期登录",
+    responses={
+        200: {"description": "新的访问令牌与刷新令牌（同时写入 HttpOnly Cookie）", "headers": _NO_STORE},
+        **problems(401, 403, s401="登录已过期或刷新令牌已被使用（会话随之结束）"),
+    },
 )
 async def refresh(request: Request, ctx: PassportDep, response: Response) -> LoggedIn:
     """凭刷新 Cookie 换新的访问令牌，无需密码：每个刷新令牌只能用一次，重复使用即结束该会话。"""
@@ -163,8 +186,14 @@ async def update_profile(body: ProfileFields, account: CurrentAccount, ctx: Pass
 async def change_email(body: EmailChangeRequest, account: CurrentAccount, ctx: PassportDep) -> Message:
     """P6 修改邮箱：须点击发到新邮箱的链接完成验证。"""
     await email_verification.request_email_change(
-        ctx.unit_of_work(), account.passport_id, str(body.new_email), captcha_token=body.captcha_token, captcha_answer=body.captcha_answer,
-        clock=ctx.clock, links=ctx.links, settings=ctx.settings,
+        ctx.unit_of_work(),
+        account.passport_id,
+        str(body.new_email),
+        captcha_token=body.captcha_token,
+        captcha_answer=body.captcha_answer,
+        clock=ctx.clock,
+        links=ctx.links,
+        settings=ctx.settings,
     )
     return Message(message="验证邮件已发送到新邮箱，请点击邮件中的链接完成修改")
 
@@ -187,8 +216,14 @@ async def verify_email(body: EmailVerifyRequest, ctx: PassportDep) -> Message:
 async def change_password(body: PasswordChangeRequest, account: CurrentAccount, ctx: PassportDep) -> Message:
     """P7 修改密码：其他登录随之失效。"""
     await profile.change_password(
-        ctx.unit_of_work(), account.passport_id, old_password=body.old_password, new_password=body.new_password,
-        confirm_password=body.confirm_password, passwords=ctx.passwords, clock=ctx.clock, settings=ctx.settings,
+        ctx.unit_of_work(),
+        account.passport_id,
+        old_password=body.old_password,
+        new_password=body.new_password,
+        confirm_password=body.confirm_password,
+        passwords=ctx.passwords,
+        clock=ctx.clock,
+        settings=ctx.settings,
     )
     return Message(message="修改密码成功")
 
@@ -197,8 +232,14 @@ async def change_password(body: PasswordChangeRequest, account: CurrentAccount, 
 async def request_password_reset(body: PasswordRecoveryRequest, ctx: PassportDep, client: ClientAddress) -> Message:
     """P4 密码找回：邮箱是否已注册，回答都一样。"""
     await recovery.request_password_reset(
-        ctx.unit_of_work(), str(body.email), captcha_token=body.captcha_token, captcha_answer=body.captcha_answer, client=client,
-        clock=ctx.clock, links=ctx.links, settings=ctx.settings,
+        ctx.unit_of_work(),
+        str(body.email),
+        captcha_token=body.captcha_token,
+        captcha_answer=body.captcha_answer,
+        client=client,
+        clock=ctx.clock,
+        links=ctx.links,
+        settings=ctx.settings,
     )
     return Message(message="如果该邮箱已注册，密码找回邮件已发送，请查收邮件并按提示操作")
 

@@ -16,15 +16,16 @@ router = APIRouter(tags=["staff"])
 
 @router.post("/staff/sessions", response_model=SecondFactorChallenge)
 async def begin(body: LoginRequest, ctx: PassportDep, client: ClientAddress, response: Response) -> SecondFactorChallenge:
-    credentials = Credentials(
-        email=body.email, password=body.password, captcha_token=body.captcha_token, captcha_answer=body.captcha_answer, client=client
-    )
+    credentials = Credentials(email=body.email, password=body.password, captcha_token=body.captcha_token, captcha_answer=body.captcha_answer, client=client)
     challenge = await service.begin(ctx.unit_of_work(), credentials, passwords=ctx.passwords, clock=ctx.clock, settings=ctx.settings)
     response.headers["Cache-Control"] = "no-store"  # the enrolment seed must sit in no cache
     enrolment = challenge.enrolment
     return SecondFactorChallenge(
-        challenge=challenge.token, second_factor=challenge.second_factor, expires_in=challenge.expires_in,
-        otpauth_uri=enrolment.otpauth_uri if enrolment else None, secret=enrolment.secret if enrolment else None,
+        challenge=challenge.token,
+        second_factor=challenge.second_factor,
+        expires_in=challenge.expires_in,
+        otpauth_uri=enrolment.otpauth_uri if enrolment else None,
+        secret=enrolment.secret if enrolment else None,
         qr_svg=enrolment.qr_svg if enrolment else None,
     )
 
@@ -32,12 +33,23 @@ async def begin(body: LoginRequest, ctx: PassportDep, client: ClientAddress, res
 @router.post("/staff/sessions/second-factor", response_model=StaffLoggedIn)
 async def finish(body: SecondFactorRequest, ctx: PassportDep, client: ClientAddress, response: Response) -> StaffLoggedIn:
     session = await service.finish(
-        ctx.unit_of_work(), body.challenge, code=body.code, recovery_code=body.recovery_code, client=client,
-        signer=ctx.signer, clock=ctx.clock, settings=ctx.settings,
+        ctx.unit_of_work(),
+        body.challenge,
+        code=body.code,
+        recovery_code=body.recovery_code,
+        client=client,
+        signer=ctx.signer,
+        clock=ctx.clock,
+        settings=ctx.settings,
     )
     response.headers["Cache-Control"] = "no-store"
     response.set_cookie(
-        ACCESS_COOKIE, session.access_token, max_age=session.expires_in, httponly=True, samesite="strict", path="/",
+        ACCESS_COOKIE,
+        session.access_token,
+        max_age=session.expires_in,
+        httponly=True,
+        samesite="strict",
+        path="/",
         secure=ctx.settings.environment not in ("development", "test"),
     )
     return StaffLoggedIn(

@@ -34,7 +34,7 @@ class ConflictOut(BaseModel):
     resolved_by: str | None
 
     @classmethod
-    def of(cls, row) -> "ConflictOut":  # noqa: ANN001
+    def of(cls, row) -> ConflictOut:  # noqa: ANN001
         fields = {name: getattr(row, name) for name in cls.model_fields}
         return cls(**fields | {"order_id": str(row.order_id), "existing_order_id": str(row.existing_order_id)})
 

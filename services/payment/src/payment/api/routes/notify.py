@@ -46,12 +46,21 @@ def _answers(stop: str, retry: str) -> dict[int | str, dict[str, Any]]:
     text = {"text/plain": {"schema": {"type": "string", "enum": [stop, retry]}}}
     return {
         200: {"description": f"`{stop}`：已处理，停止通知；`{retry}`：未通过验签，请重试", "content": text},
-        429: {"description": "该来源未通过验签的通知过多：暂不受理", "content": text, "headers": {"Retry-After": {"required": True, "schema": {"type": "integer"}}}},
+        429: {
+            "description": "该来源未通过验签的通知过多：暂不受理",
+            "content": text,
+            "headers": {"Retry-After": {"required": True, "schema": {"type": "integer"}}},
+        },
         503: {"description": "暂时无法记录，请稍后重发", "content": text},
     }
 
 
-_FORM = {"requestBody": {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object", "additionalProperties": {"type": "string"}}}}}}
+_FORM = {
+    "requestBody": {
+        "required": False,
+        "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object", "additionalProperties": {"type": "string"}}}},
+    }
+}
 
 
 @router.post("/alipay", response_class=PlainTextResponse, summary="支付宝异步通知", responses=_answers("success", "fail"), openapi_extra=_FORM)

@@ -34,9 +34,15 @@ _ORDER_LINKS = {
 
 
 @router.post(
-    "/orders", response_model=OrderOut, status_code=status.HTTP_201_CREATED, summary="确定：生成订单",
-    responses={200: {"description": "同一组科目的待支付订单已存在：返回该订单", "model": OrderOut, "links": _ORDER_LINKS},
-               201: {"description": "订单已生成", "links": _ORDER_LINKS}, **problems(404, 409)},
+    "/orders",
+    response_model=OrderOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="确定：生成订单",
+    responses={
+        200: {"description": "同一组科目的待支付订单已存在：返回该订单", "model": OrderOut, "links": _ORDER_LINKS},
+        201: {"description": "订单已生成", "links": _ORDER_LINKS},
+        **problems(404, 409),
+    },
 )
 async def create(body: OrderRequest, uow: UnitOfWorkDep, clock: ClockDep, settings: SettingsDep, principal: Candidate, response: Response) -> OrderOut:
     """Y1 确定：生成订单（同一组科目再次提交时返回同一笔待支付订单）。"""
@@ -66,7 +72,9 @@ async def registration_orders(registration_id: uuid.UUID, uow: UnitOfWorkDep, pr
 
 
 @router.post(
-    "/registrations/{registration_id}/refresh", response_model=list[RefreshedOrder], summary="更新支付状态",
+    "/registrations/{registration_id}/refresh",
+    response_model=list[RefreshedOrder],
+    summary="更新支付状态",
     responses=problems(404, 429, s503="系统或支付平台暂时无法访问，请稍后重试"),
 )
 async def refresh(

@@ -37,9 +37,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("consumer", "topic", "partition", "offset", name="dead_letters_once_per_record"),
     )
-    op.create_index(
-        "dead_letters_held", "dead_letters", ["consumer", "key", "id"], postgresql_where=sa.text("state IN ('dead', 'parked')")
-    )
+    op.create_index("dead_letters_held", "dead_letters", ["consumer", "key", "id"], postgresql_where=sa.text("state IN ('dead', 'parked')"))
 
 
 def downgrade() -> None:
