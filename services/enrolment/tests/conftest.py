@@ -20,9 +20,10 @@ from cet_shared.events.contracts import RegistrationBound, RegistrationSnapshot
 from cet_shared.events.envelope import Event, EventEnvelope
 from cet_shared.testing import TestTokens, throwaway_database
 from enrolment.api.app import create_app
-from enrolment.bootstrap import Enrolment, bootstrap
+from enrolment.bootstrap import EnrolmentContainer, bootstrap
 from enrolment.cli import migrate
 from enrolment.events.consumers import build_consumers
+from enrolment.service.expiry import expire_due
 from enrolment.service.sessions import SessionSpec, create_session, publish
 from enrolment.settings import EnrolmentSettings
 
@@ -52,7 +53,7 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def ctx(settings: EnrolmentSettings, clock: ManualClock) -> AsyncIterator[Enrolment]:
+async def ctx(settings: EnrolmentSettings, clock: ManualClock) -> AsyncIterator[EnrolmentContainer]:
     enrolment = bootstrap(settings, clock=clock)
     yield enrolment
     async with enrolment.engine.begin() as connection:
@@ -62,7 +63,7 @@ async def ctx(settings: EnrolmentSettings, clock: ManualClock) -> AsyncIterator[
 
 
 @pytest.fixture
-async def client(ctx: Enrolment, tokens: TestTokens) -> AsyncIterator[AsyncClient]:
+async def client(ctx: EnrolmentContainer, tokens: TestTokens) -> AsyncIterator[AsyncClient]:
     app = create_app(ctx, token_verifier=tokens.verifier())
     async with LifespanManager(app), AsyncClient(transport=ASGITransport(app=app), base_url="http://enrolment.test") as http:
         yield http
@@ -115,7 +116,7 @@ def session_document(now: datetime, **overrides: Any) -> dict[str, Any]:
 class World:
     """The calls most tests make: a published session, bound registrations, candidates' tokens."""
 
-    def __init__(self, ctx: Enrolment, tokens: TestTokens, client: AsyncClient | None = None) -> None:
+    def __init__(self, ctx: EnrolmentContainer, tokens: TestTokens, client: AsyncClient | None = None) -> None:
         self.ctx = ctx
         self.tokens = tokens
         self.client = client
@@ -179,6 +180,11 @@ class World:
                 )
             ).scalar_one()
 
+    async def expire_due(self, ctx: EnrolmentContainer | None = None) -> int:
+        """One sweep of the 24 h clock (N8), as the worker runs it."""
+        ctx = ctx or self.ctx
+        return await expire_due(ctx.unit_of_work, ctx.clock, ctx.settings.unpaid_lifetime, ctx.settings.expiry_batch_size)
+
     async def scalar(self, sql: str, **params: Any) -> Any:
         async with self.ctx.sessions() as session:
             return (await session.execute(text(sql), params)).scalar()
@@ -212,7 +218,7 @@ class Candidate:
 
 
 @pytest.fixture
-def world(ctx: Enrolment, tokens: TestTokens, client: AsyncClient) -> World:
+def world(ctx: EnrolmentContainer, tokens: TestTokens, client: AsyncClient) -> World:
     return World(ctx, tokens, client)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -12,11 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from cet_shared.clock import Clock, SystemClock
 from cet_shared.db import UnitOfWork, create_engine, create_session_factory, normalise_async_url
 from cet_shared.db.engine import asyncpg_options, tune_asyncpg_connection
+from enrolment.db.hold_store import open_hold_store
+from enrolment.service.enrol import HoldStore
 from enrolment.settings import EnrolmentSettings
 
 
 @dataclass
-class Enrolment:
+class EnrolmentContainer:
+    """What the entry points hand to use cases, piece by piece: a use case receives the unit of
+    work factory, the clock and the settings it uses, never this container."""
+
     settings: EnrolmentSettings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
@@ -26,6 +32,10 @@ class Enrolment:
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, producer="enrolment")
+
+    def hold_stores(self) -> AbstractAsyncContextManager[HoldStore]:
+        """A candidate's click's store on one pooled asyncpg connection (`service.enrol`)."""
+        return open_hold_store(self.driver_pool)
 
     async def driver_pool(self) -> asyncpg.Pool:
         """Plain asyncpg connections for the sign-up peak's hot path (the oral hold): a few SQL
@@ -63,9 +73,9 @@ async def _json_codecs(connection: asyncpg.Connection) -> None:
         await connection.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-def bootstrap(settings: EnrolmentSettings | None = None, *, clock: Clock | None = None) -> Enrolment:
+def bootstrap(settings: EnrolmentSettings | None = None, *, clock: Clock | None = None) -> EnrolmentContainer:
     settings = settings or EnrolmentSettings()
     engine = create_engine(
         settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow, application_name="enrolment"
     )
-    return Enrolment(settings=settings, engine=engine, sessions=create_session_factory(engine), clock=clock or SystemClock())
+    return EnrolmentContainer(settings=settings, engine=engine, sessions=create_session_factory(engine), clock=clock or SystemClock())

@@ -10,15 +10,15 @@ from sqlalchemy import select, update
 
 from cet_shared.clock import to_shanghai
 from cet_shared.problems import Problem
-from enrolment.bootstrap import Enrolment
+from enrolment.bootstrap import EnrolmentContainer
 from enrolment.db.tables import enrolments, exam_sessions, offerings
 from enrolment.domain.rules import inside, room_and_seat, ticket_number
 from enrolment.domain.subjects import SUBJECTS
-from enrolment.service.candidates import load_registration
-from enrolment.service.problems import enrolment_not_found, session_not_found
+from enrolment.db.context import load_registration_row
+from enrolment.service.problems import enrolment_not_found, registration_not_found, session_not_found
 from enrolment.service.ticket import Ticket, render
 
-async def arrange(ctx: Enrolment, session_id: uuid.UUID) -> int:
+async def arrange(ctx: EnrolmentContainer, session_id: uuid.UUID) -> int:
     """Give every paid, not yet arranged subject a room, a seat and a ticket number. Rooms fill
     per campus and subject in payment order; running it again only adds the newcomers."""
     now = ctx.clock.now()
@@ -63,11 +63,13 @@ async def arrange(ctx: Enrolment, session_id: uuid.UUID) -> int:
 WRITTEN_TIMES = {4: "09:00–11:20", 6: "15:00–17:25"}
 
 
-async def ticket_pdf(ctx: Enrolment, passport_id: str, enrolment_id: uuid.UUID) -> tuple[str, bytes]:
+async def ticket_pdf(ctx: EnrolmentContainer, passport_id: str, enrolment_id: uuid.UUID) -> tuple[str, bytes]:
     """The admission ticket of a paid, arranged subject, inside its printing window."""
     now = ctx.clock.now()
     async with ctx.sessions() as session:
-        registration = await load_registration(session, passport_id, lock=False)
+        registration = await load_registration_row(session, passport_id)
+        if registration is None:
+            raise registration_not_found()
         row = (
             await session.execute(
                 select(enrolments, offerings.c.school_name, offerings.c.campus_name, offerings.c.school_code, offerings.c.campus_code)

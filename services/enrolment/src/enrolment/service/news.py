@@ -10,7 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, insert, select, update
 
 from cet_shared.problems import Problem
-from enrolment.bootstrap import Enrolment
+from enrolment.bootstrap import EnrolmentContainer
 from enrolment.db.tables import news_audit, news_items
 from enrolment.service.sessions import LongText, Moment, ShortText, Strict
 
@@ -34,7 +34,7 @@ def _item(row: Any) -> dict[str, Any]:  # noqa: ANN401 - a result row mapping
             "publish_at": row["publish_at"], "updated_at": row["updated_at"]}
 
 
-async def published(ctx: Enrolment) -> list[dict[str, Any]]:
+async def published(ctx: EnrolmentContainer) -> list[dict[str, Any]]:
     """What the home page shows: items whose publish time has come, newest first."""
     async with ctx.sessions() as session:
         rows = await session.execute(
@@ -44,7 +44,7 @@ async def published(ctx: Enrolment) -> list[dict[str, Any]]:
         return [_item(row) for row in rows.mappings()]
 
 
-async def every_item(ctx: Enrolment) -> list[dict[str, Any]]:
+async def every_item(ctx: EnrolmentContainer) -> list[dict[str, Any]]:
     """The console's list: scheduled ones too, latest publish time first."""
     async with ctx.sessions() as session:
         rows = await session.execute(select(*COLUMNS).order_by(news_items.c.publish_at.desc(), news_items.c.id))
@@ -56,7 +56,7 @@ async def _audit(session, news_id: uuid.UUID, action: str, actor: str, item: dic
     await session.execute(insert(news_audit).values(news_id=news_id, action=action, actor_passport_id=actor, item=snapshot, at=now))
 
 
-async def create(ctx: Enrolment, actor: str, spec: NewsSpec) -> dict[str, Any]:
+async def create(ctx: EnrolmentContainer, actor: str, spec: NewsSpec) -> dict[str, Any]:
     now = ctx.clock.now()
     item = {"id": uuid.uuid4(), **spec.model_dump(), "updated_at": now}
     async with ctx.unit_of_work() as uow:
@@ -66,7 +66,7 @@ async def create(ctx: Enrolment, actor: str, spec: NewsSpec) -> dict[str, Any]:
     return item
 
 
-async def change(ctx: Enrolment, actor: str, news_id: uuid.UUID, spec: NewsSpec) -> dict[str, Any]:
+async def change(ctx: EnrolmentContainer, actor: str, news_id: uuid.UUID, spec: NewsSpec) -> dict[str, Any]:
     now = ctx.clock.now()
     async with ctx.unit_of_work() as uow:
         row = (await uow.session.execute(update(news_items).where(news_items.c.id == news_id)
@@ -79,7 +79,7 @@ async def change(ctx: Enrolment, actor: str, news_id: uuid.UUID, spec: NewsSpec)
     return item
 
 
-async def withdraw(ctx: Enrolment, actor: str, news_id: uuid.UUID) -> None:
+async def withdraw(ctx: EnrolmentContainer, actor: str, news_id: uuid.UUID) -> None:
     now = ctx.clock.now()
     async with ctx.unit_of_work() as uow:
         row = (await uow.session.execute(delete(news_items).where(news_items.c.id == news_id).returning(*COLUMNS))).mappings().first()

@@ -16,11 +16,12 @@ from cet_shared.clock import SHANGHAI
 from cet_shared.events.contracts import ExamDate, ExamSessionPublished
 from cet_shared.problems import Problem
 from cet_shared.strict import IsoMoment
-from enrolment.bootstrap import Enrolment
+from enrolment.bootstrap import EnrolmentContainer
 from enrolment.db.tables import enrolments, exam_sessions, notices, offerings, school_oral_settings
 from enrolment.domain.subjects import SUBJECTS
 from enrolment.service.problems import offering_not_found, session_not_found
-from enrolment.service.seats import offer_free_seats_to_waitlist
+from enrolment.service import seats
+from enrolment.service.waitlist import offer_free_seats
 
 ProvinceCode = Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
 SchoolCode = Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
@@ -161,7 +162,7 @@ def resolve_relative(value: Any, now: datetime) -> Any:
 
 # -- use cases -------------------------------------------------------------------------------
 
-async def create_session(ctx: Enrolment, spec: SessionSpec) -> uuid.UUID:
+async def create_session(ctx: EnrolmentContainer, spec: SessionSpec) -> uuid.UUID:
     session_id = spec.id or uuid.uuid4()
     async with ctx.unit_of_work() as uow:
         session = uow.session
@@ -245,7 +246,7 @@ async def _existing(session, session_id: uuid.UUID) -> dict:  # noqa: ANN001
     return dict(row)
 
 
-async def add_campus(ctx: Enrolment, session_id: uuid.UUID, campus: CampusSpec) -> list[uuid.UUID]:
+async def add_campus(ctx: EnrolmentContainer, session_id: uuid.UUID, campus: CampusSpec) -> list[uuid.UUID]:
     async with ctx.unit_of_work() as uow:
         await _existing(uow.session, session_id)
         ids = [await _insert_offering(uow.session, session_id, campus, offering) for offering in campus.offerings]
@@ -253,33 +254,26 @@ async def add_campus(ctx: Enrolment, session_id: uuid.UUID, campus: CampusSpec) 
     return ids
 
 
-async def add_notice(ctx: Enrolment, session_id: uuid.UUID, notice: NoticeSpec) -> None:
+async def add_notice(ctx: EnrolmentContainer, session_id: uuid.UUID, notice: NoticeSpec) -> None:
     async with ctx.unit_of_work() as uow:
         await _existing(uow.session, session_id)
         await _insert_notice(uow.session, session_id, notice)
         await uow.commit()
 
 
-async def set_school_oral_setting(ctx: Enrolment, session_id: uuid.UUID, setting: SchoolOralSpec) -> None:
+async def set_school_oral_setting(ctx: EnrolmentContainer, session_id: uuid.UUID, setting: SchoolOralSpec) -> None:
     async with ctx.unit_of_work() as uow:
         await _existing(uow.session, session_id)
         await _upsert_school_setting(uow.session, session_id, setting)
         await uow.commit()
 
 
-async def set_capacity(ctx: Enrolment, offering_id: uuid.UUID, capacity: int) -> dict:
+async def set_capacity(ctx: EnrolmentContainer, offering_id: uuid.UUID, capacity: int) -> dict:
     """N11, live: the new capacity moves `remaining` by the same amount, in one conditional
     UPDATE, and is refused when it would fall below the seats already held. Seats it frees go to
     the campus's waiting list first (N14)."""
     async with ctx.unit_of_work() as uow:
-        row = (
-            await uow.session.execute(
-                update(offerings)
-                .where(offerings.c.id == offering_id, offerings.c.capacity.is_not(None), offerings.c.capacity - offerings.c.remaining <= capacity)
-                .values(capacity=capacity, remaining=offerings.c.remaining + (capacity - offerings.c.capacity))
-                .returning(offerings.c.capacity, offerings.c.remaining)
-            )
-        ).mappings().first()
+        row = await seats.resize(uow.session, offering_id, capacity)
         if row is None:
             current = (await uow.session.execute(select(offerings.c.capacity, offerings.c.remaining).where(offerings.c.id == offering_id))).first()
             if current is None:
@@ -287,12 +281,13 @@ async def set_capacity(ctx: Enrolment, offering_id: uuid.UUID, capacity: int) ->
             if current.capacity is None:
                 raise Problem(409, "capacity_unlimited", "该科目未设置容量限制，不能在线修改容量")
             raise Problem(409, "capacity_below_held", f"容量不能低于已占用考位数（{current.capacity - current.remaining}）")
-        promoted = await offer_free_seats_to_waitlist(uow, offering_id, now=ctx.clock.now(), lifetime=ctx.settings.unpaid_lifetime)
+        promoted = await offer_free_seats(uow, offering_id, now=ctx.clock.now(), lifetime=ctx.settings.unpaid_lifetime)
         await uow.commit()
-    return {"capacity": row["capacity"], "remaining": row["remaining"] - promoted, "promoted_from_waitlist": promoted}
+    new_capacity, remaining = row
+    return {"capacity": new_capacity, "remaining": remaining - promoted, "promoted_from_waitlist": promoted}
 
 
-async def publish(ctx: Enrolment, session_id: uuid.UUID) -> ExamSessionPublished:
+async def publish(ctx: EnrolmentContainer, session_id: uuid.UUID) -> ExamSessionPublished:
     """ExamSessionPublished (key: the exam session id) tells eligibility the windows (E5/E6)."""
     async with ctx.unit_of_work() as uow:
         session = uow.session
@@ -324,7 +319,7 @@ async def publish(ctx: Enrolment, session_id: uuid.UUID) -> ExamSessionPublished
     return event
 
 
-async def session_overview(ctx: Enrolment, session_id: uuid.UUID) -> dict:
+async def session_overview(ctx: EnrolmentContainer, session_id: uuid.UUID) -> dict:
     async with ctx.sessions() as session:
         exam = await _existing(session, session_id)
         rows = (

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import select, update
 
 from cet_shared.problems import Problem
-from enrolment.bootstrap import Enrolment
+from enrolment.bootstrap import EnrolmentContainer
 from enrolment.db.tables import enrolments, registrations
 from enrolment.domain.subjects import SUBJECTS
 
@@ -19,7 +19,7 @@ def _school(school_code: str | None) -> str:
     return school_code
 
 
-async def unpaid_subjects(ctx: Enrolment, school_code: str | None) -> list[dict]:
+async def unpaid_subjects(ctx: EnrolmentContainer, school_code: str | None) -> list[dict]:
     school = _school(school_code)
     async with ctx.sessions() as session:
         rows = (
@@ -34,7 +34,7 @@ async def unpaid_subjects(ctx: Enrolment, school_code: str | None) -> list[dict]
     return [dict(row) | {"subject": SUBJECTS[row["subject_code"]].label} for row in rows]
 
 
-async def set_lock(ctx: Enrolment, school_code: str | None, enrolment_ids: list[uuid.UUID], locked: bool) -> int:
+async def set_lock(ctx: EnrolmentContainer, school_code: str | None, enrolment_ids: list[uuid.UUID], locked: bool) -> int:
     school = _school(school_code)
     async with ctx.unit_of_work() as uow:
         of_school = select(registrations.c.registration_id).where(registrations.c.school_code == school)
