@@ -24,7 +24,8 @@ def offering(**overrides: Any) -> Offering:
     return replace(base, **overrides)
 
 
-def context(*, active: tuple[str, ...] = ("1",), setting: OralSetting | None = None, **overrides: Any) -> CandidateContext:
+def context(*, active: tuple[str, ...] = ("1",), setting: OralSetting | None = OralSetting(True, None), **overrides: Any) -> CandidateContext:
+    """A candidate of school 99301 (orals elsewhere allowed), English 4 written held."""
     base = CandidateContext(
         registration_id=uuid.uuid4(), exam_session_id=SESSION, passport_id=uuid.uuid4().hex, province_code="99", school_code="99301",
         campus_code="993010", qualification_subjects=("1", "3", "4", "F"), notices_acknowledged_at=NOW - timedelta(hours=1),
