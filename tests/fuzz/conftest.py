@@ -292,8 +292,8 @@ async def enrolment_target(fuzz_tokens: TestTokens) -> AsyncIterator[Target]:
         settings = EnrolmentSettings(database_url=url, environment="test", db_pool_size=5)
         pids = _pids()
         seeding = bootstrap(settings, clock=ManualClock(START))
-        session_id = await create_session(seeding, SessionSpec.model_validate(_enrolment_session(START)))
-        await publish(seeding, session_id)
+        session_id = await create_session(seeding.unit_of_work, SessionSpec.model_validate(_enrolment_session(START)))
+        await publish(seeding.unit_of_work, seeding.clock, session_id)
         # The candidate's registration (school 99301, a teacher's school), notices read and the
         # level-4 written subject held, so oral requests reach every N9 check and the seat.
         registration_id = uuid.uuid4()

@@ -125,8 +125,8 @@ class World:
 
     async def open_session(self, **overrides: Any) -> uuid.UUID:
         spec = SessionSpec.model_validate(session_document(self.ctx.clock.now(), **overrides))
-        self.session_id = await create_session(self.ctx, spec)
-        await publish(self.ctx, self.session_id)
+        self.session_id = await create_session(self.ctx.unit_of_work, spec)
+        await publish(self.ctx.unit_of_work, self.ctx.clock, self.session_id)
         return self.session_id
 
     async def deliver(self, event: Event, key: str) -> EventEnvelope:

@@ -79,7 +79,7 @@ async def test_n14_n10_promotion_runs_a_clicks_checks_and_passes_over_who_no_lon
     document["school_oral_settings"].append({"school_code": "99302", "allow_other_schools": True})
     await world.open_session(campuses=document["campuses"], school_oral_settings=document["school_oral_settings"])
     offering = await world.offering("991010", "F")
-    assert (await set_capacity(world.ctx, offering, 2))["remaining"] == 2
+    assert (await set_capacity(world.ctx.unit_of_work, world.ctx.clock, world.ctx.settings.unpaid_lifetime, offering, 2))["remaining"] == 2
     a, b = await world.bind(), await world.bind()
     c, d = await world.bind(school="99301", campus="993010"), await world.bind(school="99302", campus="993020")
     for candidate in (a, b, c, d):
@@ -91,7 +91,7 @@ async def test_n14_n10_promotion_runs_a_clicks_checks_and_passes_over_who_no_lon
         assert response.status_code == 201, response.text
     world.ctx.clock.advance(timedelta(hours=1))
     await set_school_oral_setting(
-        world.ctx, world.session_id, SchoolOralSpec(school_code="99301", allow_other_schools=True, allowed_campus_codes=["993010"])
+        world.ctx.unit_of_work, world.session_id, SchoolOralSpec(school_code="99301", allow_other_schools=True, allowed_campus_codes=["993010"])
     )
     listing = (await world.client.get("/me/oral/F/campuses", headers=c.headers)).json()
     assert [campus["campus"][:8] for campus in listing["campuses"]] == ["(993010)"]  # a click on 991010 is refused now

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-import uuid
 
 from enrolment.domain.context import Active, Offering, OralSetting
 from enrolment.domain.refusals import Refusal
@@ -20,7 +20,7 @@ from enrolment.domain.rules import (
 )
 from enrolment.domain.seats import capacity_colour, capacity_label
 from enrolment.domain.subjects import SUBJECTS, normalise_codes
-from enrolment.service.sessions import resolve_relative
+from enrolment.service.session_specs import resolve_relative
 
 NOW = datetime(2017, 11, 1, 2, 0, tzinfo=timezone.utc)
 

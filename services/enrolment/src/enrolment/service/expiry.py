@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from cet_shared.events.contracts import SubjectExpired
 from cet_shared.clock import Clock
+from cet_shared.events.contracts import SubjectExpired
 from enrolment.db.tables import enrolments, registrations
 from enrolment.service import seats
 from enrolment.service.units import UnitFactory

@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from cet_shared.clock import Clock
 from cet_shared.db import UnitOfWork
 from cet_shared.events.contracts import (
     PaidSubject,
@@ -24,7 +25,6 @@ from cet_shared.events.contracts import (
     SubjectCancelled,
     SubjectPaid,
 )
-from cet_shared.clock import Clock
 from enrolment.db.tables import enrolments, offerings, payments, refunds, registrations, waitlist
 from enrolment.domain.subjects import SUBJECTS, normalise_codes
 from enrolment.service import seats

@@ -12,7 +12,9 @@ from fastapi.responses import JSONResponse
 
 from enrolment.api.deps import Candidate, EnrolmentDep
 from enrolment.api.schemas import Acknowledged, Enrolled, OralChoice, Waiting, WrittenChoice
-from enrolment.service import arrangement, cancel as cancelling, enrol, info_page, notices, oral_campuses as campuses, waitlist
+from enrolment.service import arrangement, enrol, info_page, notices, waitlist
+from enrolment.service import cancel as cancelling
+from enrolment.service import oral_campuses as campuses
 
 router = APIRouter(prefix="/me", tags=["candidate"])
 
@@ -20,7 +22,7 @@ router = APIRouter(prefix="/me", tags=["candidate"])
 @router.get("/registration")
 async def registration(ctx: EnrolmentDep, principal: Candidate) -> dict[str, Any]:
     """N12 报名信息."""
-    return await info_page.registration_page(ctx, principal.passport_id)
+    return await info_page.registration_page(ctx.sessions, ctx.clock, principal.passport_id)
 
 
 @router.post("/notices/acknowledgement", response_model=Acknowledged)
@@ -78,5 +80,5 @@ async def leave_waitlist(ctx: EnrolmentDep, principal: Candidate, entry_id: int 
 @router.get("/enrolments/{enrolment_id}/ticket.pdf")
 async def ticket(enrolment_id: uuid.UUID, ctx: EnrolmentDep, principal: Candidate) -> Response:
     """N13 准考证 download."""
-    number, pdf = await arrangement.ticket_pdf(ctx, principal.passport_id, enrolment_id)
+    number, pdf = await arrangement.ticket_pdf(ctx.sessions, ctx.clock, principal.passport_id, enrolment_id)
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="ticket-{number}.pdf"'})
