@@ -17,6 +17,7 @@ from cet_shared.problems import Problem
 from enrolment.domain.context import CandidateContext, Offering
 from enrolment.domain.seats import freed_seat_goes_to
 from enrolment.service.enrol import enrol_oral, enrol_written
+from enrolment.service.full_campuses import FullCampuses
 from enrolment.service.seats import ContextChanged, Hold, SeatsGone
 
 from .conftest import NOW, context, offering
@@ -72,7 +73,7 @@ def _code(error: pytest.ExceptionInfo[Problem]) -> str:
 async def test_n9_n11_a_click_holds_one_seat_and_the_hold_expires_a_lifetime_later() -> None:
     f = offering(remaining=2, capacity=2)
     store = FakeHoldStore({f.id: f}, context())
-    enrolment_id = await enrol_oral(_stores(store), ManualClock(NOW), LIFETIME, "p", f.id)
+    enrolment_id = await enrol_oral(_stores(store), FullCampuses(), ManualClock(NOW), LIFETIME, "p", f.id)
     [hold] = store.held
     assert hold.enrolment_id == enrolment_id and hold.expires_at == NOW + LIFETIME
     assert store.offerings[f.id].remaining == 1
@@ -82,7 +83,7 @@ async def test_n11_a_full_campus_is_refused_before_the_candidate_is_even_read() 
     f = offering(remaining=0, capacity=2)
     store = FakeHoldStore({f.id: f}, context())
     with pytest.raises(Problem) as error:
-        await enrol_oral(_stores(store), ManualClock(NOW), LIFETIME, "p", f.id)
+        await enrol_oral(_stores(store), FullCampuses(), ManualClock(NOW), LIFETIME, "p", f.id)
     assert _code(error) == "seats_full" and store.reads == 0 and store.held == []
 
 
@@ -96,7 +97,7 @@ async def test_n11_the_last_seat_taken_between_read_and_hold_is_seats_full() -> 
 
     racing = Racing({seen.id: seen}, context())
     with pytest.raises(Problem) as error:
-        await enrol_oral(_stores(racing), ManualClock(NOW), LIFETIME, "p", seen.id)
+        await enrol_oral(_stores(racing), FullCampuses(), ManualClock(NOW), LIFETIME, "p", seen.id)
     assert _code(error) == "seats_full" and racing.held == []
 
 
@@ -107,7 +108,7 @@ async def test_n9_a_changed_context_is_read_and_checked_again() -> None:
     now_holding = replace(stale, fingerprint="new", active=(*stale.active, *context(active=("F",)).active))
     store = FakeHoldStore({f.id: f}, now_holding, changes=[stale])
     with pytest.raises(Problem) as error:
-        await enrol_oral(_stores(store), ManualClock(NOW), LIFETIME, "p", f.id)
+        await enrol_oral(_stores(store), FullCampuses(), ManualClock(NOW), LIFETIME, "p", f.id)
     assert _code(error) == "already_enrolled" and store.reads == 2 and store.held == []
 
 
@@ -116,7 +117,7 @@ async def test_a_context_that_keeps_changing_ends_in_a_conflict_not_a_loop() -> 
     current = context(fingerprint="current")
     store = FakeHoldStore({f.id: f}, current, changes=[replace(current, fingerprint=str(i)) for i in range(3)])
     with pytest.raises(Problem) as error:
-        await enrol_oral(_stores(store), ManualClock(NOW), LIFETIME, "p", f.id)
+        await enrol_oral(_stores(store), FullCampuses(), ManualClock(NOW), LIFETIME, "p", f.id)
     assert _code(error) == "conflict" and store.reads == 3
 
 
@@ -128,7 +129,7 @@ async def test_n10_n9_every_refusal_of_a_click_before_any_seat_moves() -> None:
     codes = []
     for target in (other_session, not_oral, elsewhere):
         with pytest.raises(Problem) as error:
-            await enrol_oral(_stores(store), ManualClock(NOW), LIFETIME, "p", target.id)
+            await enrol_oral(_stores(store), FullCampuses(), ManualClock(NOW), LIFETIME, "p", target.id)
         codes.append(_code(error))
     assert codes == ["offering_not_found", "offering_not_found", "campus_not_available"] and store.held == []
 
@@ -152,3 +153,37 @@ def test_n14_a_freed_seat_goes_to_the_line_while_the_campus_takes_enrolments() -
     assert freed_seat_goes_to(offering(closes_at=NOW), NOW) == "pool"
     assert freed_seat_goes_to(offering(closes_at=None), NOW) == "waiting_list"
     assert freed_seat_goes_to(offering(capacity=None, remaining=None), NOW) == "nowhere"
+
+
+async def test_n11_a_remembered_full_campus_is_refused_without_any_read_and_forgotten_when_a_seat_is_back() -> None:
+    f = offering(remaining=0, capacity=2)
+    store = FakeHoldStore({f.id: f}, context())
+    full = FullCampuses()
+    full.listening_started()
+    for _ in range(3):
+        with pytest.raises(Problem) as error:
+            await enrol_oral(_stores(store), full, ManualClock(NOW), LIFETIME, "p", f.id)
+        assert _code(error) == "seats_full"
+    assert store.reads == 0 and full.is_full(f.id)  # the first click read the offering only; the others nothing
+    full.seat_back(f.id)
+    store.offerings[f.id] = replace(f, remaining=1)
+    assert await enrol_oral(_stores(store), full, ManualClock(NOW), LIFETIME, "p", f.id)
+
+
+def test_n11_a_full_seen_before_a_seat_came_back_is_not_remembered() -> None:
+    """The read saw 0, a seat came back (notification) before the answer: remembering that read
+    would hide the seat, so the generation taken before the read refuses to."""
+    full = FullCampuses()
+    f = offering(remaining=0)
+    assert not full.is_full(f.id)
+    full.listening_started()
+    before_read = full.generation()
+    full.seat_back(f.id)
+    full.saw_full(f.id, before_read)
+    assert not full.is_full(f.id)
+    full.saw_full(f.id, full.generation())
+    assert full.is_full(f.id)
+    full.listening_lost()  # no listener, no memory: every click asks the database
+    assert not full.is_full(f.id)
+    full.saw_full(f.id, full.generation())
+    assert not full.is_full(f.id)

@@ -22,6 +22,7 @@ from enrolment.domain.refusals import Refusal
 from enrolment.domain.rules import check_can_enrol, check_oral_hold, check_written, check_written_offering
 from enrolment.domain.seats import seats_full
 from enrolment.domain.subjects import subject
+from enrolment.service.full_campuses import FullCampuses
 from enrolment.service.problems import offering_not_found, problem, refusals_as_problems, registration_not_found
 from enrolment.service.seats import ContextChanged, Hold, SeatsGone, new_holds
 
@@ -76,16 +77,22 @@ async def enrol_written(stores: HoldStores, clock: Clock, lifetime: timedelta, p
     raise _conflict()
 
 
-async def enrol_oral(stores: HoldStores, clock: Clock, lifetime: timedelta, passport_id: str, offering_id: uuid.UUID) -> uuid.UUID:
+async def enrol_oral(
+    stores: HoldStores, full: FullCampuses, clock: Clock, lifetime: timedelta, passport_id: str, offering_id: uuid.UUID
+) -> uuid.UUID:
+    if full.is_full(offering_id):
+        raise problem(seats_full())  # the peak's commonest answer, from memory (service.full_campuses)
     async with stores() as store:
         for _ in range(ATTEMPTS):
             now = clock.now()
+            generation = full.generation()
             offering = await store.offering(offering_id)
             if offering is None or offering.subject.kind != "oral":
                 raise offering_not_found()
             if offering.remaining == 0:
                 # The peak's common answer, before the candidate is even read: a red 无 campus
                 # cannot be chosen whatever else is true (N11).
+                full.saw_full(offering.id, generation)
                 raise problem(seats_full())
             context = await store.context(passport_id)
             if context is None:
@@ -95,8 +102,12 @@ async def enrol_oral(stores: HoldStores, clock: Clock, lifetime: timedelta, pass
             with refusals_as_problems():
                 check_oral_hold(context, offering, now)
             [hold] = new_holds([offering], now=now, expires_at=now + lifetime)
-            if await _held(store, context, [hold]):
-                return hold.enrolment_id
+            try:
+                if await _held(store, context, [hold]):
+                    return hold.enrolment_id
+            except Problem:
+                full.saw_full(offering.id, generation)  # _held refuses only for seats_full
+                raise
     raise _conflict()
 
 

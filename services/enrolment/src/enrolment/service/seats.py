@@ -34,6 +34,7 @@ from cet_shared.events.contracts import SubjectEnrolled
 from cet_shared.events.envelope import EventEnvelope
 from enrolment.db.tables import enrolments
 from enrolment.domain.context import CandidateContext, Offering
+from enrolment.service.full_campuses import MEMORY
 
 PRODUCER = "enrolment"
 SEATS_GONE = "CE409"  # raised by take_seats(): no seat left
@@ -44,7 +45,7 @@ _HOLD_IN = text("SELECT hold_seats(:registration_id, :fingerprint, :enrolments, 
 )
 _TAKE = text("SELECT take_seats(ARRAY[CAST(:offering_id AS uuid)])")
 _RETURN = text("SELECT return_seat_to_pool(:offering_id)")
-_RESIZE = text("SELECT capacity, remaining FROM resize_offering(:offering_id, :capacity)")
+_RESIZE = text("SELECT new_capacity, new_remaining FROM resize_offering(:offering_id, :capacity)")
 
 
 class SeatsGone(Exception):
@@ -149,13 +150,15 @@ async def retake(session: AsyncSession, offering_id: uuid.UUID) -> bool:
 
 async def return_to_pool(session: AsyncSession, offering_id: uuid.UUID) -> None:
     await session.execute(_RETURN, {"offering_id": offering_id})
+    MEMORY.seat_back(offering_id)  # this process at once; the other replicas by NOTIFY at commit
 
 
 async def resize(session: AsyncSession, offering_id: uuid.UUID, capacity: int) -> tuple[int, int] | None:
     """N11 live: the new capacity moves `remaining` by the same amount, or None when it would
     fall below the seats already held (or the offering is unlimited or unknown)."""
     row = (await session.execute(_RESIZE, {"offering_id": offering_id, "capacity": capacity})).first()
-    return (row.capacity, row.remaining) if row is not None else None
+    MEMORY.seat_back(offering_id)
+    return (row.new_capacity, row.new_remaining) if row is not None else None
 
 
 @dataclass(frozen=True)

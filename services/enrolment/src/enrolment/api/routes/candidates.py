@@ -54,7 +54,9 @@ async def campus_notices(offering_id: uuid.UUID, ctx: EnrolmentDep, principal: C
 async def enrol_oral(body: OralChoice, ctx: EnrolmentDep, principal: Candidate) -> JSONResponse:
     """口试报考 (N9, N11). The sign-up peak's hot path: the answer is written directly (it is an
     `Enrolled`), without validating our own output again."""
-    enrolment_id = await enrol.enrol_oral(ctx.hold_stores, ctx.clock, ctx.settings.unpaid_lifetime, principal.passport_id, body.offering_id)
+    enrolment_id = await enrol.enrol_oral(
+        ctx.hold_stores, await ctx.full_campuses(), ctx.clock, ctx.settings.unpaid_lifetime, principal.passport_id, body.offering_id
+    )
     return JSONResponse({"enrolment_ids": [str(enrolment_id)]}, status_code=status.HTTP_201_CREATED)
 
 
