@@ -58,7 +58,8 @@ async def _prepare(database_url: str, *, candidates: int, seats: int, tokens) ->
     from enrolment.bootstrap import bootstrap
     from enrolment.db.tables import enrolments
     from enrolment.service.projections import on_registration_bound
-    from enrolment.service.sessions import SessionSpec, create_session, publish
+    from enrolment.service.session_specs import SessionSpec
+    from enrolment.service.sessions import create_session, publish
     from enrolment.settings import EnrolmentSettings
     from sqlalchemy import insert, text
 
@@ -88,8 +89,8 @@ async def _prepare(database_url: str, *, candidates: int, seats: int, tokens) ->
             },
         ],
     })
-    session_id = await create_session(ctx, spec)
-    await publish(ctx, session_id)
+    session_id = await create_session(ctx.unit_of_work, spec)
+    await publish(ctx.unit_of_work, ctx.clock, session_id)
     async with ctx.engine.connect() as connection:
         offering = {
             (campus, code): oid

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from enrolment.service.sessions import SubjectCode
+from enrolment.service.session_specs import SubjectCode
 
 PaymentStatus = Literal["全未支付", "部分支付", "全部支付"]
 RefundState = Literal["refund_pending", "refunded", "refund_failed"]
@@ -72,7 +72,7 @@ class SubjectTable(BaseModel):
 
 class FlowStep(BaseModel):
     name: str
-    state: Literal["已完成", "未完成"]
+    state: Literal["已完成", "未完成", "可打印", "不可打印", "已开始", "未开始", "已结束", "未结束"]  # domain.rules.flow_steps
     done: bool
 
 
