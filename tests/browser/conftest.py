@@ -81,7 +81,8 @@ class Portal:
 
     def api(self, method: str, path: str, *, token: str, **kwargs) -> httpx.Response:  # noqa: ANN003
         with httpx.Client(base_url=self.base_url, timeout=20) as client:
-            return client.request(method, "/api" + path, headers={"authorization": f"Bearer {token}"}, **kwargs)
+            headers = {"authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
+            return client.request(method, "/api" + path, headers=headers, **kwargs)
 
     def bind_candidate(self, id_type: str, id_number: str, name: str) -> tuple[str, str]:
         """A candidate who did E2-E6 through the APIs (another account, for the other side of a test).

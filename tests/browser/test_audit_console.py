@@ -63,7 +63,8 @@ async def test_a_teacher_exports_the_roster_of_their_own_school_only(visit, stac
     header = (Path(__file__).parent / "data" / "students.csv").read_text(encoding="utf-8").splitlines()[0]
     row = "99,测试省,99301,测试学校机构01,993010,测试校区机构001,是,澳门身份证,99301000088,何导出,女,专科,3,16,01,化学学院,物理,1,02,,1;3;4,否"
     school_token = stack.token(uuid.uuid4().hex.upper(), "teacher", school_code="99301")
-    imported = stack.api("POST", "/eligibility/registry/students", token=school_token, content=f"{header}\n{row}\n".encode())
+    imported = stack.api("POST", "/eligibility/registry/students", token=school_token, content=f"{header}\n{row}\n".encode(),
+                         headers={"content-type": "text/csv"})
     assert imported.status_code == 200, imported.text
     stack.bind_candidate("macao_id", "99301000088", "何导出")
     teacher = await visit("teacher")
