@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from cet_shared.contract import problems
 from enrolment.api.deps import EnrolmentDep, Teacher
 from enrolment.api.responses import LocksChanged, UnpaidSubject
 from enrolment.api.schemas import LockChange
