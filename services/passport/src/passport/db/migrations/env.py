@@ -1,6 +1,7 @@
 from cet_shared.audit import audit_log
 from cet_shared.db.migrations import run_migrations_from_env
 from cet_shared.db.tables import COMMON_METADATA
+import passport.db.staff_tables  # noqa: F401 - its tables join `metadata` on import
 from passport.db.tables import metadata
 
 # The common tables too: autogenerate must know them, or it proposes dropping them.
