@@ -82,7 +82,8 @@ def _campus(cohort: Cohort, window: dict) -> dict:
 async def seed(cohorts: list[Cohort], log) -> uuid.UUID:
     """Create the session, its campuses, and every cohort's candidates; returns the session id."""
     from enrolment.bootstrap import bootstrap as enrolment_bootstrap
-    from enrolment.service.sessions import SessionSpec, create_session, publish
+    from enrolment.service.session_specs import SessionSpec
+    from enrolment.service.sessions import create_session, publish
     from sqlalchemy import text
 
     ctx = enrolment_bootstrap()
@@ -95,8 +96,8 @@ async def seed(cohorts: list[Cohort], log) -> uuid.UUID:
         "campuses": [_campus(c, window) for c in cohorts],
     })
     try:
-        session_id = await create_session(ctx, spec)
-        await publish(ctx, session_id)
+        session_id = await create_session(ctx.unit_of_work, spec)
+        await publish(ctx.unit_of_work, ctx.clock, session_id)
         async with ctx.engine.connect() as connection:
             rows = (await connection.execute(
                 text("SELECT id, campus_code, subject_code FROM offerings WHERE exam_session_id = :s"), {"s": session_id}

@@ -139,7 +139,7 @@ def demo_session_spec(session_id: uuid.UUID, name: str, opens_at: datetime, clos
     import yaml
 
     from enrolment.cli import DEMO_SESSION
-    from enrolment.service.sessions import resolve_relative
+    from enrolment.service.session_specs import resolve_relative
 
     document = yaml.safe_load(DEMO_SESSION.read_text(encoding="utf-8"))
     document = resolve_relative(document, datetime.now(timezone.utc))

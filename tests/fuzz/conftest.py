@@ -301,7 +301,8 @@ async def enrolment_target(fuzz_tokens: TestTokens) -> AsyncIterator[Target]:
     from enrolment.bootstrap import bootstrap
     from enrolment.cli import migrate
     from enrolment.events.consumers import build_consumers
-    from enrolment.service.candidates import acknowledge_notices, enrol_written
+    from enrolment.service.enrol import enrol_written
+    from enrolment.service.notices import acknowledge_notices
     from enrolment.service.sessions import SessionSpec, create_session, publish
     from enrolment.settings import EnrolmentSettings
 
@@ -310,8 +311,8 @@ async def enrolment_target(fuzz_tokens: TestTokens) -> AsyncIterator[Target]:
         settings = EnrolmentSettings(database_url=url, environment="test", db_pool_size=5)
         pids = _pids()
         seeding = bootstrap(settings, clock=ManualClock(START))
-        session_id = await create_session(seeding, SessionSpec.model_validate(_enrolment_session(START)))
-        await publish(seeding, session_id)
+        session_id = await create_session(seeding.unit_of_work, SessionSpec.model_validate(_enrolment_session(START)))
+        await publish(seeding.unit_of_work, seeding.clock, session_id)
         # The candidate's registration (school 99301, a teacher's school), notices read and the
         # level-4 written subject held, so oral requests reach every N9 check and the seat.
         registration_id = uuid.uuid4()
@@ -327,8 +328,8 @@ async def enrolment_target(fuzz_tokens: TestTokens) -> AsyncIterator[Target]:
         envelope = EventEnvelope.wrap(bound, key=str(registration_id), producer="fuzz").model_dump_json().encode()
         for consumer in build_consumers(seeding):
             await consumer.dispatch(envelope, topic=bound.topic)
-        await acknowledge_notices(seeding, pids["candidate"])
-        enrolment_ids = await enrol_written(seeding, pids["candidate"], ["1"])
+        await acknowledge_notices(seeding.unit_of_work, seeding.clock, pids["candidate"])
+        enrolment_ids = await enrol_written(seeding.hold_stores, seeding.clock, settings.unpaid_lifetime, pids["candidate"], ["1"])
         await seeding.close()
         ctx = bootstrap(settings, clock=ManualClock(START + timedelta(hours=1)))
         app = create_app(ctx, token_verifier=fuzz_tokens.verifier())

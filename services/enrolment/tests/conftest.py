@@ -20,10 +20,12 @@ from cet_shared.events.envelope import Event, EventEnvelope
 from cet_shared.pytest_plugin import asgi_client, discard
 from cet_shared.testing import TestTokens
 from enrolment.api.app import create_app
-from enrolment.bootstrap import Enrolment, bootstrap
+from enrolment.bootstrap import EnrolmentContainer, bootstrap
 from enrolment.cli import ADMIN
 from enrolment.events.consumers import build_consumers
-from enrolment.service.sessions import SessionSpec, create_session, publish
+from enrolment.service.expiry import expire_due
+from enrolment.service.session_specs import SessionSpec
+from enrolment.service.sessions import create_session, publish
 from enrolment.settings import EnrolmentSettings
 
 START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -47,14 +49,14 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def ctx(settings: EnrolmentSettings, clock: ManualClock) -> AsyncIterator[Enrolment]:
+async def ctx(settings: EnrolmentSettings, clock: ManualClock) -> AsyncIterator[EnrolmentContainer]:
     enrolment = bootstrap(settings, clock=clock)
     yield enrolment
     await discard(enrolment)
 
 
 @pytest.fixture
-async def client(ctx: Enrolment, tokens: TestTokens) -> AsyncIterator[AsyncClient]:
+async def client(ctx: EnrolmentContainer, tokens: TestTokens) -> AsyncIterator[AsyncClient]:
     app = create_app(ctx, token_verifier=tokens.verifier())
     async with asgi_client(app, "http://enrolment.test", client=None) as http:
         yield http
@@ -107,7 +109,7 @@ def session_document(now: datetime, **overrides: Any) -> dict[str, Any]:
 class World:
     """The calls most tests make: a published session, bound registrations, candidates' tokens."""
 
-    def __init__(self, ctx: Enrolment, tokens: TestTokens, client: AsyncClient | None = None) -> None:
+    def __init__(self, ctx: EnrolmentContainer, tokens: TestTokens, client: AsyncClient | None = None) -> None:
         self.ctx = ctx
         self.tokens = tokens
         self.client = client
@@ -116,8 +118,8 @@ class World:
 
     async def open_session(self, **overrides: Any) -> uuid.UUID:
         spec = SessionSpec.model_validate(session_document(self.ctx.clock.now(), **overrides))
-        self.session_id = await create_session(self.ctx, spec)
-        await publish(self.ctx, self.session_id)
+        self.session_id = await create_session(self.ctx.unit_of_work, spec)
+        await publish(self.ctx.unit_of_work, self.ctx.clock, self.session_id)
         return self.session_id
 
     async def deliver(self, event: Event, key: str) -> EventEnvelope:
@@ -171,6 +173,11 @@ class World:
                 )
             ).scalar_one()
 
+    async def expire_due(self, ctx: EnrolmentContainer | None = None) -> int:
+        """One sweep of the 24 h clock (N8), as the worker runs it."""
+        ctx = ctx or self.ctx
+        return await expire_due(ctx.unit_of_work, ctx.clock, ctx.settings.unpaid_lifetime, ctx.settings.expiry_batch_size)
+
     async def scalar(self, sql: str, **params: Any) -> Any:
         async with self.ctx.sessions() as session:
             return (await session.execute(text(sql), params)).scalar()
@@ -204,7 +211,7 @@ class Candidate:
 
 
 @pytest.fixture
-def world(ctx: Enrolment, tokens: TestTokens, client: AsyncClient) -> World:
+def world(ctx: EnrolmentContainer, tokens: TestTokens, client: AsyncClient) -> World:
     return World(ctx, tokens, client)
 
 

@@ -7,7 +7,6 @@ import uuid
 from datetime import timedelta
 
 from cet_shared.events.contracts import PaymentConfirmed
-from enrolment.service.expiry import expire_due
 
 
 async def _pay(world, candidate, enrolment_ids, amount=None, order_id=None):  # noqa: ANN001, ANN202
@@ -95,11 +94,11 @@ async def test_n8_unpaid_subjects_expire_after_24h_and_seats_return(world) -> No
     oral = (await candidate.oral(offering)).json()["enrolment_ids"][0]
 
     world.ctx.clock.advance(timedelta(hours=22, minutes=59))  # 23:59 after the written one
-    assert await expire_due(world.ctx) == 0
+    assert await world.expire_due() == 0
     world.ctx.clock.advance(timedelta(minutes=1))
-    assert await expire_due(world.ctx) == 1  # the written subject, enrolled an hour earlier
+    assert await world.expire_due() == 1  # the written subject, enrolled an hour earlier
     world.ctx.clock.advance(timedelta(hours=1))
-    assert await expire_due(world.ctx) == 1
+    assert await world.expire_due() == 1
     assert {e["enrolment_id"] for e in await world.outbox("SubjectExpired")} == {written, oral}
     assert await world.scalar("SELECT remaining FROM offerings WHERE id = :id", id=offering) == 2
     page = await candidate.page()
@@ -123,7 +122,7 @@ async def test_n8_expiry_is_exactly_once_with_several_sweepers(world, settings, 
     try:
         total = 0
         while True:
-            done = await asyncio.gather(*(expire_due(w) for w in workers))
+            done = await asyncio.gather(*(world.expire_due(w) for w in workers))
             total += sum(done)
             if not any(done):
                 break
@@ -151,7 +150,7 @@ async def test_n8_expired_seat_goes_to_the_waiting_list_n14(world) -> None:
     await _pay(world, waiting, [written])
     assert (await world.client.post("/me/waitlist", json={"offering_id": str(offering)}, headers=waiting.headers)).status_code == 201
     world.ctx.clock.advance(timedelta(hours=23))
-    assert await expire_due(world.ctx) == 4  # the holders' written and oral subjects
+    assert await world.expire_due() == 4  # the holders' written and oral subjects
     assert await world.scalar("SELECT remaining FROM offerings WHERE id = :id", id=offering) == 1
     [row] = (await waiting.page())["oral"]["rows"]
     assert row["payment_status"] == "未支付"

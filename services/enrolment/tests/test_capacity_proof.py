@@ -1,9 +1,9 @@
-"""N11 / O1, proven the way pretix proves its quotas: first that the race is real when the seat
-is taken by read-then-write, then that the real guard sells exactly the capacity to 200
-concurrent candidates spread over two api processes sharing one database. The guard is one
-conditional `UPDATE offerings SET remaining = remaining - 1 WHERE id = … AND remaining > 0` in the
-enrolment's own transaction, run inside its COMMIT by a deferred constraint trigger (migration
-0002), so the hold, its outbox row and its seat commit together or not at all."""
+"""N11 / O1, proven the way pretix proves its quotas, with 2 and 4 api replicas (separate uvicorn
+processes, each with its own pools, on one database): first that the race is real when a seat is
+taken by read-then-write from several replicas, then that the seat primitive (`hold_seats()` →
+`take_seats()`, migration 0006: the conditional decrement inside the hold's own statement) sells
+exactly the capacity, and that `remaining` and its colour stay exact while seats are taken,
+cancelled, handed to the waiting list and returned to the pool at the same time (N8, N14)."""
 
 from __future__ import annotations
 
@@ -22,17 +22,23 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from cet_shared.db import create_engine
+from enrolment.domain.seats import capacity_colour, capacity_label
+
 SEATS = 10
 CANDIDATES = 200
 
 
-async def test_n11_the_race_is_real_without_the_guard(world) -> None:
-    """Read `remaining`, decide, write it back: 20 concurrent buyers of 10 seats all succeed."""
+@pytest.mark.parametrize("replicas", [2, 4])
+async def test_n11_the_race_is_real_without_the_guard(world, database_url: str, replicas: int) -> None:
+    """Read `remaining`, decide, write it back, from `replicas` engines (pools) at once: 20
+    concurrent buyers of 10 seats all succeed, and the count is even lost."""
     await world.open_session()
     offering = await world.offering("991010", "F")  # 10 seats
+    engines = [create_engine(database_url, pool_size=10, max_overflow=0, application_name=f"replica-{i}") for i in range(replicas)]
 
-    async def read_then_write() -> bool:
-        async with world.ctx.engine.connect() as connection:
+    async def read_then_write(index: int) -> bool:
+        async with engines[index % replicas].connect() as connection:
             remaining = (await connection.execute(text("SELECT remaining FROM offerings WHERE id = :id"), {"id": offering})).scalar_one()
             await connection.commit()
             await asyncio.sleep(0.05)  # the think time between reading and writing that every request has
@@ -42,7 +48,11 @@ async def test_n11_the_race_is_real_without_the_guard(world) -> None:
             await connection.commit()
             return True
 
-    sold = sum(await asyncio.gather(*(read_then_write() for _ in range(20))))
+    try:
+        sold = sum(await asyncio.gather(*(read_then_write(i) for i in range(20))))
+    finally:
+        for engine in engines:
+            await engine.dispose()
     assert sold > SEATS, "the unguarded read-then-write should oversell"
     assert await world.scalar("SELECT remaining FROM offerings WHERE id = :id", id=offering) > 0  # and it even loses count
 
@@ -50,17 +60,17 @@ async def test_n11_the_race_is_real_without_the_guard(world) -> None:
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
-@pytest.fixture
-async def two_replicas(database_url: str, tokens, tmp_path: Path) -> AsyncIterator[list[str]]:
-    """Two real `uvicorn` processes of the enrolment api on free ports, verifying tokens against
-    the test run's JWKS through a file (JWKS_URL accepts a path)."""
+@pytest.fixture(params=[2, 4], ids=lambda n: f"{n}-replicas")
+async def replicas(request: pytest.FixtureRequest, database_url: str, tokens, tmp_path: Path) -> AsyncIterator[list[str]]:  # noqa: ANN001
+    """Real `uvicorn` processes of the enrolment api on free ports, verifying tokens against the
+    test run's JWKS through a file (JWKS_URL accepts a path)."""
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps(tokens.jwks))
-    env = {**os.environ, "DATABASE_URL_ENROLMENT": database_url, "JWKS_URL": str(jwks), "CET_ENV": "test"}
-    ports = [_free_port(), _free_port()]
+    env = {**os.environ, "DATABASE_URL_ENROLMENT": database_url, "JWKS_URL": str(jwks), "CET_ENV": "test", "DB_POOL_SIZE": "8"}
+    ports = [_free_port() for _ in range(request.param)]
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "enrolment.api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"],
@@ -71,7 +81,7 @@ async def two_replicas(database_url: str, tokens, tmp_path: Path) -> AsyncIterat
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         async with httpx.AsyncClient() as http:
-            deadline = asyncio.get_running_loop().time() + 60
+            deadline = asyncio.get_running_loop().time() + 240  # four interpreters starting on a busy 2-core machine
             for url, process in zip(urls, processes):
                 while True:
                     assert process.poll() is None, f"api replica on {url} exited with {process.returncode}"
@@ -93,19 +103,39 @@ async def two_replicas(database_url: str, tokens, tmp_path: Path) -> AsyncIterat
                 process.kill()
 
 
-async def test_n11_200_concurrent_requests_for_10_seats_over_two_api_processes(world, two_replicas) -> None:
+async def _with_written(world, count: int, **bind) -> list:  # noqa: ANN001, ANN003
+    candidates = [await world.bind(**bind) for _ in range(count)]
+    for batch in range(0, count, 20):
+        answers = await asyncio.gather(*(c.written("1") for c in candidates[batch:batch + 20]))
+        assert all(a.status_code == 201 for a in answers), [a.text for a in answers if a.status_code != 201]
+    return candidates
+
+
+async def _seats_exact(world, offering) -> tuple[int, int, int]:  # noqa: ANN001
+    """(capacity, remaining, rows holding a seat): N11 exact means capacity − remaining = held."""
+    async with world.ctx.engine.connect() as connection:
+        capacity, remaining = (await connection.execute(text("SELECT capacity, remaining FROM offerings WHERE id = :id"), {"id": offering})).one()
+        held = (await connection.execute(text("SELECT count(*) FROM enrolments WHERE offering_id = :id AND seat_held"), {"id": offering})).scalar_one()
+    assert capacity - remaining == held and 0 <= remaining <= capacity, (capacity, remaining, held)
+    return capacity, remaining, held
+
+
+async def _shown(world, candidate) -> tuple[str, str]:  # noqa: ANN001
+    listing = (await world.client.get("/me/oral/F/campuses", headers=candidate.headers)).json()
+    [campus] = [c for c in listing["campuses"] if c["campus"].startswith("(991010)")]
+    return campus["remaining_label"], campus["colour"]
+
+
+async def test_n11_concurrent_requests_for_10_seats_over_several_api_processes(world, replicas) -> None:
     world.ctx.clock.set(datetime.now(timezone.utc))  # the replicas run on the system clock
     await world.open_session()
     offering = await world.offering("991010", "F")  # 10 seats
-    candidates = [await world.bind() for _ in range(CANDIDATES)]
-    for batch in range(0, CANDIDATES, 20):
-        answers = await asyncio.gather(*(c.written("1") for c in candidates[batch:batch + 20]))
-        assert all(a.status_code == 201 for a in answers)
+    candidates = await _with_written(world, CANDIDATES)
 
     limits = httpx.Limits(max_connections=CANDIDATES, max_keepalive_connections=CANDIDATES)
     async with httpx.AsyncClient(limits=limits, timeout=60) as http:
         async def grab(index: int, candidate) -> tuple[str, httpx.Response]:  # noqa: ANN001
-            url = two_replicas[index % 2]
+            url = replicas[index % len(replicas)]
             return url, await http.post(f"{url}/me/oral", json={"offering_id": str(offering)}, headers=candidate.headers)
 
         answers = await asyncio.gather(*(grab(i, c) for i, c in enumerate(candidates)))
@@ -113,11 +143,51 @@ async def test_n11_200_concurrent_requests_for_10_seats_over_two_api_processes(w
     statuses = Counter(response.status_code for _, response in answers)
     assert statuses == {201: SEATS, 409: CANDIDATES - SEATS}, statuses
     assert {response.json()["code"] for _, response in answers if response.status_code == 409} == {"seats_full"}
-    assert {url for url, _ in answers} == set(two_replicas)
+    assert {url for url, _ in answers} == set(replicas)
     # Every hold answered 201 is a row holding a seat, and the other way round.
     async with world.ctx.engine.connect() as connection:
         rows = (await connection.execute(text("SELECT id::text FROM enrolments WHERE offering_id = :id AND seat_held"), {"id": offering})).scalars().all()
-        remaining = (await connection.execute(text("SELECT remaining FROM offerings WHERE id = :id"), {"id": offering})).scalar_one()
     answered = {response.json()["enrolment_ids"][0] for _, response in answers if response.status_code == 201}
-    assert set(rows) == answered and remaining == 0
+    assert set(rows) == answered
+    assert await _seats_exact(world, offering) == (SEATS, 0, SEATS)
+    assert await _shown(world, candidates[0]) == ("无", "red")
     assert len([e for e in await world.outbox("SubjectEnrolled") if e["subject_code"] == "F"]) == SEATS
+
+
+async def test_n11_n14_seats_stay_exact_while_taken_cancelled_and_promoted_over_several_api_processes(world, replicas) -> None:
+    """10 holders, 5 candidates waiting, 30 grabbing: the holders cancel while the others grab,
+    all at once over the replicas. Every freed seat goes to the line first (all 5 promoted), the
+    rest back to the pool and to the grabbers; capacity − remaining is the
+    number of rows holding a seat at the end, and the list shows that number and its colour."""
+    world.ctx.clock.set(datetime.now(timezone.utc))
+    await world.open_session()
+    offering = await world.offering("991010", "F")
+    holders, waiting, grabbers = await _with_written(world, SEATS), await _with_written(world, 5), await _with_written(world, 30)
+    held = {}
+    for candidate in holders:
+        response = await candidate.oral(offering)
+        assert response.status_code == 201, response.text
+        held[candidate] = response.json()["enrolment_ids"][0]
+    entries = []
+    for candidate in waiting:
+        response = await world.client.post("/me/waitlist", json={"offering_id": str(offering)}, headers=candidate.headers)
+        assert response.status_code == 201, response.text
+        entries.append(response.json()["waitlist_id"])
+
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=64), timeout=60) as http:
+        def url(index: int) -> str:
+            return replicas[index % len(replicas)]
+
+        cancels = [http.delete(f"{url(i)}/me/enrolments/{held[c]}", headers=c.headers) for i, c in enumerate(holders)]
+        grabs = [http.post(f"{url(i + 1)}/me/oral", json={"offering_id": str(offering)}, headers=c.headers) for i, c in enumerate(grabbers)]
+        answers = await asyncio.gather(*cancels, *grabs)
+
+    assert [a.status_code for a in answers[:SEATS]] == [204] * SEATS, [a.text for a in answers[:SEATS] if a.status_code != 204]
+    grabbed = Counter(a.status_code for a in answers[SEATS:])
+    assert set(grabbed) <= {201, 409} and {a.json()["code"] for a in answers[SEATS:] if a.status_code == 409} <= {"seats_full"}
+    promoted = await world.scalar("SELECT count(*) FROM waitlist WHERE offering_id = :id AND status = 'promoted'", id=offering)
+    assert promoted == 5 and await world.scalar("SELECT count(*) FROM waitlist WHERE status = 'waiting'") == 0
+    capacity, remaining, holding = await _seats_exact(world, offering)
+    assert holding == promoted + grabbed[201] <= capacity
+    assert await _shown(world, grabbers[0]) == (capacity_label(capacity, remaining), capacity_colour(capacity, remaining))
+    assert len(await world.outbox("SubjectCancelled")) == SEATS

@@ -7,7 +7,6 @@ import uuid
 from datetime import timedelta
 
 from cet_shared.events.contracts import PaymentConfirmed, QualificationGranted, RefundCompleted, RegistrationRebound, RegistrationReleased
-from enrolment.service.expiry import expire_due
 
 
 def payment(candidate, enrolment_ids, *, amount, order_id=None, now) -> PaymentConfirmed:  # noqa: ANN001
@@ -36,7 +35,7 @@ async def test_y4_late_payment_retakes_a_free_seat(world) -> None:
     written = (await candidate.written("1")).json()["enrolment_ids"]
     oral = (await candidate.oral(offering)).json()["enrolment_ids"]
     world.ctx.clock.advance(timedelta(hours=25))
-    assert await expire_due(world.ctx) == 2
+    assert await world.expire_due() == 2
     assert await world.scalar("SELECT remaining FROM offerings WHERE id = :id", id=offering) == 2
 
     await world.deliver(payment(candidate, oral + written, amount=2, now=world.ctx.clock.now()), key=str(candidate.registration_id))
@@ -55,7 +54,7 @@ async def test_y4_late_payment_without_a_seat_is_refunded(world) -> None:
     oral = (await late.oral(offering)).json()["enrolment_ids"]
     await world.deliver(payment(late, written, amount=1, now=world.ctx.clock.now()), key=str(late.registration_id))
     world.ctx.clock.advance(timedelta(hours=25))
-    assert await expire_due(world.ctx) == 1  # the oral; the written one is paid
+    assert await world.expire_due() == 1  # the oral; the written one is paid
     for other in others:  # the freed seat and the last one are taken meanwhile
         await other.written("1")
         assert (await other.oral(offering)).status_code == 201

@@ -45,8 +45,8 @@ async def test_n8_expiry_and_y4_late_payment_through_the_real_broker(ctx, settin
         await producer.send_and_wait(prefix + topic, envelope.model_dump_json().encode(), key=key.encode())
 
     try:
-        session_id = await create_session(wired, SessionSpec.model_validate(document_for(clock.now())))
-        await publish(wired, session_id)
+        session_id = await create_session(wired.unit_of_work, SessionSpec.model_validate(document_for(clock.now())))
+        await publish(wired.unit_of_work, wired.clock, session_id)
         async with wired.engine.connect() as connection:
             offering = (await connection.execute(text("SELECT id FROM offerings WHERE campus_code = '993010' AND subject_code = 'F'"))).scalar_one()
         app = create_app(wired, token_verifier=tokens.verifier())

@@ -8,7 +8,6 @@ import uuid
 from datetime import timedelta
 
 from cet_shared.events.contracts import PaidSubject, PaymentConfirmed, RefundCompleted, RefundFailed
-from enrolment.service.expiry import expire_due
 
 
 def payment(candidate, enrolment_ids, names, *, order_id, now) -> PaymentConfirmed:  # noqa: ANN001
@@ -28,7 +27,7 @@ async def late_oral_without_a_seat(world):  # noqa: ANN001, ANN202
     await world.deliver(payment(late, [uuid.UUID(written[0])], [("1", "英语四级笔试")], order_id=uuid.uuid4(), now=world.ctx.clock.now()),
                         key=str(late.registration_id))
     world.ctx.clock.advance(timedelta(hours=25))
-    assert await expire_due(world.ctx) == 1
+    assert await world.expire_due() == 1
     for _ in range(2):
         other = await world.bind(school="99301", campus="993010")
         await other.written("1")

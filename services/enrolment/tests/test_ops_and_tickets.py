@@ -70,7 +70,7 @@ async def test_n1_ops_set_up_a_session_end_to_end_and_publish_it(world, document
 async def test_n1_demo_session_file_loads_with_todays_dates(world) -> None:
     spec = load_session_file(DEMO_SESSION, now=world.ctx.clock.now())
     assert spec.registration.opens_at < world.ctx.clock.now() < spec.registration.closes_at
-    session_id = await create_session(world.ctx, spec)
+    session_id = await create_session(world.ctx.unit_of_work, spec)
     assert await world.scalar("SELECT count(*) FROM offerings WHERE exam_session_id = :s AND subject_code IN ('F', 'S')", s=session_id) == 4
     assert await world.scalar("SELECT count(*) FROM notices WHERE exam_session_id = :s", s=session_id) == 3
 

@@ -211,7 +211,7 @@ async def test_n14_waiting_list_only_when_full(world) -> None:
 async def test_n9_one_candidates_concurrent_clicks_hold_one_oral_of_a_level(world) -> None:
     """N9 (no second oral of a level) under concurrency: six simultaneous clicks of one candidate on
     the F orals of two campuses give one hold; the rest are told it is already enrolled, because
-    `take_oral_hold()` re-reads the context under the registration's lock and the rules run again."""
+    `hold_seats()` re-reads the context under the registration's lock and the rules run again."""
     await world.open_session()
     candidate = await world.bind(school="99301", campus="993010")  # its school lets it take orals elsewhere
     assert (await candidate.written("1")).status_code == 201

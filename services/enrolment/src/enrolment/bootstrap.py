@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -12,20 +15,33 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from cet_shared.clock import Clock, SystemClock
 from cet_shared.db import UnitOfWork, create_engine, create_session_factory, normalise_async_url
 from cet_shared.db.engine import asyncpg_options, tune_asyncpg_connection
+from enrolment.db.hold_store import open_hold_store
+from enrolment.service.enrol import HoldStore
+from enrolment.service.full_campuses import CHANNEL, MEMORY, FullCampuses
 from enrolment.settings import EnrolmentSettings
 
 
 @dataclass
-class Enrolment:
+class EnrolmentContainer:
+    """What the entry points hand to use cases, piece by piece: a use case receives the unit of
+    work factory, the clock and the settings it uses, never this container."""
+
     settings: EnrolmentSettings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     _driver_pool: asyncpg.Pool | None = field(default=None, repr=False)
     _driver_pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _listener: asyncpg.Connection | None = field(default=None, repr=False)
+    _listen_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _listen_again_at: float = field(default=0.0, repr=False)
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, producer="enrolment")
+
+    def hold_stores(self) -> AbstractAsyncContextManager[HoldStore]:
+        """A candidate's click's store on one pooled asyncpg connection (`service.enrol`)."""
+        return open_hold_store(self.driver_pool)
 
     async def driver_pool(self) -> asyncpg.Pool:
         """Plain asyncpg connections for the sign-up peak's hot path (the oral hold): a few SQL
@@ -35,7 +51,7 @@ class Enrolment:
             async with self._driver_pool_lock:
                 if self._driver_pool is None:
                     self._driver_pool = await asyncpg.create_pool(
-                        normalise_async_url(self.settings.database_url).replace("postgresql+asyncpg://", "postgresql://", 1),
+                        self._driver_url(),
                         min_size=1,
                         max_size=self.settings.db_pool_size,
                         **asyncpg_options("enrolment"),
@@ -44,11 +60,41 @@ class Enrolment:
                     )
         return self._driver_pool
 
+    async def full_campuses(self) -> FullCampuses:
+        """This process's remembered "full" offerings, LISTENing for seats coming back (started on
+        first use; while no listener is up nothing is remembered and every click asks the database)."""
+        if MEMORY.listening or time.monotonic() < self._listen_again_at:
+            return MEMORY
+        async with self._listen_lock:
+            if MEMORY.listening:
+                return MEMORY
+            self._listen_again_at = time.monotonic() + 1.0  # a database that is down is asked again a second later
+            try:
+                connection = await asyncpg.connect(self._driver_url(), **asyncpg_options("enrolment-seats-back"))
+                await connection.add_listener(CHANNEL, _on_seat_back)
+            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError):
+                return MEMORY
+            connection.add_termination_listener(lambda _: MEMORY.listening_lost())
+            self._listener = connection
+            MEMORY.listening_started()
+        return MEMORY
+
+    def _driver_url(self) -> str:
+        return normalise_async_url(self.settings.database_url).replace("postgresql+asyncpg://", "postgresql://", 1)
+
     async def close(self) -> None:
+        if self._listener is not None:
+            MEMORY.listening_lost()
+            await self._listener.close()
+            self._listener = None
         if self._driver_pool is not None:
             await self._driver_pool.close()
             self._driver_pool = None
         await self.engine.dispose()
+
+
+def _on_seat_back(_connection: object, _pid: int, _channel: str, payload: str) -> None:
+    MEMORY.seat_back(uuid.UUID(payload))
 
 
 async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
@@ -63,9 +109,9 @@ async def _json_codecs(connection: asyncpg.Connection) -> None:
         await connection.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-def bootstrap(settings: EnrolmentSettings | None = None, *, clock: Clock | None = None) -> Enrolment:
+def bootstrap(settings: EnrolmentSettings | None = None, *, clock: Clock | None = None) -> EnrolmentContainer:
     settings = settings or EnrolmentSettings()
     engine = create_engine(
         settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow, application_name="enrolment"
     )
-    return Enrolment(settings=settings, engine=engine, sessions=create_session_factory(engine), clock=clock or SystemClock())
+    return EnrolmentContainer(settings=settings, engine=engine, sessions=create_session_factory(engine), clock=clock or SystemClock())

@@ -34,7 +34,7 @@ DEMO_SESSION = Path(__file__).parent / "demo" / "session.yaml"
 
 
 def load_session_file(path: Path, *, now: datetime | None = None):  # noqa: ANN201 - a SessionSpec
-    from enrolment.service.sessions import SessionSpec, resolve_relative
+    from enrolment.service.session_specs import SessionSpec, resolve_relative
 
     text = path.read_text(encoding="utf-8")
     document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
@@ -76,21 +76,21 @@ def main(argv: list[str] | None = None) -> int:
             spec = load_session_file(args.file)
 
             async def create(ctx: Any) -> uuid.UUID:
-                session_id = await sessions.create_session(ctx, spec)
+                session_id = await sessions.create_session(ctx.unit_of_work, spec)
                 if args.publish:
-                    await sessions.publish(ctx, session_id)
+                    await sessions.publish(ctx.unit_of_work, ctx.clock, session_id)
                 return session_id
 
             print(_run(create))
         elif args.command == "publish":
-            _run(lambda ctx: sessions.publish(ctx, args.session_id))
+            _run(lambda ctx: sessions.publish(ctx.unit_of_work, ctx.clock, args.session_id))
             print("published")
         elif args.command == "capacity":
-            print(_run(lambda ctx: sessions.set_capacity(ctx, args.offering_id, args.capacity)))
+            print(_run(lambda ctx: sessions.set_capacity(ctx.unit_of_work, ctx.clock, ctx.settings.unpaid_lifetime, args.offering_id, args.capacity)))
         elif args.command == "arrange":
-            print(f"arranged {_run(lambda ctx: arrangement.arrange(ctx, args.session_id))} subjects")
+            print(f"arranged {_run(lambda ctx: arrangement.arrange(ctx.unit_of_work, ctx.clock, ctx.settings.seats_per_room, args.session_id))} subjects")
         elif args.command == "show":
-            overview = _run(lambda ctx: sessions.session_overview(ctx, args.session_id))
+            overview = _run(lambda ctx: sessions.session_overview(ctx.sessions, args.session_id))
             print(json.dumps(overview, default=str, ensure_ascii=False, indent=2))
     except Problem as exc:
         print(f"error: {exc.title} {exc.detail or ''}", file=sys.stderr)

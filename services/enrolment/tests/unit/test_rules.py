@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from enrolment.domain.context import Active, Offering, OralSetting
+from enrolment.domain.refusals import Refusal
 from enrolment.domain.rules import (
-    Active,
-    OfferingView,
-    Refusal,
-    capacity_colour,
-    capacity_label,
+    campus_allowed,
     check_oral,
     check_written,
     flow_steps,
@@ -19,10 +18,18 @@ from enrolment.domain.rules import (
     room_and_seat,
     ticket_number,
 )
+from enrolment.domain.seats import capacity_colour, capacity_label
 from enrolment.domain.subjects import SUBJECTS, normalise_codes
-from enrolment.service.sessions import resolve_relative
+from enrolment.service.session_specs import resolve_relative
 
 NOW = datetime(2017, 11, 1, 2, 0, tzinfo=timezone.utc)
+
+
+def OfferingView(subject: str, fee_fen: int | None, capacity: int | None, remaining: int | None, opens_at, closes_at) -> Offering:  # noqa: ANN001, N802
+    """An offering that differs only in what check_oral reads."""
+    return Offering(uuid.uuid4(), uuid.uuid4(), subject, "99", "99101", "测试学校", "991010", "校区", fee_fen, capacity, remaining, opens_at, closes_at, True)
+
+
 OPEN = OfferingView("F", 5000, 30, 30, NOW - timedelta(days=1), NOW + timedelta(days=1))
 QUALIFIED = ["1", "3", "4", "F"]
 
@@ -122,14 +129,16 @@ def test_n1_relative_times_in_session_files() -> None:
     assert resolved["c"] == "2017-05-20" and resolved["d"] == 3
 
 
-def test_n10_oral_campus_allowed() -> None:
-    from enrolment.domain.rules import oral_campus_allowed
-
-    me = {"candidate_province": "99", "candidate_school": "99301", "candidate_campus": "993010"}
-    campus = {"offering_province": "99", "offering_school": "99101", "offering_campus": "991010", "accepts_other_schools": True}
-    assert oral_campus_allowed(**me, allow_other_schools=True, allowed_campus_codes=None, **campus)
-    assert not oral_campus_allowed(**me, allow_other_schools=False, allowed_campus_codes=None, **campus)  # no choice: own campus only
-    assert oral_campus_allowed(**me, allow_other_schools=False, allowed_campus_codes=None, **{**campus, "offering_school": "99301", "offering_campus": "993010"})
-    assert not oral_campus_allowed(**me, allow_other_schools=True, allowed_campus_codes=None, **{**campus, "accepts_other_schools": False})
-    assert not oral_campus_allowed(**me, allow_other_schools=True, allowed_campus_codes=["993010"], **campus)
-    assert not oral_campus_allowed(**me, allow_other_schools=True, allowed_campus_codes=None, **{**campus, "offering_province": "11"})
+def test_n10_oral_campus_allowed(make_context, make_offering) -> None:  # noqa: ANN001
+    me = make_context(province_code="99", school_code="99301", campus_code="993010", setting=OralSetting(True, None))
+    campus = make_offering(province_code="99", school_code="99101", campus_code="991010", accepts_other_schools=True)
+    fixed = make_context(province_code="99", school_code="99301", campus_code="993010", setting=OralSetting(False, None))
+    unset = make_context(province_code="99", school_code="99301", campus_code="993010", setting=None)
+    own = make_offering(school_code="99301", campus_code="993010", accepts_other_schools=False)
+    assert campus_allowed(me, campus)
+    assert not campus_allowed(fixed, campus) and not campus_allowed(unset, campus)  # no choice: own campus only
+    assert campus_allowed(fixed, own) and campus_allowed(unset, own)
+    assert not campus_allowed(me, make_offering(school_code="99101", campus_code="991010", accepts_other_schools=False))
+    listed = make_context(province_code="99", school_code="99301", campus_code="993010", setting=OralSetting(True, ("993010",)))
+    assert not campus_allowed(listed, campus) and campus_allowed(listed, own)
+    assert not campus_allowed(me, make_offering(province_code="11", school_code="11101", campus_code="111010"))

@@ -7,11 +7,11 @@ from cet_shared import audit_api
 from cet_shared.web import create_service_app
 from enrolment.api.routes import candidates, exports, news, ops, teachers
 from enrolment.events.consumers import build_consumers
-from enrolment.bootstrap import Enrolment, bootstrap
+from enrolment.bootstrap import EnrolmentContainer, bootstrap
 from enrolment.metrics import GAUGES
 
 
-def create_app(ctx: Enrolment | None = None, *, token_verifier: TokenVerifier | None = None) -> FastAPI:
+def create_app(ctx: EnrolmentContainer | None = None, *, token_verifier: TokenVerifier | None = None) -> FastAPI:
     """The enrolment api; any number of replicas may serve it against one database (O1)."""
     return create_service_app(
         "enrolment",

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from enrolment.service.sessions import SubjectCode
+from enrolment.service.session_specs import SubjectCode
 
 PaymentStatus = Literal["全未支付", "部分支付", "全部支付"]
 RefundState = Literal["refund_pending", "refunded", "refund_failed"]

@@ -6,7 +6,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from cet_shared.strict import JsonBool
-from enrolment.service.sessions import SubjectCode
+from enrolment.service.session_specs import SubjectCode
 
 
 class Request(BaseModel):

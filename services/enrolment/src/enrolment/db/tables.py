@@ -165,16 +165,9 @@ Index("enrolments_held_by_expiry", enrolments.c.expires_at, postgresql_where=tex
 Index("enrolments_by_registration", enrolments.c.registration_id)
 Index("enrolments_by_offering", enrolments.c.offering_id)
 
-# A hold's seat, taken at COMMIT by the deferred constraint trigger `take_claimed_seat`
-# (migration 0002: the conditional UPDATE of `offerings`, or SQLSTATE CE409 when none is left).
-# The trigger deletes the claim once the seat is taken: the table is empty between transactions.
-# The oral hot path's view `oral_contexts` and function `take_oral_hold()` live in migration 0003.
-seat_claims = Table(
-    "seat_claims",
-    metadata,
-    Column("enrolment_id", UUID(as_uuid=True), ForeignKey("enrolments.id"), primary_key=True),
-    Column("offering_id", UUID(as_uuid=True), ForeignKey("offerings.id"), nullable=False),
-)
+# A limited offering's `remaining` (and an enrolment's seat_held) move only through the seat
+# functions of migration 0006 (candidate_context, take_seats, hold_seats, return_seat_to_pool,
+# resize_offering), called only by `enrolment.service.seats`.
 
 # N14 候补: first in line (lowest id) gets the next seat freed at the offering.
 waitlist = Table(

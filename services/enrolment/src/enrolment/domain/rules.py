@@ -1,40 +1,15 @@
-"""The enrolment rules N4–N11, N13 as pure functions over plain values (no I/O)."""
+"""The enrolment rules N4–N11, N12, N13 as pure functions over typed values (no I/O)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
 
+from enrolment.domain.context import Active, CandidateContext, Offering
+from enrolment.domain.refusals import Refusal
+from enrolment.domain.seats import seats_full
 from enrolment.domain.subjects import ORAL_WRITTEN, Subject
-
-
-class Refusal(Exception):
-    """A rule says no. `code` is stable for clients; `title` is what the candidate reads."""
-
-    def __init__(self, code: str, title: str, status: int = 409) -> None:
-        super().__init__(code)
-        self.code, self.title, self.status = code, title, status
-
-
-@dataclass(frozen=True)
-class Active:
-    """An enrolment that counts: held (unpaid, inside its 24 h) or paid."""
-
-    subject_code: str
-    kind: str
-    level: int
-
-
-@dataclass(frozen=True)
-class OfferingView:
-    subject_code: str
-    fee_fen: int | None
-    capacity: int | None
-    remaining: int | None
-    opens_at: datetime | None
-    closes_at: datetime | None
 
 
 def inside(now: datetime, opens_at: datetime | None, closes_at: datetime | None) -> bool:
@@ -65,7 +40,7 @@ def check_oral(
     active: Iterable[Active],
     *,
     exam_date: date | None,
-    offering: OfferingView,
+    offering: Offering,
     now: datetime,
     need_seat: bool = True,
 ) -> None:
@@ -90,50 +65,58 @@ def check_oral(
         raise seats_full()
 
 
-def oral_campus_allowed(
-    *,
-    candidate_province: str,
-    candidate_school: str,
-    candidate_campus: str,
-    allow_other_schools: bool,
-    allowed_campus_codes: list[str] | None,
-    offering_province: str,
-    offering_school: str,
-    offering_campus: str,
-    accepts_other_schools: bool,
-) -> bool:
-    """N10: a school that does not let its candidates take orals elsewhere leaves no choice but
-    the registry (written) campus; otherwise any campus of the province that is the school's own
-    or accepts other schools' candidates, narrowed to the school's list when it has one."""
-    if not allow_other_schools:
-        return offering_campus == candidate_campus
-    if offering_province != candidate_province:
+def campus_allowed(context: CandidateContext, offering: Offering) -> bool:
+    """N10, the only statement of it: a school that does not let its candidates take orals
+    elsewhere leaves no choice but the registry (written) campus; otherwise any campus of the
+    province that is the school's own or accepts other schools' candidates, narrowed to the
+    school's list when it has one."""
+    setting = context.oral_setting
+    if setting is None or not setting.allow_other_schools:
+        return offering.campus_code == context.campus_code
+    if offering.province_code != context.province_code:
         return False
-    if offering_school != candidate_school and not accepts_other_schools:
+    if offering.school_code != context.school_code and not offering.accepts_other_schools:
         return False
-    return allowed_campus_codes is None or offering_campus in allowed_campus_codes
+    return setting.allowed_campus_codes is None or offering.campus_code in setting.allowed_campus_codes
 
 
-def seats_full() -> Refusal:
-    return Refusal("seats_full", "该校区考位已报满，请选择其他校区")
+def check_campus_allowed(context: CandidateContext, offering: Offering) -> None:
+    if not campus_allowed(context, offering):
+        raise Refusal("campus_not_available", "不能选择该口试报名校区，请咨询学校相关老师", 403)
 
 
-Colour = Literal["green", "yellow", "red"]
+def check_can_enrol(context: CandidateContext, now: datetime) -> None:
+    """The registration still stands and its session is open for enrolment now."""
+    if context.released_at is not None:
+        raise Refusal("registration_released", "报名信息已被删除（保存后24小时内未报考任何科目），请重新进行资格信息确认", 409)
+    if context.published_at is None:
+        raise Refusal("registration_not_open", "报名尚未开始")
+    check_registration_window(now, context.registration_opens_at, context.registration_closes_at)
 
 
-def capacity_colour(capacity: int | None, remaining: int | None) -> Colour:
-    """N11: green above half of the set capacity, yellow at half or below, red (无) when full."""
-    if capacity is None or remaining is None:
-        return "green"
-    if remaining <= 0:
-        return "red"
-    return "green" if remaining * 2 > capacity else "yellow"
+def check_written_offering(subject: Subject, offering: Offering | None, now: datetime) -> Offering:
+    """N7: the registry campus offers the subject, inside its own time, with a fee, a seat left."""
+    if offering is None:
+        raise Refusal("not_offered", f"笔试报名校区未开考{subject.label}")
+    if not inside(now, offering.opens_at, offering.closes_at):
+        raise Refusal("campus_not_open", "该校区不在报名时间内")
+    if offering.fee_fen is None or offering.fee_fen <= 0:
+        raise Refusal("fee_not_set", "该科目费用未设置，暂不能报考")
+    if offering.remaining == 0:
+        raise seats_full()
+    return offering
 
 
-def capacity_label(capacity: int | None, remaining: int | None) -> str:
-    if remaining is None:
-        return "不限"
-    return "无" if remaining <= 0 else str(remaining)
+def check_oral_hold(context: CandidateContext, offering: Offering, now: datetime, *, need_seat: bool = True) -> None:
+    """Everything a candidate's oral click checks, in order (N9, N10, N11); the waiting list
+    (need_seat=False) and its promotion run exactly the same checks."""
+    check_can_enrol(context, now)
+    check_campus_allowed(context, offering)
+    subject = offering.subject
+    check_oral(
+        subject, context.qualification_subjects, context.active, exam_date=context.exam_date(subject.code),
+        offering=offering, now=now, need_seat=need_seat,
+    )
 
 
 # -- N13: admission ticket numbers (structure as in E10) ----------------------------------------

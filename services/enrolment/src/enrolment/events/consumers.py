@@ -15,11 +15,11 @@ from cet_shared.events.contracts import (
 from cet_shared.events.envelope import EventEnvelope
 from cet_shared.messaging import EventConsumer
 from cet_shared.revocations import revocation_consumer
-from enrolment.bootstrap import Enrolment
+from enrolment.bootstrap import EnrolmentContainer
 from enrolment.service import projections
 
 
-def build_consumers(ctx: Enrolment) -> list[EventConsumer]:
+def build_consumers(ctx: EnrolmentContainer) -> list[EventConsumer]:
     """Events that move seats (a release returns them, a late payment re-takes one) commit one at a
     time: in a batch's transaction an offering's row lock would be held while the batch waits for
     a registration that a candidate holds while waiting for that offering — a deadlock."""
@@ -40,11 +40,11 @@ def build_consumers(ctx: Enrolment) -> list[EventConsumer]:
 
     @registrations.handles(RegistrationReleased, own_transaction=True)
     async def released(uow: UnitOfWork, event: RegistrationReleased, envelope: EventEnvelope) -> None:
-        await projections.on_registration_released(ctx, uow, event)
+        await projections.on_registration_released(ctx.clock, ctx.settings.unpaid_lifetime, uow, event)
 
     @payments.handles(PaymentConfirmed, own_transaction=True)
     async def paid(uow: UnitOfWork, event: PaymentConfirmed, envelope: EventEnvelope) -> None:
-        await projections.on_payment_confirmed(ctx, uow, event)
+        await projections.on_payment_confirmed(ctx.clock, uow, event)
 
     @payments.handles(RefundCompleted, own_transaction=True)
     async def refunded(uow: UnitOfWork, event: RefundCompleted, envelope: EventEnvelope) -> None:

@@ -7,23 +7,25 @@ import uuid
 from collections import defaultdict
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cet_shared import audit
-from cet_shared.clock import to_shanghai
+from cet_shared.clock import Clock, to_shanghai
 from cet_shared.problems import Problem
-from enrolment.bootstrap import Enrolment
+from enrolment.db.context import load_registration_row
 from enrolment.db.tables import enrolments, exam_sessions, offerings
 from enrolment.domain.rules import inside, room_and_seat, ticket_number
 from enrolment.domain.subjects import SUBJECTS
-from enrolment.service.candidates import load_registration
-from enrolment.service.problems import enrolment_not_found, session_not_found
+from enrolment.service.problems import enrolment_not_found, registration_not_found, session_not_found
 from enrolment.service.ticket import Ticket, render
+from enrolment.service.units import UnitFactory
 
-async def arrange(ctx: Enrolment, session_id: uuid.UUID) -> int:
+
+async def arrange(units: UnitFactory, clock: Clock, seats_per_room: int, session_id: uuid.UUID) -> int:
     """Give every paid, not yet arranged subject a room, a seat and a ticket number. Rooms fill
     per campus and subject in payment order; running it again only adds the newcomers."""
-    now = ctx.clock.now()
-    async with ctx.unit_of_work() as uow:
+    now = clock.now()
+    async with units() as uow:
         session = uow.session
         exam = (await session.execute(select(exam_sessions).where(exam_sessions.c.id == session_id).with_for_update())).mappings().first()
         if exam is None:
@@ -48,7 +50,7 @@ async def arrange(ctx: Enrolment, session_id: uuid.UUID) -> int:
             if row["arranged_at"] is not None:
                 continue
             group = (row["campus_code"], row["subject_code"])
-            room, seat = room_and_seat(seated[group], ctx.settings.seats_per_room)
+            room, seat = room_and_seat(seated[group], seats_per_room)
             seated[group] += 1
             number = ticket_number(
                 province_code=row["province_code"], school_code=row["school_code"], campus_code=row["campus_code"],
@@ -65,11 +67,13 @@ async def arrange(ctx: Enrolment, session_id: uuid.UUID) -> int:
 WRITTEN_TIMES = {4: "09:00–11:20", 6: "15:00–17:25"}
 
 
-async def ticket_pdf(ctx: Enrolment, passport_id: str, enrolment_id: uuid.UUID) -> tuple[str, bytes]:
+async def ticket_pdf(sessions: async_sessionmaker[AsyncSession], clock: Clock, passport_id: str, enrolment_id: uuid.UUID) -> tuple[str, bytes]:
     """The admission ticket of a paid, arranged subject, inside its printing window."""
-    now = ctx.clock.now()
-    async with ctx.sessions() as session:
-        registration = await load_registration(session, passport_id, lock=False)
+    now = clock.now()
+    async with sessions() as session:
+        registration = await load_registration_row(session, passport_id)
+        if registration is None:
+            raise registration_not_found()
         row = (
             await session.execute(
                 select(enrolments, offerings.c.school_name, offerings.c.campus_name, offerings.c.school_code, offerings.c.campus_code)

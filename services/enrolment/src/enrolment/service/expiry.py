@@ -5,22 +5,26 @@ held → expired transition happens once per row whoever runs it."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from datetime import timedelta
 
+from sqlalchemy import select
+
+from cet_shared.clock import Clock
 from cet_shared.events.contracts import SubjectExpired
-from enrolment.bootstrap import Enrolment
 from enrolment.db.tables import enrolments, registrations
-from enrolment.service.seats import return_seat
+from enrolment.service import seats
+from enrolment.service.units import UnitFactory
+from enrolment.service.waitlist import return_seat
 
 
-async def expire_due(ctx: Enrolment) -> int:
-    now = ctx.clock.now()
-    async with ctx.unit_of_work() as uow:
+async def expire_due(units: UnitFactory, clock: Clock, lifetime: timedelta, batch_size: int) -> int:
+    now = clock.now()
+    async with units() as uow:
         session = uow.session
         due = (
             select(enrolments.c.registration_id)
             .where(enrolments.c.status == "held", enrolments.c.expires_at <= now)
-            .limit(ctx.settings.expiry_batch_size)
+            .limit(batch_size)
             .scalar_subquery()
         )
         locked = (
@@ -33,17 +37,10 @@ async def expire_due(ctx: Enrolment) -> int:
         ).scalars().all()
         if not locked:
             return 0
-        expired = (
-            await session.execute(
-                update(enrolments)
-                .where(enrolments.c.registration_id.in_(locked), enrolments.c.status == "held", enrolments.c.expires_at <= now)
-                .values(status="expired", seat_held=False, ended_at=now)
-                .returning(enrolments.c.id, enrolments.c.registration_id, enrolments.c.offering_id)
-            )
-        ).all()
+        expired = await seats.expire_due_holds(session, locked, now=now)
         # Offerings in one order in every sweeper: two sweepers never wait on each other in a cycle.
-        for row in sorted(expired, key=lambda r: (str(r.offering_id), str(r.id))):
-            await uow.publish(SubjectExpired(enrolment_id=row.id, registration_id=row.registration_id), key=str(row.registration_id))
-            await return_seat(uow, row.offering_id, now=now, lifetime=ctx.settings.unpaid_lifetime)
+        for row in sorted(expired, key=lambda r: (str(r.offering_id), str(r.enrolment_id))):
+            await uow.publish(SubjectExpired(enrolment_id=row.enrolment_id, registration_id=row.registration_id), key=str(row.registration_id))
+            await return_seat(uow, row.offering_id, now=now, lifetime=lifetime)
         await uow.commit()
     return len(expired)

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cet_shared.csv_export import streamed_rows
 from cet_shared.privacy import mask_id_number
 from cet_shared.staff_scope import ReadScope
-from enrolment.bootstrap import Enrolment
 from enrolment.db.tables import enrolments, offerings, refunds, registrations
 from enrolment.domain.subjects import SUBJECTS
 
@@ -84,7 +84,7 @@ def export_query(kind: str, scope: ReadScope, wanted: ExportFilter) -> Select:
     return query
 
 
-async def export_rows(ctx: Enrolment, kind: str, scope: ReadScope, wanted: ExportFilter) -> AsyncIterator[tuple[Any, ...]]:
+async def export_rows(engine: AsyncEngine, kind: str, scope: ReadScope, wanted: ExportFilter) -> AsyncIterator[tuple[Any, ...]]:
     shape = EXPORTS[kind].row
-    async for row in streamed_rows(ctx.engine, export_query(kind, scope, wanted)):
+    async for row in streamed_rows(engine, export_query(kind, scope, wanted)):
         yield shape(row)

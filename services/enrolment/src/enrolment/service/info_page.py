@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cet_shared.clock import SHANGHAI
+from cet_shared.clock import SHANGHAI, Clock
 from cet_shared.privacy import mask_id_number
-from enrolment.bootstrap import Enrolment
+from enrolment.db.context import load_registration_row
 from enrolment.db.tables import enrolments, exam_sessions, offerings, refunds, waitlist
 from enrolment.domain.rules import flow_steps, inside, payment_summary
 from enrolment.domain.subjects import SUBJECTS
-from enrolment.service.candidates import load_registration, notices_for
+from enrolment.service.notices import notices_for
+from enrolment.service.problems import registration_not_found
 
 PAYMENT_LABEL = {True: "已支付", False: "未支付"}
 # Y4: money on its way back is its own state on the page, never "已支付".
@@ -35,10 +38,12 @@ def _day_start(day) -> datetime:  # noqa: ANN001
     return datetime.combine(day, time(0, 0), SHANGHAI)
 
 
-async def registration_page(ctx: Enrolment, passport_id: str) -> dict:
-    now = ctx.clock.now()
-    async with ctx.sessions() as session:
-        registration = await load_registration(session, passport_id, lock=False)
+async def registration_page(sessions: async_sessionmaker[AsyncSession], clock: Clock, passport_id: str) -> dict[str, Any]:
+    now = clock.now()
+    async with sessions() as session:
+        registration = await load_registration_row(session, passport_id)
+        if registration is None:
+            raise registration_not_found()
         exam = (await session.execute(select(exam_sessions).where(exam_sessions.c.id == registration["exam_session_id"]))).mappings().one()
         rows = (
             await session.execute(

@@ -12,13 +12,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import StringConstraints, model_validator
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cet_shared import audit
 from cet_shared.auth import Principal
+from cet_shared.clock import Clock
 from cet_shared.problems import Problem
-from enrolment.bootstrap import Enrolment
 from enrolment.db.tables import news_audit, news_items
-from enrolment.service.sessions import LongText, Moment, ShortText, Strict
+from enrolment.service.session_specs import LongText, Moment, ShortText, Strict
+from enrolment.service.units import UnitFactory
 
 PUBLIC_LIMIT = 50
 COLUMNS = (
@@ -72,21 +74,21 @@ def _item(row: Any) -> dict[str, Any]:  # noqa: ANN401 - a result row mapping
             "publish_at": row["publish_at"], "updated_at": row["updated_at"]}
 
 
-async def published(ctx: Enrolment) -> list[dict[str, Any]]:
+async def published(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> list[dict[str, Any]]:
     """What the home page shows: items whose publish time has come, newest first."""
-    async with ctx.sessions() as session:
+    async with sessions() as session:
         rows = await session.execute(
-            select(*COLUMNS).where(news_items.c.publish_at <= ctx.clock.now())
+            select(*COLUMNS).where(news_items.c.publish_at <= clock.now())
             .order_by(news_items.c.publish_at.desc(), news_items.c.id).limit(PUBLIC_LIMIT)
         )
         return [_item(row) for row in rows.mappings()]
 
 
-async def every_item(ctx: Enrolment, editor: Editor) -> list[dict[str, Any]]:
+async def every_item(sessions: async_sessionmaker[AsyncSession], clock: Clock, editor: Editor) -> list[dict[str, Any]]:
     """The console's list, what the editor may change: scheduled ones too, latest publish time first."""
-    async with ctx.sessions() as session:
+    async with sessions() as session:
         rows = await session.execute(select(*COLUMNS).where(editor.scope()).order_by(news_items.c.publish_at.desc(), news_items.c.id))
-        return [_item(row) | {"published": row["publish_at"] <= ctx.clock.now()} for row in rows.mappings()]
+        return [_item(row) | {"published": row["publish_at"] <= clock.now()} for row in rows.mappings()]
 
 
 async def _audit(session, news_id: uuid.UUID, action: str, actor: str, item: dict[str, Any], now: datetime) -> None:  # noqa: ANN001
@@ -95,22 +97,22 @@ async def _audit(session, news_id: uuid.UUID, action: str, actor: str, item: dic
     await audit.record(session, f"news.{action}", ("news", news_id), after=snapshot)
 
 
-async def create(ctx: Enrolment, editor: Editor, spec: NewsSpec) -> dict[str, Any]:
+async def create(units: UnitFactory, clock: Clock, editor: Editor, spec: NewsSpec) -> dict[str, Any]:
     editor.check(spec)
     actor = editor.passport_id
-    now = ctx.clock.now()
+    now = clock.now()
     item = {"id": uuid.uuid4(), **spec.model_dump(), "updated_at": now}
-    async with ctx.unit_of_work() as uow:
+    async with units() as uow:
         await uow.session.execute(insert(news_items).values(**item, created_at=now))
         await _audit(uow.session, item["id"], "created", actor, item, now)
         await uow.commit()
     return item
 
 
-async def change(ctx: Enrolment, editor: Editor, news_id: uuid.UUID, spec: NewsSpec) -> dict[str, Any]:
+async def change(units: UnitFactory, clock: Clock, editor: Editor, news_id: uuid.UUID, spec: NewsSpec) -> dict[str, Any]:
     actor = editor.passport_id
-    now = ctx.clock.now()
-    async with ctx.unit_of_work() as uow:
+    now = clock.now()
+    async with units() as uow:
         row = (await uow.session.execute(update(news_items).where(news_items.c.id == news_id, editor.scope())
                                          .values(**spec.model_dump(), updated_at=now).returning(*COLUMNS))).mappings().first()
         if row is None:
@@ -122,10 +124,10 @@ async def change(ctx: Enrolment, editor: Editor, news_id: uuid.UUID, spec: NewsS
     return item
 
 
-async def withdraw(ctx: Enrolment, editor: Editor, news_id: uuid.UUID) -> None:
+async def withdraw(units: UnitFactory, clock: Clock, editor: Editor, news_id: uuid.UUID) -> None:
     actor = editor.passport_id
-    now = ctx.clock.now()
-    async with ctx.unit_of_work() as uow:
+    now = clock.now()
+    async with units() as uow:
         row = (await uow.session.execute(delete(news_items).where(news_items.c.id == news_id, editor.scope()).returning(*COLUMNS))).mappings().first()
         if row is None:
             raise news_not_found()

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from cet_shared import audit
+from cet_shared.clock import Clock
 from cet_shared.db import UnitOfWork
 from cet_shared.events.contracts import (
     PaidSubject,
@@ -24,10 +26,10 @@ from cet_shared.events.contracts import (
     SubjectCancelled,
     SubjectPaid,
 )
-from enrolment.bootstrap import Enrolment
 from enrolment.db.tables import enrolments, offerings, payments, refunds, registrations, waitlist
 from enrolment.domain.subjects import SUBJECTS, normalise_codes
-from enrolment.service.seats import end_hold, return_seat, take_seat
+from enrolment.service import seats
+from enrolment.service.waitlist import return_seat
 
 
 async def _lock(uow: UnitOfWork, registration_id: uuid.UUID) -> dict | None:
@@ -76,10 +78,10 @@ async def on_registration_rebound(uow: UnitOfWork, event: RegistrationRebound) -
     )
 
 
-async def on_registration_released(ctx: Enrolment, uow: UnitOfWork, event: RegistrationReleased) -> None:
+async def on_registration_released(clock: Clock, lifetime: timedelta, uow: UnitOfWork, event: RegistrationReleased) -> None:
     """E9: cancel every unpaid subject (seats return, SubjectCancelled), leave every waiting
     list, and refuse new enrolments from now on."""
-    now = ctx.clock.now()
+    now = clock.now()
     registration = await _lock(uow, event.registration_id)
     if registration is None:
         return  # never bound here: nothing to release
@@ -93,19 +95,19 @@ async def on_registration_released(ctx: Enrolment, uow: UnitOfWork, event: Regis
         )
     ).all()
     for row in held:
-        if await end_hold(uow, row.id, "cancelled", now=now):
+        if await seats.end_hold(session, row.id, "cancelled", now=now):
             await uow.publish(SubjectCancelled(enrolment_id=row.id, registration_id=event.registration_id), key=str(event.registration_id))
-            await return_seat(uow, row.offering_id, now=now, lifetime=ctx.settings.unpaid_lifetime)
+            await return_seat(uow, row.offering_id, now=now, lifetime=lifetime)
     await session.execute(
         update(waitlist).where(waitlist.c.registration_id == event.registration_id, waitlist.c.status == "waiting").values(status="left", ended_at=now)
     )
 
 
-async def on_payment_confirmed(ctx: Enrolment, uow: UnitOfWork, event: PaymentConfirmed) -> None:
+async def on_payment_confirmed(clock: Clock, uow: UnitOfWork, event: PaymentConfirmed) -> None:
     """Subjects become paid (SubjectPaid). Y4: a subject that expired or was cancelled meanwhile
     takes a seat again when one is free; whatever cannot be honoured is refunded (RefundRequired).
     Never a paid subject without a seat, never money kept without a subject."""
-    now = ctx.clock.now()
+    now = clock.now()
     session = uow.session
     key = str(event.registration_id)
     await session.execute(
@@ -151,13 +153,13 @@ async def on_payment_confirmed(ctx: Enrolment, uow: UnitOfWork, event: PaymentCo
                 refused.append(enrolment_id)  # paid twice through two orders
             continue
         if row["status"] == "held":
-            await _mark_paid(uow, enrolment_id, event, now, seat_already_held=True)
+            await _mark_paid(uow, enrolment_id, event)
             honoured_fen += row["fee_fen"]
             honoured.append(enrolment_id)
             continue
         late = True
         if registration["released_at"] is None and await _retake(uow, row):
-            await _mark_paid(uow, enrolment_id, event, now, seat_already_held=False)
+            await _mark_paid(uow, enrolment_id, event)
             honoured_fen += row["fee_fen"]
             honoured.append(enrolment_id)
         else:
@@ -219,15 +221,11 @@ async def _retake(uow: UnitOfWork, row: dict) -> bool:
     )
     if taken:
         return False
-    return await take_seat(session, row["offering_id"], row["capacity"] is not None)
+    return row["capacity"] is None or await seats.retake(session, row["offering_id"])
 
 
-async def _mark_paid(uow: UnitOfWork, enrolment_id: uuid.UUID, event: PaymentConfirmed, now, *, seat_already_held: bool) -> None:  # noqa: ANN001
-    await uow.session.execute(
-        update(enrolments)
-        .where(enrolments.c.id == enrolment_id)
-        .values(status="paid", seat_held=True, paid_at=event.paid_at, order_id=event.order_id, ended_at=None)
-    )
+async def _mark_paid(uow: UnitOfWork, enrolment_id: uuid.UUID, event: PaymentConfirmed) -> None:
+    await seats.mark_paid(uow.session, enrolment_id, paid_at=event.paid_at, order_id=event.order_id)
     await uow.publish(
         SubjectPaid(enrolment_id=enrolment_id, registration_id=event.registration_id, order_id=event.order_id), key=str(event.registration_id)
     )

@@ -1,186 +1,202 @@
-"""Seats (N11) and the waiting list (N14): the only code that moves `offerings.remaining`.
+"""THE seat primitive (N11, N14): every path that takes or returns a seat goes through here —
+written and oral enrolment, a late payment re-taking its seat, the waiting list's promotion,
+cancellation, expiry and capacity changes. No other code writes `offerings.remaining` or an
+enrolment's `seat_held`; the counting itself is the database functions of migration 0006.
 
-A seat is taken by one conditional UPDATE (`remaining > 0`) in the transaction that inserts the
-enrolment (for candidates, inside its COMMIT: `claim_seat`, or the last statement of `take_oral_hold()` for orals), so the database row lock decides
-every race, across any number of api replicas. A seat
-comes back only through the enrolment row's own `status = 'held'` → ended transition, which one
-transaction wins: the seat returns exactly once, either to the pool or to the first in line.
+- A hold: `hold_seats()` locks the registration, re-reads `candidate_context()` and goes on only
+  if it is exactly what the rules were checked against, inserts the enrolments and their outbox
+  rows and takes the seats last (`take_seats()`: `remaining >= n`, in offering id order, SQLSTATE
+  CE409 when none is left). On its own (`hold_now`) it is one statement and one commit, so the
+  offering's row lock, which every grab of a campus queues on, lives only as long as that commit;
+  inside a unit of work (`hold_in`) it commits with the rest of the unit.
+- A seat comes back only through the enrolment's own `held → cancelled|expired` transition, which
+  one transaction wins (`end_hold`, `expire_due_holds`), and then goes to the first in line
+  (`service.waitlist`) or back to the pool (`return_seat_to_pool()`), exactly once.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, insert, select, text, update
+import asyncpg
+from opentelemetry import propagate
+from sqlalchemy import and_, bindparam, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cet_shared.db import UnitOfWork
 from cet_shared.events.contracts import SubjectEnrolled
-from enrolment.db.tables import enrolments, offerings, registrations, seat_claims, waitlist
-from enrolment.domain.subjects import ORAL_WRITTEN, SUBJECTS
+from cet_shared.events.envelope import EventEnvelope
+from enrolment.db.tables import enrolments
+from enrolment.domain.context import CandidateContext, Offering
+from enrolment.service.full_campuses import MEMORY
 
-_TAKE = text("UPDATE offerings SET remaining = remaining - 1 WHERE id = :id AND remaining > 0 RETURNING remaining")
-_GIVE_BACK = text("UPDATE offerings SET remaining = remaining + 1 WHERE id = :id AND remaining < capacity RETURNING remaining")
+PRODUCER = "enrolment"
+SEATS_GONE = "CE409"  # raised by take_seats(): no seat left
 
-
-async def take_seat(session: AsyncSession, offering_id: uuid.UUID, limited: bool) -> bool:
-    """One seat of a limited offering, or False when none is left. Unlimited offerings always have one."""
-    if not limited:
-        return True
-    return (await session.execute(_TAKE, {"id": offering_id})).first() is not None
-
-
-async def claim_seat(session: AsyncSession, enrolment_id: uuid.UUID, offering_id: uuid.UUID) -> None:
-    """The candidates' path: the same conditional UPDATE, run by a deferred constraint trigger
-    inside COMMIT (migration 0002). The offering's row lock then lives only as long as the commit,
-    as in a single autocommit statement, instead of across a round trip to a busy api process.
-    COMMIT fails with SQLSTATE CE409 when no seat is left (`seat_refused`)."""
-    await session.execute(insert(seat_claims).values(enrolment_id=enrolment_id, offering_id=offering_id))
+_HOLD_SQL = "SELECT hold_seats($1, $2, $3, $4, true)"
+_HOLD_IN = text("SELECT hold_seats(:registration_id, :fingerprint, :enrolments, '[]'::jsonb, :from_pool)").bindparams(
+    bindparam("enrolments", type_=JSONB)
+)
+_TAKE = text("SELECT take_seats(ARRAY[CAST(:offering_id AS uuid)])")
+_RETURN = text("SELECT return_seat_to_pool(:offering_id)")
+_RESIZE = text("SELECT new_capacity, new_remaining FROM resize_offering(:offering_id, :capacity)")
 
 
-async def claim_seats(session: AsyncSession, claims: list[tuple[uuid.UUID, uuid.UUID]]) -> None:
-    """Several seats (offering id, enrolment id) in one unit: claimed in offering id order, the
-    same for every candidate, so the COMMITs of [1, 2] and [2, 1] never wait on each other in a
-    cycle (the trigger fires in insertion order)."""
-    for offering_id, enrolment_id in sorted(claims, key=lambda claim: str(claim[0])):
-        await claim_seat(session, enrolment_id, offering_id)
+class SeatsGone(Exception):
+    """No seat left at one of the offerings of a hold (N11: seats_full)."""
 
 
-def seat_refused(error: DBAPIError) -> bool:
-    driver_error = getattr(error.orig, "driver_exception", error.orig)
-    return getattr(driver_error, "sqlstate", None) == "CE409"
+class ContextChanged(Exception):
+    """The candidate's context changed between the read and the lock: read and check again."""
 
 
-async def active_codes(session: AsyncSession, registration_id: uuid.UUID) -> list[tuple[str, str, int]]:
-    rows = await session.execute(
-        select(enrolments.c.subject_code, enrolments.c.kind, enrolments.c.level).where(
-            enrolments.c.registration_id == registration_id, enrolments.c.seat_held
+@dataclass(frozen=True)
+class Hold:
+    """One enrolment to create, holding a seat of its offering until paid or ended."""
+
+    enrolment_id: uuid.UUID
+    offering: Offering
+    enrolled_at: datetime
+    expires_at: datetime
+    method: str = "candidate"
+
+    def row(self, context: CandidateContext) -> dict[str, Any]:
+        subject = self.offering.subject
+        return {
+            "id": str(self.enrolment_id), "registration_id": str(context.registration_id), "exam_session_id": str(self.offering.exam_session_id),
+            "offering_id": str(self.offering.id), "subject_code": subject.code, "kind": subject.kind, "level": subject.level,
+            "fee_fen": self.offering.fee_fen, "method": self.method, "enrolled_at": self.enrolled_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+        }
+
+    def event(self, context: CandidateContext) -> SubjectEnrolled:
+        subject = self.offering.subject
+        return SubjectEnrolled(
+            enrolment_id=self.enrolment_id, registration_id=context.registration_id, passport_id=context.passport_id,
+            subject_code=subject.code, subject_name=subject.label, campus_code=self.offering.campus_code,
+            fee_fen=self.offering.fee_fen or 0, expires_at=self.expires_at,
         )
-    )
-    return [tuple(row) for row in rows]
 
 
-async def insert_hold(
-    uow: UnitOfWork,
-    *,
-    registration: dict,
-    offering: dict,
-    now: datetime,
-    expires_at: datetime,
-    method: str = "candidate",
-) -> uuid.UUID:
-    """The enrolment row and its SubjectEnrolled event; the caller has already taken the seat."""
-    subject = SUBJECTS[offering["subject_code"]]
-    enrolment_id = uuid.uuid4()
-    await uow.session.execute(
-        insert(enrolments).values(
-            id=enrolment_id,
-            registration_id=registration["registration_id"],
-            exam_session_id=offering["exam_session_id"],
-            offering_id=offering["id"],
-            subject_code=subject.code,
-            kind=subject.kind,
-            level=subject.level,
-            fee_fen=offering["fee_fen"],
-            status="held",
-            seat_held=True,
-            method=method,
-            enrolled_at=now,
-            expires_at=expires_at,
+def new_holds(offerings: Sequence[Offering], *, now: datetime, expires_at: datetime, method: str = "candidate") -> list[Hold]:
+    return [Hold(uuid.uuid4(), offering, now, expires_at, method) for offering in offerings]
+
+
+def _outbox_row(context: CandidateContext, hold: Hold) -> dict[str, Any]:
+    """The outbox row as cet_shared.outbox.enqueue writes it (envelope, W3C trace context)."""
+    event = hold.event(context)
+    key = str(context.registration_id)
+    envelope = EventEnvelope.wrap(event, key=key, producer=PRODUCER)
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    return {"event_id": str(envelope.event_id), "topic": event.topic, "key": key, "event_type": event.event_type,
+            "envelope": envelope.model_dump(mode="json"), "headers": headers}
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    driver_error = getattr(error, "orig", error)
+    driver_error = getattr(driver_error, "driver_exception", driver_error)
+    return getattr(driver_error, "sqlstate", None)
+
+
+async def hold_now(connection: asyncpg.Connection, context: CandidateContext, holds: Sequence[Hold]) -> None:
+    """The candidate's click: the holds, their events and their seats in one statement that is
+    its own transaction. Raises SeatsGone or ContextChanged; nothing is written then."""
+    try:
+        taken = await connection.fetchval(
+            _HOLD_SQL, context.registration_id, context.fingerprint, [hold.row(context) for hold in holds],
+            [_outbox_row(context, hold) for hold in holds],
         )
-    )
-    await uow.publish(
-        SubjectEnrolled(
-            enrolment_id=enrolment_id,
-            registration_id=registration["registration_id"],
-            passport_id=registration["passport_id"],
-            subject_code=subject.code,
-            subject_name=subject.label,
-            campus_code=offering["campus_code"],
-            fee_fen=offering["fee_fen"],
-            expires_at=expires_at,
-        ),
-        key=str(registration["registration_id"]),
-    )
-    return enrolment_id
+    except asyncpg.PostgresError as error:
+        if _sqlstate(error) == SEATS_GONE:
+            raise SeatsGone from None
+        raise
+    if not taken:
+        raise ContextChanged
 
 
-async def return_seat(uow: UnitOfWork, offering_id: uuid.UUID, *, now: datetime, lifetime) -> uuid.UUID | None:  # noqa: ANN001
-    """A seat of this offering was freed: the first candidate in line who still qualifies gets it
-    (N14) with the normal payment time; otherwise it goes back to the pool. Returns the new hold."""
-    session = uow.session
-    offering = (await session.execute(select(offerings).where(offerings.c.id == offering_id))).mappings().one()
-    if offering["capacity"] is None:
-        return None
-    if offering["closes_at"] is None or now < offering["closes_at"]:
-        promoted = await _promote_first_waiting(uow, offering, now=now, expires_at=now + lifetime)
-        if promoted is not None:
-            return promoted
-    await session.execute(_GIVE_BACK, {"id": offering_id})
-    return None
-
-
-async def offer_free_seats_to_waitlist(uow: UnitOfWork, offering_id: uuid.UUID, *, now: datetime, lifetime) -> int:  # noqa: ANN001
-    """After capacity was raised (N11 live): free seats go to the waiting list first (N14)."""
-    session = uow.session
-    promoted = 0
-    while True:
-        offering = (await session.execute(select(offerings).where(offerings.c.id == offering_id).with_for_update())).mappings().one()
-        if not offering["remaining"] or (offering["closes_at"] is not None and now >= offering["closes_at"]):
-            return promoted
-        if await _promote_first_waiting(uow, offering, now=now, expires_at=now + lifetime) is None:
-            return promoted
-        await session.execute(_TAKE, {"id": offering_id})  # the pool's seat is the promoted candidate's now
-        promoted += 1
-
-
-async def _promote_first_waiting(uow: UnitOfWork, offering, *, now: datetime, expires_at: datetime) -> uuid.UUID | None:  # noqa: ANN001
-    session = uow.session
-    waiting = (
-        await session.execute(
-            select(waitlist.c.id, waitlist.c.registration_id)
-            .where(waitlist.c.offering_id == offering["id"], waitlist.c.status == "waiting")
-            .order_by(waitlist.c.id)
-            .with_for_update(skip_locked=True)
+async def hold_in(uow: UnitOfWork, context: CandidateContext, hold: Hold, *, from_pool: bool) -> None:
+    """A hold inside a unit of work that already holds the registration's lock (the waiting
+    list's promotion). `from_pool=False`: the seat is the one its predecessor just freed."""
+    await uow.publish(hold.event(context), key=str(context.registration_id))
+    taken = (
+        await uow.session.execute(
+            _HOLD_IN,
+            {"registration_id": context.registration_id, "fingerprint": context.fingerprint,
+             "enrolments": [hold.row(context)], "from_pool": from_pool},
         )
-    ).all()
-    subject = SUBJECTS[offering["subject_code"]]
-    for entry in waiting:
-        # Never wait for another candidate's lock while holding ours: skip them this time.
-        registration = (
-            await session.execute(
-                select(registrations).where(registrations.c.registration_id == entry.registration_id).with_for_update(skip_locked=True)
-            )
-        ).mappings().first()
-        if registration is None:
-            continue
-        active = await active_codes(session, entry.registration_id)
-        still_fits = (
-            registration["released_at"] is None
-            and any(kind == "written" and code == ORAL_WRITTEN.get(subject.code) for code, kind, _ in active)
-            and not any(kind == subject.kind and level == subject.level for _, kind, level in active)
-        )
-        if not still_fits:
-            await session.execute(update(waitlist).where(waitlist.c.id == entry.id).values(status="left", ended_at=now))
-            continue
-        enrolment_id = await insert_hold(uow, registration=dict(registration), offering=dict(offering), now=now, expires_at=expires_at)
-        await session.execute(
-            update(waitlist).where(waitlist.c.id == entry.id).values(status="promoted", enrolment_id=enrolment_id, ended_at=now)
-        )
-        return enrolment_id
-    return None
+    ).scalar()
+    if not taken:  # cannot happen under the registration's lock; never hold on a stale check
+        raise ContextChanged
 
 
-async def end_hold(uow: UnitOfWork, enrolment_id: uuid.UUID, status: str, *, now: datetime) -> dict | None:
+async def retake(session: AsyncSession, offering_id: uuid.UUID) -> bool:
+    """A late payment's seat (Y4): one more seat of the offering if one is free, else False."""
+    try:
+        async with session.begin_nested():
+            await session.execute(_TAKE, {"offering_id": offering_id})
+    except DBAPIError as error:
+        if _sqlstate(error) == SEATS_GONE:
+            return False
+        raise
+    return True
+
+
+async def return_to_pool(session: AsyncSession, offering_id: uuid.UUID) -> None:
+    await session.execute(_RETURN, {"offering_id": offering_id})
+    MEMORY.seat_back(offering_id)  # this process at once; the other replicas by NOTIFY at commit
+
+
+async def resize(session: AsyncSession, offering_id: uuid.UUID, capacity: int) -> tuple[int, int] | None:
+    """N11 live: the new capacity moves `remaining` by the same amount, or None when it would
+    fall below the seats already held (or the offering is unlimited or unknown)."""
+    row = (await session.execute(_RESIZE, {"offering_id": offering_id, "capacity": capacity})).first()
+    MEMORY.seat_back(offering_id)
+    return (row.new_capacity, row.new_remaining) if row is not None else None
+
+
+@dataclass(frozen=True)
+class EndedHold:
+    enrolment_id: uuid.UUID
+    registration_id: uuid.UUID
+    offering_id: uuid.UUID
+
+
+async def end_hold(session: AsyncSession, enrolment_id: uuid.UUID, status: str, *, now: datetime) -> EndedHold | None:
     """held → cancelled|expired, once: the winner gets the row back and must return its seat."""
     row = (
-        await uow.session.execute(
+        await session.execute(
             update(enrolments)
             .where(and_(enrolments.c.id == enrolment_id, enrolments.c.status == "held"))
             .values(status=status, seat_held=False, ended_at=now)
             .returning(enrolments.c.id, enrolments.c.registration_id, enrolments.c.offering_id)
         )
-    ).mappings().first()
-    return dict(row) if row else None
+    ).first()
+    return EndedHold(row.id, row.registration_id, row.offering_id) if row else None
+
+
+async def expire_due_holds(session: AsyncSession, registration_ids: Sequence[uuid.UUID], *, now: datetime) -> list[EndedHold]:
+    rows = (
+        await session.execute(
+            update(enrolments)
+            .where(enrolments.c.registration_id.in_(list(registration_ids)), enrolments.c.status == "held", enrolments.c.expires_at <= now)
+            .values(status="expired", seat_held=False, ended_at=now)
+            .returning(enrolments.c.id, enrolments.c.registration_id, enrolments.c.offering_id)
+        )
+    ).all()
+    return [EndedHold(row.id, row.registration_id, row.offering_id) for row in rows]
+
+
+async def mark_paid(session: AsyncSession, enrolment_id: uuid.UUID, *, paid_at: datetime, order_id: uuid.UUID) -> None:
+    """The subject is paid and keeps (or, re-taken, has again) its seat."""
+    await session.execute(
+        update(enrolments)
+        .where(enrolments.c.id == enrolment_id)
+        .values(status="paid", seat_held=True, paid_at=paid_at, order_id=order_id, ended_at=None)
+    )

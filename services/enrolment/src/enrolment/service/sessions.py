@@ -1,159 +1,33 @@
 """Operations: set up an exam session end to end (N1, N2, N3, N10, N11), publish it, change
-capacity live. The same document comes from the ops API or a JSON/YAML file (enrolment-admin)."""
+capacity live. Each use case receives the unit of work factory (and the clock, the payment time)
+it uses; the document's shape is `service.session_specs`."""
 
 from __future__ import annotations
 
-import re
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Annotated, Any, Literal
+from datetime import date, timedelta
+from typing import Any
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cet_shared import audit
-from cet_shared.clock import SHANGHAI
+from cet_shared.clock import Clock
 from cet_shared.events.contracts import ExamDate, ExamSessionPublished
 from cet_shared.problems import Problem
-from cet_shared.strict import IsoMoment, Strict
-from enrolment.bootstrap import Enrolment
 from enrolment.db.tables import enrolments, exam_sessions, notices, offerings, school_oral_settings
 from enrolment.domain.subjects import SUBJECTS
+from enrolment.service import seats
 from enrolment.service.problems import offering_not_found, session_not_found
-from enrolment.service.seats import offer_free_seats_to_waitlist
-
-ProvinceCode = Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
-SchoolCode = Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
-CampusCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
-SubjectCode = Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "F", "S"]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-LongText = Annotated[str, StringConstraints(max_length=20_000)]
+from enrolment.service.session_specs import CampusSpec, NoticeSpec, OfferingSpec, SchoolOralSpec, SessionSpec
+from enrolment.service.units import UnitFactory
+from enrolment.service.waitlist import offer_free_seats
 
 
-def _storable(moment: datetime) -> datetime:
-    # Stored in UTC: a time at the calendar's edge (year 1 east of UTC…) has no UTC value to store.
-    if not 1970 <= moment.year <= 2999 or not 1970 <= moment.astimezone(timezone.utc).year <= 2999:
-        raise ValueError("time must lie between the years 1970 and 2999")
-    return moment
-
-
-Moment = Annotated[IsoMoment, AfterValidator(_storable)]  # ISO 8601 text in a plausible range
-
-
-
-class Window(Strict):
-    opens_at: Moment
-    closes_at: Moment
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "Window":
-        if self.closes_at <= self.opens_at:
-            raise ValueError("closes_at must be after opens_at")
-        return self
-
-
-class OfferingSpec(Strict):
-    subject: SubjectCode
-    fee_fen: int | None = Field(default=None, ge=0, le=100_000)
-    capacity: int | None = Field(default=None, ge=0, le=100_000)
-    opens_at: Moment | None = None
-    closes_at: Moment | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "OfferingSpec":
-        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
-            raise ValueError("closes_at must be after opens_at")
-        return self
-
-
-class CampusSpec(Strict):
-    province_code: ProvinceCode
-    school_code: SchoolCode
-    school_name: ShortText
-    campus_code: CampusCode
-    campus_name: ShortText
-    accepts_other_schools: bool = False
-    offerings: list[OfferingSpec] = Field(default_factory=list, max_length=11)
-
-    @model_validator(mode="after")
-    def _codes_nest(self) -> "CampusSpec":
-        if not self.school_code.startswith(self.province_code) or not self.campus_code.startswith(self.school_code):
-            raise ValueError("school code starts with the province code, campus code with the school code")
-        return self
-
-
-class NoticeSpec(Strict):
-    scope: Literal["registration_notes", "province", "school"]
-    province_code: ProvinceCode | None = None
-    school_code: SchoolCode | None = None
-    title: ShortText
-    body: LongText
-    position: int = Field(default=0, ge=0, le=1000)
-
-    @model_validator(mode="after")
-    def _scoped(self) -> "NoticeSpec":
-        if self.scope == "province" and not self.province_code:
-            raise ValueError("a province notice needs province_code")
-        if self.scope == "school" and not self.school_code:
-            raise ValueError("a school notice needs school_code")
-        return self
-
-
-class SchoolOralSpec(Strict):
-    school_code: SchoolCode
-    allow_other_schools: bool = False
-    allowed_campus_codes: list[CampusCode] | None = Field(default=None, max_length=1000)
-
-
-class SessionSpec(Strict):
-    id: uuid.UUID | None = None
-    name: ShortText
-    year: int = Field(ge=2000, le=2099)
-    half: Literal[1, 2]
-    registration: Window
-    written_exam_date: date | None = None
-    oral_exam_dates: dict[Literal["F", "S"], date] = Field(default_factory=dict)
-    written_tickets: Window | None = None
-    oral_tickets: Window | None = None
-    notices: list[NoticeSpec] = Field(default_factory=list, max_length=1000)
-    school_oral_settings: list[SchoolOralSpec] = Field(default_factory=list, max_length=10_000)
-    campuses: list[CampusSpec] = Field(default_factory=list, max_length=10_000)
-
-
-# -- relative times in files, so a demo session is always "now" -----------------------------
-
-_RELATIVE = re.compile(r"^(now|today)((?:[+-]\d+[dhm])*)(?:@(\d{2}):(\d{2}))?$")
-_STEP = re.compile(r"([+-])(\d+)([dhm])")
-
-
-def resolve_relative(value: Any, now: datetime) -> Any:
-    """'now-1d', 'now+30d', 'today+40d', 'today+40d@09:00' (Asia/Shanghai) anywhere in a document."""
-    if isinstance(value, dict):
-        return {k: resolve_relative(v, now) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve_relative(v, now) for v in value]
-    if not isinstance(value, str) or not (match := _RELATIVE.match(value)):
-        return value
-    base, steps, hour, minute = match.groups()
-    moment = now.astimezone(SHANGHAI)
-    if base == "today":
-        moment = datetime.combine(moment.date(), time(0, 0), SHANGHAI)
-    for sign, amount, unit in _STEP.findall(steps):
-        delta = timedelta(**{{"d": "days", "h": "hours", "m": "minutes"}[unit]: int(amount)})
-        moment = moment + delta if sign == "+" else moment - delta
-    if hour is not None:
-        moment = moment.replace(hour=int(hour), minute=int(minute))
-    if base == "today" and hour is None:
-        return moment.date().isoformat()
-    return moment.isoformat()
-
-
-# -- use cases -------------------------------------------------------------------------------
-
-async def create_session(ctx: Enrolment, spec: SessionSpec) -> uuid.UUID:
+async def create_session(units: UnitFactory, spec: SessionSpec) -> uuid.UUID:
     session_id = spec.id or uuid.uuid4()
-    async with ctx.unit_of_work() as uow:
+    async with units() as uow:
         session = uow.session
         try:
             async with session.begin_nested():
@@ -236,8 +110,8 @@ async def _existing(session, session_id: uuid.UUID) -> dict:  # noqa: ANN001
     return dict(row)
 
 
-async def add_campus(ctx: Enrolment, session_id: uuid.UUID, campus: CampusSpec) -> list[uuid.UUID]:
-    async with ctx.unit_of_work() as uow:
+async def add_campus(units: UnitFactory, session_id: uuid.UUID, campus: CampusSpec) -> list[uuid.UUID]:
+    async with units() as uow:
         await _existing(uow.session, session_id)
         ids = [await _insert_offering(uow.session, session_id, campus, offering) for offering in campus.offerings]
         await audit.record(uow.session, "session.campus_added", ("exam_session", session_id), after=campus, school=campus.school_code)
@@ -245,36 +119,29 @@ async def add_campus(ctx: Enrolment, session_id: uuid.UUID, campus: CampusSpec) 
     return ids
 
 
-async def add_notice(ctx: Enrolment, session_id: uuid.UUID, notice: NoticeSpec) -> None:
-    async with ctx.unit_of_work() as uow:
+async def add_notice(units: UnitFactory, session_id: uuid.UUID, notice: NoticeSpec) -> None:
+    async with units() as uow:
         await _existing(uow.session, session_id)
         await _insert_notice(uow.session, session_id, notice)
         await audit.record(uow.session, "session.notice_added", ("exam_session", session_id), after=notice, school=notice.school_code, province=notice.province_code)
         await uow.commit()
 
 
-async def set_school_oral_setting(ctx: Enrolment, session_id: uuid.UUID, setting: SchoolOralSpec) -> None:
-    async with ctx.unit_of_work() as uow:
+async def set_school_oral_setting(units: UnitFactory, session_id: uuid.UUID, setting: SchoolOralSpec) -> None:
+    async with units() as uow:
         await _existing(uow.session, session_id)
         await _upsert_school_setting(uow.session, session_id, setting)
         await audit.record(uow.session, "session.school_oral_setting", ("exam_session", session_id), after=setting, school=setting.school_code)
         await uow.commit()
 
 
-async def set_capacity(ctx: Enrolment, offering_id: uuid.UUID, capacity: int) -> dict:
+async def set_capacity(units: UnitFactory, clock: Clock, lifetime: timedelta, offering_id: uuid.UUID, capacity: int) -> dict[str, int]:
     """N11, live: the new capacity moves `remaining` by the same amount, in one conditional
     UPDATE, and is refused when it would fall below the seats already held. Seats it frees go to
     the campus's waiting list first (N14)."""
-    async with ctx.unit_of_work() as uow:
+    async with units() as uow:
         before = (await uow.session.execute(select(offerings.c.capacity, offerings.c.remaining, offerings.c.school_code).where(offerings.c.id == offering_id).with_for_update())).first()
-        row = (
-            await uow.session.execute(
-                update(offerings)
-                .where(offerings.c.id == offering_id, offerings.c.capacity.is_not(None), offerings.c.capacity - offerings.c.remaining <= capacity)
-                .values(capacity=capacity, remaining=offerings.c.remaining + (capacity - offerings.c.capacity))
-                .returning(offerings.c.capacity, offerings.c.remaining)
-            )
-        ).mappings().first()
+        row = await seats.resize(uow.session, offering_id, capacity)
         if row is None:
             current = (await uow.session.execute(select(offerings.c.capacity, offerings.c.remaining).where(offerings.c.id == offering_id))).first()
             if current is None:
@@ -282,15 +149,16 @@ async def set_capacity(ctx: Enrolment, offering_id: uuid.UUID, capacity: int) ->
             if current.capacity is None:
                 raise Problem(409, "capacity_unlimited", "该科目未设置容量限制，不能在线修改容量")
             raise Problem(409, "capacity_below_held", f"容量不能低于已占用考位数（{current.capacity - current.remaining}）")
-        promoted = await offer_free_seats_to_waitlist(uow, offering_id, now=ctx.clock.now(), lifetime=ctx.settings.unpaid_lifetime)
-        await audit.record(uow.session, "offering.capacity_changed", ("offering", offering_id), before={"capacity": before.capacity, "remaining": before.remaining}, after=dict(row) | {"promoted_from_waitlist": promoted}, school=before.school_code)
+        promoted = await offer_free_seats(uow, offering_id, now=clock.now(), lifetime=lifetime)
+        new_capacity, remaining = row
+        await audit.record(uow.session, "offering.capacity_changed", ("offering", offering_id), before={"capacity": before.capacity, "remaining": before.remaining}, after={"capacity": new_capacity, "remaining": remaining, "promoted_from_waitlist": promoted}, school=before.school_code)
         await uow.commit()
-    return {"capacity": row["capacity"], "remaining": row["remaining"] - promoted, "promoted_from_waitlist": promoted}
+    return {"capacity": new_capacity, "remaining": remaining - promoted, "promoted_from_waitlist": promoted}
 
 
-async def publish(ctx: Enrolment, session_id: uuid.UUID) -> ExamSessionPublished:
+async def publish(units: UnitFactory, clock: Clock, session_id: uuid.UUID) -> ExamSessionPublished:
     """ExamSessionPublished (key: the exam session id) tells eligibility the windows (E5/E6)."""
-    async with ctx.unit_of_work() as uow:
+    async with units() as uow:
         session = uow.session
         exam = (await session.execute(select(exam_sessions).where(exam_sessions.c.id == session_id).with_for_update())).mappings().first()
         if exam is None:
@@ -314,15 +182,15 @@ async def publish(ctx: Enrolment, session_id: uuid.UUID) -> ExamSessionPublished
             written_exam_date=exam["written_exam_date"],
             exam_dates=dates,
         )
-        await session.execute(update(exam_sessions).where(exam_sessions.c.id == session_id).values(published_at=ctx.clock.now()))
+        await session.execute(update(exam_sessions).where(exam_sessions.c.id == session_id).values(published_at=clock.now()))
         await uow.publish(event, key=str(session_id))
         await audit.record(session, "session.published", ("exam_session", session_id), before={"published_at": exam["published_at"]}, after=event)
         await uow.commit()
     return event
 
 
-async def session_overview(ctx: Enrolment, session_id: uuid.UUID) -> dict:
-    async with ctx.sessions() as session:
+async def session_overview(sessions: async_sessionmaker[AsyncSession], session_id: uuid.UUID) -> dict[str, Any]:
+    async with sessions() as session:
         exam = await _existing(session, session_id)
         rows = (
             await session.execute(

@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cet_shared import audit
 from cet_shared.problems import Problem
-from enrolment.bootstrap import Enrolment
 from enrolment.db.tables import enrolments, registrations
 from enrolment.domain.subjects import SUBJECTS
+from enrolment.service.units import UnitFactory
 
 
 def _school(school_code: str | None) -> str:
@@ -20,9 +21,9 @@ def _school(school_code: str | None) -> str:
     return school_code
 
 
-async def unpaid_subjects(ctx: Enrolment, school_code: str | None) -> list[dict]:
+async def unpaid_subjects(sessions: async_sessionmaker[AsyncSession], school_code: str | None) -> list[dict]:
     school = _school(school_code)
-    async with ctx.sessions() as session:
+    async with sessions() as session:
         rows = (
             await session.execute(
                 select(enrolments.c.id, enrolments.c.subject_code, enrolments.c.fee_fen, enrolments.c.locked, enrolments.c.expires_at, registrations.c.registration_id)
@@ -35,9 +36,9 @@ async def unpaid_subjects(ctx: Enrolment, school_code: str | None) -> list[dict]
     return [dict(row) | {"subject": SUBJECTS[row["subject_code"]].label} for row in rows]
 
 
-async def set_lock(ctx: Enrolment, school_code: str | None, enrolment_ids: list[uuid.UUID], locked: bool) -> int:
+async def set_lock(units: UnitFactory, school_code: str | None, enrolment_ids: list[uuid.UUID], locked: bool) -> int:
     school = _school(school_code)
-    async with ctx.unit_of_work() as uow:
+    async with units() as uow:
         of_school = select(registrations.c.registration_id).where(registrations.c.school_code == school)
         result = await uow.session.execute(
             update(enrolments)

@@ -12,7 +12,9 @@ from enrolment.api.deps import Candidate, EnrolmentDep
 from cet_shared.contract import link, problems
 from enrolment.api.responses import Notice, OralCampuses, RegistrationPage
 from enrolment.api.schemas import Acknowledged, Enrolled, OralChoice, Waiting, WrittenChoice
-from enrolment.service import arrangement, candidates, info_page, oral_hold
+from enrolment.service import arrangement, enrol, info_page, notices, waitlist
+from enrolment.service import cancel as cancelling
+from enrolment.service import oral_campuses as campuses
 
 router = APIRouter(prefix="/me", tags=["candidate"])
 
@@ -26,13 +28,13 @@ _ENROLLED_LINKS = {
 @router.get("/registration", response_model=RegistrationPage, summary="报名信息", responses=problems(404))
 async def registration(ctx: EnrolmentDep, principal: Candidate) -> dict:
     """N12 报名信息：个人信息、笔试与口试科目、缴费与编排状态、流程、候补与通告。"""
-    return await info_page.registration_page(ctx, principal.passport_id)
+    return await info_page.registration_page(ctx.sessions, ctx.clock, principal.passport_id)
 
 
 @router.post("/notices/acknowledgement", response_model=Acknowledged, summary="已阅读报考须知与省通告", responses=problems(404))
 async def acknowledge(ctx: EnrolmentDep, principal: Candidate) -> Acknowledged:
     """N3：选择笔试科目前须阅读报考须知与省通告。"""
-    return Acknowledged(acknowledged_at=await candidates.acknowledge_notices(ctx, principal.passport_id))
+    return Acknowledged(acknowledged_at=await notices.acknowledge_notices(ctx.unit_of_work, ctx.clock, principal.passport_id))
 
 
 @router.post(
@@ -41,19 +43,21 @@ async def acknowledge(ctx: EnrolmentDep, principal: Candidate) -> Acknowledged:
 )
 async def enrol_written(body: WrittenChoice, ctx: EnrolmentDep, principal: Candidate) -> Enrolled:
     """笔试报考（N4、N5、N7）。"""
-    return Enrolled(enrolment_ids=await candidates.enrol_written(ctx, principal.passport_id, list(body.subject_codes)))
+    return Enrolled(enrolment_ids=await enrol.enrol_written(
+        ctx.hold_stores, ctx.clock, ctx.settings.unpaid_lifetime, principal.passport_id, list(body.subject_codes)
+    ))
 
 
 @router.get("/oral/{subject_code}/campuses", response_model=OralCampuses, summary="口试报名校区", responses=problems(404))
 async def oral_campuses(ctx: EnrolmentDep, principal: Candidate, subject_code: str = Path(max_length=2)) -> dict:
     """口试报名校区（N10），含剩余考位及其颜色（N11）。"""
-    return asdict(await candidates.oral_campuses(ctx, principal.passport_id, subject_code))
+    return asdict(await campuses.oral_campuses(ctx.sessions, ctx.clock, principal.passport_id, subject_code))
 
 
 @router.get("/oral/offerings/{offering_id}/notices", response_model=list[Notice], summary="所选校区的学校通告", responses=problems(404))
 async def campus_notices(offering_id: uuid.UUID, ctx: EnrolmentDep, principal: Candidate) -> list[dict]:
     """选择校区后加载该校的通告（N10）。"""
-    return await candidates.school_notices(ctx, principal.passport_id, offering_id)
+    return await notices.school_notices(ctx.sessions, principal.passport_id, offering_id)
 
 
 @router.post(
@@ -62,14 +66,16 @@ async def campus_notices(offering_id: uuid.UUID, ctx: EnrolmentDep, principal: C
 )
 async def enrol_oral(body: OralChoice, ctx: EnrolmentDep, principal: Candidate) -> JSONResponse:
     """口试报考（N9、N11）。报名高峰的热点路径：直接写出应答（即 `Enrolled`），不再校验自己的输出。"""
-    enrolment_id = await oral_hold.enrol_oral(ctx, principal.passport_id, body.offering_id)
+    enrolment_id = await enrol.enrol_oral(
+        ctx.hold_stores, await ctx.full_campuses(), ctx.clock, ctx.settings.unpaid_lifetime, principal.passport_id, body.offering_id
+    )
     return JSONResponse({"enrolment_ids": [str(enrolment_id)]}, status_code=status.HTTP_201_CREATED)
 
 
 @router.delete("/enrolments/{enrolment_id}", status_code=status.HTTP_204_NO_CONTENT, summary="取消报考", responses=problems(404, 409))
 async def cancel(enrolment_id: uuid.UUID, ctx: EnrolmentDep, principal: Candidate) -> Response:
     """N8：取消未支付的科目（考位归还，候补者优先）。"""
-    await candidates.cancel(ctx, principal.passport_id, enrolment_id)
+    await cancelling.cancel(ctx.unit_of_work, ctx.clock, ctx.settings.unpaid_lifetime, principal.passport_id, enrolment_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -80,13 +86,13 @@ async def cancel(enrolment_id: uuid.UUID, ctx: EnrolmentDep, principal: Candidat
 )
 async def join_waitlist(body: OralChoice, ctx: EnrolmentDep, principal: Candidate) -> Waiting:
     """N14 候补。"""
-    return Waiting(waitlist_id=await candidates.join_waitlist(ctx, principal.passport_id, body.offering_id))
+    return Waiting(waitlist_id=await waitlist.join_waitlist(ctx.unit_of_work, ctx.clock, principal.passport_id, body.offering_id))
 
 
 @router.delete("/waitlist/{entry_id}", status_code=status.HTTP_204_NO_CONTENT, summary="退出候补", responses=problems(404))
 async def leave_waitlist(ctx: EnrolmentDep, principal: Candidate, entry_id: int = Path(ge=1, le=2**62)) -> Response:
     """N14：退出候补队列。"""
-    await candidates.leave_waitlist(ctx, principal.passport_id, entry_id)
+    await waitlist.leave_waitlist(ctx.unit_of_work, ctx.clock, principal.passport_id, entry_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -96,5 +102,5 @@ async def leave_waitlist(ctx: EnrolmentDep, principal: Candidate, entry_id: int 
 )
 async def ticket(enrolment_id: uuid.UUID, ctx: EnrolmentDep, principal: Candidate) -> Response:
     """N13 准考证下载（编排后、在打印时间内）。"""
-    number, pdf = await arrangement.ticket_pdf(ctx, principal.passport_id, enrolment_id)
+    number, pdf = await arrangement.ticket_pdf(ctx.sessions, ctx.clock, principal.passport_id, enrolment_id)
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="ticket-{number}.pdf"'})

@@ -30,5 +30,5 @@ async def export(
 ) -> StreamingResponse:
     """roster: every registration; paid: paid subjects; unpaid: unpaid holds; refunds: refunds asked and done."""
     scope = read_scope(principal).narrowed(province=province, school=school or (campus[:5] if campus else None))
-    rows = export_rows(ctx, kind, scope, ExportFilter(exam_session_id=session, campus=campus))
+    rows = export_rows(ctx.engine, kind, scope, ExportFilter(exam_session_id=session, campus=campus))
     return await csv_response(f"{kind}-{scope.school or scope.province or 'all'}", EXPORTS[kind].header, rows)

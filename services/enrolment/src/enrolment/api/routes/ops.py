@@ -11,7 +11,7 @@ from enrolment.api.deps import EnrolmentDep, Ops
 from enrolment.api.responses import Arranged, CapacityChanged, OfferingIds, SessionOverview
 from enrolment.api.schemas import CapacityChange, Created
 from enrolment.service import arrangement, sessions
-from enrolment.service.sessions import CampusSpec, NoticeSpec, SchoolOralSpec, SessionSpec
+from enrolment.service.session_specs import CampusSpec, NoticeSpec, SchoolOralSpec, SessionSpec
 
 router = APIRouter(prefix="/ops", tags=["operations"])
 
@@ -19,47 +19,47 @@ router = APIRouter(prefix="/ops", tags=["operations"])
 @router.post("/sessions", response_model=Created, status_code=status.HTTP_201_CREATED, summary="新建考次", responses=problems(409))
 async def create_session(body: SessionSpec, ctx: EnrolmentDep, _: Ops) -> Created:
     """N1、N2、N3、N10：整个考次一次提交（与 enrolment-admin 读取的文档相同）；发布前考生看不到。"""
-    return Created(id=await sessions.create_session(ctx, body))
+    return Created(id=await sessions.create_session(ctx.unit_of_work, body))
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOverview, summary="考次概况", responses=problems(404))
 async def show_session(session_id: uuid.UUID, ctx: EnrolmentDep, _: Ops) -> dict:
     """考次设置及各校区科目的容量与占用。"""
-    return await sessions.session_overview(ctx, session_id)
+    return await sessions.session_overview(ctx.sessions, session_id)
 
 
 @router.post("/sessions/{session_id}/campuses", response_model=OfferingIds, status_code=status.HTTP_201_CREATED, summary="增加校区", responses=problems(404, 409))
 async def add_campus(session_id: uuid.UUID, body: CampusSpec, ctx: EnrolmentDep, _: Ops) -> OfferingIds:
     """N10：增加一个校区及其开考科目。"""
-    return OfferingIds(offering_ids=await sessions.add_campus(ctx, session_id, body))
+    return OfferingIds(offering_ids=await sessions.add_campus(ctx.unit_of_work, session_id, body))
 
 
 @router.post("/sessions/{session_id}/notices", status_code=status.HTTP_204_NO_CONTENT, summary="增加通告", responses=problems(404))
 async def add_notice(session_id: uuid.UUID, body: NoticeSpec, ctx: EnrolmentDep, _: Ops) -> None:
     """N3：报考须知、省通告或学校通告。"""
-    await sessions.add_notice(ctx, session_id, body)
+    await sessions.add_notice(ctx.unit_of_work, session_id, body)
 
 
 @router.put("/sessions/{session_id}/school-oral-settings", status_code=status.HTTP_204_NO_CONTENT, summary="学校口试设置", responses=problems(404))
 async def school_oral_setting(session_id: uuid.UUID, body: SchoolOralSpec, ctx: EnrolmentDep, _: Ops) -> None:
     """N10：本校考生可否在外校参加口试。"""
-    await sessions.set_school_oral_setting(ctx, session_id, body)
+    await sessions.set_school_oral_setting(ctx.unit_of_work, session_id, body)
 
 
 @router.post("/sessions/{session_id}/publication", response_model=ExamSessionPublished, summary="发布考次", responses=problems(404, 409))
 async def publish(session_id: uuid.UUID, ctx: EnrolmentDep, _: Ops) -> dict:
     """发布后考生可见；应答即发布的 ExamSessionPublished 事件。"""
-    event = await sessions.publish(ctx, session_id)
+    event = await sessions.publish(ctx.unit_of_work, ctx.clock, session_id)
     return event.model_dump(mode="json")
 
 
 @router.put("/offerings/{offering_id}/capacity", response_model=CapacityChanged, summary="在线修改口试容量", responses=problems(404, 409))
 async def change_capacity(offering_id: uuid.UUID, body: CapacityChange, ctx: EnrolmentDep, _: Ops) -> dict:
     """N11 在线修改：不低于已占用的考位；新增考位先给候补者。"""
-    return await sessions.set_capacity(ctx, offering_id, body.capacity)
+    return await sessions.set_capacity(ctx.unit_of_work, ctx.clock, ctx.settings.unpaid_lifetime, offering_id, body.capacity)
 
 
 @router.post("/sessions/{session_id}/arrangement", response_model=Arranged, summary="编排", responses=problems(404, 409))
 async def arrange(session_id: uuid.UUID, ctx: EnrolmentDep, _: Ops) -> Arranged:
     """N13 编排（报名结束后）。"""
-    return Arranged(arranged=await arrangement.arrange(ctx, session_id))
+    return Arranged(arranged=await arrangement.arrange(ctx.unit_of_work, ctx.clock, ctx.settings.seats_per_room, session_id))

@@ -1,5 +1,5 @@
-from cet_shared.db.migrations import run_migrations_from_env
 from cet_shared.audit import audit_log
+from cet_shared.db.migrations import run_migrations_from_env
 from cet_shared.db.tables import COMMON_METADATA
 from passport.db.tables import metadata
 
