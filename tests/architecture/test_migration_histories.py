@@ -43,7 +43,7 @@ def test_the_service_history_depends_on_the_frozen_common_history(service: str) 
         source = path.read_text(encoding="utf-8")
         assert not any(f"create_table('{t}'" in source or f'create_table("{t}"' in source for t in common_tables), path
         assert "create_all" not in source, path
-    assert service_heads(migrations_of(service)) == ["rv01"], "one head: `<svc>-admin revision` follows it"
+    assert len(service_heads(migrations_of(service))) == 1, "one head: `<svc>-admin revision` follows it"
 
 
 async def test_the_revision_command_writes_an_empty_next_revision_for_an_unchanged_schema(tmp_path: Path) -> None:

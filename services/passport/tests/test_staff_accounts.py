@@ -91,9 +91,9 @@ async def test_disabling_ends_sessions_and_log_ins_until_re_enabled(api, client,
     assert enabled.status_code == 200 and enabled.json()["disabled"] is False
     again = await client.post("/staff/sessions", json={"email": "help.cet@example.com", "password": NEW_PASSWORD, **api.captchas.solved()})
     assert again.status_code == 200 and again.json()["second_factor"] == "totp"
-    # Each staff act is audited under the account it changed, with the acting staff member.
+    # Each staff act is audited under the account it changed, with the acting staff member (the log-in by the helper themselves).
     acts = await _rows(ctx, "SELECT kind, actor_role FROM audit_log WHERE subject_id = :p ORDER BY id", p=helper_id)
-    assert acts == [("staff.created", "ops"), ("staff.disabled", "ops"), ("staff.enabled", "ops")]
+    assert acts == [("staff.created", "ops"), ("staff.logged_in", "support"), ("staff.disabled", "ops"), ("staff.enabled", "ops")]
 
     # Ops reset a password by mail: a second link, the old password works until it is used.
     assert (await client.post(f"/staff/accounts/{helper_id}/password-link", headers=ops)).status_code == 202

@@ -15,14 +15,14 @@ and only `enrolment.service.seats` calls them:
 - return_seat_to_pool() and resize_offering(): a freed seat back to the pool, capacity changed live.
 
 Revision ID: 0006
-Revises: 0005_news
+Revises: rv01
 Create Date: 2026-12-02
 """
 
 from alembic import op
 
 revision = "0006"
-down_revision = "0005_news"
+down_revision = "rv01"
 branch_labels = None
 depends_on = None
 

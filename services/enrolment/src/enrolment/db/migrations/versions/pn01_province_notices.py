@@ -1,10 +1,10 @@
 """provincial notices (省通告) among the home page's items: kind 'province' with its province
 
 Its own revision id, not the next number: other branches of the history add 000N beside it;
-`upgrade` goes to every head.
+One linear history per service: it follows the revision named above.
 
 Revision ID: pn01
-Revises: 0005_news
+Revises: au01
 Create Date: 2026-12-02
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "pn01"
-down_revision = "0005_news"
+down_revision = "au01"
 branch_labels = None
 depends_on = None
 

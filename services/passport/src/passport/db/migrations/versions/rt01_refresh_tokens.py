@@ -1,10 +1,10 @@
 """refresh tokens: sessions renewed without a password hash (issue 11, log-in at the peak)
 
 Its own revision id, not the next number: other branches of the history add revisions beside it;
-`upgrade` goes to every head.
+One linear history per service: it follows the revision named above.
 
 Revision ID: rt01
-Revises: 0001
+Revises: au01
 Create Date: 2026-12-02
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "rt01"
-down_revision = "0001"
+down_revision = "au01"
 branch_labels = None
 depends_on = None
 

@@ -1,10 +1,10 @@
 """staff accounts managed from the console: scopes, disabling, last log-in, TOTP and recovery codes
 
 Its own revision id, not the next number: other branches of the history add 000N beside it;
-`upgrade` goes to every head.
+One linear history per service: it follows the revision named above.
 
 Revision ID: st01
-Revises: 0001
+Revises: rt01
 Create Date: 2026-12-02
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "st01"
-down_revision = "0001"
+down_revision = "rt01"
 branch_labels = None
 depends_on = None
 

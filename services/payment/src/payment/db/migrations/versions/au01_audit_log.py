@@ -5,10 +5,10 @@ cannot rewrite history); TRUNCATE to every role but a superuser (the tests empty
 The service's own role loses the privileges too: it owns the table, so the trigger is what holds
 if it grants them back.
 
-Its own revision id beside the numbered history (like dl01, rv01); `upgrade` goes to every head.
+One linear history per service: it follows the revision named above.
 
 Revision ID: au01
-Revises: 0002
+Revises: rv01
 Create Date: 2026-12-02
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "au01"
-down_revision = "0002"
+down_revision = "rv01"
 branch_labels = None
 depends_on = None
 
