@@ -25,13 +25,14 @@ import time
 import uuid
 from pathlib import Path
 
+from sqlalchemy import text
+
 from cet_shared.db import UnitOfWork, create_engine, create_session_factory
 from cet_shared.db.tables import common_metadata
 from cet_shared.events.contracts import SubjectPaid
 from cet_shared.messaging import EventConsumer, create_broker
 from cet_shared.outbox import OutboxRelay, create_producer
 from cet_shared.testing import throwaway_database, unique_topic_prefix
-from sqlalchemy import text
 
 
 def load_env() -> None:
@@ -112,7 +113,9 @@ async def main(rate: int, seconds: float) -> None:
     print(f"lost                    {total - len(latencies)}")
     print(f"applied twice           {consumer.duplicates_dropped} dropped by the inbox, {len(rows) - len({r[0] for r in rows})} effects doubled")
     if latencies:
-        print(f"commit → effect latency p50 {quantile(0.5):.0f} ms   p99 {quantile(0.99):.0f} ms   max {latencies[-1] * 1000:.0f} ms   mean {statistics.mean(latencies) * 1000:.0f} ms")
+        print(
+            f"commit → effect latency p50 {quantile(0.5):.0f} ms   p99 {quantile(0.99):.0f} ms   max {latencies[-1] * 1000:.0f} ms   mean {statistics.mean(latencies) * 1000:.0f} ms"
+        )
 
 
 class EffectWatcher:
@@ -130,8 +133,7 @@ class EffectWatcher:
         connection = await asyncpg.connect(self.url)
         try:
             statement = await connection.prepare(
-                "SELECT enrolment_id::text, extract(epoch FROM updated_at) FROM registration_subjects "
-                "WHERE registration_id = ANY($1::uuid[])"
+                "SELECT enrolment_id::text, extract(epoch FROM updated_at) FROM registration_subjects WHERE registration_id = ANY($1::uuid[])"
             )
             while True:
                 now = time.time()

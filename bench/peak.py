@@ -72,11 +72,22 @@ class Bench:
         return cohort
 
     def oral(self, cohort: Cohort, subject: str) -> list[Request]:
-        return [Request("oral", "POST", f"{ENROLMENT}/me/oral", self.credentials.token(p), {"offering_id": str(cohort.offering[subject])}, p.registration_id)
-                for p in cohort.people]
+        return [
+            Request("oral", "POST", f"{ENROLMENT}/me/oral", self.credentials.token(p), {"offering_id": str(cohort.offering[subject])}, p.registration_id)
+            for p in cohort.people
+        ]
 
-    async def step(self, label: str, contender: str, requests: list[Request], *, conns: int | None = None, rate: float = 0.0,
-                   watch: bool = False, audit: tuple[Cohort, str] | None = None):
+    async def step(
+        self,
+        label: str,
+        contender: str,
+        requests: list[Request],
+        *,
+        conns: int | None = None,
+        rate: float = 0.0,
+        watch: bool = False,
+        audit: tuple[Cohort, str] | None = None,
+    ):
         self.log(f"{label}: {len(requests)} requests" + (f" at {rate:.0f}/s" if rate else f", closed loop, {conns or self.args.conns} connections"))
         target = f"http://{BARE_GATEWAY}" if contender == "bare" else GATEWAY
         result = await run_step(label, contender, requests, self.processes, conns=conns or self.args.conns, rate=rate, target=target, watch=watch)
@@ -84,8 +95,10 @@ class Bench:
             await audit_enrolment(result, audit[0].offering[audit[1]])
         self.steps.append(result)
         k = result.summary["all"]
-        self.log(f"  {k['per_second']:.0f} req/s, ok {k['ok']}, codes {k['codes']}, errors {k['errors']}, p50 {k['p50_ms']:.0f} ms, p99 {k['p99_ms']:.0f} ms"
-                 + (f", effect {result.effect}" if result.effect else ""))
+        self.log(
+            f"  {k['per_second']:.0f} req/s, ok {k['ok']}, codes {k['codes']}, errors {k['errors']}, p50 {k['p50_ms']:.0f} ms, p99 {k['p99_ms']:.0f} ms"
+            + (f", effect {result.effect}" if result.effect else "")
+        )
         return result
 
     async def bare_step(self, label: str, count: int, capacity: int, *, rate: float = 0.0):
@@ -126,7 +139,11 @@ class Bench:
         out = []
         for p in people:
             token, answer = self.credentials.captcha()
-            out.append(Request("login", "POST", "/api/passport/sessions", "", {"email": p.email, "password": PASSWORD, "captcha_token": token, "captcha_answer": answer}))
+            out.append(
+                Request(
+                    "login", "POST", "/api/passport/sessions", "", {"email": p.email, "password": PASSWORD, "captcha_token": token, "captcha_answer": answer}
+                )
+            )
         return out
 
     async def mix_scenario(self) -> None:
@@ -146,12 +163,18 @@ class Bench:
             written = await self.cohort(f"c-written-{label}", counts["written"], 10, written_held=False)
             everyone = oral.people + written.people
             requests = self.oral(oral, "F")
-            requests += [Request("written", "POST", f"{ENROLMENT}/me/written", self.credentials.token(p), {"subject_codes": ["1", "2"]}, p.registration_id)
-                         for p in written.people]
-            requests += [Request("registration", "GET", f"{ENROLMENT}/me/registration", self.credentials.token(random.choice(everyone)))
-                         for _ in range(counts["registration"])]
-            requests += [Request("campuses", "GET", f"{ENROLMENT}/me/oral/F/campuses", self.credentials.token(random.choice(everyone)))
-                         for _ in range(counts["campuses"])]
+            requests += [
+                Request("written", "POST", f"{ENROLMENT}/me/written", self.credentials.token(p), {"subject_codes": ["1", "2"]}, p.registration_id)
+                for p in written.people
+            ]
+            requests += [
+                Request("registration", "GET", f"{ENROLMENT}/me/registration", self.credentials.token(random.choice(everyone)))
+                for _ in range(counts["registration"])
+            ]
+            requests += [
+                Request("campuses", "GET", f"{ENROLMENT}/me/oral/F/campuses", self.credentials.token(random.choice(everyone)))
+                for _ in range(counts["campuses"])
+            ]
             requests += self.logins(random.sample(everyone, min(len(everyone), counts["login"])))
             random.shuffle(requests)
             result = await self.step(f"mix (c) {label}", "mix", requests, rate=rate, watch=True, audit=(oral, "F"))
@@ -217,8 +240,13 @@ def main() -> None:
     results = asyncio.run(Bench(args).run())
     print_report(results, args=args, started=started)
     if args.json:
-        Path(args.json).write_text(json.dumps({"steps": [s.__dict__ | {"ok_ids": None} for s in results["steps"]], "pgbench": results["pgbench"], "idle": results["idle"]},
-                                              default=str, indent=1))
+        Path(args.json).write_text(
+            json.dumps(
+                {"steps": [s.__dict__ | {"ok_ids": None} for s in results["steps"]], "pgbench": results["pgbench"], "idle": results["idle"]},
+                default=str,
+                indent=1,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ def _stat(pid: int) -> list[str] | None:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return raw[raw.rindex(")") + 2:].split()  # fields from the 3rd (state) on
+    return raw[raw.rindex(")") + 2 :].split()  # fields from the 3rd (state) on
 
 
 def _children_map() -> dict[int, list[int]]:

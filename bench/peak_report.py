@@ -34,17 +34,21 @@ def _line(step) -> str:
     errors = ", ".join(f"{c} {n}" for c, n in sorted(k["errors"].items())) or "0"
     audit = "" if step.oversold is None else f"  oversold {step.oversold}  lost {step.lost}"
     effect = f"  effect p99 {step.effect['p99_ms']:.0f} ms ({step.effect['seen']})" if step.effect.get("seen") else ""
-    return (f"{step.label:<32} {k['requests']:>6} req {k['per_second']:>7.0f} req/s  holds {holds:>5} ({step.ok_per_second('oral'):>6.0f}/s)  "
-            f"p50 {k['p50_ms']:>6.1f}  p99 {k['p99_ms']:>6.1f}  p99.9 {k['p999_ms']:>6.1f} ms  oral p99 {oral['p99_ms']:.1f}  "
-            f"refused [{codes}]  errors {errors}{audit}{effect}  drained {step.drained_s:.1f} s")
+    return (
+        f"{step.label:<32} {k['requests']:>6} req {k['per_second']:>7.0f} req/s  holds {holds:>5} ({step.ok_per_second('oral'):>6.0f}/s)  "
+        f"p50 {k['p50_ms']:>6.1f}  p99 {k['p99_ms']:>6.1f}  p99.9 {k['p999_ms']:>6.1f} ms  oral p99 {oral['p99_ms']:.1f}  "
+        f"refused [{codes}]  errors {errors}{audit}{effect}  drained {step.drained_s:.1f} s"
+    )
 
 
 def _cpu_split(step, idle: dict[str, float]) -> str:
     requests = max(1, step.summary["all"]["requests"])
     parts = sorted(((p, s * 1000 / requests) for p, s in step.cpu_s.items()), key=lambda x: -x[1])
     shown = ", ".join(f"{p} {ms:.2f}" for p, ms in parts if ms >= 0.01)
-    return (f"{'':<4}CPU ms/request: {shown}  | system {system_cpu_ms(step) / requests:.2f} (above idle {above_idle_ms(step, idle) / requests:.2f})"
-            f"  machine (all processes, others' too) {step.machine_cpu_s * 1000 / requests:.2f}")
+    return (
+        f"{'':<4}CPU ms/request: {shown}  | system {system_cpu_ms(step) / requests:.2f} (above idle {above_idle_ms(step, idle) / requests:.2f})"
+        f"  machine (all processes, others' too) {step.machine_cpu_s * 1000 / requests:.2f}"
+    )
 
 
 def _find(steps, label: str):
@@ -62,8 +66,10 @@ def print_report(results: dict, *, args, started: datetime) -> None:
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
     print()
-    print(f"peak benchmark, {started:%Y-%m-%d %H:%M} – {datetime.now(UTC):%H:%M} UTC, {os.cpu_count()} CPUs, load average now {' '.join(load)}"
-          f"{' (--quick: sizes too small for figures)' if args.quick else ''}")
+    print(
+        f"peak benchmark, {started:%Y-%m-%d %H:%M} – {datetime.now(UTC):%H:%M} UTC, {os.cpu_count()} CPUs, load average now {' '.join(load)}"
+        f"{' (--quick: sizes too small for figures)' if args.quick else ''}"
+    )
     print(f"closed loop: {args.conns} connections; open loop: {args.open_seconds:.0f} s at most per step; 200 client addresses (127.0.1.1-200)")
     shown = ", ".join(f"{p} {rate * 1000:.0f}" for p, rate in sorted(idle.items(), key=lambda x: -x[1]) if rate * 1000 >= 1)
     print(f"idle CPU (ms per second, no load): {shown}  | total {sum(idle.values()) * 1000:.0f}")
@@ -84,17 +90,27 @@ def print_report(results: dict, *, args, started: datetime) -> None:
         ratio = a_mine.refusals_per_second("oral") / max(1e-9, a_bare.refusals_per_second("oral"))
         print(f"  (a) full-campus refusals/s: enrolment {a_mine.refusals_per_second('oral'):.0f}, bare {a_bare.refusals_per_second('oral'):.0f}")
         _check("(a) refusals/s enrolment / bare", ratio, "≥ 1.0", ratio >= 1.0)
-        _check("(a) system CPU ms per refusal (enrolment)", system_cpu_ms(a_mine) / max(1, a_mine.summary["all"]["requests"]), "(bare: "
-               f"{system_cpu_ms(a_bare) / max(1, a_bare.summary['all']['requests']):.2f})", None)
+        _check(
+            "(a) system CPU ms per refusal (enrolment)",
+            system_cpu_ms(a_mine) / max(1, a_mine.summary["all"]["requests"]),
+            f"(bare: {system_cpu_ms(a_bare) / max(1, a_bare.summary['all']['requests']):.2f})",
+            None,
+        )
     if b_bare and b_mine:
         ratio = b_mine.ok_per_second("oral") / max(1e-9, b_bare.ok_per_second("oral"))
-        print(f"  (b) holds/s: enrolment {b_mine.ok_per_second('oral'):.0f}, bare {b_bare.ok_per_second('oral'):.0f}, pgbench {pg.get('tps', 0):.0f} tx/s"
-              f" (enrolment/pgbench {b_mine.ok_per_second('oral') / max(1e-9, pg.get('tps', 0)):.2f}, bare/pgbench {b_bare.ok_per_second('oral') / max(1e-9, pg.get('tps', 0)):.2f})")
+        print(
+            f"  (b) holds/s: enrolment {b_mine.ok_per_second('oral'):.0f}, bare {b_bare.ok_per_second('oral'):.0f}, pgbench {pg.get('tps', 0):.0f} tx/s"
+            f" (enrolment/pgbench {b_mine.ok_per_second('oral') / max(1e-9, pg.get('tps', 0)):.2f}, bare/pgbench {b_bare.ok_per_second('oral') / max(1e-9, pg.get('tps', 0)):.2f})"
+        )
         _check("(b) holds/s enrolment / bare", ratio, "≥ 1.0", ratio >= 1.0)
         per_hold = system_cpu_ms(b_mine) / max(1, b_mine.kind("oral")["ok"])
         _check("(b) CPU ms per hold, whole system (drained)", per_hold, "≤ 1.5", per_hold <= 1.5)
-        _check("(b) the same, above the processes' idle CPU", above_idle_ms(b_mine, idle) / max(1, b_mine.kind("oral")["ok"]), "≤ 1.5",
-               above_idle_ms(b_mine, idle) / max(1, b_mine.kind("oral")["ok"]) <= 1.5)
+        _check(
+            "(b) the same, above the processes' idle CPU",
+            above_idle_ms(b_mine, idle) / max(1, b_mine.kind("oral")["ok"]),
+            "≤ 1.5",
+            above_idle_ms(b_mine, idle) / max(1, b_mine.kind("oral")["ok"]) <= 1.5,
+        )
         _check("(b) bare endpoint's CPU ms per hold (yardstick)", system_cpu_ms(b_bare) / max(1, b_bare.kind("oral")["ok"]), "—", None)
         effect = b_mine.effect.get("p99_ms")
         _check("(b) outbox → consumer effect p99 (ms) at the maximum hold rate", effect, "< 1000", None if effect is None else effect < 1000)

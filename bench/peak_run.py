@@ -64,7 +64,17 @@ class Step:
     ok_ids: dict[str, set[str]] = field(default_factory=dict)  # kind -> ids answered 2xx
 
     def kind(self, name: str) -> dict:
-        return self.summary["kinds"].get(name) or {"requests": 0, "per_second": 0, "ok": 0, "codes": {}, "errors": {}, "p50_ms": 0, "p99_ms": 0, "p999_ms": 0, "seconds": 0}
+        return self.summary["kinds"].get(name) or {
+            "requests": 0,
+            "per_second": 0,
+            "ok": 0,
+            "codes": {},
+            "errors": {},
+            "p50_ms": 0,
+            "p99_ms": 0,
+            "p999_ms": 0,
+            "seconds": 0,
+        }
 
     def ok_per_second(self, name: str) -> float:
         k = self.kind(name)
@@ -96,8 +106,18 @@ async def _drain(holds: set[str], watcher: EffectWatcher | None, deadline_s: flo
     return time.monotonic() - started
 
 
-async def run_step(label: str, contender: str, requests: list[Request], processes: Processes, *, conns: int, rate: float = 0.0,
-                   target: str = GATEWAY, watch: bool = False, log=print) -> Step:
+async def run_step(
+    label: str,
+    contender: str,
+    requests: list[Request],
+    processes: Processes,
+    *,
+    conns: int,
+    rate: float = 0.0,
+    target: str = GATEWAY,
+    watch: bool = False,
+    log=print,
+) -> Step:
     with tempfile.TemporaryDirectory(prefix="cet-peak-") as tmp:
         reqs, summary_file, results_file = Path(tmp) / "requests.tsv", Path(tmp) / "summary.json", Path(tmp) / "results.tsv"
         reqs.write_text("".join(r.line() + "\n" for r in requests))
@@ -108,8 +128,21 @@ async def run_step(label: str, contender: str, requests: list[Request], processe
             registration_ids = sorted({r.registration_id for r in requests if r.registration_id})
             watch_task = asyncio.create_task(watcher.run(registration_ids))
         before, machine_before, window_start = processes.sample(), machine_cpu_seconds(), time.monotonic()
-        command = [str(LOADGEN_BIN), "-target", target, "-requests", str(reqs), "-conns", str(conns), "-rate", str(rate),
-                   "-summary", str(summary_file), "-results", str(results_file)]
+        command = [
+            str(LOADGEN_BIN),
+            "-target",
+            target,
+            "-requests",
+            str(reqs),
+            "-conns",
+            str(conns),
+            "-rate",
+            str(rate),
+            "-summary",
+            str(summary_file),
+            "-results",
+            str(results_file),
+        ]
         generator = await asyncio.create_subprocess_exec(*command)
         if await generator.wait() != 0:
             raise SystemExit(f"cet-loadgen failed ({label})")

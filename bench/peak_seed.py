@@ -69,10 +69,14 @@ class Cohort:
 
 def _campus(cohort: Cohort, window: dict) -> dict:
     return {
-        "province_code": PROVINCE, "school_code": cohort.school, "school_name": f"压测学校{cohort.index}",
-        "campus_code": cohort.campus, "campus_name": f"{cohort.school}-0校区",
+        "province_code": PROVINCE,
+        "school_code": cohort.school,
+        "school_name": f"压测学校{cohort.index}",
+        "campus_code": cohort.campus,
+        "campus_name": f"{cohort.school}-0校区",
         "offerings": [
-            {"subject": "1", "fee_fen": 1}, {"subject": "2", "fee_fen": 1},
+            {"subject": "1", "fee_fen": 1},
+            {"subject": "2", "fee_fen": 1},
             {"subject": "F", "fee_fen": 1, "capacity": cohort.capacity, **window},
             {"subject": "S", "fee_fen": 1, "capacity": cohort.capacity, **window},
         ],
@@ -81,34 +85,38 @@ def _campus(cohort: Cohort, window: dict) -> dict:
 
 async def seed(cohorts: list[Cohort], log) -> uuid.UUID:
     """Create the session, its campuses, and every cohort's candidates; returns the session id."""
+    from sqlalchemy import text
+
     from enrolment.bootstrap import bootstrap as enrolment_bootstrap
     from enrolment.service.session_specs import SessionSpec
     from enrolment.service.sessions import create_session, publish
-    from sqlalchemy import text
 
     ctx = enrolment_bootstrap()
     now = datetime.now(UTC)
     window = {"opens_at": now - timedelta(days=1), "closes_at": now + timedelta(days=10)}
-    spec = SessionSpec.model_validate({
-        "name": f"压测 {now:%Y-%m-%d %H:%M:%S}", "year": 2026, "half": 2, "registration": window,
-        "written_exam_date": (now + timedelta(days=30)).date(),
-        "oral_exam_dates": {"F": (now + timedelta(days=20)).date(), "S": (now + timedelta(days=21)).date()},
-        "campuses": [_campus(c, window) for c in cohorts],
-    })
+    spec = SessionSpec.model_validate(
+        {
+            "name": f"压测 {now:%Y-%m-%d %H:%M:%S}",
+            "year": 2026,
+            "half": 2,
+            "registration": window,
+            "written_exam_date": (now + timedelta(days=30)).date(),
+            "oral_exam_dates": {"F": (now + timedelta(days=20)).date(), "S": (now + timedelta(days=21)).date()},
+            "campuses": [_campus(c, window) for c in cohorts],
+        }
+    )
     try:
         session_id = await create_session(ctx.unit_of_work, spec)
         await publish(ctx.unit_of_work, ctx.clock, session_id)
         async with ctx.engine.connect() as connection:
-            rows = (await connection.execute(
-                text("SELECT id, campus_code, subject_code FROM offerings WHERE exam_session_id = :s"), {"s": session_id}
-            )).all()
+            rows = (await connection.execute(text("SELECT id, campus_code, subject_code FROM offerings WHERE exam_session_id = :s"), {"s": session_id})).all()
         by_campus = {(campus, subject): oid for oid, campus, subject in rows}
         for cohort in cohorts:
             cohort.offering = {s: by_campus[(cohort.campus, s)] for s in ("1", "2", "F", "S")}
             log(f"  cohort {cohort.name}: {cohort.size} candidates at campus {cohort.campus} (oral capacity {cohort.capacity})")
             chunks = [range(start, min(cohort.size, start + 500)) for start in range(0, cohort.size, 500)]
             for first in range(0, len(chunks), 4):  # four transactions at once: seeding waits on round trips
-                for batch in await asyncio.gather(*(_bind(ctx, cohort, session_id, chunk, now) for chunk in chunks[first:first + 4])):
+                for batch in await asyncio.gather(*(_bind(ctx, cohort, session_id, chunk, now) for chunk in chunks[first : first + 4])):
                     cohort.people.extend(batch)
     finally:
         await ctx.engine.dispose()
@@ -119,56 +127,91 @@ async def seed(cohorts: list[Cohort], log) -> uuid.UUID:
 async def _bind(ctx, cohort: Cohort, session_id: uuid.UUID, indexes: range, now: datetime) -> list[Person]:
     """One transaction: these candidates bound (enrolment's own handler), their notices read, and
     the written subjects held when the cohort grabs orals."""
+    from sqlalchemy import insert, text
+
     from cet_shared.events.contracts import RegistrationBound, RegistrationSnapshot
     from enrolment.db.tables import enrolments
     from enrolment.service.projections import on_registration_bound
-    from sqlalchemy import insert, text
 
     async with ctx.unit_of_work() as uow:
         batch = []
         for index in indexes:
             person = Person(uuid.uuid4().hex.upper(), uuid.uuid4(), f"peak-{uuid.uuid4().hex[:12]}@bench.test")
             snapshot = RegistrationSnapshot(
-                name=f"压测{cohort.index}-{index}", gender="女", id_type="resident_id_card",
-                id_number=f"98{cohort.index:03d}{index:013d}", province_code=PROVINCE, school_code=cohort.school,
-                school_name=f"压测学校{cohort.index}", campus_code=cohort.campus, campus_name=f"{cohort.school}-0校区",
+                name=f"压测{cohort.index}-{index}",
+                gender="女",
+                id_type="resident_id_card",
+                id_number=f"98{cohort.index:03d}{index:013d}",
+                province_code=PROVINCE,
+                school_code=cohort.school,
+                school_name=f"压测学校{cohort.index}",
+                campus_code=cohort.campus,
+                campus_name=f"{cohort.school}-0校区",
                 qualification_subjects=["1", "2", "F", "S"],
             )
-            await on_registration_bound(uow, RegistrationBound(
-                registration_id=person.registration_id, exam_session_id=session_id, passport_id=person.passport_id,
-                snapshot=snapshot, bound_at=now,
-            ))
+            await on_registration_bound(
+                uow,
+                RegistrationBound(
+                    registration_id=person.registration_id,
+                    exam_session_id=session_id,
+                    passport_id=person.passport_id,
+                    snapshot=snapshot,
+                    bound_at=now,
+                ),
+            )
             batch.append(person)
         ids = [p.registration_id for p in batch]
         await uow.session.execute(text("UPDATE registrations SET notices_acknowledged_at = now() WHERE registration_id = ANY(:ids)"), {"ids": ids})
         if cohort.written_held:
-            await uow.session.execute(insert(enrolments), [
-                {
-                    "id": uuid.uuid4(), "registration_id": p.registration_id, "exam_session_id": session_id,
-                    "offering_id": cohort.offering[code], "subject_code": code, "kind": "written", "level": level,
-                    "fee_fen": 1, "status": "held", "seat_held": True, "enrolled_at": now, "expires_at": now + timedelta(hours=24),
-                }
-                for p in batch for code, level in (("1", 4), ("2", 6))
-            ])
+            await uow.session.execute(
+                insert(enrolments),
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "registration_id": p.registration_id,
+                        "exam_session_id": session_id,
+                        "offering_id": cohort.offering[code],
+                        "subject_code": code,
+                        "kind": "written",
+                        "level": level,
+                        "fee_fen": 1,
+                        "status": "held",
+                        "seat_held": True,
+                        "enrolled_at": now,
+                        "expires_at": now + timedelta(hours=24),
+                    }
+                    for p in batch
+                    for code, level in (("1", 4), ("2", 6))
+                ],
+            )
         await uow.commit()
     return batch
 
 
 async def _accounts(people: list[Person]) -> None:
+    from sqlalchemy import insert
+
     from passport.bootstrap import bootstrap as passport_bootstrap
     from passport.db.tables import accounts
-    from sqlalchemy import insert
 
     ctx = passport_bootstrap()
     try:
         password_hash = await ctx.passwords.hash(PASSWORD)
         async with ctx.unit_of_work() as uow:
             for start in range(0, len(people), 2000):
-                await uow.session.execute(insert(accounts), [
-                    {"passport_id": p.passport_id, "email": p.email, "email_normalised": p.email, "password_hash": password_hash,
-                     "email_verified_at": datetime.now(UTC)}
-                    for p in people[start:start + 2000]
-                ])
+                await uow.session.execute(
+                    insert(accounts),
+                    [
+                        {
+                            "passport_id": p.passport_id,
+                            "email": p.email,
+                            "email_normalised": p.email,
+                            "password_hash": password_hash,
+                            "email_verified_at": datetime.now(UTC),
+                        }
+                        for p in people[start : start + 2000]
+                    ],
+                )
             await uow.commit()
     finally:
         await ctx.close()

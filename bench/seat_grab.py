@@ -39,12 +39,10 @@ import httpx
 
 # The yardstick, the bare FastAPI + asyncpg endpoint (`POST /grab/{offering_id}` on a row of the
 # same `offerings` table), lives in bench/yardstick.py; uvicorn imports `yardstick:bare_app`.
-
-
-from seat_grab_setup import Replicas, _prepare, _start  # noqa: E402 - the set-up, beside this file
-
+from seat_grab_setup import Replicas, _prepare, _start
 
 # -- the load --------------------------------------------------------------------------------
+
 
 @dataclass
 class Run:
@@ -60,15 +58,20 @@ class Run:
     lost: int = 0
 
     @classmethod
-    def combine(cls, parts: list["Run"]) -> "Run":
+    def combine(cls, parts: list[Run]) -> Run:
         statuses: dict[int, int] = {}
         for part in parts:
             for status, count in part.statuses.items():
                 statuses[status] = statuses.get(status, 0) + count
         requests = sum(sum(p.statuses.values()) for p in parts)
         return cls(
-            parts[0].name, parts[0].seats, statuses, [h for p in parts for h in p.holds], [x for p in parts for x in p.latencies],
-            sum(p.seconds for p in parts), [max(rss) for rss in zip(*(p.peak_rss for p in parts))],
+            parts[0].name,
+            parts[0].seats,
+            statuses,
+            [h for p in parts for h in p.holds],
+            [x for p in parts for x in p.latencies],
+            sum(p.seconds for p in parts),
+            [max(rss) for rss in zip(*(p.peak_rss for p in parts))],
             sum(p.cpu_ms_per_request * sum(p.statuses.values()) for p in parts) / max(1, requests),
         )
 
@@ -204,8 +207,10 @@ async def main() -> None:
     for label, bare_run, enrolment_run in runs:
         print(bare_run.line())
         print(enrolment_run.line())
-        print(f"{'':<22} ratio enrolment/bare: holds/s {enrolment_run.holds_per_second / bare_run.holds_per_second:.2f}, "
-              f"req/s {(sum(enrolment_run.statuses.values()) / enrolment_run.seconds) / (sum(bare_run.statuses.values()) / bare_run.seconds):.2f}")
+        print(
+            f"{'':<22} ratio enrolment/bare: holds/s {enrolment_run.holds_per_second / bare_run.holds_per_second:.2f}, "
+            f"req/s {(sum(enrolment_run.statuses.values()) / enrolment_run.seconds) / (sum(bare_run.statuses.values()) / bare_run.seconds):.2f}"
+        )
     bad = [r for _, b, e in runs for r in (b, e) if r.oversold or r.lost or len(r.holds) > r.seats]
     if bad:
         raise SystemExit(f"INVARIANT BROKEN in {[r.name for r in bad]}")

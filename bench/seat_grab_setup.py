@@ -11,10 +11,11 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import psutil
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -22,7 +23,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-async def _prepare(database_url: str, *, candidates: int, seats: int, tokens) -> dict:  # noqa: ANN001
+async def _prepare(database_url: str, *, candidates: int, seats: int, tokens) -> dict:
+    from sqlalchemy import insert, text
+
     from cet_shared.events.contracts import RegistrationBound, RegistrationSnapshot
     from enrolment.bootstrap import bootstrap
     from enrolment.db.tables import enrolments
@@ -30,59 +33,87 @@ async def _prepare(database_url: str, *, candidates: int, seats: int, tokens) ->
     from enrolment.service.session_specs import SessionSpec
     from enrolment.service.sessions import create_session, publish
     from enrolment.settings import EnrolmentSettings
-    from sqlalchemy import insert, text
 
     ctx = bootstrap(EnrolmentSettings(database_url=database_url, environment="test"))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     window = {"opens_at": now - timedelta(days=1), "closes_at": now + timedelta(days=10)}
-    spec = SessionSpec.model_validate({
-        "name": "2017年下半年CET考试 (bench)", "year": 2017, "half": 2, "registration": window,
-        "written_exam_date": (now + timedelta(days=30)).date(),
-        "oral_exam_dates": {"F": (now + timedelta(days=20)).date(), "S": (now + timedelta(days=21)).date()},
-        "campuses": [
-            {
-                "province_code": "99", "school_code": "99101", "school_name": "测试学校", "campus_code": "991010", "campus_name": "99101-0校区",
-                "offerings": [
-                    {"subject": "1", "fee_fen": 1}, {"subject": "2", "fee_fen": 1},
-                    {"subject": "F", "fee_fen": 1, "capacity": candidates, **window},
-                    {"subject": "S", "fee_fen": 1, "capacity": seats, **window},
-                ],
-            },
-            # The bare endpoint's rows: same table, same shape, their own seats.
-            {
-                "province_code": "99", "school_code": "99102", "school_name": "基准", "campus_code": "991020", "campus_name": "基准",
-                "offerings": [
-                    {"subject": "F", "fee_fen": 1, "capacity": candidates, **window},
-                    {"subject": "S", "fee_fen": 1, "capacity": seats, **window},
-                ],
-            },
-        ],
-    })
+    spec = SessionSpec.model_validate(
+        {
+            "name": "2017年下半年CET考试 (bench)",
+            "year": 2017,
+            "half": 2,
+            "registration": window,
+            "written_exam_date": (now + timedelta(days=30)).date(),
+            "oral_exam_dates": {"F": (now + timedelta(days=20)).date(), "S": (now + timedelta(days=21)).date()},
+            "campuses": [
+                {
+                    "province_code": "99",
+                    "school_code": "99101",
+                    "school_name": "测试学校",
+                    "campus_code": "991010",
+                    "campus_name": "99101-0校区",
+                    "offerings": [
+                        {"subject": "1", "fee_fen": 1},
+                        {"subject": "2", "fee_fen": 1},
+                        {"subject": "F", "fee_fen": 1, "capacity": candidates, **window},
+                        {"subject": "S", "fee_fen": 1, "capacity": seats, **window},
+                    ],
+                },
+                # The bare endpoint's rows: same table, same shape, their own seats.
+                {
+                    "province_code": "99",
+                    "school_code": "99102",
+                    "school_name": "基准",
+                    "campus_code": "991020",
+                    "campus_name": "基准",
+                    "offerings": [
+                        {"subject": "F", "fee_fen": 1, "capacity": candidates, **window},
+                        {"subject": "S", "fee_fen": 1, "capacity": seats, **window},
+                    ],
+                },
+            ],
+        }
+    )
     session_id = await create_session(ctx.unit_of_work, spec)
     await publish(ctx.unit_of_work, ctx.clock, session_id)
     async with ctx.engine.connect() as connection:
-        offering = {
-            (campus, code): oid
-            for oid, campus, code in (await connection.execute(text("SELECT id, campus_code, subject_code FROM offerings"))).all()
-        }
+        offering = {(campus, code): oid for oid, campus, code in (await connection.execute(text("SELECT id, campus_code, subject_code FROM offerings"))).all()}
     people = []
     async with ctx.unit_of_work() as uow:
         for index in range(candidates):
             passport_id, registration_id = uuid.uuid4().hex.upper(), uuid.uuid4()
             snapshot = RegistrationSnapshot(
-                name=f"考生{index}", gender="女", id_type="resident_id_card", id_number=f"99{index:016d}", province_code="99",
-                school_code="99101", school_name="测试学校", campus_code="991010", campus_name="99101-0校区",
+                name=f"考生{index}",
+                gender="女",
+                id_type="resident_id_card",
+                id_number=f"99{index:016d}",
+                province_code="99",
+                school_code="99101",
+                school_name="测试学校",
+                campus_code="991010",
+                campus_name="99101-0校区",
                 qualification_subjects=["1", "2", "F", "S"],
             )
-            await on_registration_bound(uow, RegistrationBound(registration_id=registration_id, exam_session_id=session_id, passport_id=passport_id, snapshot=snapshot, bound_at=now))
+            await on_registration_bound(
+                uow, RegistrationBound(registration_id=registration_id, exam_session_id=session_id, passport_id=passport_id, snapshot=snapshot, bound_at=now)
+            )
             people.append((registration_id, tokens.headers(passport_id, "candidate")))
         await uow.session.execute(text("UPDATE registrations SET notices_acknowledged_at = now()"))
         # The written subjects the orals need (N6), held as a candidate's earlier batch would be.
         rows = [
             {
-                "id": uuid.uuid4(), "registration_id": registration_id, "exam_session_id": session_id, "offering_id": offering[("991010", code)],
-                "subject_code": code, "kind": "written", "level": level, "fee_fen": 1, "status": "held", "seat_held": True,
-                "enrolled_at": now, "expires_at": now + timedelta(hours=24),
+                "id": uuid.uuid4(),
+                "registration_id": registration_id,
+                "exam_session_id": session_id,
+                "offering_id": offering[("991010", code)],
+                "subject_code": code,
+                "kind": "written",
+                "level": level,
+                "fee_fen": 1,
+                "status": "held",
+                "seat_held": True,
+                "enrolled_at": now,
+                "expires_at": now + timedelta(hours=24),
             }
             for registration_id, _ in people
             for code, level in (("1", 4), ("2", 6))

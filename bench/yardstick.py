@@ -107,7 +107,9 @@ class Yardstick:
             await admin.close()
         db = await asyncpg.connect(self.url)
         try:
-            await db.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (id uuid PRIMARY KEY, capacity integer NOT NULL, remaining integer NOT NULL CHECK (remaining >= 0))")
+            await db.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.table} (id uuid PRIMARY KEY, capacity integer NOT NULL, remaining integer NOT NULL CHECK (remaining >= 0))"
+            )
         finally:
             await db.close()
 
@@ -135,16 +137,31 @@ class Yardstick:
         for index, port in enumerate(BARE_PORTS, 1):
             # As the suite serves its apis (cet_shared.entrypoints.serve_api): one uvicorn process,
             # no access log, the gateway's forwarded headers trusted.
-            command = [sys.executable, "-m", "uvicorn", "yardstick:bare_app", "--app-dir", str(Path(__file__).parent), "--host", "127.0.0.1",
-                       "--port", str(port), "--no-access-log", "--log-level", "warning", "--proxy-headers"]
+            command = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "yardstick:bare_app",
+                "--app-dir",
+                str(Path(__file__).parent),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "--proxy-headers",
+            ]
             self.processes[f"bare-api-{index}"] = subprocess.Popen(command, env=env)
         for (name, process), port in zip(self.processes.items(), BARE_PORTS):
             _wait(f"http://127.0.0.1:{port}/openapi.json", process)
         prefix = self.var / "bench" / "gateway-bare"
         servers = " ".join(f"server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;" for port in BARE_PORTS)
         env = {**os.environ, "CET_GW_LISTEN": BARE_GATEWAY, "CET_GW_ENROLMENT_SERVERS": servers}
-        rendered = subprocess.run([sys.executable, str(REPO / "deploy" / "gateway" / "render.py"), "--prefix", str(prefix)],
-                                  env=env, capture_output=True, text=True, check=True)
+        rendered = subprocess.run(
+            [sys.executable, str(REPO / "deploy" / "gateway" / "render.py"), "--prefix", str(prefix)], env=env, capture_output=True, text=True, check=True
+        )
         self.processes["bare-gateway"] = subprocess.Popen(shlex.split(rendered.stdout.strip()), stdout=subprocess.DEVNULL)
         _wait(f"http://{BARE_GATEWAY}/healthz", self.processes["bare-gateway"])
 
@@ -162,8 +179,12 @@ def pgbench(url: str, offering: uuid.UUID, table: str, *, clients: int, seconds:
     """pgbench's tx/s and latency for the same statement on one row with seats to spare."""
     script = workdir / "take.sql"
     script.write_text(f"UPDATE {table} SET remaining = remaining - 1 WHERE id = '{offering}' AND remaining > 0 RETURNING remaining;\n")
-    out = subprocess.run(["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(seconds), "-f", str(script), url],
-                         check=False, capture_output=True, text=True)
+    out = subprocess.run(
+        ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(seconds), "-f", str(script), url],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     if out.returncode != 0:
         raise SystemExit(f"pgbench failed: {out.stderr.strip()}")
     tps = re.search(r"tps = ([0-9.]+)", out.stdout)

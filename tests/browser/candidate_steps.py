@@ -10,8 +10,9 @@ import uuid
 from playwright.async_api import expect
 
 
-async def bound_with_written(v, *, id_number: str, name: str, written: tuple[str, ...] = ("(1) 英语四级笔试",),  # noqa: ANN001
-                             id_type: str = "中华人民共和国居民身份证") -> str:
+async def bound_with_written(
+    v, *, id_number: str, name: str, written: tuple[str, ...] = ("(1) 英语四级笔试",), id_type: str = "中华人民共和国居民身份证"
+) -> str:
     """A new account for the registry's candidate, with written subjects enrolled; ends on 报名信息."""
     page = v.page
     email = f"c.{uuid.uuid4().hex[:10]}@example.com"
@@ -36,7 +37,7 @@ async def bound_with_written(v, *, id_number: str, name: str, written: tuple[str
     return email
 
 
-async def pay_with_alipay(v, kind: str) -> None:  # noqa: ANN001
+async def pay_with_alipay(v, kind: str) -> None:
     """支付 → 去支付 → 确定 → 支付宝 → 温馨提示 → the sandbox's 确认付款 → back, until the table reads 全部支付."""
     page = v.page
     await page.locator(f"[data-pay={kind}]").click()

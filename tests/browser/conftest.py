@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -27,23 +27,29 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harness"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cet_stack import BIN, REPO, Stack, start_stack  # noqa: E402
-from faults import Faults  # noqa: E402
+from cet_stack import BIN, REPO, Stack, start_stack
+from faults import Faults
 
 HERE = Path(__file__).resolve().parent
 SHOTS = HERE / "screenshots"
 LOGS = SHOTS / "_logs"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 STAFF_PASSWORD = "Staff-Pa55word!"
 # What this package needs of the stack beyond the harness's defaults: one payment notification
 # each (no duplicates), and generous limits at the gateway for the recovery pages.
 ENV_OVERRIDES = {"SANDBOX_DUPLICATE_RATE": "0"}
 GATEWAY_OVERRIDES = {
-    "CET_GW_RATE_PASSWORD_RECOVERY": "200r/s", "CET_GW_BURST_PASSWORD_RECOVERY": "10",
+    "CET_GW_RATE_PASSWORD_RECOVERY": "200r/s",
+    "CET_GW_BURST_PASSWORD_RECOVERY": "10",
     "CET_GW_RATE_ACCOUNT_RECOVERY": "200r/s",
 }
 
@@ -65,8 +71,13 @@ class Portal:
 
     def run_cli(self, *command: str, stdin: str | None = None, extra: dict[str, str] | None = None) -> str:
         result = subprocess.run(
-            [str(BIN / command[0]), *command[1:]], env={**self.stack.base_env(), **(extra or {})}, input=stdin,
-            capture_output=True, text=True, timeout=120, cwd=REPO,
+            [str(BIN / command[0]), *command[1:]],
+            env={**self.stack.base_env(), **(extra or {})},
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=REPO,
         )
         if result.returncode != 0:
             raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
@@ -77,9 +88,9 @@ class Portal:
         from cet_shared.tokens import TokenSigner
 
         signer = TokenSigner.from_pem_file(self.stack.root / "jwt-ed25519.pem", issuer="cet-passport", audience="cet-suite", lifetime=timedelta(minutes=30))
-        return signer.issue(passport_id=passport_id, roles=list(roles), token_version=0, school_code=school_code, now=datetime.now(timezone.utc))
+        return signer.issue(passport_id=passport_id, roles=list(roles), token_version=0, school_code=school_code, now=datetime.now(UTC))
 
-    def api(self, method: str, path: str, *, token: str, **kwargs) -> httpx.Response:  # noqa: ANN003
+    def api(self, method: str, path: str, *, token: str, **kwargs) -> httpx.Response:
         with httpx.Client(base_url=self.base_url, timeout=20) as client:
             return client.request(method, "/api" + path, headers={"authorization": f"Bearer {token}", **kwargs.pop("headers", {})}, **kwargs)
 
@@ -134,8 +145,9 @@ SCORES_CSV = HERE / "data" / "scores.csv"
 @pytest.fixture(scope="package")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Portal]:
     shutil.rmtree(LOGS, ignore_errors=True)  # the logs of the last run only
-    async with start_stack(tmp_path_factory.mktemp("stack"), name="browser", logs=LOGS,
-                           env_overrides=ENV_OVERRIDES, gateway_overrides=GATEWAY_OVERRIDES) as core:
+    async with start_stack(
+        tmp_path_factory.mktemp("stack"), name="browser", logs=LOGS, env_overrides=ENV_OVERRIDES, gateway_overrides=GATEWAY_OVERRIDES
+    ) as core:
         portal = Portal(core)
         _seed(portal)
         yield portal
@@ -167,6 +179,7 @@ def _seed(stack: Portal) -> None:
 
 # -- the browser ---------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="package")
 async def browser() -> AsyncIterator:
     try:
@@ -184,7 +197,7 @@ async def browser() -> AsyncIterator:
 class Shots:
     """Saves a screenshot of every page a test visits: screenshots/<test>/<nn>-<name>.png."""
 
-    def __init__(self, page, folder: Path) -> None:  # noqa: ANN001
+    def __init__(self, page, folder: Path) -> None:
         self.page = page
         self.folder = folder
         self.count = 0
@@ -210,7 +223,7 @@ class Visit:
     async def known_captcha(self, answer: str = "CET4") -> str:
         """Answer the next captchas with a known answer: the test seals its own challenge."""
 
-        async def fulfil(route) -> None:  # noqa: ANN001
+        async def fulfil(route) -> None:
             await route.fulfill(json=self.stack.sealed_captcha(answer))
 
         await self.page.route("**/api/passport/captcha", fulfil)
@@ -244,7 +257,7 @@ class Visit:
         await expect(page.get_by_role("heading", name="欢迎登录CET考试报名系统")).to_be_visible()
 
 
-async def _new_visit(browser, stack: Portal, name: str, *, mobile: bool = False, timezone_id: str = "Asia/Shanghai") -> Visit:  # noqa: ANN001
+async def _new_visit(browser, stack: Portal, name: str, *, mobile: bool = False, timezone_id: str = "Asia/Shanghai") -> Visit:
     options = {"locale": "zh-CN", "timezone_id": timezone_id, "base_url": stack.base_url}
     if mobile:
         options |= {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
@@ -259,7 +272,7 @@ async def _new_visit(browser, stack: Portal, name: str, *, mobile: bool = False,
 
 
 @pytest.fixture
-async def visit(browser, stack: Portal, request: pytest.FixtureRequest) -> AsyncIterator:  # noqa: ANN001
+async def visit(browser, stack: Portal, request: pytest.FixtureRequest) -> AsyncIterator:
     """A factory of fresh browser contexts (one per user in the test); screenshots per test."""
     made: list[Visit] = []
 
@@ -273,4 +286,3 @@ async def visit(browser, stack: Portal, request: pytest.FixtureRequest) -> Async
         await v.page.context.close()
     unexpected = [f"{v.shot.folder.name}: {fault}" for v in made for fault in v.faults.unexpected()]
     assert not unexpected, "the portal met faults nobody expected:\n" + "\n".join(unexpected)
-

@@ -37,7 +37,7 @@ class Faults:
     seen: list[str] = field(default_factory=list)
     answers: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path, status) of every 4xx/5xx
 
-    async def watch(self, context) -> None:  # noqa: ANN001 - a Playwright BrowserContext
+    async def watch(self, context) -> None:
         await context.expose_binding("__cetFault", lambda _source, message: self.seen.append(str(message)))
         await context.add_init_script(PAGE_WATCH)
         context.on("console", self._console)
@@ -46,16 +46,16 @@ class Faults:
         context.on("response", self._response)
         context.on("request", self._request)
 
-    def _console(self, message) -> None:  # noqa: ANN001
+    def _console(self, message) -> None:
         # "Failed to load resource: … status of 409" repeats an answer already judged in _response.
         if message.type == "error" and not message.text.startswith("Failed to load resource: the server responded"):
             self.seen.append(f"console error: {message.text} ({message.location.get('url', '')})")
 
-    def _request(self, request) -> None:  # noqa: ANN001
+    def _request(self, request) -> None:
         if not request.url.startswith(self.own):
             self.seen.append(f"request outside the gateway: {request.url}")
 
-    def _request_failed(self, request) -> None:  # noqa: ANN001
+    def _request_failed(self, request) -> None:
         reason = request.failure or ""
         # Chromium aborts what a page still had in flight when it is left (a link, a form post to the
         # payment gateway, a download handed to the download manager); the portal itself never aborts.
@@ -63,7 +63,7 @@ class Faults:
             return
         self.seen.append(f"request failed: {request.method} {request.url} {reason}")
 
-    def _response(self, response) -> None:  # noqa: ANN001
+    def _response(self, response) -> None:
         if response.status >= 400:
             self.answers.append((response.request.method, urlsplit(response.url).path, response.status))
 

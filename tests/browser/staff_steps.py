@@ -9,7 +9,7 @@ the same 30-second step signs in with a recovery code, as a person whose phone i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyotp
 from playwright.async_api import expect
@@ -28,7 +28,7 @@ class Authenticator:
 AUTHENTICATORS: dict[str, Authenticator] = {}
 
 
-async def console_log_in(v, email: str, password: str = STAFF_PASSWORD) -> Authenticator:  # noqa: ANN001
+async def console_log_in(v, email: str, password: str = STAFF_PASSWORD) -> Authenticator:
     page = v.page
     answer = await v.known_captcha()
     await page.goto("/console/")
@@ -69,7 +69,7 @@ async def console_log_in(v, email: str, password: str = STAFF_PASSWORD) -> Authe
 def _fresh_code(authenticator: Authenticator) -> str | None:
     """The code of the current step, or None when this step's code was already spent."""
     totp = pyotp.TOTP(authenticator.secret)
-    step = totp.timecode(datetime.now(timezone.utc))
+    step = totp.timecode(datetime.now(UTC))
     if step in authenticator.used_steps:
         return None
     authenticator.used_steps.add(step)

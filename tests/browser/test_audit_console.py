@@ -9,8 +9,6 @@ import io
 import uuid
 from pathlib import Path
 
-import httpx
-
 from test_staff_console import SESSION_ID, console_log_in
 
 try:
@@ -21,7 +19,7 @@ except ImportError:  # not installed: the `browser` fixture fails every test her
 BOM = "\ufeff"
 
 
-async def downloaded(page, link) -> list[list[str]]:  # noqa: ANN001
+async def downloaded(page, link) -> list[list[str]]:
     async with page.expect_download() as info:
         await link.click()
     download = await info.value
@@ -30,11 +28,13 @@ async def downloaded(page, link) -> list[list[str]]:  # noqa: ANN001
     return list(csv.reader(io.StringIO(body.removeprefix(BOM))))
 
 
-async def test_operations_filter_the_audit_trail_and_export_it(visit, stack) -> None:  # noqa: ANN001
+async def test_operations_filter_the_audit_trail_and_export_it(visit, stack) -> None:
     overview = stack.api("GET", f"/enrolment/ops/sessions/{SESSION_ID}", token=stack.token(uuid.uuid4().hex.upper(), "ops")).json()
     offering = next(o for o in overview["offerings"] if o["capacity"] is not None)
     operator = uuid.uuid4().hex.upper()
-    changed = stack.api("PUT", f"/enrolment/ops/offerings/{offering['id']}/capacity", token=stack.token(operator, "ops"), json={"capacity": offering["capacity"] + 3})
+    changed = stack.api(
+        "PUT", f"/enrolment/ops/offerings/{offering['id']}/capacity", token=stack.token(operator, "ops"), json={"capacity": offering["capacity"] + 3}
+    )
     assert changed.status_code == 200, changed.text
 
     ops = await visit("ops")
@@ -61,11 +61,13 @@ async def test_operations_filter_the_audit_trail_and_export_it(visit, stack) -> 
     await expect(rows.first).to_contain_text("system")
 
 
-async def test_a_teacher_exports_the_roster_of_their_own_school_only(visit, stack) -> None:  # noqa: ANN001
+async def test_a_teacher_exports_the_roster_of_their_own_school_only(visit, stack) -> None:
     header = (Path(__file__).parent / "data" / "students.csv").read_text(encoding="utf-8").splitlines()[0]
     row = "99,测试省,99301,测试学校机构01,993010,测试校区机构001,是,澳门身份证,99301000088,何导出,女,专科,3,16,01,化学学院,物理,1,02,,1;3;4,否"
     school_token = stack.token(uuid.uuid4().hex.upper(), "teacher", school_code="99301")
-    imported = stack.api("POST", "/eligibility/registry/students", token=school_token, content=f"{header}\n{row}\n".encode(), headers={"content-type": "text/csv"})
+    imported = stack.api(
+        "POST", "/eligibility/registry/students", token=school_token, content=f"{header}\n{row}\n".encode(), headers={"content-type": "text/csv"}
+    )
     assert imported.status_code == 200, imported.text
     stack.bind_candidate("macao_id", "99301000088", "何导出")
     teacher = await visit("teacher")

@@ -18,7 +18,7 @@ def link_in(text: str, path: str) -> str:
     return found[-1]  # the public-network link (both carry the same token)
 
 
-async def test_p4_p5_p7_mail_links_account_page_and_password_recovery(visit, stack) -> None:  # noqa: ANN001
+async def test_p4_p5_p7_mail_links_account_page_and_password_recovery(visit, stack) -> None:
     v = await visit()
     page = v.page
     email = f"acct.{uuid.uuid4().hex[:8]}@example.com"

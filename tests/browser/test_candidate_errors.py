@@ -13,7 +13,7 @@ except ImportError:  # not installed: the `browser` fixture fails every test her
     expect = None
 
 
-async def test_p3_wrong_captcha_is_refused_in_chinese_and_a_new_image_is_drawn(visit, stack) -> None:  # noqa: ANN001
+async def test_p3_wrong_captcha_is_refused_in_chinese_and_a_new_image_is_drawn(visit, stack) -> None:
     v = await visit()
     page = v.page
     email = f"captcha.{uuid.uuid4().hex[:8]}@example.com"
@@ -52,7 +52,7 @@ async def test_p3_wrong_captcha_is_refused_in_chinese_and_a_new_image_is_drawn(v
     await v.shot("wrong-password")
 
 
-async def test_p4_dead_reset_link_says_so_in_chinese(visit) -> None:  # noqa: ANN001
+async def test_p4_dead_reset_link_says_so_in_chinese(visit) -> None:
     v = await visit()
     page = v.page
     v.expect_failure("/api/passport/password/reset", 400)
@@ -66,7 +66,7 @@ async def test_p4_dead_reset_link_says_so_in_chinese(visit) -> None:  # noqa: AN
     await v.shot("dead-reset-link")
 
 
-async def test_n11_campus_filled_while_choosing_shows_full_and_red_none(visit, stack) -> None:  # noqa: ANN001
+async def test_n11_campus_filled_while_choosing_shows_full_and_red_none(visit, stack) -> None:
     """The campus has one seat; someone else takes it between loading the chooser and 提交."""
     v = await visit()
     page = v.page
@@ -116,7 +116,7 @@ async def test_n11_campus_filled_while_choosing_shows_full_and_red_none(visit, s
     await expect(page.locator("main")).to_contain_text("当前没有报考口试科目")
 
 
-async def test_n12_unpaid_reminder_and_e11_account_recovery_on_a_phone(visit, stack) -> None:  # noqa: ANN001
+async def test_n12_unpaid_reminder_and_e11_account_recovery_on_a_phone(visit, stack) -> None:
     v = await visit(mobile=True)
     page = v.page
     email = f"sun.{uuid.uuid4().hex[:8]}@example.com"

@@ -16,7 +16,7 @@ except ImportError:  # not installed: the `browser` fixture fails every test her
 PASSWORD = "Cet-Journey-2026"
 
 
-async def register_and_log_in(v, email: str) -> None:  # noqa: ANN001
+async def register_and_log_in(v, email: str) -> None:
     page = v.page
     answer = await v.known_captcha()
     await page.goto("/")
@@ -41,7 +41,7 @@ async def register_and_log_in(v, email: str) -> None:  # noqa: ANN001
     await expect(page.get_by_role("heading", name="欢迎登录CET考试报名系统")).to_be_visible()
 
 
-async def query_and_confirm(v, id_type: str, id_number: str, name: str) -> None:  # noqa: ANN001
+async def query_and_confirm(v, id_type: str, id_number: str, name: str) -> None:
     page = v.page
     await page.get_by_role("button", name="开始报名").click()
     await expect(page.get_by_role("heading", name="报名协议")).to_be_visible()
@@ -63,7 +63,7 @@ async def query_and_confirm(v, id_type: str, id_number: str, name: str) -> None:
     await expect(page.get_by_role("heading", name="资格信息确认")).to_be_visible()
 
 
-async def test_candidate_journey_from_registration_to_paid_with_the_sandbox(visit, stack) -> None:  # noqa: ANN001
+async def test_candidate_journey_from_registration_to_paid_with_the_sandbox(visit, stack) -> None:
     v = await visit()
     page = v.page
     email = f"liao.{uuid.uuid4().hex[:8]}@example.com"

@@ -45,18 +45,20 @@ def _contrast(foreground: str, background: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-def _offering(stack, subject: str) -> dict:  # noqa: ANN001
+def _offering(stack, subject: str) -> dict:
     ops = stack.token(uuid.uuid4().hex.upper(), "ops")
     overview = stack.api("GET", f"/enrolment/ops/sessions/{SESSION_ID}", token=ops).json()
     return next(o for o in overview["offerings"] if o["campus_code"] == "991030" and o["subject_code"] == subject)
 
 
-def _set_capacity(stack, offering_id: str, capacity: int) -> None:  # noqa: ANN001
-    changed = stack.api("PUT", f"/enrolment/ops/offerings/{offering_id}/capacity", token=stack.token(uuid.uuid4().hex.upper(), "ops"), json={"capacity": capacity})
+def _set_capacity(stack, offering_id: str, capacity: int) -> None:
+    changed = stack.api(
+        "PUT", f"/enrolment/ops/offerings/{offering_id}/capacity", token=stack.token(uuid.uuid4().hex.upper(), "ops"), json={"capacity": capacity}
+    )
     assert changed.status_code == 200, changed.text
 
 
-def _take_seat(stack, id_number: str, name: str, subject: str) -> None:  # noqa: ANN001
+def _take_seat(stack, id_number: str, name: str, subject: str) -> None:
     _, token = stack.bind_candidate("resident_id_card", id_number, name)
     assert stack.api("POST", "/enrolment/me/notices/acknowledgement", token=token).status_code == 200
     assert stack.api("POST", "/enrolment/me/written", token=token, json={"subject_codes": ["1", "2"]}).status_code == 201
@@ -64,7 +66,7 @@ def _take_seat(stack, id_number: str, name: str, subject: str) -> None:  # noqa:
     assert taken.status_code == 201, taken.text
 
 
-async def test_n11_capacity_in_words_with_aa_contrast_refreshed_while_visible_and_usable_at_390px(visit, stack) -> None:  # noqa: ANN001
+async def test_n11_capacity_in_words_with_aa_contrast_refreshed_while_visible_and_usable_at_390px(visit, stack) -> None:
     # S half taken (yellow, 紧张), F with most seats free (green, 充足).
     _take_seat(stack, "110101200606060010", "郑强", "S")
     s = _offering(stack, "S")
@@ -120,11 +122,11 @@ async def test_n11_capacity_in_words_with_aa_contrast_refreshed_while_visible_an
     await _restore(stack, f)
 
 
-async def _restore(stack, f: dict) -> None:  # noqa: ANN001
+async def _restore(stack, f: dict) -> None:
     _set_capacity(stack, f["id"], f["capacity"])
 
 
-async def test_n10_every_oral_choice_is_reported_when_a_later_one_fails(visit, stack) -> None:  # noqa: ANN001
+async def test_n10_every_oral_choice_is_reported_when_a_later_one_fails(visit, stack) -> None:
     v = await visit()
     page = v.page
     await bound_with_written(v, id_number="110101200707070023", name="吴芳", written=BOTH_WRITTEN)

@@ -16,11 +16,17 @@ MISBEHAVE = """() => {
   fetch("/api/enrolment/ops/news").catch(() => {});      // 401: no token
   fetch("/api/enrolment/news?refused").catch(() => {});   // the connection is refused (routed below)
 }"""
-KINDS = ("CSP violation: style-src-attr", "console error: a console error", "unhandled promise rejection: Error: a rejection nobody handles",
-         "uncaught: ", "request failed: GET", "error answer nobody expected: GET /api/enrolment/ops/news 401")
+KINDS = (
+    "CSP violation: style-src-attr",
+    "console error: a console error",
+    "unhandled promise rejection: Error: a rejection nobody handles",
+    "uncaught: ",
+    "request failed: GET",
+    "error answer nobody expected: GET /api/enrolment/ops/news 401",
+)
 
 
-async def test_every_kind_of_fault_is_noticed(visit) -> None:  # noqa: ANN001
+async def test_every_kind_of_fault_is_noticed(visit) -> None:
     v = await visit()
     page = v.page
     await page.goto("/faq")

@@ -26,12 +26,12 @@ INLINE = """() => ({ styled: [...document.querySelectorAll("[style]")].map((e) =
   handlers: [...document.querySelectorAll("*")].filter((e) => [...e.attributes].some((a) => a.name.startsWith("on"))).length })"""
 
 
-async def _no_inline(page) -> None:  # noqa: ANN001
+async def _no_inline(page) -> None:
     found = await page.evaluate(INLINE)
     assert found == {"styled": [], "scripts": 0, "handlers": 0}, found
 
 
-async def test_guide_navigation_and_pages_without_inline_styles_or_scripts(visit) -> None:  # noqa: ANN001
+async def test_guide_navigation_and_pages_without_inline_styles_or_scripts(visit) -> None:
     v = await visit()
     page = v.page
     await page.goto("/")
@@ -39,8 +39,14 @@ async def test_guide_navigation_and_pages_without_inline_styles_or_scripts(visit
     names = [n.strip() for n in await nav.get_by_role("link").all_inner_texts()]
     assert names[: len(GUIDE_NAV)] == GUIDE_NAV
     await _no_inline(page)
-    pages = {"考试简介": "同级别科目仅能报考一科", "考生须知": "24小时内未支付", "报名流程": "开始报名",
-             "特别提示": "“更新”按钮", "考试时间": "准考证打印提示", "常见问题": "忘记密码怎么办"}
+    pages = {
+        "考试简介": "同级别科目仅能报考一科",
+        "考生须知": "24小时内未支付",
+        "报名流程": "开始报名",
+        "特别提示": "“更新”按钮",
+        "考试时间": "准考证打印提示",
+        "常见问题": "忘记密码怎么办",
+    }
     for name, words in pages.items():
         await nav.get_by_role("link", name=name, exact=True).click()
         await expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
@@ -57,7 +63,7 @@ async def test_guide_navigation_and_pages_without_inline_styles_or_scripts(visit
     await _no_inline(page)
 
 
-async def test_ops_publish_news_in_beijing_time_and_candidates_see_only_published_items(visit, stack) -> None:  # noqa: ANN001
+async def test_ops_publish_news_in_beijing_time_and_candidates_see_only_published_items(visit, stack) -> None:
     # The operator's laptop is set to New York: what she types still means Beijing time.
     ops = await visit("ops", timezone_id="America/New_York")
     page = ops.page
@@ -67,8 +73,11 @@ async def test_ops_publish_news_in_beijing_time_and_candidates_see_only_publishe
     published_at = now - timedelta(hours=1)
     scheduled_at = now + timedelta(days=2)
     tag = uuid.uuid4().hex[:6]
-    for kind, title, at in (("最新动态", f"考试时间公布{tag}", published_at), ("通知公告", f"准考证打印通知{tag}", published_at),
-                            ("最新动态", f"口试安排{tag}", scheduled_at)):
+    for kind, title, at in (
+        ("最新动态", f"考试时间公布{tag}", published_at),
+        ("通知公告", f"准考证打印通知{tag}", published_at),
+        ("最新动态", f"口试安排{tag}", scheduled_at),
+    ):
         await page.get_by_label("栏目").select_option(label=kind)
         await page.get_by_label("标题").fill(title)
         await page.get_by_label("正文").fill("第一段\n第二段")
@@ -98,7 +107,7 @@ async def test_ops_publish_news_in_beijing_time_and_candidates_see_only_publishe
     await visitor.shot("home-news")
 
 
-async def test_a_429_says_when_to_try_again(visit, stack) -> None:  # noqa: ANN001
+async def test_a_429_says_when_to_try_again(visit, stack) -> None:
     """Eligibility allows 20 qualification queries per account in 10 minutes (E3); the 21st is
     refused with retry_after, and the portal says how long to wait."""
     v = await visit()
@@ -111,7 +120,8 @@ async def test_a_429_says_when_to_try_again(visit, stack) -> None:  # noqa: ANN0
     await page.get_by_role("button", name="同意", exact=True).click()
     await expect(page.get_by_role("heading", name="资格信息查询")).to_be_visible()
     identity = {"id_type": "resident_id_card", "id_number": "110101200909090014", "name": "钱多"}
-    statuses = await page.evaluate("""async (identity) => {
+    statuses = await page.evaluate(
+        """async (identity) => {
       const out = [];
       for (let i = 0; i < 30; i++) {
         const r = await fetch("/api/eligibility/qualification/query", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(identity) });
@@ -119,7 +129,9 @@ async def test_a_429_says_when_to_try_again(visit, stack) -> None:  # noqa: ANN0
         if (r.status === 429) break;
       }
       return out;
-    }""", identity)
+    }""",
+        identity,
+    )
     assert statuses[-1] == 429 and set(statuses[:-1]) == {200}, statuses
     v.expect_failure("/api/eligibility/qualification/query", 429)
     await page.get_by_label("证件类型").select_option(label="中华人民共和国居民身份证")
@@ -130,7 +142,7 @@ async def test_a_429_says_when_to_try_again(visit, stack) -> None:  # noqa: ANN0
     await v.shot("too-many-requests")
 
 
-async def test_assets_are_versioned_cached_for_a_year_and_the_html_revalidated(stack) -> None:  # noqa: ANN001
+async def test_assets_are_versioned_cached_for_a_year_and_the_html_revalidated(stack) -> None:
     check = subprocess.run([sys.executable, str(REPO / "portal" / "stamp_assets.py"), "--check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     with httpx.Client(base_url=stack.base_url) as client:
@@ -146,7 +158,7 @@ async def test_assets_are_versioned_cached_for_a_year_and_the_html_revalidated(s
                 assert "content-security-policy" in answer.headers  # the server's headers still apply
 
 
-async def test_the_browser_loads_only_versioned_assets(visit) -> None:  # noqa: ANN001
+async def test_the_browser_loads_only_versioned_assets(visit) -> None:
     v = await visit()
     scripts: list[str] = []
     v.page.on("request", lambda r: scripts.append(r.url) if r.resource_type in ("script", "stylesheet") else None)

@@ -16,11 +16,11 @@ PASSWORD = "Cet-Refresh-2026"
 START_HEADING = "欢迎登录CET考试报名系统"
 
 
-async def cookie(context, name: str) -> dict | None:  # noqa: ANN001
+async def cookie(context, name: str) -> dict | None:
     return next((c for c in await context.cookies() if c["name"] == name), None)
 
 
-async def test_an_expired_access_token_is_renewed_without_the_log_in_page(visit, stack) -> None:  # noqa: ANN001
+async def test_an_expired_access_token_is_renewed_without_the_log_in_page(visit, stack) -> None:
     v = await visit()
     page, context = v.page, v.page.context
     email = f"refresh.{uuid.uuid4().hex[:8]}@example.com"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 try:
     from playwright.async_api import expect
@@ -18,7 +18,7 @@ except ImportError:  # not installed: the `browser` fixture fails every test her
 SESSION_ID = "5a0e1c2d-2026-4b0e-9000-00000000b001"
 
 
-async def test_e10_rule2_teacher_approves_the_pending_cet6_review_in_the_console(visit, stack) -> None:  # noqa: ANN001
+async def test_e10_rule2_teacher_approves_the_pending_cet6_review_in_the_console(visit, stack) -> None:
     student = await visit("candidate")
     page = student.page
     student_email = f"li.{uuid.uuid4().hex[:8]}@example.com"
@@ -80,7 +80,7 @@ async def test_e10_rule2_teacher_approves_the_pending_cet6_review_in_the_console
     await student.shot("confirm-with-cet6")
 
 
-async def test_e12_support_rebinds_a_registration_to_the_new_passport_account(visit, stack) -> None:  # noqa: ANN001
+async def test_e12_support_rebinds_a_registration_to_the_new_passport_account(visit, stack) -> None:
     old_passport, _ = stack.bind_candidate("resident_id_card", "110101200002020034", "陈静")
 
     student = await visit("candidate")
@@ -138,7 +138,7 @@ async def test_e12_support_rebinds_a_registration_to_the_new_passport_account(vi
     await student.shot("start-after-rebind")
 
 
-async def test_n11_operations_watch_live_capacity_and_change_it(visit, stack) -> None:  # noqa: ANN001
+async def test_n11_operations_watch_live_capacity_and_change_it(visit, stack) -> None:
     ops = await visit("ops")
     await console_log_in(ops, "ops@cet.test")
     page = ops.page
@@ -171,7 +171,7 @@ async def test_n11_operations_watch_live_capacity_and_change_it(visit, stack) ->
         await expect(page.locator("#watch-form").get_by_role("alert")).to_contain_text("容量不能低于已占用考位数")
 
 
-async def test_e13_n8_teacher_imports_students_and_locks_collective_payment(visit, stack, tmp_path) -> None:  # noqa: ANN001
+async def test_e13_n8_teacher_imports_students_and_locks_collective_payment(visit, stack, tmp_path) -> None:
     teacher = await visit("teacher")
     await console_log_in(teacher, "teacher@99301.test")
     page = teacher.page
@@ -218,7 +218,7 @@ async def test_e13_n8_teacher_imports_students_and_locks_collective_payment(visi
     assert stack.api("DELETE", f"/enrolment/me/enrolments/{enrolment_id}", token=token).status_code >= 400
 
 
-async def test_n1_operations_set_up_an_exam_session_in_the_console(visit, stack) -> None:  # noqa: ANN001
+async def test_n1_operations_set_up_an_exam_session_in_the_console(visit, stack) -> None:
     """Created, not published: publishing would open a second session for every other test here."""
     ops = await visit("ops", timezone_id="America/New_York")  # what she types is Beijing time wherever her laptop is
     await console_log_in(ops, "ops@cet.test")
@@ -237,8 +237,8 @@ async def test_n1_operations_set_up_an_exam_session_in_the_console(visit, stack)
     created = await page.get_by_label("考次ID").input_value()
     await ops.shot("session-created")
     stored = stack.api("GET", f"/enrolment/ops/sessions/{created}", token=stack.token(uuid.uuid4().hex.upper(), "ops")).json()["session"]
-    assert datetime.fromisoformat(stored["registration_opens_at"]) == datetime(2027, 3, 1, 1, 0, tzinfo=timezone.utc)  # 09:00 Beijing
-    assert datetime.fromisoformat(stored["registration_closes_at"]) == datetime(2027, 3, 20, 9, 0, tzinfo=timezone.utc)
+    assert datetime.fromisoformat(stored["registration_opens_at"]) == datetime(2027, 3, 1, 1, 0, tzinfo=UTC)  # 09:00 Beijing
+    assert datetime.fromisoformat(stored["registration_closes_at"]) == datetime(2027, 3, 20, 9, 0, tzinfo=UTC)
 
     # A broken document is refused before anything is sent, in Chinese.
     await page.get_by_label(re.compile("校区、科目")).fill("{not json")

@@ -21,7 +21,7 @@ def _link_in(text: str, path: str) -> str:
     return found[-1]
 
 
-async def test_a_province_administrator_publishes_their_notice_and_manages_only_their_teachers(visit, stack) -> None:  # noqa: ANN001
+async def test_a_province_administrator_publishes_their_notice_and_manages_only_their_teachers(visit, stack) -> None:
     tag = uuid.uuid4().hex[:6]
     admin_email = f"admin{tag}.p99@example.com"
     ops = await visit("ops")

@@ -17,8 +17,10 @@ from staff_steps import console_log_in
 
 TEACHER_PASSWORD = "Teacher-Totp-2026!"
 OWN_SCHOOL, OTHER_SCHOOL = "99102", "99103"
-HEADER = ("province_code,province_name,school_code,school_name,campus_code,campus_name,campus_offers_cet6,id_type,id_number,name,gender,"
-          "education_level,program_years,entry_year,grade,department,major,class,student_number,remarks,qualification_subjects,cet6_barred")
+HEADER = (
+    "province_code,province_name,school_code,school_name,campus_code,campus_name,campus_offers_cet6,id_type,id_number,name,gender,"
+    "education_level,program_years,entry_year,grade,department,major,class,student_number,remarks,qualification_subjects,cet6_barred"
+)
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,10 @@ class Applicant:
 
 def _applicants() -> tuple[Applicant, Applicant]:
     tail = f"{int(time.time() * 1000) % 100_000:05d}"  # fresh people for each run of the package
-    return (Applicant(OWN_SCHOOL, f"991020{tail}", "韩梅", f"99102016210{tail[-4:]}"),
-            Applicant(OTHER_SCHOOL, f"991030{tail}", "林涛", f"99103016210{tail[-4:]}"))
+    return (
+        Applicant(OWN_SCHOOL, f"991020{tail}", "韩梅", f"99102016210{tail[-4:]}"),
+        Applicant(OTHER_SCHOOL, f"991030{tail}", "林涛", f"99103016210{tail[-4:]}"),
+    )
 
 
 def _link_in(text: str, path: str) -> str:
@@ -49,7 +53,7 @@ def _link_in(text: str, path: str) -> str:
     return found[-1]
 
 
-def _apply_for_cet6_review(stack, tmp_path, applicant: Applicant) -> str:  # noqa: ANN001
+def _apply_for_cet6_review(stack, tmp_path, applicant: Applicant) -> str:
     """The applicant's registry row and CET4 score (as operations import them), then the
     application through the API; returns the candidate's token."""
     students, scores = tmp_path / f"students-{applicant.school}.csv", tmp_path / f"scores-{applicant.school}.csv"
@@ -58,8 +62,12 @@ def _apply_for_cet6_review(stack, tmp_path, applicant: Applicant) -> str:  # noq
     stack.run_cli("eligibility-admin", "import-students", str(students))
     stack.run_cli("eligibility-admin", "import-scores", str(scores))
     _, token = stack.bind_candidate("macao_id", applicant.id_number, applicant.name)
-    applied = stack.api("POST", "/eligibility/cet6-review", token=token, json={
-        "id_type": "macao_id", "id_number": applicant.id_number, "name": applicant.name, "ticket_number": applicant.ticket, "confirmed": True})
+    applied = stack.api(
+        "POST",
+        "/eligibility/cet6-review",
+        token=token,
+        json={"id_type": "macao_id", "id_number": applicant.id_number, "name": applicant.name, "ticket_number": applicant.ticket, "confirmed": True},
+    )
     assert applied.status_code == 201 and applied.json()["status"] == "pending", applied.text
     return token
 
@@ -71,7 +79,7 @@ class WalkStep:
     target: str
 
 
-def assert_the_audit_trail_shows_the_walk(stack, ops_token: str, walk: list[WalkStep]) -> None:  # noqa: ANN001
+def assert_the_audit_trail_shows_the_walk(stack, ops_token: str, walk: list[WalkStep]) -> None:
     """Issue 15, point 2: every step of this walk is on the audit trail, with who, from which
     address, what and the after; and what each step left behind is where staff can see it."""
     staff = {a["email"]: a for a in stack.api("GET", "/passport/staff/accounts", token=ops_token).json()}
@@ -100,7 +108,7 @@ def assert_the_audit_trail_shows_the_walk(stack, ops_token: str, walk: list[Walk
             raise AssertionError(f"a walk step this check does not know: {step}")
 
 
-async def test_ops_create_a_teacher_who_logs_in_with_totp_and_reviews_their_own_school_only(visit, stack, tmp_path) -> None:  # noqa: ANN001
+async def test_ops_create_a_teacher_who_logs_in_with_totp_and_reviews_their_own_school_only(visit, stack, tmp_path) -> None:
     own, other = _applicants()
     own_token = _apply_for_cet6_review(stack, tmp_path, own)
     other_token = _apply_for_cet6_review(stack, tmp_path, other)
@@ -150,8 +158,11 @@ async def test_ops_create_a_teacher_who_logs_in_with_totp_and_reviews_their_own_
 
     # The other school's application, by its id with the teacher's own session: 404, untouched.
     other_teacher = stack.token(uuid.uuid4().hex.upper(), "teacher", school_code=OTHER_SCHOOL)
-    (pending,) = [r for r in stack.api("GET", "/eligibility/teacher/cet6-reviews?status=pending", token=other_teacher).json()["items"]
-                  if r["ticket_number"] == other.ticket]
+    (pending,) = [
+        r
+        for r in stack.api("GET", "/eligibility/teacher/cet6-reviews?status=pending", token=other_teacher).json()["items"]
+        if r["ticket_number"] == other.ticket
+    ]
     refused = stack.api("POST", f"/eligibility/teacher/cet6-reviews/{pending['id']}/approve", token=cookie["value"], json={})
     assert refused.status_code == 404 and refused.json()["code"] == "review_not_found", refused.text
     assert stack.api("GET", "/eligibility/cet6-review", token=other_token).json()["status"] == "pending"
@@ -165,8 +176,12 @@ async def test_ops_create_a_teacher_who_logs_in_with_totp_and_reviews_their_own_
     await ops.shot("staff-last-login")
 
     ops_token = next(c for c in await op.context.cookies() if c["name"] == "cet_access")["value"]
-    assert_the_audit_trail_shows_the_walk(stack, ops_token, [
-        WalkStep("ops@cet.test", "staff_account_created", teacher_email),
-        WalkStep(teacher_email, "staff_logged_in", teacher_email),
-        WalkStep(teacher_email, "cet6_review_approved", own_token),
-    ])
+    assert_the_audit_trail_shows_the_walk(
+        stack,
+        ops_token,
+        [
+            WalkStep("ops@cet.test", "staff_account_created", teacher_email),
+            WalkStep(teacher_email, "staff_logged_in", teacher_email),
+            WalkStep(teacher_email, "cet6_review_approved", own_token),
+        ],
+    )

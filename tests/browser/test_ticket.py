@@ -25,7 +25,7 @@ def _dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-async def test_n13_ticket_downloads_from_the_registration_page_in_the_printing_window(visit, stack, tmp_path) -> None:  # noqa: ANN001
+async def test_n13_ticket_downloads_from_the_registration_page_in_the_printing_window(visit, stack, tmp_path) -> None:
     zbarimg = shutil.which("zbarimg") or pytest.fail("zbarimg is missing: apt-get install -y zbar-tools")
     v = await visit()
     page = v.page
@@ -42,8 +42,16 @@ async def test_n13_ticket_downloads_from_the_registration_page_in_the_printing_w
                JOIN exam_sessions s ON s.id = e.exam_session_id JOIN offerings o ON o.id = e.offering_id
                WHERE r.snapshot->>'name' = '冯雪' AND e.status = 'paid' AND e.subject_code = '1'"""
         )
-        number = ticket_number(province_code=row["province_code"], school_code=row["school_code"], campus_code=row["campus_code"],
-                               year=row["year"], half=row["half"], subject_code="1", room=7, seat=12)
+        number = ticket_number(
+            province_code=row["province_code"],
+            school_code=row["school_code"],
+            campus_code=row["campus_code"],
+            year=row["year"],
+            half=row["half"],
+            subject_code="1",
+            room=7,
+            seat=12,
+        )
         await db.execute("UPDATE enrolments SET room = 7, seat = 12, ticket_number = $2, arranged_at = now() WHERE id = $1", row["id"], number)
         await db.execute("UPDATE exam_sessions SET written_tickets_opens_at = now() - interval '1 minute' WHERE id = $1", row["exam_session_id"])
         await page.reload()
@@ -64,7 +72,18 @@ async def test_n13_ticket_downloads_from_the_registration_page_in_the_printing_w
     for line in subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()[2:]:
         assert " yes " in line, f"not embedded: {line}"
     text = "".join(subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout.split())
-    for words in (number, "冯雪", "110101200808080028", "(1)英语四级笔试", "(99103)测试学校03", "(991030)99103-0校区", "考场号007", "座位号12", "考生须知", "照片"):
+    for words in (
+        number,
+        "冯雪",
+        "110101200808080028",
+        "(1)英语四级笔试",
+        "(99103)测试学校03",
+        "(991030)99103-0校区",
+        "考场号007",
+        "座位号12",
+        "考生须知",
+        "照片",
+    ):
         assert words in text, f"{words!r} missing: {text}"
     SHOTS.mkdir(exist_ok=True)
     subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf), str(SHOTS / "ticket")], check=True)

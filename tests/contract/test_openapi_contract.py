@@ -17,7 +17,7 @@ SERVICES = ("passport", "eligibility", "enrolment", "payment")
 PLAIN_TEXT_ANSWERS = {("/notify/alipay", "post"), ("/notify/payease", "post")}
 
 
-def create(service: str):  # noqa: ANN201
+def create(service: str):
     module = __import__(f"{service}.api.app", fromlist=["create_app"])
     return module.create_app()
 
@@ -27,13 +27,13 @@ def document(request: pytest.FixtureRequest) -> tuple[str, dict]:
     return request.param, create(request.param).openapi()
 
 
-def operations(doc: dict):  # noqa: ANN201
+def operations(doc: dict):
     for path, item in doc["paths"].items():
         for method, operation in item.items():
             yield path, method, operation
 
 
-def test_every_operation_has_a_typed_answer_and_chinese_words(document) -> None:  # noqa: ANN001
+def test_every_operation_has_a_typed_answer_and_chinese_words(document) -> None:
     service, doc = document
     untyped, english = [], []
     for path, method, operation in operations(doc):
@@ -53,7 +53,7 @@ def test_every_operation_has_a_typed_answer_and_chinese_words(document) -> None:
     assert not english, f"summary or description without Chinese: {english}"
 
 
-def test_every_refusal_is_documented_as_problem_json(document) -> None:  # noqa: ANN001
+def test_every_refusal_is_documented_as_problem_json(document) -> None:
     """Issue 13: 422 was FastAPI's HTTPValidationError in application/json; only 2xx and 422 were documented."""
     service, doc = document
     schemas = doc["components"]["schemas"]
@@ -78,7 +78,7 @@ def test_every_refusal_is_documented_as_problem_json(document) -> None:  # noqa:
     assert not wrong, "\n".join(wrong[:20])
 
 
-def test_operation_ids_are_the_route_names_and_unique(document) -> None:  # noqa: ANN001
+def test_operation_ids_are_the_route_names_and_unique(document) -> None:
     service, doc = document
     ids = Counter(operation["operationId"] for _, _, operation in operations(doc))
     assert all(count == 1 for count in ids.values()), ids

@@ -43,7 +43,10 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> dict:
         (secrets / name).write_text("STAND_IN=1\n")
     result = subprocess.run(
         [compose_binary(), "--project-directory", str(project), "-f", str(project / "docker-compose.yml"), "config", "--format", "json"],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "DOCKER_CONFIG": str(project / ".docker")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DOCKER_CONFIG": str(project / ".docker")},
     )
     assert result.returncode == 0, f"docker-compose config refuses docker-compose.yml:\n{result.stderr}"
     return json.loads(result.stdout)

@@ -13,15 +13,22 @@ import tomllib
 
 import pytest
 import yaml
-
 from k8s_validation import K8S, REPO, crd_schemas, render, validate
 
 OVERLAYS = ("dev", "production")
 # CloudNativePG's admission webhook refuses other PgBouncer parameters (v1.30.0,
 # internal/webhook/v1/pooler_webhook.go, AllowedPgbouncerGenericConfigurationParameters: the ones we may want)
 PGBOUNCER_ALLOWED = {
-    "default_pool_size", "max_client_conn", "max_db_connections", "max_prepared_statements", "min_pool_size",
-    "query_wait_timeout", "reserve_pool_size", "server_idle_timeout", "server_lifetime", "idle_transaction_timeout",
+    "default_pool_size",
+    "max_client_conn",
+    "max_db_connections",
+    "max_prepared_statements",
+    "min_pool_size",
+    "query_wait_timeout",
+    "reserve_pool_size",
+    "server_idle_timeout",
+    "server_lifetime",
+    "idle_transaction_timeout",
 }
 SERVICES = ("passport", "eligibility", "enrolment", "payment")
 
@@ -168,9 +175,18 @@ def test_databases_pooling_and_network_isolation(rendered: tuple[str, list[dict]
         for peer in sources:
             labels = peer.get("podSelector", {}).get("matchLabels", {})
             namespace = peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
-            assert labels.get("cet.io/service") == service or labels.get("cnpg.io/cluster") == f"{service}-db" or labels.get("cnpg.io/poolerName") == f"{service}-db-pooler" or namespace in ("cnpg-system", "monitoring"), peer
+            assert (
+                labels.get("cet.io/service") == service
+                or labels.get("cnpg.io/cluster") == f"{service}-db"
+                or labels.get("cnpg.io/poolerName") == f"{service}-db-pooler"
+                or namespace in ("cnpg-system", "monitoring")
+            ), peer
         # and going out: the api to its pooler only, worker and migration to their own database only
-        for process, target in (("api", {"cnpg.io/poolerName": f"{service}-db-pooler"}), ("worker", {"cnpg.io/cluster": f"{service}-db"}), ("migrate", {"cnpg.io/cluster": f"{service}-db"})):
+        for process, target in (
+            ("api", {"cnpg.io/poolerName": f"{service}-db-pooler"}),
+            ("worker", {"cnpg.io/cluster": f"{service}-db"}),
+            ("migrate", {"cnpg.io/cluster": f"{service}-db"}),
+        ):
             rules = policies[f"{service}-{process}-egress"]["spec"]["egress"]
             postgres = [peer for r in rules if {"protocol": "TCP", "port": 5432} in r.get("ports", []) for peer in r["to"]]
             assert postgres == [{"podSelector": {"matchLabels": target}}], (service, process, postgres)
@@ -201,7 +217,9 @@ def test_no_secret_is_in_the_manifests(rendered: tuple[str, list[dict]]) -> None
     for obj in objects:
         for container in obj.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
             for env in container.get("env", []):
-                assert not any(word in env["name"] for word in ("PASSWORD", "SECRET", "KEY")) or "valueFrom" in env or env["value"].startswith("/"), env  # a reference or a file path
+                assert not any(word in env["name"] for word in ("PASSWORD", "SECRET", "KEY")) or "valueFrom" in env or env["value"].startswith("/"), (
+                    env
+                )  # a reference or a file path
 
 
 def test_the_gateway_runs_the_local_gateways_template(rendered: tuple[str, list[dict]]) -> None:
@@ -227,9 +245,11 @@ def test_nginx_accepts_the_cluster_gateway_config(overlay: str, tmp_path) -> Non
     config = re.sub(r"server ([a-z][a-z0-9-]*):(\d+)", r"server 127.0.0.1:\2", config)
     (tmp_path / "cet.conf").write_text(config, encoding="utf-8")
     temp = " ".join(f"{kind}_temp_path {tmp_path}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    (tmp_path / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{ {temp} include {tmp_path}/cet.conf; }}\n", encoding="utf-8"
+    (tmp_path / "nginx.conf").write_text(f"pid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{ {temp} include {tmp_path}/cet.conf; }}\n", encoding="utf-8")
+    result = subprocess.run(
+        [nginx, "-t", "-q", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "error.log")],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
-    result = subprocess.run([nginx, "-t", "-q", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "error.log")],
-                            capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr

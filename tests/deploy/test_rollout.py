@@ -41,8 +41,17 @@ def test_rollout_applies_data_then_migrations_then_services(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     verbs = [" ".join(c["args"][2:4]) if c["args"][:1] == ["-n"] else c["args"][0] for c in calls]
-    assert verbs == ["apply", "wait --for=condition=Ready", "wait --for=condition=Ready", "delete job", "apply",
-                     "wait --for=condition=Complete", "apply", "get deployments", "rollout status"], verbs
+    assert verbs == [
+        "apply",
+        "wait --for=condition=Ready",
+        "wait --for=condition=Ready",
+        "delete job",
+        "apply",
+        "wait --for=condition=Complete",
+        "apply",
+        "get deployments",
+        "rollout status",
+    ], verbs
     data, jobs, everything = (calls[i]["kinds"] for i in (0, 4, 6))
     assert {"Kafka", "KafkaNodePool", "KafkaTopic", "Cluster", "Pooler", "Namespace"} <= set(data)
     assert "Deployment" not in data and "Job" not in data

@@ -28,8 +28,12 @@ def test_the_checked_in_compose_file_is_generated_from_the_topology() -> None:
     compose = load_script(REPO / "deploy/docker/compose.py", "cet_compose")
     assert (REPO / "docker-compose.yml").read_text(encoding="utf-8") == compose.render(), "run python3 deploy/docker/compose.py"
     # and it follows the declaration: one more replica changes the file
-    more = topology.Topology(TOPOLOGY.gateway_port, TOPOLOGY.gateway_health, TOPOLOGY.container_worker_port,
-                             tuple(p if p.name != "eligibility-api" else topology.Process(**{**p.__dict__, "replicas": 3}) for p in TOPOLOGY.processes))
+    more = topology.Topology(
+        TOPOLOGY.gateway_port,
+        TOPOLOGY.gateway_health,
+        TOPOLOGY.container_worker_port,
+        tuple(p if p.name != "eligibility-api" else topology.Process(**{**p.__dict__, "replicas": 3}) for p in TOPOLOGY.processes),
+    )
     assert "    deploy:\n      replicas: 3\n" in compose.render(more)
 
 

@@ -10,7 +10,7 @@ import asyncio
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "harness"))
 
-from cet_stack import REPO, Stack, start_stack  # noqa: E402
-from e2e_clients import Sessions, User, staff_account  # noqa: E402
+from cet_stack import REPO, Stack, start_stack
+from e2e_clients import Sessions, User, staff_account
 
 DEMO = REPO / "deploy/local/demo"
 STAFF = {
@@ -33,6 +33,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The journey sees the registration window before it opens (E5): it runs before any test
     that opens a session. Drills that stop Kafka or kill processes run after the rest, and the
     flood of the edge rate limit last of all (its bucket refills slowly)."""
+
     def rank(item: pytest.Item) -> int:
         path = str(item.path)
         if "/tests/e2e/" not in path:
@@ -85,7 +86,5 @@ async def sessions(stack: Stack, staff: dict[str, User]) -> Sessions:
 @pytest.fixture(scope="session")
 async def open_session(sessions: Sessions, registry: None) -> uuid.UUID:
     """The open exam session every test after the journey's first steps uses."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return await sessions.publish("2017年下半年CET考试", now - timedelta(days=1), now + timedelta(days=14))
-
-

@@ -8,16 +8,16 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
-
-from cet_shared.toxiproxy import Proxy, Toxiproxy
 from cet_stack import BIN, Stack, free_ports, start_stack
 from e2e_clients import Sessions, User, staff_account, wait_until
 from pg_cluster import PgCluster
 from test_drills import bind_all
+
+from cet_shared.toxiproxy import Proxy, Toxiproxy
 
 OPS = "ops-drills@example.com"
 
@@ -59,10 +59,17 @@ async def drill_stack(root: Path, enrolment_env: dict[str, str] | None = None) -
             async def ops_account(stack: Stack) -> None:
                 await asyncio.to_thread(staff_account, stack, OPS, "ops")
 
-            async with start_stack(root, name="drill", pg_admin_url=cluster.admin_url, worker_replicas={"eligibility": 2},
-                                   env_for=env_for, kafka_proxied=(kafka_listen, kafka_link.port), while_booting=ops_account) as stack:
+            async with start_stack(
+                root,
+                name="drill",
+                pg_admin_url=cluster.admin_url,
+                worker_replicas={"eligibility": 2},
+                env_for=env_for,
+                kafka_proxied=(kafka_listen, kafka_link.port),
+                while_booting=ops_account,
+            ) as stack:
                 ops = await User(stack, OPS).log_in()
-                now = datetime.now(timezone.utc)
+                now = datetime.now(UTC)
                 session_id = await Sessions(stack, ops).publish("演练考试", now - timedelta(days=1), now + timedelta(days=14))
                 yield Drill(stack, cluster, ops, session_id, worker_link, kafka_link)
                 await ops.close()
@@ -70,8 +77,9 @@ async def drill_stack(root: Path, enrolment_env: dict[str, str] | None = None) -
         await asyncio.to_thread(cluster.destroy)
 
 
-async def bind_when_known(crowd, identities, indexes) -> None:  # noqa: ANN001
+async def bind_when_known(crowd, identities, indexes) -> None:
     """Eligibility learns the published session through its consumer: bind once it does."""
+
     async def first_bound() -> bool:
         r = await crowd.request(indexes[0], "POST", "/api/eligibility/registrations", json={**identities[indexes[0]], "confirmed": True})
         return r.status_code == 200
@@ -115,7 +123,7 @@ async def dead_letter_messages(stack: Stack) -> int:
     return sum((await dead_letters_by_topic(stack)).values())
 
 
-async def sql(stack: Stack, service: str, query: str, *args):  # noqa: ANN002, ANN201
+async def sql(stack: Stack, service: str, query: str, *args):
     connection = await asyncpg.connect(stack.database_urls[service].replace("postgresql+asyncpg://", "postgresql://"))
     try:
         return await connection.fetch(query, *args)
@@ -136,8 +144,6 @@ def leader_log(stack: Stack) -> dict[str, list[float]]:
         text = stack.procs[name].log.read_text(errors="replace")
         out[name] = [text.count("outbox relay is the leader"), text.count("outbox relay stepped down")]
     return out
-
-
 
 
 class LogWatch:

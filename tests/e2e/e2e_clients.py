@@ -7,14 +7,14 @@ import json
 import re
 import subprocess
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import httpx
+from cet_stack import BIN, Stack
 
 from cet_shared.events.contracts import ExamSessionPublished
 from cet_shared.events.envelope import EventEnvelope
-from cet_stack import BIN, Stack
 
 PASSWORD = "Journey-2017!"
 
@@ -48,7 +48,7 @@ async def staff_log_in(client: httpx.AsyncClient, stack: Stack, email: str, pass
         _SECOND_FACTORS[email] = (challenge["secret"], [], set())
     secret, recovery, used_steps = _SECOND_FACTORS[email]
     totp = pyotp.TOTP(secret)
-    step = totp.timecode(datetime.now(timezone.utc))
+    step = totp.timecode(datetime.now(UTC))
     if step in used_steps and recovery:
         proof = {"recovery_code": recovery.pop()}
     else:
@@ -68,7 +68,7 @@ class User:
         self.client = httpx.AsyncClient(base_url=stack.gateway, timeout=30.0)
         self.passport_id: str | None = None
 
-    async def log_in(self) -> "User":
+    async def log_in(self) -> User:
         response = await self.client.post("/api/passport/sessions", json={"email": self.email, "password": self.password, **self.stack.captcha()})
         if response.status_code == 403 and response.json().get("code") == "second_factor_required":
             response = await staff_log_in(self.client, self.stack, self.email, self.password)
@@ -78,16 +78,16 @@ class User:
         self.client.headers["authorization"] = f"Bearer {body['access_token']}"
         return self
 
-    async def get(self, path: str, **kw) -> httpx.Response:  # noqa: ANN003
+    async def get(self, path: str, **kw) -> httpx.Response:
         return await self.client.get(path, **kw)
 
-    async def post(self, path: str, **kw) -> httpx.Response:  # noqa: ANN003
+    async def post(self, path: str, **kw) -> httpx.Response:
         return await self.client.post(path, **kw)
 
-    async def put(self, path: str, **kw) -> httpx.Response:  # noqa: ANN003
+    async def put(self, path: str, **kw) -> httpx.Response:
         return await self.client.put(path, **kw)
 
-    async def delete(self, path: str, **kw) -> httpx.Response:  # noqa: ANN003
+    async def delete(self, path: str, **kw) -> httpx.Response:
         return await self.client.delete(path, **kw)
 
     async def close(self) -> None:
@@ -98,9 +98,7 @@ async def register(stack: Stack, email: str | None = None, password: str = PASSW
     """P1 through the gateway: register (captcha), then log in."""
     email = email or f"cand-{uuid.uuid4().hex[:10]}@example.com"
     async with httpx.AsyncClient(base_url=stack.gateway, timeout=30.0) as client:
-        response = await client.post(
-            "/api/passport/accounts", json={"email": email, "password": password, "confirm_password": password, **stack.captcha()}
-        )
+        response = await client.post("/api/passport/accounts", json={"email": email, "password": password, "confirm_password": password, **stack.captcha()})
     assert response.status_code == 202, response.text
     return await User(stack, email, password).log_in()
 
@@ -128,7 +126,9 @@ class Sessions:
         producer = AIOKafkaProducer(bootstrap_servers=self.stack.kafka.bootstrap, acks="all", enable_idempotence=True)
         await producer.start()
         try:
-            await producer.send_and_wait(self.stack.topic_prefix + event.topic, json.dumps(envelope.model_dump(mode="json")).encode(), key=str(session_id).encode())
+            await producer.send_and_wait(
+                self.stack.topic_prefix + event.topic, json.dumps(envelope.model_dump(mode="json")).encode(), key=str(session_id).encode()
+            )
         finally:
             await producer.stop()
         return session_id
@@ -142,12 +142,12 @@ def demo_session_spec(session_id: uuid.UUID, name: str, opens_at: datetime, clos
     from enrolment.service.session_specs import resolve_relative
 
     document = yaml.safe_load(DEMO_SESSION.read_text(encoding="utf-8"))
-    document = resolve_relative(document, datetime.now(timezone.utc))
+    document = resolve_relative(document, datetime.now(UTC))
     document.update(id=str(session_id), name=name, registration={"opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()})
     return document
 
 
-async def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.2, what: str = "condition"):  # noqa: ANN001, ANN201
+async def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.2, what: str = "condition"):
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = predicate()
@@ -170,20 +170,20 @@ class Crowd:
         from cet_shared.tokens import TokenSigner
 
         signer = TokenSigner.from_pem_file(stack.root / "jwt-ed25519.pem", issuer="cet-passport", audience="cet-suite", lifetime=timedelta(hours=1))
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self.passport_ids = [uuid.uuid4().hex.upper() for _ in range(size)]
         self.tokens = [signer.issue(passport_id=p, roles=["candidate"], token_version=0, school_code=None, now=now) for p in self.passport_ids]
         self.client = httpx.AsyncClient(base_url=stack.gateway, timeout=60.0, limits=httpx.Limits(max_connections=250, max_keepalive_connections=250))
         self._gate = asyncio.Semaphore(40)
 
-    async def request(self, i: int, method: str, path: str, *, gate: bool = True, **kw) -> httpx.Response:  # noqa: ANN003
+    async def request(self, i: int, method: str, path: str, *, gate: bool = True, **kw) -> httpx.Response:
         headers = {"authorization": f"Bearer {self.tokens[i]}"}
         if not gate:
             return await self.client.request(method, path, headers=headers, **kw)
         async with self._gate:
             return await self.client.request(method, path, headers=headers, **kw)
 
-    async def all(self, method: str, path_or_fn, body_fn=None, *, gate: bool = True) -> list[httpx.Response]:  # noqa: ANN001
+    async def all(self, method: str, path_or_fn, body_fn=None, *, gate: bool = True) -> list[httpx.Response]:
         async def one(i: int) -> httpx.Response:
             path = path_or_fn(i) if callable(path_or_fn) else path_or_fn
             kw = {"json": body_fn(i)} if body_fn else {}
@@ -204,14 +204,18 @@ def resident_id(region: str, index: int) -> str:
 
 def registry_csv(school: str, count: int, subjects: str = "1;F") -> tuple[str, list[dict]]:
     """A school of `count` fictional students in the test province: the CSV and their identities."""
-    header = ("province_code,province_name,school_code,school_name,campus_code,campus_name,campus_offers_cet6,id_type,id_number,name,gender,"
-              "education_level,program_years,entry_year,grade,department,major,class,student_number,remarks,qualification_subjects,cet6_barred")
+    header = (
+        "province_code,province_name,school_code,school_name,campus_code,campus_name,campus_offers_cet6,id_type,id_number,name,gender,"
+        "education_level,program_years,entry_year,grade,department,major,class,student_number,remarks,qualification_subjects,cet6_barred"
+    )
     rows, identities = [header], []
     for i in range(count):
         number = resident_id("99" + school[2:5] + "0", i)
         name = f"演练{school[2:]}{i:03d}"
-        rows.append(f"99,测试省,{school},演练学校{school},{school}0,演练校区{school},是,中华人民共和国居民身份证,{number},{name},男,本科,4,16,01,"
-                    f"演练学院,演练专业,1,{i:05d},,{subjects},否")
+        rows.append(
+            f"99,测试省,{school},演练学校{school},{school}0,演练校区{school},是,中华人民共和国居民身份证,{number},{name},男,本科,4,16,01,"
+            f"演练学院,演练专业,1,{i:05d},,{subjects},否"
+        )
         identities.append({"id_type": "resident_id_card", "id_number": number, "name": name})
     return "\n".join(rows) + "\n", identities
 
@@ -228,8 +232,11 @@ async def pay_in_the_sandbox(stack: Stack, checkout: dict) -> str:
     redirect = checkout["redirect"]
     charset = redirect["charset"] or "utf-8"
     async with httpx.AsyncClient(timeout=30) as browser:
-        page = await browser.post(redirect["url"], content=urlencode(redirect["fields"], encoding=charset),
-                                  headers={"content-type": f"application/x-www-form-urlencoded; charset={charset}"})
+        page = await browser.post(
+            redirect["url"],
+            content=urlencode(redirect["fields"], encoding=charset),
+            headers={"content-type": f"application/x-www-form-urlencoded; charset={charset}"},
+        )
         assert page.status_code == 200 and "确认付款" in page.text, page.text
         out_trade_no = re.search(r'name="out_trade_no" value="([^"]+)"', page.text).group(1)
         action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1)
@@ -244,13 +251,24 @@ async def school_campus(ops: User, session_id: uuid.UUID, school: str, count: in
     csv, identities = registry_csv(school, count)
     imported = await ops.post("/api/eligibility/registry/students", content=csv.encode(), headers={"content-type": "text/csv"})
     assert imported.status_code == 200, imported.text
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     campus = {
-        "province_code": "99", "school_code": school, "school_name": f"演练学校{school}", "campus_code": f"{school}0", "campus_name": f"演练校区{school}",
+        "province_code": "99",
+        "school_code": school,
+        "school_name": f"演练学校{school}",
+        "campus_code": f"{school}0",
+        "campus_name": f"演练校区{school}",
         "accepts_other_schools": False,
-        "offerings": [{"subject": "1", "fee_fen": 1},
-                      {"subject": "F", "fee_fen": 1, "capacity": oral_capacity, "opens_at": (now - timedelta(hours=1)).isoformat(),
-                       "closes_at": (now + timedelta(days=1)).isoformat()}],
+        "offerings": [
+            {"subject": "1", "fee_fen": 1},
+            {
+                "subject": "F",
+                "fee_fen": 1,
+                "capacity": oral_capacity,
+                "opens_at": (now - timedelta(hours=1)).isoformat(),
+                "closes_at": (now + timedelta(days=1)).isoformat(),
+            },
+        ],
     }
     added = await ops.post(f"/api/enrolment/ops/sessions/{session_id}/campuses", json=campus)
     assert added.status_code == 201, added.text

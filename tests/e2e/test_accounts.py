@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 
 import httpx
-
 from cet_stack import Mailbox, Stack
 from e2e_clients import PASSWORD, User, register, wait_until
 
@@ -42,11 +41,13 @@ async def test_p4_password_recovery_through_the_mailed_link(stack: Stack, open_s
         assert body.count("/password/reset?token=") == 2  # campus and public links, same token
         token = Mailbox.link_token(mail)
         new_password = "Recovered-2017!"
-        reset = await browser.post("/api/passport/password/reset", json={
-            "token": token, "email": user.email, "password": new_password, "confirm_password": new_password})
+        reset = await browser.post(
+            "/api/passport/password/reset", json={"token": token, "email": user.email, "password": new_password, "confirm_password": new_password}
+        )
         assert reset.status_code == 200, reset.text
-        again = await browser.post("/api/passport/password/reset", json={
-            "token": token, "email": user.email, "password": "Another-2017!", "confirm_password": "Another-2017!"})
+        again = await browser.post(
+            "/api/passport/password/reset", json={"token": token, "email": user.email, "password": "Another-2017!", "confirm_password": "Another-2017!"}
+        )
         assert again.status_code == 400 and again.json()["code"] == "link_invalid"  # a link works once
         old = await browser.post("/api/passport/sessions", json={"email": user.email, "password": PASSWORD, **stack.captcha()})
         assert old.status_code in (400, 401)

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
-
 from drill_stack import Drill, bind_when_known, drill_stack, sql
 from e2e_clients import pay_in_the_sandbox, wait_until
 from test_drills import drill_school, enrol_written, known_to_enrolment, record
@@ -43,7 +42,7 @@ async def test_200_candidates_grab_cancel_expire_and_pay_late_on_one_campus_no_5
     paying = [0]
     rng = random.Random(10)
 
-    async def call(i: int, method: str, path: str, **kw):  # noqa: ANN003, ANN202
+    async def call(i: int, method: str, path: str, **kw):
         r = await crowd.request(i, method, path, **kw)
         statuses[r.status_code] += 1
         return r
@@ -63,7 +62,7 @@ async def test_200_candidates_grab_cancel_expire_and_pay_late_on_one_campus_no_5
             elif choice < 0.6 and paying[0] < 30:  # opens the payment page, pays at the last moment
                 paying[0] += 1
 
-                async def order():  # noqa: ANN202
+                async def order():
                     o = await call(i, "POST", "/api/payment/orders", json={"enrolment_ids": [oral_id]})
                     return o if o.status_code in (200, 201) else None
 
@@ -86,7 +85,9 @@ async def test_200_candidates_grab_cancel_expire_and_pay_late_on_one_campus_no_5
     await asyncio.gather(*(candidate(i, started + LIFETIME * 3) for i in everyone))
 
     async def due_expired() -> bool:
-        return not await sql(stack, "enrolment", "SELECT 1 FROM enrolments WHERE offering_id = $1::uuid AND status = 'held' AND expires_at < now()", offering_id)
+        return not await sql(
+            stack, "enrolment", "SELECT 1 FROM enrolments WHERE offering_id = $1::uuid AND status = 'held' AND expires_at < now()", offering_id
+        )
 
     await wait_until(due_expired, timeout=60, what="the sweep to expire every due hold")
     # the seats the sweep returned are grabbed again
@@ -99,18 +100,42 @@ async def test_200_candidates_grab_cancel_expire_and_pay_late_on_one_campus_no_5
 
     await wait_until(settled, timeout=180, interval=1, what="every late payment honoured or refunded")
     # one statement, one snapshot: the sweep may expire a hold at any moment
-    [seats] = await sql(stack, "enrolment", "SELECT o.capacity, o.remaining, count(e.id) FILTER (WHERE e.status = 'held') AS held, "
-                                            "count(e.id) FILTER (WHERE e.status = 'paid') AS paid, count(e.id) FILTER (WHERE e.seat_held) AS seat_held "
-                                            "FROM offerings o LEFT JOIN enrolments e ON e.offering_id = o.id WHERE o.id = $1::uuid GROUP BY o.id", offering_id)
+    [seats] = await sql(
+        stack,
+        "enrolment",
+        "SELECT o.capacity, o.remaining, count(e.id) FILTER (WHERE e.status = 'held') AS held, "
+        "count(e.id) FILTER (WHERE e.status = 'paid') AS paid, count(e.id) FILTER (WHERE e.seat_held) AS seat_held "
+        "FROM offerings o LEFT JOIN enrolments e ON e.offering_id = o.id WHERE o.id = $1::uuid GROUP BY o.id",
+        offering_id,
+    )
     offering = seats
-    expired_then_paid = await sql(stack, "enrolment", "SELECT 1 FROM outbox WHERE event_type = 'SubjectExpired' AND envelope->'payload'->>'enrolment_id' = ANY($1::text[])",
-                                  [p["oral_id"] for p in late])
+    expired_then_paid = await sql(
+        stack,
+        "enrolment",
+        "SELECT 1 FROM outbox WHERE event_type = 'SubjectExpired' AND envelope->'payload'->>'enrolment_id' = ANY($1::text[])",
+        [p["oral_id"] for p in late],
+    )
     by_status = {str(k): v for k, v in sorted(statuses.items())}
     oversold = max(0, seats["seat_held"] - offering["capacity"])
     server_errors = sum(v for k, v in statuses.items() if k >= 500)
-    record(stack, "deadlock_stress", {"candidates": CANDIDATES, "seats": SEATS, "unpaid_lifetime_seconds": LIFETIME, "responses_by_status": by_status,
-                                      "late_payments": len(late), "confirmed_after_the_sweep_expired_them": len(expired_then_paid), "trades_closed_before_paying": len(closed), "held_at_end": seats["held"], "paid_at_end": seats["paid"], "oversold": oversold,
-                                      "remaining": offering["remaining"], "capacity_minus_live_holds_and_paid": offering["capacity"] - seats["seat_held"]})
+    record(
+        stack,
+        "deadlock_stress",
+        {
+            "candidates": CANDIDATES,
+            "seats": SEATS,
+            "unpaid_lifetime_seconds": LIFETIME,
+            "responses_by_status": by_status,
+            "late_payments": len(late),
+            "confirmed_after_the_sweep_expired_them": len(expired_then_paid),
+            "trades_closed_before_paying": len(closed),
+            "held_at_end": seats["held"],
+            "paid_at_end": seats["paid"],
+            "oversold": oversold,
+            "remaining": offering["remaining"],
+            "capacity_minus_live_holds_and_paid": offering["capacity"] - seats["seat_held"],
+        },
+    )
     assert server_errors == 0, by_status
     assert oversold == 0
     assert seats["seat_held"] == seats["held"] + seats["paid"], "a seat is held exactly by a live hold or a paid subject"

@@ -11,7 +11,6 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaProducer
-
 from cet_stack import Stack
 from e2e_clients import Crowd, User, pay_in_the_sandbox, registration_page, school_campus, wait_until
 
@@ -47,7 +46,7 @@ async def bind_all(crowd: Crowd, identities: list[dict], indexes: range | list[i
     assert all(r.status_code == 200 for r in answers), [r.text for r in answers if r.status_code != 200][:3]
 
 
-async def known_to_enrolment(crowd: Crowd, indexes, timeout: float = 60.0) -> None:  # noqa: ANN001
+async def known_to_enrolment(crowd: Crowd, indexes, timeout: float = 60.0) -> None:
     pending = set(indexes)
 
     async def all_known() -> bool:
@@ -60,7 +59,7 @@ async def known_to_enrolment(crowd: Crowd, indexes, timeout: float = 60.0) -> No
     await wait_until(all_known, timeout=timeout, interval=0.5, what=f"enrolment to learn {len(pending)} registrations")
 
 
-async def enrol_written(crowd: Crowd, indexes) -> list[str]:  # noqa: ANN001
+async def enrol_written(crowd: Crowd, indexes) -> list[str]:
     acks = await asyncio.gather(*(crowd.request(i, "POST", "/api/enrolment/me/notices/acknowledgement") for i in indexes))
     assert all(r.status_code == 200 for r in acks), acks[0].text
     answers = await asyncio.gather(*(crowd.request(i, "POST", "/api/enrolment/me/written", json={"subject_codes": ["1"]}) for i in indexes))
@@ -81,7 +80,14 @@ async def test_poison_message_goes_to_the_dead_letter_topic_and_the_consumer_goe
         try:
             # two keys: a dead letter parks its key's later events (cet_shared.dead_letters)
             await producer.send_and_wait(stack.topic_prefix + "eligibility.registrations.v1", b"{not json", key=b"poison-1")
-            envelope = {"event_id": str(uuid.uuid4()), "event_type": "RegistrationBound", "version": 1, "producer": "eligibility", "key": "x", "payload": {"nonsense": 1}}
+            envelope = {
+                "event_id": str(uuid.uuid4()),
+                "event_type": "RegistrationBound",
+                "version": 1,
+                "producer": "eligibility",
+                "key": "x",
+                "payload": {"nonsense": 1},
+            }
             await producer.send_and_wait(stack.topic_prefix + "eligibility.registrations.v1", json.dumps(envelope).encode(), key=b"poison-2")
         finally:
             await producer.stop()
@@ -122,8 +128,19 @@ async def test_n11_200_candidates_grab_10_oral_seats_through_the_gateway_with_2_
     assert {f"127.0.0.1:{stack.ports['enrolment-1']}", f"127.0.0.1:{stack.ports['enrolment-2']}"} <= replicas, replicas
     codes = sorted({r.json()["code"] for r in lost})
     await crowd.close()
-    record(stack, "seat_grab", {"candidates": 200, "seats": 10, "won": len(won), "refused": len(lost), "refusal_codes": codes,
-                                "seconds": round(elapsed, 2), "replicas": sorted(replicas)})
+    record(
+        stack,
+        "seat_grab",
+        {
+            "candidates": 200,
+            "seats": 10,
+            "won": len(won),
+            "refused": len(lost),
+            "refusal_codes": codes,
+            "seconds": round(elapsed, 2),
+            "replicas": sorted(replicas),
+        },
+    )
 
 
 async def event_counts(stack: Stack) -> dict:
@@ -160,7 +177,7 @@ async def test_sigkill_each_worker_mid_flow_and_restart_nothing_lost_nothing_twi
     users, identities = await users_of_school(stack, staff["ops"], open_session, "99402", 4)
     figures: dict = {"kills": []}
 
-    async def killed_during(service: str, flow) -> None:  # noqa: ANN001
+    async def killed_during(service: str, flow) -> None:
         worker = stack.worker(service)
         task = asyncio.create_task(flow)
         await asyncio.sleep(0.05)
@@ -269,11 +286,16 @@ async def test_kafka_stopped_30s_requests_accepted_and_everything_converges(stac
     await wait_until(payable, timeout=120, interval=0.5, what="payment to learn the subjects enrolled during the outage")
     converged = time.monotonic() - back_at
     await crowd.close()
-    record(stack, "kafka_outage", {"outage_seconds": round(back_at - down_at, 1), "requests_accepted_during_outage": accepted,
-                                   "seconds_to_converge_after_restart": round(converged, 1)})
+    record(
+        stack,
+        "kafka_outage",
+        {"outage_seconds": round(back_at - down_at, 1), "requests_accepted_during_outage": accepted, "seconds_to_converge_after_restart": round(converged, 1)},
+    )
 
 
-async def test_y3_y4_forged_duplicate_and_late_notifications_a_payment_after_expiry_is_refunded(stack: Stack, staff: dict[str, User], open_session: uuid.UUID) -> None:
+async def test_y3_y4_forged_duplicate_and_late_notifications_a_payment_after_expiry_is_refunded(
+    stack: Stack, staff: dict[str, User], open_session: uuid.UUID
+) -> None:
     """Forged notifications change nothing; every real one arrives twice (the sandbox duplicates
     them) and counts once; a payment made after the oral seat expired (N8) and went to another
     candidate is refunded (Y4) — the seat is never sold twice."""
@@ -288,16 +310,21 @@ async def test_y3_y4_forged_duplicate_and_late_notifications_a_payment_after_exp
     assert taken.status_code == 201, taken.text
     [oral_id] = taken.json()["enrolment_ids"]
 
-    async def ordered():  # noqa: ANN202
+    async def ordered():
         response = await crowd.request(0, "POST", "/api/payment/orders", json={"enrolment_ids": [oral_id]})
         return response if response.status_code in (200, 201) else None
 
     order = (await wait_until(ordered, what="payment to learn the oral subject")).json()
     checkout = (await crowd.request(0, "POST", f"/api/payment/orders/{order['order_id']}/checkout", json={"gateway": "alipay"})).json()
 
-    forged = [await crowd.client.post("/api/payment/notify/alipay", content=b"out_trade_no=x&trade_status=TRADE_SUCCESS&sign=AAAA",
-                                      headers={"content-type": "application/x-www-form-urlencoded"}),
-              await crowd.client.post("/api/payment/notify/payease", content=b"v_oid=x&v_pstatus=20&v_md5str=00")]
+    forged = [
+        await crowd.client.post(
+            "/api/payment/notify/alipay",
+            content=b"out_trade_no=x&trade_status=TRADE_SUCCESS&sign=AAAA",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        ),
+        await crowd.client.post("/api/payment/notify/payease", content=b"v_oid=x&v_pstatus=20&v_md5str=00"),
+    ]
     assert all(r.status_code < 500 for r in forged), [r.text for r in forged]
 
     # the 24 h clock runs out for the unpaid oral subject (moved on in enrolment's own database)
@@ -331,6 +358,14 @@ async def test_y3_y4_forged_duplicate_and_late_notifications_a_payment_after_exp
     deliveries = [d for d in (await crowd.client.get(stack.url("sandbox") + "/sandbox/deliveries")).json() if d["out_trade_no"] == out_trade_no]
     assert any(d["duplicate"] for d in deliveries)
     await crowd.close()
-    record(stack, "late_payment", {"refund_seconds": round(time.monotonic() - started, 1), "refunds": trade["refunds"],
-                                   "notifications_for_the_trade": len(deliveries), "duplicates": sum(1 for d in deliveries if d["duplicate"]),
-                                   "forged_answers": [f"{r.status_code} {r.text.strip()[:20]}" for r in forged]})
+    record(
+        stack,
+        "late_payment",
+        {
+            "refund_seconds": round(time.monotonic() - started, 1),
+            "refunds": trade["refunds"],
+            "notifications_for_the_trade": len(deliveries),
+            "duplicates": sum(1 for d in deliveries if d["duplicate"]),
+            "forged_answers": [f"{r.status_code} {r.text.strip()[:20]}" for r in forged],
+        },
+    )

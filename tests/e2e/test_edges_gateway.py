@@ -8,7 +8,6 @@ import asyncio
 import time
 
 import httpx
-
 from cet_stack import Stack
 
 HEADER_TIMEOUT = 10.0  # CET_GW_CLIENT_HEADER_TIMEOUT (deploy/gateway/defaults.env)
@@ -78,7 +77,7 @@ async def test_a_slow_client_is_closed_within_the_header_timeout(stack: Stack) -
             break
     writer.close()
     assert closed_after is not None, "the slow client was never closed"
-    print(f"slow client closed after {closed_after:.1f}s (bound {HEADER_TIMEOUT:.0f}s)")  # noqa: T201 - the figure for the report
+    print(f"slow client closed after {closed_after:.1f}s (bound {HEADER_TIMEOUT:.0f}s)")
     assert HEADER_TIMEOUT - 1 <= closed_after <= HEADER_TIMEOUT + 2
 
 
@@ -103,5 +102,5 @@ async def test_gateway_rate_limits_flood_does_not_grow_the_logs(stack: Stack) ->
     refused = sum(1 for r in answers if r.status_code == 429)
     assert refused >= 900, refused
     grown = size() - before
-    print(f"{refused} refused requests grew the gateway logs by {grown} bytes")  # noqa: T201 - the figure for the report
+    print(f"{refused} refused requests grew the gateway logs by {grown} bytes")
     assert grown < 32 * 1024, grown

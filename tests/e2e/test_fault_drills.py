@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-
 from drill_stack import OPS, Drill, LogWatch, admin, bind_when_known, dead_letter_messages, dead_letters_by_topic, drill_stack, leader_log, sql
 from e2e_clients import wait_until
 from test_drills import bind_all, drill_school, known_to_enrolment, record
@@ -50,9 +49,19 @@ async def test_a_poison_event_parks_its_key_until_dlq_discard_then_the_key_goes_
     from cet_shared.events.contracts import RegistrationRebound
     from cet_shared.events.envelope import EventEnvelope
 
-    poison = {"event_id": str(uuid.uuid4()), "event_type": "RegistrationRebound", "version": 1, "producer": "eligibility", "key": key.decode(), "payload": {"nonsense": 1}}
-    rebound = EventEnvelope.wrap(RegistrationRebound(registration_id=uuid.UUID(key.decode()), old_passport_id=crowd.passport_ids[0], new_passport_id=crowd.passport_ids[2]),
-                                 key=key.decode(), producer="eligibility")
+    poison = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "RegistrationRebound",
+        "version": 1,
+        "producer": "eligibility",
+        "key": key.decode(),
+        "payload": {"nonsense": 1},
+    }
+    rebound = EventEnvelope.wrap(
+        RegistrationRebound(registration_id=uuid.UUID(key.decode()), old_passport_id=crowd.passport_ids[0], new_passport_id=crowd.passport_ids[2]),
+        key=key.decode(),
+        producer="eligibility",
+    )
     producer = AIOKafkaProducer(bootstrap_servers=stack.kafka.bootstrap)
     await producer.start()
     try:
@@ -69,7 +78,9 @@ async def test_a_poison_event_parks_its_key_until_dlq_discard_then_the_key_goes_
     await known_to_enrolment(crowd, [2])
     listing = json.loads((await admin(stack, "enrolment", "dlq", "list")).stdout)
     assert [(e["state"], e["parked_behind"]) for e in listing] == [("dead", 1)], listing
-    assert (await sql(stack, "enrolment", "SELECT passport_id FROM registrations WHERE registration_id = $1", registration_id))[0][0] == crowd.passport_ids[0], "not rebound while parked"
+    assert (await sql(stack, "enrolment", "SELECT passport_id FROM registrations WHERE registration_id = $1", registration_id))[0][0] == crowd.passport_ids[
+        0
+    ], "not rebound while parked"
 
     replayed = json.loads((await admin(stack, "enrolment", "dlq", "replay")).stdout)
     assert [o["stopped_at"] for o in replayed.values()] == [listing[0]["id"]], "unreadable still: it stays dead, the rebind stays parked"
@@ -111,13 +122,21 @@ async def test_a_killed_worker_restarted_resumes_its_partitions_within_3s_static
     # The consumers join in the background once the process is up: a dynamic member would get its
     # partitions only after the dead one's session timeout (10 s); the static one gets them at once.
     assert resumed < 3, (resumed, since_restart)
-    record(stack, "static_membership", {"boot_seconds": round(booted - restarted, 1), "resumed_seconds_after_boot": round(resumed, 2),
-                                        "seconds_from_sigkill_restart_to_partitions": round(since_restart, 1)})
+    record(
+        stack,
+        "static_membership",
+        {
+            "boot_seconds": round(booted - restarted, 1),
+            "resumed_seconds_after_boot": round(resumed, 2),
+            "seconds_from_sigkill_restart_to_partitions": round(since_restart, 1),
+        },
+    )
 
 
 async def test_the_relay_leader_frozen_is_replaced_within_10s_and_steps_down_when_it_thaws(drill: Drill) -> None:
     stack, ops, session_id = drill.stack, drill.ops, drill.session_id
     freeze = float(os.environ.get("CET_E2E_FREEZE", "60"))
+
     def leading() -> dict | None:
         counts = leader_log(stack)
         return counts if any(led > down for led, down in counts.values()) else None
@@ -152,7 +171,9 @@ async def test_the_relay_leader_frozen_is_replaced_within_10s_and_steps_down_whe
 
     outbox = await sql(stack, "eligibility", "SELECT event_id::text, key FROM outbox ORDER BY id")
     async with KafkaProbe(stack.topic_prefix + "eligibility.registrations.v1", bootstrap=stack.kafka.bootstrap) as probe:
-        await wait_until(lambda: {json.loads(m.value).get("event_id") for m in probe.messages} >= {r[0] for r in outbox}, timeout=30, what="every outbox event in Kafka")
+        await wait_until(
+            lambda: {json.loads(m.value).get("event_id") for m in probe.messages} >= {r[0] for r in outbox}, timeout=30, what="every outbox event in Kafka"
+        )
         envelopes = [json.loads(m.value) for m in probe.messages if m.value.startswith(b"{") and "event_id" in json.loads(m.value)]
     first: dict[str, list[str]] = {}
     seen: set[str] = set()
@@ -168,9 +189,17 @@ async def test_the_relay_leader_frozen_is_replaced_within_10s_and_steps_down_whe
         assert first.get(key) == ids, f"per-key order for {key}"
     assert len(await sql(stack, "enrolment", "SELECT 1 FROM registrations WHERE school_code = '99512'")) == 12, "each registration once"
     await crowd.close()
-    record(stack, "relay_sigstop", {"freeze_seconds": freeze, "takeover_seconds": round(takeover, 1), "caught_up_seconds": round(caught_up, 1),
-                                    "step_down_after_sigcont_seconds": round(step_down, 1),
-                                    "re_sent": sum(1 for e in envelopes if e["event_id"] in relayed) - len(seen)})
+    record(
+        stack,
+        "relay_sigstop",
+        {
+            "freeze_seconds": freeze,
+            "takeover_seconds": round(takeover, 1),
+            "caught_up_seconds": round(caught_up, 1),
+            "step_down_after_sigcont_seconds": round(step_down, 1),
+            "re_sent": sum(1 for e in envelopes if e["event_id"] in relayed) - len(seen),
+        },
+    )
 
 
 async def test_a_blackholed_link_between_enrolment_worker_and_postgresql_is_noticed_and_everything_converges(drill: Drill) -> None:
@@ -187,8 +216,12 @@ async def test_a_blackholed_link_between_enrolment_worker_and_postgresql_is_noti
     cut_at = time.monotonic()
     try:
         await bind_when_known(crowd, identities, list(range(count)))
-        await wait_until(lambda: watch.saw("outbox relay stepped down") and watch.saw("transient failure"), timeout=30, interval=0.2,
-                         what="the worker to notice the dead link (relay and consumer)")
+        await wait_until(
+            lambda: watch.saw("outbox relay stepped down") and watch.saw("transient failure"),
+            timeout=30,
+            interval=0.2,
+            what="the worker to notice the dead link (relay and consumer)",
+        )
         noticed = time.monotonic() - cut_at
         await asyncio.sleep(max(0.0, duration - (time.monotonic() - cut_at)))  # the fault lasts its full length
     finally:
@@ -202,8 +235,11 @@ async def test_a_blackholed_link_between_enrolment_worker_and_postgresql_is_noti
     assert len(await sql(stack, "enrolment", "SELECT 1 FROM registrations WHERE school_code = '99514'")) == count
     assert await dead_letter_messages(stack) == dead_before
     await crowd.close()
-    record(stack, "worker_pg_blackhole", {"blackhole_seconds": duration, "noticed_seconds": round(noticed, 1),
-                                          "converged_seconds_after_heal": round(converged, 1), "dead_letters": 0})
+    record(
+        stack,
+        "worker_pg_blackhole",
+        {"blackhole_seconds": duration, "noticed_seconds": round(noticed, 1), "converged_seconds_after_heal": round(converged, 1), "dead_letters": 0},
+    )
 
 
 async def test_a_blackholed_link_between_the_relays_and_kafka_is_noticed_no_leadership_sticks_and_everything_converges(drill: Drill) -> None:
@@ -235,8 +271,11 @@ async def test_a_blackholed_link_between_the_relays_and_kafka_is_noticed_no_lead
     assert not await sql(stack, "eligibility", "SELECT 1 FROM outbox WHERE published_at IS NULL"), "no leadership stuck: the outbox drained"
     assert await dead_letter_messages(stack) == dead_before
     await crowd.close()
-    record(stack, "relays_kafka_blackhole", {"blackhole_seconds": duration, "noticed_seconds": round(noticed, 1),
-                                             "converged_seconds_after_heal": round(converged, 1), "dead_letters": 0})
+    record(
+        stack,
+        "relays_kafka_blackhole",
+        {"blackhole_seconds": duration, "noticed_seconds": round(noticed, 1), "converged_seconds_after_heal": round(converged, 1), "dead_letters": 0},
+    )
 
 
 async def test_postgresql_stopped_30s_mid_traffic_503s_then_every_accepted_effect_lands_once(drill: Drill) -> None:
@@ -252,14 +291,26 @@ async def test_postgresql_stopped_30s_mid_traffic_503s_then_every_accepted_effec
     down_at = time.monotonic()
     answers: list[tuple[str, int, str, str | None, float]] = []
     async with httpx.AsyncClient(base_url=stack.gateway, timeout=30) as anonymous:
-        async def probe(label: str, call) -> None:  # noqa: ANN001
+
+        async def probe(label: str, call) -> None:
             started = time.monotonic()
             r = await call()
             answers.append((label, r.status_code, r.headers.get("content-type", ""), r.headers.get("retry-after"), time.monotonic() - started))
 
         while time.monotonic() - down_at < outage:
             await asyncio.gather(
-                probe("register", lambda: anonymous.post("/api/passport/accounts", json={"email": f"o-{uuid.uuid4().hex[:8]}@example.com", "password": "Drill-2026-pass", "confirm_password": "Drill-2026-pass", **stack.captcha()})),
+                probe(
+                    "register",
+                    lambda: anonymous.post(
+                        "/api/passport/accounts",
+                        json={
+                            "email": f"o-{uuid.uuid4().hex[:8]}@example.com",
+                            "password": "Drill-2026-pass",
+                            "confirm_password": "Drill-2026-pass",
+                            **stack.captcha(),
+                        },
+                    ),
+                ),
                 probe("log in", lambda: anonymous.post("/api/passport/sessions", json={"email": OPS, "password": "wrong-Password-1", **stack.captcha()})),
                 probe("recovery", lambda: anonymous.post("/api/passport/password/recovery", json={"email": OPS, **stack.captcha()})),
                 probe("me", lambda: ops.get("/api/passport/me")),
@@ -282,6 +333,17 @@ async def test_postgresql_stopped_30s_mid_traffic_503s_then_every_accepted_effec
     for _, status, *_ in answers:
         by_status[str(status)] = by_status.get(str(status), 0) + 1
     await crowd.close()
-    record(stack, "pg_outage", {"outage_seconds": round(back_at - down_at, 1), "requests_during_outage": len(answers), "by_status": by_status,
-                                "slowest_answer_seconds": round(max(a[4] for a in answers), 1), "known_to_enrolment_at_stop": known_before,
-                                "accepted": count, "converged_seconds_after_restart": round(converged, 1), "dead_letters": 0})
+    record(
+        stack,
+        "pg_outage",
+        {
+            "outage_seconds": round(back_at - down_at, 1),
+            "requests_during_outage": len(answers),
+            "by_status": by_status,
+            "slowest_answer_seconds": round(max(a[4] for a in answers), 1),
+            "known_to_enrolment_at_stop": known_before,
+            "accepted": count,
+            "converged_seconds_after_restart": round(converged, 1),
+            "dead_letters": 0,
+        },
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-
 from cet_stack import Stack
 
 
@@ -18,8 +17,15 @@ async def test_o2_o3_gateway_exposes_the_apis_and_nothing_else(stack: Stack) -> 
         captcha = await client.get("/api/passport/captcha")
         assert captcha.status_code == 200 and captcha.json()["image"].startswith("data:image/png;base64,")
         assert (await client.get("/api/passport/.well-known/jwks.json")).json()["keys"]
-        for hidden in ("/api/passport/docs", "/api/passport/openapi.json", "/api/eligibility/healthz", "/api/eligibility/readyz",
-                       "/api/enrolment/docs", "/api/payment/openapi.json", "/api/unknown/x"):
+        for hidden in (
+            "/api/passport/docs",
+            "/api/passport/openapi.json",
+            "/api/eligibility/healthz",
+            "/api/eligibility/readyz",
+            "/api/enrolment/docs",
+            "/api/payment/openapi.json",
+            "/api/unknown/x",
+        ):
             response = await client.get(hidden)
             assert response.status_code == 404, hidden
             assert response.headers["content-type"].startswith("application/problem+json"), hidden

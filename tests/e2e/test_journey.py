@@ -7,11 +7,10 @@ N11 N12 (enrolment), Y1 Y2 Y3 Y6 (payment, receipts)."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-
 from cet_stack import Mailbox, Stack
 from e2e_clients import PASSWORD, Sessions, User, pay_in_the_sandbox, registration_page, wait_until
 
@@ -38,11 +37,12 @@ async def test_p1_p3_register_with_captcha_and_verify_the_email(stack: Stack, jo
         challenge = (await browser.get("/api/passport/captcha")).json()
         assert challenge["image"].startswith("data:image/png;base64,") and challenge["captcha_token"]
         # a wrong answer is refused and nothing is registered
-        wrong = await browser.post("/api/passport/accounts", json={
-            "email": email, "password": PASSWORD, "confirm_password": PASSWORD, "captcha_token": challenge["captcha_token"], "captcha_answer": "????"})
+        wrong = await browser.post(
+            "/api/passport/accounts",
+            json={"email": email, "password": PASSWORD, "confirm_password": PASSWORD, "captcha_token": challenge["captcha_token"], "captcha_answer": "????"},
+        )
         assert wrong.status_code == 400 and wrong.json()["code"] == "captcha_invalid"
-        registered = await browser.post("/api/passport/accounts", json={
-            "email": email, "password": PASSWORD, "confirm_password": PASSWORD, **stack.captcha()})
+        registered = await browser.post("/api/passport/accounts", json={"email": email, "password": PASSWORD, "confirm_password": PASSWORD, **stack.captcha()})
         assert registered.status_code == 202, registered.text
 
         mail = (await stack.mailbox.wait(email, "邮箱验证"))[0]
@@ -78,7 +78,7 @@ async def test_e5_before_the_window_the_confirmation_is_view_only(stack: Stack, 
     """A session whose window opens tomorrow: the query shows the confirmation page (E3, E4), but
     saving is refused and nothing is bound (E5)."""
     user: User = journey["user"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     await sessions.publish(UPCOMING, now + timedelta(days=1), now + timedelta(days=20))
 
     async def upcoming_known() -> bool:
@@ -130,6 +130,7 @@ async def test_e10_rule1_cet6_review_with_own_ticket_grants_cet6_at_once(journey
 
 # -- enrolment and payment (the journey's second half) --------------------------------------------
 
+
 async def test_n3_n4_n5_written_subjects_english_cet4_and_japanese_cet6(stack: Stack, journey: dict) -> None:
     user: User = journey["user"]
 
@@ -172,14 +173,13 @@ async def test_n9_n10_n11_oral_english_cet4_at_a_chosen_campus(stack: Stack, jou
     journey["oral"] = [r["enrolment_id"] for r in page["oral"]["rows"]]
 
 
-
 async def test_y1_y2_y3_pay_written_with_payease_bank_of_china_and_oral_with_alipay(stack: Stack, journey: dict) -> None:
     user: User = journey["user"]
     gateways = (await user.get("/api/payment/gateways")).json()
     payease = next(g for g in gateways if g["gateway"] == "payease")
     bank = next(code for code, label in payease["banks"].items() if label == "中国银行")
 
-    async def previewed():  # noqa: ANN202 - payment learns the subjects from SubjectEnrolled
+    async def previewed():
         response = await user.post("/api/payment/orders/preview", json={"enrolment_ids": journey["written"]})
         assert response.status_code in (200, 404), response.text
         return response if response.status_code == 200 else None
@@ -198,7 +198,7 @@ async def test_y1_y2_y3_pay_written_with_payease_bank_of_china_and_oral_with_ali
 
     await wait_until(written_paid, timeout=40, what="the PayEase notification to make the written subjects paid")
 
-    async def oral_ordered():  # noqa: ANN202
+    async def oral_ordered():
         response = await user.post("/api/payment/orders", json={"enrolment_ids": journey["oral"]})
         assert response.status_code in (200, 201, 404), response.text
         return response if response.status_code != 404 else None

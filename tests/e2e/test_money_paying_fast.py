@@ -9,7 +9,6 @@ import time
 import uuid
 
 import pytest
-
 from cet_stack import Stack
 from e2e_clients import Crowd, User, registry_csv, wait_until
 
@@ -21,8 +20,15 @@ async def crowd_of_a_school(stack: Stack, ops: User, session_id: uuid.UUID, scho
     csv, identities = registry_csv(school, count, subjects="1")
     imported = await ops.post("/api/eligibility/registry/students", content=csv.encode(), headers={"content-type": "text/csv"})
     assert imported.status_code == 200, imported.text
-    campus = {"province_code": "99", "school_code": school, "school_name": f"演练学校{school}", "campus_code": f"{school}0",
-              "campus_name": f"演练校区{school}", "accepts_other_schools": False, "offerings": [{"subject": "1", "fee_fen": 1}]}
+    campus = {
+        "province_code": "99",
+        "school_code": school,
+        "school_name": f"演练学校{school}",
+        "campus_code": f"{school}0",
+        "campus_name": f"演练校区{school}",
+        "accepts_other_schools": False,
+        "offerings": [{"subject": "1", "fee_fen": 1}],
+    }
     added = await ops.post(f"/api/enrolment/ops/sessions/{session_id}/campuses", json=campus)
     assert added.status_code == 201, added.text
     crowd = Crowd(stack, count)
@@ -69,7 +75,9 @@ async def test_y1_paying_within_10ms_of_enrolling_is_never_refused_100_times(sta
     await asyncio.gather(*(rounds(i) for i in range(CANDIDATES)))
     await crowd.close()
     waits.sort()
-    print(f"\n[figures] paying_fast: payments={len(gaps)} max_gap_ms={max(gaps) * 1000:.2f} "
-          f"preview_p50_ms={waits[len(waits) // 2] * 1000:.0f} preview_max_ms={waits[-1] * 1000:.0f} refusals={len(refusals)}")
+    print(
+        f"\n[figures] paying_fast: payments={len(gaps)} max_gap_ms={max(gaps) * 1000:.2f} "
+        f"preview_p50_ms={waits[len(waits) // 2] * 1000:.0f} preview_max_ms={waits[-1] * 1000:.0f} refusals={len(refusals)}"
+    )
     assert len(gaps) == CANDIDATES * ROUNDS and max(gaps) < 0.010, "each 支付 within 10 ms of its 201"
     assert refusals == [], refusals[:5]

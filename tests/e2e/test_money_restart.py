@@ -9,7 +9,6 @@ import uuid
 
 import httpx
 import pytest
-
 from cet_stack import Stack
 from e2e_clients import User, pay_in_the_sandbox, wait_until
 from test_money_paying_fast import crowd_of_a_school

@@ -11,7 +11,6 @@ import uuid
 import asyncpg
 import httpx
 import pytest
-
 from cet_stack import Mailbox, Stack
 from e2e_clients import User, pay_in_the_sandbox, register, registration_page, school_campus, wait_until
 
@@ -43,8 +42,11 @@ async def pay(stack: Stack, user: User, enrolment_ids: list[str], gateway: str, 
 
 
 async def money_mails(stack: Stack, user: User) -> list[tuple[str, str]]:
-    return [(str(m["Subject"]), Mailbox.body(m)) for m in stack.mailbox.messages()
-            if user.email.lower() in str(m["To"]).lower() and ("缴费" in str(m["Subject"]) or "退款" in str(m["Subject"]))]
+    return [
+        (str(m["Subject"]), Mailbox.body(m))
+        for m in stack.mailbox.messages()
+        if user.email.lower() in str(m["To"]).lower() and ("缴费" in str(m["Subject"]) or "退款" in str(m["Subject"]))
+    ]
 
 
 async def test_y4_y6_n12_a_late_payment_without_a_seat_is_refunded_and_every_state_and_mail_says_so(
@@ -80,6 +82,7 @@ async def test_y4_y6_n12_a_late_payment_without_a_seat_is_refunded_and_every_sta
     # The late candidate pays anyway: the money goes back, and says so everywhere.
     out_trade_no = await pay_in_the_sandbox(stack, checkout)
     async with httpx.AsyncClient(base_url=stack.url("sandbox"), timeout=10) as sandbox:
+
         async def ledger() -> dict | None:
             trade = (await sandbox.get(f"/sandbox/trades/{out_trade_no}")).json()
             return trade if trade["refunds"] else None

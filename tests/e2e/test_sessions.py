@@ -9,7 +9,6 @@ import asyncio
 import time
 
 import httpx
-
 from cet_stack import Mailbox, Stack
 from e2e_clients import PASSWORD, User, register, wait_until
 
@@ -28,7 +27,7 @@ async def answers(stack: Stack, client: httpx.AsyncClient, token: str) -> dict[s
     picks one replica per request, and every replica must refuse the token, not just the one asked."""
     probes = dict(PROBES)
     for name in sorted(stack.ports):
-        if name.startswith("enrolment-") and name[len("enrolment-"):].isdigit():
+        if name.startswith("enrolment-") and name[len("enrolment-") :].isdigit():
             probes[f"{name} (replica)"] = f"{stack.url(name)}/me/registration"
     headers = {"authorization": f"Bearer {token}"}
     responses = await asyncio.gather(*(client.get(path, headers=headers) for path in probes.values()))
@@ -54,7 +53,7 @@ async def assert_refused_everywhere_soon(stack: Stack, client: httpx.AsyncClient
         if service != "passport":
             assert response.json()["code"] == "session_expired", (service, response.text)
     assert delay <= WITHIN_SECONDS + 0.5, delay  # the last round of probes may add a little
-    print(f"old token refused everywhere {delay:.2f}s after the change")  # noqa: T201 - the figure for the report
+    print(f"old token refused everywhere {delay:.2f}s after the change")
     return delay
 
 
@@ -71,8 +70,9 @@ async def test_p4_a_password_reset_ends_the_session_at_every_service(stack: Stac
         assert asked.status_code == 202, asked.text
         link = Mailbox.link_token((await stack.mailbox.wait(user.email, "密码找回"))[0])
         new_password = "Reset-Everywhere-2017!"
-        reset = await browser.post("/api/passport/password/reset", json={
-            "token": link, "email": user.email, "password": new_password, "confirm_password": new_password})
+        reset = await browser.post(
+            "/api/passport/password/reset", json={"token": link, "email": user.email, "password": new_password, "confirm_password": new_password}
+        )
         assert reset.status_code == 200, reset.text
         await assert_refused_everywhere_soon(stack, browser, token, time.monotonic())
         fresh = await User(stack, user.email, new_password).log_in()
@@ -88,8 +88,7 @@ async def test_p7_a_password_change_ends_the_other_sessions_at_every_service(sta
     async with httpx.AsyncClient(base_url=stack.gateway, timeout=30) as browser:
         await assert_taken_everywhere(stack, browser, token)
         new_password = "Changed-Everywhere-2017!"
-        changed = await user.post("/api/passport/me/password", json={
-            "old_password": PASSWORD, "new_password": new_password, "confirm_password": new_password})
+        changed = await user.post("/api/passport/me/password", json={"old_password": PASSWORD, "new_password": new_password, "confirm_password": new_password})
         assert changed.status_code == 200, changed.text
         await assert_refused_everywhere_soon(stack, browser, token, time.monotonic())
     await other_browser.close()

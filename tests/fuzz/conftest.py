@@ -15,8 +15,8 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -36,22 +36,22 @@ WHO = ("anonymous", "candidate", "teacher", "support", "ops")
 SERVICES = ("passport", "eligibility", "payment", "enrolment")
 SCHOOL = "99301"  # a school of eligibility's demo registry
 CAPTCHA_SECRET = "test-only-captcha-secret-not-for-production"
-START = datetime(2017, 3, 1, 1, 0, tzinfo=timezone.utc)
+START = datetime(2017, 3, 1, 1, 0, tzinfo=UTC)
 # Fuzzing is not about the hash's strength: a cheap argon2id keeps password endpoints fast.
 
 
 class ClosesOnShutdown:
     """The app under test, closing its context when its lifespan ends: in the loop its pool lives in."""
 
-    def __init__(self, app, close: Callable[[], Awaitable[None]]) -> None:  # noqa: ANN001
+    def __init__(self, app, close: Callable[[], Awaitable[None]]) -> None:
         self.app, self._close = app, close
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "lifespan":
             await self.app(scope, receive, send)
             return
 
-        async def send_closing(message) -> None:  # noqa: ANN001
+        async def send_closing(message) -> None:
             if message["type"] == "lifespan.shutdown.complete":
                 await self._close()
             await send(message)
@@ -73,7 +73,7 @@ class Target:
         return schemathesis_asgi.get_client(self.app)
 
     @cached_property
-    def schema(self):  # noqa: ANN201
+    def schema(self):
         """The OpenAPI schema as the app serves it."""
         return schemathesis.openapi.from_asgi("/openapi.json", self.app)
 
@@ -95,7 +95,7 @@ def intended_callers(service: str, path: str) -> set[str]:
 
 
 @pytest.fixture(scope="session")
-def intended():  # noqa: ANN201
+def intended():
     """Who an operation is for: `intended(service, path)`."""
     return intended_callers
 
@@ -136,23 +136,36 @@ async def passport_target(tmp_path_factory: pytest.TempPathFactory) -> AsyncIter
     async with throwaway_database("fuzz_passport") as url:
         await asyncio.to_thread(migrate, url)
         settings = PassportSettings(
-            database_url=url, jwt_private_key_file=str(key_file), captcha_secret=CAPTCHA_SECRET, environment="test",
-            db_pool_size=5, campus_base_url="http://campus.cet.test", public_base_url="https://cet.test",
-            argon2_memory_kib=1024, argon2_time_cost=1,  # cheap hashes: the fuzzer logs in thousands of times
+            database_url=url,
+            jwt_private_key_file=str(key_file),
+            captcha_secret=CAPTCHA_SECRET,
+            environment="test",
+            db_pool_size=5,
+            campus_base_url="http://campus.cet.test",
+            public_base_url="https://cet.test",
+            argon2_memory_kib=1024,
+            argon2_time_cost=1,  # cheap hashes: the fuzzer logs in thousands of times
         )
         # Real accounts for every role, so tokens reach the account pages (passport signs its own tokens).
         seeding = bootstrap(settings, clock=ManualClock(START))
         pids = {}
         for who in WHO[1:]:
             pids[who] = await create_staff(
-                seeding.unit_of_work(), passwords=seeding.passwords, clock=seeding.clock, email=f"fuzz-{who}@example.com", password="Cet2017-fuzz-pass", roles=frozenset({who}),
+                seeding.unit_of_work(),
+                passwords=seeding.passwords,
+                clock=seeding.clock,
+                email=f"fuzz-{who}@example.com",
+                password="Cet2017-fuzz-pass",
+                roles=frozenset({who}),
                 school_code=SCHOOL if who == "teacher" else None,
             )
         await seeding.close()
         ctx = bootstrap(settings, clock=ManualClock(START))
         headers: dict[str, dict[str, str]] = {"anonymous": {}}
         for who in WHO[1:]:
-            token = ctx.signer.issue(passport_id=pids[who], roles=[who], token_version=0, school_code=SCHOOL if who == "teacher" else None, now=datetime.now(timezone.utc))
+            token = ctx.signer.issue(
+                passport_id=pids[who], roles=[who], token_version=0, school_code=SCHOOL if who == "teacher" else None, now=datetime.now(UTC)
+            )
             headers[who] = {"authorization": f"Bearer {token}"}
         yield Target("passport", ClosesOnShutdown(create_app(ctx), ctx.close), ctx, headers, seeded={"pids": pids})
         _shutdown()
@@ -191,7 +204,7 @@ def _gateway_down(request: httpx.Request) -> httpx.Response:
 
 
 @pytest.fixture(scope="session")
-def payment_keys(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def payment_keys(tmp_path_factory: pytest.TempPathFactory):
     """The merchant's keys, and the "Alipay" private key so tests can sign notifications as Alipay does."""
     from payment.sandbox.keys import ensure_merchant_keys, new_alipay_key
 
@@ -201,7 +214,7 @@ def payment_keys(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
 
 @pytest.fixture(scope="session")
-async def payment_target(fuzz_tokens: TestTokens, payment_keys) -> AsyncIterator[Target]:  # noqa: ANN001
+async def payment_target(fuzz_tokens: TestTokens, payment_keys) -> AsyncIterator[Target]:
     from payment.api.app import create_app
     from payment.bootstrap import bootstrap
     from payment.cli import migrate
@@ -214,11 +227,16 @@ async def payment_target(fuzz_tokens: TestTokens, payment_keys) -> AsyncIterator
     async with throwaway_database("fuzz_payment") as url:
         await asyncio.to_thread(migrate, url)
         settings = PaymentSettings(
-            database_url=url, environment="test", db_pool_size=5,
-            notify_base_url="http://payment.test", return_url="http://portal.test/registration",
+            database_url=url,
+            environment="test",
+            db_pool_size=5,
+            notify_base_url="http://payment.test",
+            return_url="http://portal.test/registration",
             alipay_gateway_url="http://gateway.test/alipay/gateway.do",
-            alipay_app_private_key_file=str(key_dir / APP_PRIVATE), alipay_public_key_file=str(key_dir / ALIPAY_PUBLIC),
-            payease_pay_url="http://gateway.test/payease/pay", payease_api_base_url="http://gateway.test/payease",
+            alipay_app_private_key_file=str(key_dir / APP_PRIVATE),
+            alipay_public_key_file=str(key_dir / ALIPAY_PUBLIC),
+            payease_pay_url="http://gateway.test/payease/pay",
+            payease_api_base_url="http://gateway.test/payease",
             payease_key_file=str(key_dir / PAYEASE_KEY),
             # thousands of forged notifications from one address by design: the answers' shape is
             # under test here, the per-source throttle in services/payment/tests/test_notify_flood.py
@@ -226,7 +244,7 @@ async def payment_target(fuzz_tokens: TestTokens, payment_keys) -> AsyncIterator
             # nothing feeds this projection here: a generated unknown subject would wait the full bound
             projection_wait=timedelta(milliseconds=200),
         )
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         pids = _pids()
         transport = httpx.MockTransport(_gateway_down)
         seeding = bootstrap(settings, clock=ManualClock(now), http_transport=transport)
@@ -234,10 +252,19 @@ async def payment_target(fuzz_tokens: TestTokens, payment_keys) -> AsyncIterator
         registration_id = uuid.uuid4()
         events = [
             RegistrationBound(
-                registration_id=registration_id, exam_session_id=uuid.uuid4(), passport_id=pids["candidate"],
+                registration_id=registration_id,
+                exam_session_id=uuid.uuid4(),
+                passport_id=pids["candidate"],
                 snapshot=RegistrationSnapshot(
-                    name="廖晓儿", gender="女", id_type="resident_id_card", id_number="110105200001011234", province_code="99",
-                    school_code=SCHOOL, school_name="测试学校机构01", campus_code="993010", campus_name="测试校区机构001",
+                    name="廖晓儿",
+                    gender="女",
+                    id_type="resident_id_card",
+                    id_number="110105200001011234",
+                    province_code="99",
+                    school_code=SCHOOL,
+                    school_name="测试学校机构01",
+                    campus_code="993010",
+                    campus_name="测试校区机构001",
                     qualification_subjects=["1", "4"],
                 ),
                 bound_at=now,
@@ -247,8 +274,14 @@ async def payment_target(fuzz_tokens: TestTokens, payment_keys) -> AsyncIterator
         for enrolment_id, (code, name) in zip(enrolment_ids, (("1", "英语四级笔试"), ("4", "日语六级笔试"))):
             events.append(
                 SubjectEnrolled(
-                    enrolment_id=enrolment_id, registration_id=registration_id, passport_id=pids["candidate"], subject_code=code,
-                    subject_name=name, campus_code="993010", fee_fen=1, expires_at=now + timedelta(days=1),
+                    enrolment_id=enrolment_id,
+                    registration_id=registration_id,
+                    passport_id=pids["candidate"],
+                    subject_code=code,
+                    subject_name=name,
+                    campus_code="993010",
+                    fee_fen=1,
+                    expires_at=now + timedelta(days=1),
                 )
             )
         consumer = build_consumers(seeding)[0]
@@ -269,7 +302,9 @@ def _enrolment_session(now: datetime) -> dict:
     may take orals elsewhere) and campus 991010 of school 99101 with limited oral seats."""
     window = {"opens_at": now - timedelta(days=1), "closes_at": now + timedelta(days=8)}
     return {
-        "name": "2017年上半年CET考试", "year": 2017, "half": 1,
+        "name": "2017年上半年CET考试",
+        "year": 2017,
+        "half": 1,
         "registration": {"opens_at": now - timedelta(days=1), "closes_at": now + timedelta(days=10)},
         "written_exam_date": (now + timedelta(days=30)).date(),
         "oral_exam_dates": {"F": (now + timedelta(days=20)).date(), "S": (now + timedelta(days=21)).date()},
@@ -283,12 +318,24 @@ def _enrolment_session(now: datetime) -> dict:
         "school_oral_settings": [{"school_code": SCHOOL, "allow_other_schools": True}],
         "campuses": [
             {
-                "province_code": "99", "school_code": "99101", "school_name": "测试学校", "campus_code": "991010", "campus_name": "99101-0校区",
+                "province_code": "99",
+                "school_code": "99101",
+                "school_name": "测试学校",
+                "campus_code": "991010",
+                "campus_name": "99101-0校区",
                 "accepts_other_schools": True,
-                "offerings": [{"subject": "1", "fee_fen": 1}, {"subject": "F", "fee_fen": 1, "capacity": 5, **window}, {"subject": "S", "fee_fen": 1, "capacity": 1, **window}],
+                "offerings": [
+                    {"subject": "1", "fee_fen": 1},
+                    {"subject": "F", "fee_fen": 1, "capacity": 5, **window},
+                    {"subject": "S", "fee_fen": 1, "capacity": 1, **window},
+                ],
             },
             {
-                "province_code": "99", "school_code": SCHOOL, "school_name": "测试学校机构01", "campus_code": "993010", "campus_name": "测试校区机构001",
+                "province_code": "99",
+                "school_code": SCHOOL,
+                "school_name": "测试学校机构01",
+                "campus_code": "993010",
+                "campus_name": "测试校区机构001",
                 "offerings": [{"subject": code, "fee_fen": 1} for code in ("1", "2", "3", "4")] + [{"subject": "F", "fee_fen": 1, "capacity": 2, **window}],
             },
         ],
@@ -317,10 +364,19 @@ async def enrolment_target(fuzz_tokens: TestTokens) -> AsyncIterator[Target]:
         # level-4 written subject held, so oral requests reach every N9 check and the seat.
         registration_id = uuid.uuid4()
         bound = RegistrationBound(
-            registration_id=registration_id, exam_session_id=session_id, passport_id=pids["candidate"],
+            registration_id=registration_id,
+            exam_session_id=session_id,
+            passport_id=pids["candidate"],
             snapshot=RegistrationSnapshot(
-                name="廖晓儿", gender="女", id_type="resident_id_card", id_number="110105200001011234", province_code="99",
-                school_code=SCHOOL, school_name="测试学校机构01", campus_code="993010", campus_name="测试校区机构001",
+                name="廖晓儿",
+                gender="女",
+                id_type="resident_id_card",
+                id_number="110105200001011234",
+                province_code="99",
+                school_code=SCHOOL,
+                school_name="测试学校机构01",
+                campus_code="993010",
+                campus_name="测试校区机构001",
                 qualification_subjects=["1", "2", "F", "S"],
             ),
             bound_at=START,

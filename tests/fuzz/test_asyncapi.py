@@ -21,14 +21,14 @@ SCHEMA = json.loads((ROOT / "tests/contract/asyncapi/asyncapi-3.0.0.schema.json"
 PRODUCERS = {t["name"]: t["producer"] for t in tomllib.loads((ROOT / "deploy/topics.toml").read_text(encoding="utf-8"))["topic"] if "producer" in t}
 
 
-def served(target) -> dict:  # noqa: ANN001
+def served(target) -> dict:
     with target.client() as client:
         response = client.get("/asyncapi.json")
     assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
     return response.json()
 
 
-def refs(node: object):  # noqa: ANN201
+def refs(node: object):
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str):
@@ -52,7 +52,7 @@ def documents(request: pytest.FixtureRequest) -> dict[str, dict]:
     return {service: served(request.getfixturevalue(f"{service}_target")) for service in SERVICES}
 
 
-def test_each_document_is_valid_asyncapi_3_and_every_reference_resolves(documents) -> None:  # noqa: ANN001
+def test_each_document_is_valid_asyncapi_3_and_every_reference_resolves(documents) -> None:
     validator = Draft7Validator(SCHEMA)
     for service, document in documents.items():
         errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
@@ -71,7 +71,7 @@ def _actions(document: dict) -> dict[str, set[str]]:
     return found
 
 
-def test_every_contract_appears_sent_by_its_producer_and_received_by_its_consumers(documents, request) -> None:  # noqa: ANN001
+def test_every_contract_appears_sent_by_its_producer_and_received_by_its_consumers(documents, request) -> None:
     from cet_shared.asyncapi import consumed_by
 
     catalogue = {cls.event_type: cls for cls in event_types().values()}

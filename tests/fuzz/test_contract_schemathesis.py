@@ -50,7 +50,7 @@ SEMANTIC_ERRORS = {"value_error", "assertion_error"}
 
 
 @schemathesis.check
-def schema_matches_validation(ctx, response, case) -> bool | None:  # noqa: ANN001
+def schema_matches_validation(ctx, response, case) -> bool | None:
     """Input the schema allows is never refused by a constraint the schema could have stated
     (a length, a pattern, a type, a required member): the schema and the validator agree."""
     meta = case.meta
@@ -63,40 +63,45 @@ def schema_matches_validation(ctx, response, case) -> bool | None:  # noqa: ANN0
 
 
 def config_for(headers: dict[str, str], operations: list[dict], *, max_examples: int = 4, max_steps: int = 6) -> SchemathesisConfig:
-    return SchemathesisConfig.from_dict({
-        "seed": 13,
-        "suppress-health-check": ["all"],
-        "headers": headers,
-        "generation": {"max-examples": max_examples, "database": "none", "allow-x00": False, "no-shrink": True},
-        "phases": {
-            "examples": {"enabled": True},
-            "coverage": {"enabled": True},
-            "fuzzing": {"enabled": True},
-            "stateful": {"enabled": True, "max-steps": max_steps},
-        },
-        "checks": {
-            "enabled": False,
-            **{name: {"enabled": True} for name in CHECKS},
-            "positive_data_acceptance": {"enabled": True, "expected-statuses": POSITIVE_STATUSES},
-            # 413: a body over the size limit is refused before it is parsed (a 10,001-campus session)
-            "negative_data_rejection": {"enabled": True, "expected-statuses": [*NEGATIVE_STATUSES, "413"]},
-            "schema_matches_validation": {"enabled": True},
-        },
-        "operations": operations,
-    })
+    return SchemathesisConfig.from_dict(
+        {
+            "seed": 13,
+            "suppress-health-check": ["all"],
+            "headers": headers,
+            "generation": {"max-examples": max_examples, "database": "none", "allow-x00": False, "no-shrink": True},
+            "phases": {
+                "examples": {"enabled": True},
+                "coverage": {"enabled": True},
+                "fuzzing": {"enabled": True},
+                "stateful": {"enabled": True, "max-steps": max_steps},
+            },
+            "checks": {
+                "enabled": False,
+                **{name: {"enabled": True} for name in CHECKS},
+                "positive_data_acceptance": {"enabled": True, "expected-statuses": POSITIVE_STATUSES},
+                # 413: a body over the size limit is refused before it is parsed (a 10,001-campus session)
+                "negative_data_rejection": {"enabled": True, "expected-statuses": [*NEGATIVE_STATUSES, "413"]},
+                "schema_matches_validation": {"enabled": True},
+            },
+            "operations": operations,
+        }
+    )
 
 
-def operations_for(target, who: str, intended) -> list[dict]:  # noqa: ANN001
+def operations_for(target, who: str, intended) -> list[dict]:
     """Exclusions, and the operations not meant for `who`: answered 401/403 before any input is
     read, so a few fuzzed cases prove that (the coverage phase would only repeat it)."""
     configs = list(EXCLUDED.get(target.name, []))
     for path, item in target.schema.raw_schema["paths"].items():
         for operation in item.values():
             if who not in intended(target.name, path):
-                configs.append({  # one filter only: schemathesis ORs several
-                    "include-operation-id": operation["operationId"], "generation": {"max-examples": 2},
-                    "phases": {"coverage": {"enabled": False}},
-                })
+                configs.append(
+                    {  # one filter only: schemathesis ORs several
+                        "include-operation-id": operation["operationId"],
+                        "generation": {"max-examples": 2},
+                        "phases": {"coverage": {"enabled": False}},
+                    }
+                )
     return configs
 
 
@@ -111,7 +116,7 @@ class Totals:
     errors: list[str] = field(default_factory=list)
 
 
-def run(target, who: str, intended) -> Totals:  # noqa: ANN001
+def run(target, who: str, intended) -> Totals:
     config = config_for(target.headers[who], operations_for(target, who, intended))
     schema = schemathesis.openapi.from_asgi("/openapi.json", target.app, config=config)
     totals = Totals()
@@ -135,19 +140,23 @@ def run(target, who: str, intended) -> Totals:  # noqa: ANN001
                                 f"{(info.failure.message if info else '')[:300]}\n    {info.code_sample if info else ''}"[:900]
                             )
         elif isinstance(event, (events.NonFatalError, events.FatalError)):
-            totals.errors.append(f"{type(event).__name__}: {getattr(event, 'label', '')}: {str(getattr(event, 'value', getattr(event, 'exception', '')))[:300]}")
+            totals.errors.append(
+                f"{type(event).__name__}: {getattr(event, 'label', '')}: {str(getattr(event, 'value', getattr(event, 'exception', '')))[:300]}"
+            )
     return totals
 
 
 @pytest.mark.parametrize("who", WHO)
 @pytest.mark.parametrize("service", SERVICES)
-def test_schemathesis_finds_no_contract_failures(service: str, who: str, request: pytest.FixtureRequest, intended) -> None:  # noqa: ANN001
+def test_schemathesis_finds_no_contract_failures(service: str, who: str, request: pytest.FixtureRequest, intended) -> None:
     """Every operation, as every role: the answers are what the OpenAPI document promises."""
     target = request.getfixturevalue(f"{service}_target")
     totals = run(target, who, intended)
     by_check = {name: totals.failures.get(name, 0) for name in (*CHECKS, "schema_matches_validation")}
-    print(f"\nschemathesis {service} as {who}: {len(totals.operations)} operations, {totals.cases} cases, failures {by_check}; "
-          f"cases by phase {dict(totals.phases)}; checks run {dict(totals.checked)}")  # noqa: T201
+    print(
+        f"\nschemathesis {service} as {who}: {len(totals.operations)} operations, {totals.cases} cases, failures {by_check}; "
+        f"cases by phase {dict(totals.phases)}; checks run {dict(totals.checked)}"
+    )
     assert totals.cases > 0 and totals.operations
     assert not totals.errors, "\n".join(totals.errors[:10])
     assert not totals.failures, f"{sum(totals.failures.values())} failures {dict(totals.failures)}:\n" + "\n".join(totals.details)

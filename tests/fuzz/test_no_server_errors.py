@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -28,7 +28,7 @@ SERVICES = ("passport", "eligibility", "payment", "enrolment")
 GATEWAY_ANSWERS = {"/notify/alipay": {"success", "fail"}, "/notify/payease": {"sent", "error"}}
 
 
-def assert_clear_answer(path: str, response) -> None:  # noqa: ANN001 - a requests or httpx response
+def assert_clear_answer(path: str, response) -> None:
     """No 5xx; a 4xx is problem+json with a stable snake_case `code` and a Chinese `title`."""
     request = f"{response.request.method} {response.request.url}"
     assert response.status_code < 500, f"{request} -> {response.status_code}: {response.text[:500]}"
@@ -54,14 +54,19 @@ OTHERS_EXAMPLES = 2
 
 def _settings(max_examples: int) -> settings:
     return settings(
-        max_examples=max_examples, derandomize=True, database=None, deadline=None, print_blob=False,
-        phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
+        max_examples=max_examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        print_blob=False,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
     )
 
 
 @pytest.mark.parametrize("who", WHO)
 @pytest.mark.parametrize("service", SERVICES)
-def test_fuzzed_requests_get_clear_answers(service: str, who: str, request: pytest.FixtureRequest, intended) -> None:  # noqa: ANN001
+def test_fuzzed_requests_get_clear_answers(service: str, who: str, request: pytest.FixtureRequest, intended) -> None:
     """Every operation of the service's schema, with valid and invalid generated input, as `who`."""
     target = request.getfixturevalue(f"{service}_target")
     operations = [result.ok() for result in target.schema.get_all_operations()]
@@ -72,7 +77,7 @@ def test_fuzzed_requests_get_clear_answers(service: str, who: str, request: pyte
 
             @_settings(examples)
             @given(case=operation.as_strategy(mode, headers=target.headers[who] or None))
-            def run(case) -> None:  # noqa: ANN001
+            def run(case) -> None:
                 response = case.call()
                 assert_clear_answer(case.path, response)
                 if 200 <= response.status_code < 300:
@@ -99,7 +104,7 @@ class Failures:
     def __init__(self, service: str) -> None:
         self.service, self.found = service, []
 
-    def check(self, label: str, path: str, send) -> None:  # noqa: ANN001
+    def check(self, label: str, path: str, send) -> None:
         try:
             assert_clear_answer(path, send())
         except Exception as exc:  # an AssertionError, or the app's own exception re-raised by the test client
@@ -109,7 +114,7 @@ class Failures:
         assert not self.found, f"{len(self.found)} unclear answers:\n" + "\n".join(self.found[:40])
 
 
-def _operations(target, predicate=lambda path, method, spec: True) -> list[tuple[str, str, dict]]:  # noqa: ANN001
+def _operations(target, predicate=lambda path, method, spec: True) -> list[tuple[str, str, dict]]:
     document = target.schema.raw_schema
     return [
         (path, method.upper(), spec)
@@ -177,20 +182,49 @@ def test_broken_json_bodies_get_clear_answers(service: str, request: pytest.Fixt
 
 # Plausible values by field name, so that one odd field at a time gets past the others' validation.
 PLAUSIBLE = {
-    "email": "fuzz-candidate@example.com", "new_email": "fuzz-new@example.com", "password": "Cet2017-fuzz-pass",
-    "confirm_password": "Cet2017-fuzz-pass", "old_password": "Not-the-password-1", "new_password": "Cet2017-fuzz-pass2",
-    "captcha_token": "x", "captcha_answer": "K7PX", "token": "a" * 32, "phone": "13800000000",
-    "id_type": "resident_id_card", "id_number": "330101199001010024", "name": "廖晓儿", "version": "2017-1",
-    "accepted": True, "confirmed": True, "ticket_number": "993010162100101", "note": "核实无误",
-    "new_passport_id": "0" * 32, "reason": "考生来电", "gateway": "payease", "bank": "icbc",
+    "email": "fuzz-candidate@example.com",
+    "new_email": "fuzz-new@example.com",
+    "password": "Cet2017-fuzz-pass",
+    "confirm_password": "Cet2017-fuzz-pass",
+    "old_password": "Not-the-password-1",
+    "new_password": "Cet2017-fuzz-pass2",
+    "captcha_token": "x",
+    "captcha_answer": "K7PX",
+    "token": "a" * 32,
+    "phone": "13800000000",
+    "id_type": "resident_id_card",
+    "id_number": "330101199001010024",
+    "name": "廖晓儿",
+    "version": "2017-1",
+    "accepted": True,
+    "confirmed": True,
+    "ticket_number": "993010162100101",
+    "note": "核实无误",
+    "new_passport_id": "0" * 32,
+    "reason": "考生来电",
+    "gateway": "payease",
+    "bank": "icbc",
     "enrolment_ids": ["00000000-0000-4000-8000-000000000000"],
 }
 # Enrolment's fields (its ops documents reuse common names such as "name" and "title").
 PLAUSIBLE_BY_SERVICE = {
-    "enrolment": PLAUSIBLE | {
-        "subject_codes": ["1"], "offering_id": "00000000-0000-4000-8000-000000000000", "capacity": 10, "locked": True,
-        "name": "2017年上半年CET考试", "school_code": "99301", "province_code": "99", "campus_code": "993010", "school_name": "测试学校机构01",
-        "campus_name": "测试校区机构001", "title": "通告", "body": "正文", "scope": "registration_notes", "year": 2017, "half": 1,
+    "enrolment": PLAUSIBLE
+    | {
+        "subject_codes": ["1"],
+        "offering_id": "00000000-0000-4000-8000-000000000000",
+        "capacity": 10,
+        "locked": True,
+        "name": "2017年上半年CET考试",
+        "school_code": "99301",
+        "province_code": "99",
+        "campus_code": "993010",
+        "school_name": "测试学校机构01",
+        "campus_name": "测试校区机构001",
+        "title": "通告",
+        "body": "正文",
+        "scope": "registration_notes",
+        "year": 2017,
+        "half": 1,
         "registration": {"opens_at": "2017-03-01T00:00:00Z", "closes_at": "2017-03-11T00:00:00Z"},
     },
 }
@@ -278,7 +312,7 @@ def test_wrong_content_types_get_clear_answers(service: str, request: pytest.Fix
     failures.assert_none()
 
 
-def _chunks(total: int, size: int = 64 * 1024):  # noqa: ANN202
+def _chunks(total: int, size: int = 64 * 1024):
     """A body sent chunked, without a Content-Length, as a client streaming an upload does."""
     sent = 0
     while sent < total:
@@ -296,7 +330,8 @@ def test_bodies_over_a_megabyte_are_refused_with_413(service: str, request: pyte
         for path, method, _ in _operations(target, _json_body):
             headers = {**target.headers[_caller(service, path)], "content-type": "application/json"}
             for label, body in (("declared", big), ("chunked", lambda: _chunks(MB + 64 * 1024))):
-                def send():  # noqa: ANN202
+
+                def send():
                     response = client.request(method, _example_path(path), data=body() if callable(body) else body, headers=headers)
                     assert response.status_code == 413, f"{response.status_code}: {response.text[:200]}"
                     assert response.json()["code"] == "payload_too_large"
@@ -307,13 +342,38 @@ def test_bodies_over_a_megabyte_are_refused_with_413(service: str, request: pyte
 
 
 ODD_QUERIES = (
-    "status=bogus", "status=", "status=%00", "status=%FF%FE", "status=%E5%BE", "status=1&status=2", "status[]=pending",
-    "status[status]=x", "status=" + "x" * 5000, "=&&=&%%", "status=pending&unknown=1", "a=%ZZ", "%=%", "status=%C0%AF",
+    "status=bogus",
+    "status=",
+    "status=%00",
+    "status=%FF%FE",
+    "status=%E5%BE",
+    "status=1&status=2",
+    "status[]=pending",
+    "status[status]=x",
+    "status=" + "x" * 5000,
+    "=&&=&%%",
+    "status=pending&unknown=1",
+    "a=%ZZ",
+    "%=%",
+    "status=%C0%AF",
 )
 ODD_PATH_VALUES = (
-    "not-a-uuid", "0", "-1", "1e9", "true", "null", "%00", "%FF", "..%2F..%2Fetc", "%E8%AE%A2%E5%8D%95", "x" * 3000,
-    "00000000-0000-0000-0000-00000000000g", "{00000000-0000-4000-8000-000000000000}", "urn:uuid:00000000-0000-4000-8000-000000000000",
-    "00000000000040008000000000000000", " 00000000-0000-4000-8000-000000000000",
+    "not-a-uuid",
+    "0",
+    "-1",
+    "1e9",
+    "true",
+    "null",
+    "%00",
+    "%FF",
+    "..%2F..%2Fetc",
+    "%E8%AE%A2%E5%8D%95",
+    "x" * 3000,
+    "00000000-0000-0000-0000-00000000000g",
+    "{00000000-0000-4000-8000-000000000000}",
+    "urn:uuid:00000000-0000-4000-8000-000000000000",
+    "00000000000040008000000000000000",
+    " 00000000-0000-4000-8000-000000000000",
 )
 
 
@@ -358,10 +418,17 @@ GARBAGE_FORMS = {
     "many_fields": b"&".join(b"f%d=%d" % (i, i) for i in range(50_000)),
     "absurd_unsigned_amount": b"out_trade_no=x&total_amount=1e308&trade_status=TRADE_SUCCESS&v_amount=-99999999999999999999&sign=x",
 }
-NOTIFY_CONTENT_TYPES = (None, "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=gbk", "text/plain", "application/json", "multipart/form-data")
+NOTIFY_CONTENT_TYPES = (
+    None,
+    "application/x-www-form-urlencoded",
+    "application/x-www-form-urlencoded; charset=gbk",
+    "text/plain",
+    "application/json",
+    "multipart/form-data",
+)
 
 
-def test_garbage_notifications_get_the_gateways_retry_answer(payment_target) -> None:  # noqa: ANN001
+def test_garbage_notifications_get_the_gateways_retry_answer(payment_target) -> None:
     """Y3: unverifiable notifications (garbage, missing fields, wrong charsets…) are answered
     `fail` (Alipay) / `error` (PayEase) with 200, recorded as rejected, never a 5xx."""
     failures = Failures("payment")
@@ -372,7 +439,7 @@ def test_garbage_notifications_get_the_gateways_retry_answer(payment_target) -> 
                 for content_type in NOTIFY_CONTENT_TYPES:
                     headers = {"content-type": content_type} if content_type else {}
 
-                    def send():  # noqa: ANN202
+                    def send():
                         response = client.post(path, data=body, headers=headers)
                         assert (response.status_code, response.text) == (200, RETRY[gateway]), f"{response.status_code} {response.text[:200]}"
                         return response
@@ -381,13 +448,22 @@ def test_garbage_notifications_get_the_gateways_retry_answer(payment_target) -> 
     failures.assert_none()
 
 
-def _alipay_form(key, out_trade_no: str, amount: str, **extra: str) -> bytes:  # noqa: ANN001
+def _alipay_form(key, out_trade_no: str, amount: str, **extra: str) -> bytes:
     from payment.gateways.signing import alipay_sign_content, rsa2_sign
 
     params = {
-        "notify_time": "2017-03-01 10:00:00", "notify_type": "trade_status_sync", "notify_id": uuid.uuid4().hex, "charset": "utf-8",
-        "version": "1.0", "app_id": extra.pop("app_id", "2021000000000000"), "trade_no": uuid.uuid4().hex[:28], "out_trade_no": out_trade_no,
-        "trade_status": "TRADE_SUCCESS", "total_amount": amount, "gmt_payment": "2017-03-01 09:59:58", **extra,
+        "notify_time": "2017-03-01 10:00:00",
+        "notify_type": "trade_status_sync",
+        "notify_id": uuid.uuid4().hex,
+        "charset": "utf-8",
+        "version": "1.0",
+        "app_id": extra.pop("app_id", "2021000000000000"),
+        "trade_no": uuid.uuid4().hex[:28],
+        "out_trade_no": out_trade_no,
+        "trade_status": "TRADE_SUCCESS",
+        "total_amount": amount,
+        "gmt_payment": "2017-03-01 09:59:58",
+        **extra,
     }
     params["sign"] = rsa2_sign(key, alipay_sign_content(params))
     params["sign_type"] = "RSA2"
@@ -397,16 +473,40 @@ def _alipay_form(key, out_trade_no: str, amount: str, **extra: str) -> bytes:  #
 def _payease_form(key: str, out_trade_no: str, amount: str, count: str = "1") -> bytes:
     from payment.gateways.signing import hmac_md5
 
-    fields = {"v_oid": out_trade_no, "v_pmode": "中国工商银行", "v_pstatus": "1", "v_pstring": "支付完成", "v_count": count, "v_amount": amount, "v_moneytype": "0"}
+    fields = {
+        "v_oid": out_trade_no,
+        "v_pmode": "中国工商银行",
+        "v_pstatus": "1",
+        "v_pstring": "支付完成",
+        "v_count": count,
+        "v_amount": amount,
+        "v_moneytype": "0",
+    }
     fields["v_mac"] = hmac_md5(key, fields["v_oid"] + fields["v_pmode"] + fields["v_pstatus"] + fields["v_pstring"] + fields["v_count"])
     fields["v_md5money"] = hmac_md5(key, fields["v_amount"] + fields["v_moneytype"])
     return urlencode(fields, encoding="gbk").encode("ascii")
 
 
-ABSURD_AMOUNTS = ("1e308", "-0.01", "99999999999999999999.99", "9999999999.99", "0.010", "0.001", "NaN", "Infinity", "", " ", "0", "0x1", "1,00", "１.００", "0.01\x00")
+ABSURD_AMOUNTS = (
+    "1e308",
+    "-0.01",
+    "99999999999999999999.99",
+    "9999999999.99",
+    "0.010",
+    "0.001",
+    "NaN",
+    "Infinity",
+    "",
+    " ",
+    "0",
+    "0x1",
+    "1,00",
+    "１.００",
+    "0.01\x00",
+)
 
 
-def test_signed_notifications_with_absurd_amounts_change_nothing(payment_target) -> None:  # noqa: ANN001
+def test_signed_notifications_with_absurd_amounts_change_nothing(payment_target) -> None:
     """Y3: a correctly signed notification whose amount is absurd (or not the order's) is recorded and
     answered `success` / `sent` (retrying would not change it), and the order stays unpaid."""
     target = payment_target
@@ -432,7 +532,7 @@ def test_signed_notifications_with_absurd_amounts_change_nothing(payment_target)
                     except UnicodeEncodeError:
                         continue  # nothing PayEase could have signed
 
-                def send():  # noqa: ANN202
+                def send():
                     response = client.post(f"/notify/{gateway}", data=body, headers={"content-type": "application/x-www-form-urlencoded"})
                     assert response.status_code == 200, f"{response.status_code} {response.text[:200]}"
                     assert response.text in (STOP[gateway], RETRY[gateway]), response.text
@@ -444,7 +544,7 @@ def test_signed_notifications_with_absurd_amounts_change_nothing(payment_target)
     assert order["status"] == "open", order
 
 
-def test_payease_notification_with_a_non_ascii_mac_is_refused_not_a_server_error(payment_target) -> None:  # noqa: ANN001
+def test_payease_notification_with_a_non_ascii_mac_is_refused_not_a_server_error(payment_target) -> None:
     """Y3: v_mac / v_md5money that are not hex (here Chinese) cannot be compared as digests: the
     notification is unverified (`error`, 200), not a 503."""
     body = _payease_form("not-our-key", "20170301-0000-1", "0.01").replace(b"v_mac=", b"v_mac=%D6%D0", 1)
@@ -453,22 +553,26 @@ def test_payease_notification_with_a_non_ascii_mac_is_refused_not_a_server_error
     assert (response.status_code, response.text) == (200, "error")
 
 
-def test_payease_notification_with_a_non_ascii_digit_count_is_refused_not_a_server_error(payment_target) -> None:  # noqa: ANN001
+def test_payease_notification_with_a_non_ascii_digit_count_is_refused_not_a_server_error(payment_target) -> None:
     """Y3: a signed v_count such as "①" passes str.isdigit() but is no number: unverified (`error`, 200), not a 503."""
     key = Path(payment_target.ctx.settings.payease_key_file).read_text().strip()
     with payment_target.client() as client:
-        response = client.post("/notify/payease", data=_payease_form(key, "20170301-0000-1", "0.01", count="①"), headers={"content-type": "application/x-www-form-urlencoded"})
+        response = client.post(
+            "/notify/payease", data=_payease_form(key, "20170301-0000-1", "0.01", count="①"), headers={"content-type": "application/x-www-form-urlencoded"}
+        )
     assert (response.status_code, response.text) == (200, "error")
 
 
 # --- Cases found by the sweeps above, named ---------------------------------------------------------
 
 
-def test_passport_nul_in_a_text_field_is_refused_and_changes_nothing(passport_target) -> None:  # noqa: ANN001
+def test_passport_nul_in_a_text_field_is_refused_and_changes_nothing(passport_target) -> None:
     """P2, P5: a NUL character (which PostgreSQL text cannot hold) in the login email or a profile
     field was a 500 from the database; it is a 422 invalid_request and the profile is unchanged."""
     # a session of its own: the sweeps above may have logged the shared one out (DELETE /sessions)
-    token = passport_target.ctx.signer.issue(passport_id=passport_target.seeded["pids"]["support"], roles=["support"], token_version=0, school_code=None, now=datetime.now(timezone.utc))
+    token = passport_target.ctx.signer.issue(
+        passport_id=passport_target.seeded["pids"]["support"], roles=["support"], token_version=0, school_code=None, now=datetime.now(UTC)
+    )
     headers = {"authorization": f"Bearer {token}"}
     with passport_target.client() as client:
         before = client.get("/me", headers=headers).json()
@@ -482,11 +586,12 @@ def test_passport_nul_in_a_text_field_is_refused_and_changes_nothing(passport_ta
     assert after == before
 
 
-def test_eligibility_nul_in_a_text_field_is_refused(eligibility_target) -> None:  # noqa: ANN001
+def test_eligibility_nul_in_a_text_field_is_refused(eligibility_target) -> None:
     """E12, E10: NUL in a rebind reason or a teacher's note is refused as bad input (422), before any use case."""
     with eligibility_target.client() as client:
         rebind = client.post(
-            f"/support/registrations/{uuid.uuid4()}/rebind", json={"new_passport_id": "0" * 32, "reason": "考生\x00来电"},
+            f"/support/registrations/{uuid.uuid4()}/rebind",
+            json={"new_passport_id": "0" * 32, "reason": "考生\x00来电"},
             headers=eligibility_target.headers["support"],
         )
         decision = client.post(f"/teacher/cet6-reviews/{uuid.uuid4()}/approve", json={"note": "\x00"}, headers=eligibility_target.headers["teacher"])
@@ -501,7 +606,7 @@ def test_eligibility_nul_in_a_text_field_is_refused(eligibility_target) -> None:
         assert response.json()["code"] == "invalid_request"
 
 
-def test_eligibility_json_bodies_keep_the_1mb_limit_while_registry_imports_may_be_larger(eligibility_target) -> None:  # noqa: ANN001
+def test_eligibility_json_bodies_keep_the_1mb_limit_while_registry_imports_may_be_larger(eligibility_target) -> None:
     """E13: only the registry import paths take files over 1 MB; a 1.5 MB JSON body elsewhere is a 413
     (it used to be read and parsed up to the 20 MB import limit)."""
     from eligibility.cli import DEMO
@@ -509,7 +614,8 @@ def test_eligibility_json_bodies_keep_the_1mb_limit_while_registry_imports_may_b
     padded = (DEMO / "students.csv").read_text(encoding="utf-8") + "\n" * (MB + MB // 2)
     with eligibility_target.client() as client:
         query = client.post(
-            "/qualification/query", data=b'{"name": "' + b"a" * (MB + MB // 2) + b'"}',
+            "/qualification/query",
+            data=b'{"name": "' + b"a" * (MB + MB // 2) + b'"}',
             headers={**eligibility_target.headers["candidate"], "content-type": "application/json"},
         )
         imported = client.post("/registry/students", data=padded.encode(), headers={**eligibility_target.headers["ops"], "content-type": "text/csv"})
@@ -517,23 +623,38 @@ def test_eligibility_json_bodies_keep_the_1mb_limit_while_registry_imports_may_b
     assert imported.status_code == 200, imported.text
 
 
-def _enrolment_ops(client, target, method: str, path: str, body: dict):  # noqa: ANN001, ANN202
+def _enrolment_ops(client, target, method: str, path: str, body: dict):
     return client.request(method, path, json=body, headers=target.headers["ops"])
 
 
-def test_enrolment_nul_in_ops_text_is_refused_and_changes_nothing(enrolment_target) -> None:  # noqa: ANN001
+def test_enrolment_nul_in_ops_text_is_refused_and_changes_nothing(enrolment_target) -> None:
     """N1, N3, N10: a NUL character (PostgreSQL text cannot hold it) in a session name, a notice or a
     campus name was a 500 from the database; it is a 422 invalid_request and nothing is stored."""
     target = enrolment_target
     session_id = target.seeded["session_id"]
-    campus = {"province_code": "99", "school_code": "99301", "school_name": "测试\x00学校", "campus_code": "993011", "campus_name": "校区",
-              "offerings": [{"subject": "1", "fee_fen": 1}]}
+    campus = {
+        "province_code": "99",
+        "school_code": "99301",
+        "school_name": "测试\x00学校",
+        "campus_code": "993011",
+        "campus_name": "校区",
+        "offerings": [{"subject": "1", "fee_fen": 1}],
+    }
     with target.client() as client:
         before = client.get(f"/ops/sessions/{session_id}", headers=target.headers["ops"]).json()
         answers = [
-            _enrolment_ops(client, target, "POST", "/ops/sessions", {
-                "name": "考次\x00", "year": 2017, "half": 1, "registration": {"opens_at": "2017-03-01T00:00:00Z", "closes_at": "2017-03-11T00:00:00Z"},
-            }),
+            _enrolment_ops(
+                client,
+                target,
+                "POST",
+                "/ops/sessions",
+                {
+                    "name": "考次\x00",
+                    "year": 2017,
+                    "half": 1,
+                    "registration": {"opens_at": "2017-03-01T00:00:00Z", "closes_at": "2017-03-11T00:00:00Z"},
+                },
+            ),
             _enrolment_ops(client, target, "POST", f"/ops/sessions/{session_id}/notices", {"scope": "registration_notes", "title": "须知", "body": "正文\x00"}),
             _enrolment_ops(client, target, "POST", f"/ops/sessions/{session_id}/notices", {"scope": "registration_notes", "title": "须\x00知", "body": "正文"}),
             _enrolment_ops(client, target, "POST", f"/ops/sessions/{session_id}/campuses", campus),
@@ -548,19 +669,33 @@ def test_enrolment_nul_in_ops_text_is_refused_and_changes_nothing(enrolment_targ
 UNREPRESENTABLE_TIMES = ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00Z")
 
 
-def test_enrolment_times_postgresql_cannot_store_are_refused(enrolment_target) -> None:  # noqa: ANN001
+def test_enrolment_times_postgresql_cannot_store_are_refused(enrolment_target) -> None:
     """N1, N11: a window at the very edge of the calendar (year 1 east of UTC, year 9999 west of it)
     cannot be converted to UTC for storage: it is refused as bad input (422), not a 500."""
     target = enrolment_target
     session_id = target.seeded["session_id"]
     with target.client() as client:
         for moment in UNREPRESENTABLE_TIMES:
-            window = {"opens_at": moment, "closes_at": "9999-12-31T23:59:59Z"} if moment.startswith("0001") else {"opens_at": "2017-03-01T00:00:00Z", "closes_at": moment}
+            window = (
+                {"opens_at": moment, "closes_at": "9999-12-31T23:59:59Z"}
+                if moment.startswith("0001")
+                else {"opens_at": "2017-03-01T00:00:00Z", "closes_at": moment}
+            )
             session = _enrolment_ops(client, target, "POST", "/ops/sessions", {"name": "考次", "year": 2017, "half": 1, "registration": window})
-            campus = _enrolment_ops(client, target, "POST", f"/ops/sessions/{session_id}/campuses", {
-                "province_code": "99", "school_code": "99301", "school_name": "学校", "campus_code": "993012", "campus_name": "校区",
-                "offerings": [{"subject": "F", "fee_fen": 1, "capacity": 1, **window}],
-            })
+            campus = _enrolment_ops(
+                client,
+                target,
+                "POST",
+                f"/ops/sessions/{session_id}/campuses",
+                {
+                    "province_code": "99",
+                    "school_code": "99301",
+                    "school_name": "学校",
+                    "campus_code": "993012",
+                    "campus_name": "校区",
+                    "offerings": [{"subject": "F", "fee_fen": 1, "capacity": 1, **window}],
+                },
+            )
             for response in (session, campus):
                 assert response.status_code == 422, f"{moment}: {response.status_code} {response.text[:300]}"
                 assert response.json()["code"] == "invalid_request"

@@ -215,13 +215,20 @@ class KafkaNode:
         if proxied:
             props = self.properties.read_text()
             listen, advertised = proxied
-            props = (props.replace(f"CONTROLLER://127.0.0.1:{controller_port}\n", f"CONTROLLER://127.0.0.1:{controller_port},PROXIED://127.0.0.1:{listen}\n", 1)
-                     .replace(f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}", f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},PROXIED://127.0.0.1:{advertised}")
-                     .replace("CONTROLLER:PLAINTEXT", "CONTROLLER:PLAINTEXT,PROXIED:PLAINTEXT"))
+            props = (
+                props.replace(f"CONTROLLER://127.0.0.1:{controller_port}\n", f"CONTROLLER://127.0.0.1:{controller_port},PROXIED://127.0.0.1:{listen}\n", 1)
+                .replace(
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}", f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},PROXIED://127.0.0.1:{advertised}"
+                )
+                .replace("CONTROLLER:PLAINTEXT", "CONTROLLER:PLAINTEXT,PROXIED:PLAINTEXT")
+            )
             assert "PROXIED://127.0.0.1:" in props.split("advertised.listeners=")[0], "the template's listeners line changed"
             self.properties.write_text(props)
         self.proc = Proc(
-            "kafka", ["bash", str(self.SCRIPT), "run", str(folder)], env={**os.environ, "CET_KAFKA_JVM_OPTS": self.JVM_OPTS}, log=folder / "kafka.out",
+            "kafka",
+            ["bash", str(self.SCRIPT), "run", str(folder)],
+            env={**os.environ, "CET_KAFKA_JVM_OPTS": self.JVM_OPTS},
+            log=folder / "kafka.out",
         )
 
     def format(self) -> None:
@@ -330,18 +337,26 @@ class Stack:
         def addresses(process: Process) -> list[str]:
             return [f"127.0.0.1:{self.ports[port_key(process, n)]}" for n in range(1, process.replicas + 1)]
 
-        return {**{
-            "CET_GW_LISTEN": f"127.0.0.1:{self.ports['gateway']}",
-            **TOPOLOGY.gateway_env(addresses, server_options=SERVER_OPTIONS),
-            "CET_GW_PAYMENT_FORM_ACTION": self.url("sandbox"),
-            # The journey and the 200-candidate drill come from one address: high limits, except
-            # password recovery, which the rate-limit test exhausts on purpose.
-            "CET_GW_RATE_CAPTCHA": "500r/s", "CET_GW_BURST_CAPTCHA": "1000",
-            "CET_GW_RATE_LOGIN": "500r/s", "CET_GW_BURST_LOGIN": "1000",
-            "CET_GW_RATE_ACCOUNT_RECOVERY": "50r/s", "CET_GW_BURST_ACCOUNT_RECOVERY": "100",
-            "CET_GW_RATE_ENROLMENT": "1000r/s", "CET_GW_BURST_ENROLMENT": "2000",
-            "CET_GW_RATE_PASSWORD_RECOVERY": "1r/s", "CET_GW_BURST_PASSWORD_RECOVERY": "5",
-        }, **self.gateway_overrides}
+        return {
+            **{
+                "CET_GW_LISTEN": f"127.0.0.1:{self.ports['gateway']}",
+                **TOPOLOGY.gateway_env(addresses, server_options=SERVER_OPTIONS),
+                "CET_GW_PAYMENT_FORM_ACTION": self.url("sandbox"),
+                # The journey and the 200-candidate drill come from one address: high limits, except
+                # password recovery, which the rate-limit test exhausts on purpose.
+                "CET_GW_RATE_CAPTCHA": "500r/s",
+                "CET_GW_BURST_CAPTCHA": "1000",
+                "CET_GW_RATE_LOGIN": "500r/s",
+                "CET_GW_BURST_LOGIN": "1000",
+                "CET_GW_RATE_ACCOUNT_RECOVERY": "50r/s",
+                "CET_GW_BURST_ACCOUNT_RECOVERY": "100",
+                "CET_GW_RATE_ENROLMENT": "1000r/s",
+                "CET_GW_BURST_ENROLMENT": "2000",
+                "CET_GW_RATE_PASSWORD_RECOVERY": "1r/s",
+                "CET_GW_BURST_PASSWORD_RECOVERY": "5",
+            },
+            **self.gateway_overrides,
+        }
 
     # -- life cycle ---------------------------------------------------------------------------
     def add(self, name: str, argv: list[str], *, env: dict[str, str] | None = None, health: str | None = None, ready_line: str | None = None) -> Proc:
@@ -371,8 +386,11 @@ class Stack:
                 for n in range(1, self.worker_replicas.get(svc, process.replicas) + 1):
                     # a stable instance id per process: static group membership across restarts; the
                     # first replica's own port serves /metrics, /healthz, /readyz
-                    env = {**self.base_env(), "WORKER_INSTANCE_ID": f"{process.name}-{n}",
-                           "WORKER_METRICS_PORT": str(self.ports[port_key(process, 1)]) if n == 1 else "0"}
+                    env = {
+                        **self.base_env(),
+                        "WORKER_INSTANCE_ID": f"{process.name}-{n}",
+                        "WORKER_METRICS_PORT": str(self.ports[port_key(process, 1)]) if n == 1 else "0",
+                    }
                     self.add(process.name + (f"-{n}" if n > 1 else ""), [command], env=env, ready_line=worker_ready)
             elif process.role == "sandbox" and not sandbox_present():
                 continue
@@ -380,19 +398,40 @@ class Stack:
                 for n, (name, _) in enumerate(process.instances(), start=1):
                     key = port_key(process, n)
                     self.add(name, [command, "--port", str(self.ports[key])], health=f"{self.url(key)}{process.health}")
-        self.add("mailsink", [sys.executable, str(REPO / "deploy/local/mailsink.py"), "--host", "127.0.0.1", "--port", str(self.ports["smtp"]),
-                              "--maildir", str(self.root / "mail")], ready_line=None)
+        self.add(
+            "mailsink",
+            [
+                sys.executable,
+                str(REPO / "deploy/local/mailsink.py"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.ports["smtp"]),
+                "--maildir",
+                str(self.root / "mail"),
+            ],
+            ready_line=None,
+        )
 
     def prepare_gateway(self) -> None:
         env = {**os.environ, **self.gateway_env()}
-        out = subprocess.run([sys.executable, str(REPO / "deploy/gateway/render.py"), "--prefix", str(self.root / "gateway")],
-                             env=env, capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            [sys.executable, str(REPO / "deploy/gateway/render.py"), "--prefix", str(self.root / "gateway")],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if out.returncode != 0:
             raise RuntimeError(f"gateway config: {out.stderr}")
         prefix = self.root / "gateway"
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        self.add("gateway", [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log"), "-g", "daemon off;"],
-                 env=dict(os.environ), health=f"{self.gateway}/healthz")
+        self.add(
+            "gateway",
+            [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log"), "-g", "daemon off;"],
+            env=dict(os.environ),
+            health=f"{self.gateway}/healthz",
+        )
 
     def api_procs(self) -> list[Proc]:
         return [p for n, p in self.procs.items() if "-api" in n]
@@ -438,8 +477,13 @@ def port_key(process: Process, replica: int) -> str:
     return "sandbox" if process.role == "sandbox" else process.name
 
 
-PORT_NAMES = (*dict.fromkeys(port_key(p, n) for p in TOPOLOGY.processes for n in range(1, (p.replicas if p.role == "api" else 1) + 1)),
-              "gateway", "smtp", "kafka", "kafka-controller")
+PORT_NAMES = (
+    *dict.fromkeys(port_key(p, n) for p in TOPOLOGY.processes for n in range(1, (p.replicas if p.role == "api" else 1) + 1)),
+    "gateway",
+    "smtp",
+    "kafka",
+    "kafka-controller",
+)
 
 
 async def _migrate(stack: Stack, service: str) -> None:
@@ -473,8 +517,16 @@ async def start_stack(
     `kafka_proxied`: the broker's second listener behind a fault proxy (`KafkaNode`)."""
     for sub in ("logs", "mail", "payment-keys"):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    stack = Stack(root=root, pg_admin_url=pg_admin_url or required_env("PG_ADMIN_URL"), logs=logs, worker_replicas=dict(worker_replicas or {}), env_for=env_for,
-                  env_overrides=dict(env_overrides or {}), gateway_overrides=dict(gateway_overrides or {}), topic_prefix=f"{name}-{uuid.uuid4().hex[:8]}.")
+    stack = Stack(
+        root=root,
+        pg_admin_url=pg_admin_url or required_env("PG_ADMIN_URL"),
+        logs=logs,
+        worker_replicas=dict(worker_replicas or {}),
+        env_for=env_for,
+        env_overrides=dict(env_overrides or {}),
+        gateway_overrides=dict(gateway_overrides or {}),
+        topic_prefix=f"{name}-{uuid.uuid4().hex[:8]}.",
+    )
     if logs is not None:
         logs.mkdir(parents=True, exist_ok=True)
     stack.ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES)), strict=True))

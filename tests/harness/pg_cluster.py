@@ -47,11 +47,23 @@ class PgCluster:
         pwfile.write_text(self.password + "\n")
         if self._as_root:
             shutil.chown(pwfile, "postgres", "postgres")
-        self._run(str(_bin() / "initdb"), "-D", str(self.data), "-U", "postgres", f"--pwfile={pwfile}", "--auth-host=scram-sha-256",
-                  "--auth-local=peer", "--encoding=UTF8", "--locale=C.UTF-8")
+        self._run(
+            str(_bin() / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            f"--pwfile={pwfile}",
+            "--auth-host=scram-sha-256",
+            "--auth-local=peer",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+        )
         pwfile.unlink()
-        conf = (f"listen_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = ''\nmax_connections = 300\n"
-                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\ntimezone = 'UTC'\n")
+        conf = (
+            f"listen_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = ''\nmax_connections = 300\n"
+            "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\ntimezone = 'UTC'\n"
+        )
         with (self.data / "postgresql.conf").open("a") as f:  # the drill's data are thrown away
             f.write(conf)
 

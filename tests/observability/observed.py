@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-
 from cet_stack import REPO, Stack
 from e2e_clients import PASSWORD, Sessions, User, pay_in_the_sandbox, wait_until
 
@@ -37,14 +36,15 @@ async def run_journey(stack: Stack, journey: Journey) -> None:
     for path, kind in (("/api/eligibility/registry/students", "students.csv"), ("/api/eligibility/registry/scores", "scores.csv")):
         response = await ops.post(path, content=(DEMO / kind).read_bytes(), headers={"content-type": "text/csv"})
         assert response.status_code == 200, response.text
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     await Sessions(stack, ops).publish("2017年下半年CET考试", now - timedelta(days=1), now + timedelta(days=14))
 
     email = f"observed-{uuid.uuid4().hex[:8]}@example.com"
     captcha = stack.captcha(CAPTCHA_ANSWER)
     async with httpx.AsyncClient(base_url=stack.gateway, timeout=30) as browser:
-        registered = await browser.post("/api/passport/accounts", json={
-            "email": email, "password": CANDIDATE_PASSWORD, "confirm_password": CANDIDATE_PASSWORD, **captcha})
+        registered = await browser.post(
+            "/api/passport/accounts", json={"email": email, "password": CANDIDATE_PASSWORD, "confirm_password": CANDIDATE_PASSWORD, **captcha}
+        )
         assert registered.status_code == 202, registered.text
         wrong = await browser.post("/api/passport/sessions", json={"email": email, "password": "Wrong-password-1", **stack.captcha(CAPTCHA_ANSWER)})
         assert wrong.status_code == 401, wrong.text  # a log-in failure for the metrics
@@ -53,8 +53,14 @@ async def run_journey(stack: Stack, journey: Journey) -> None:
     assert logged_in.status_code == 200, logged_in.text
     token = logged_in.json()["access_token"]
     user.client.headers["authorization"] = f"Bearer {token}"
-    journey.secrets.update(id_number=LI_BO["id_number"], password=CANDIDATE_PASSWORD, captcha_answer=CAPTCHA_ANSWER,
-                           captcha_token=captcha["captcha_token"], access_token=token, staff_password=PASSWORD)
+    journey.secrets.update(
+        id_number=LI_BO["id_number"],
+        password=CANDIDATE_PASSWORD,
+        captcha_answer=CAPTCHA_ANSWER,
+        captcha_token=captcha["captcha_token"],
+        access_token=token,
+        staff_password=PASSWORD,
+    )
 
     # a token in a query string, as mail links carry them: no log or span may keep it
     assert (await user.get("/api/eligibility/home", params={"token": token})).status_code == 200

@@ -191,10 +191,10 @@ def test_the_sampling_ratio_is_a_setting_and_decides_by_trace_id(monkeypatch: py
     assert 700 < kept < 1300
     # a remote parent (the gateway, another service over Kafka) marked sampled: the same decision
     # for the same trace id, whichever service decides
-    parent = trace.SpanContext(trace_id=0x0123456789ABCDEF0123456789ABCDEF, span_id=0x0123456789ABCDEF, is_remote=True,
-                               trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED))
-    decisions = {provider.get_tracer("t").start_span("s", context=trace.set_span_in_context(trace.NonRecordingSpan(parent))).is_recording()
-                 for _ in range(10)}
+    parent = trace.SpanContext(
+        trace_id=0x0123456789ABCDEF0123456789ABCDEF, span_id=0x0123456789ABCDEF, is_remote=True, trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED)
+    )
+    decisions = {provider.get_tracer("t").start_span("s", context=trace.set_span_in_context(trace.NonRecordingSpan(parent))).is_recording() for _ in range(10)}
     assert len(decisions) == 1
     monkeypatch.setenv("TRACE_SAMPLE_RATIO", "1.5")
     with pytest.raises(ValueError):

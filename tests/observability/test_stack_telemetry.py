@@ -23,12 +23,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cet_stack import REPO, Stack, free_ports
+from evidence import Span, access_log, load_spans, log_files, service_log_lines
 from observed import Journey
 from prometheus_client.parser import text_string_to_metric_families
 
 from cet_shared.testing import wait_for
-from cet_stack import REPO, Stack, free_ports
-from evidence import Span, access_log, load_spans, log_files, service_log_lines
 
 OBSERVABILITY = REPO / "deploy/observability"
 sys.path.insert(0, str(OBSERVABILITY))
@@ -71,7 +71,7 @@ def named_in_rules_and_dashboard() -> tuple[set[str], set[str]]:
     return metrics, recorded_defined
 
 
-async def eventually(predicate, *, timeout: float, describe) -> None:  # noqa: ANN001
+async def eventually(predicate, *, timeout: float, describe) -> None:
     """wait_for, with the last state in the failure message."""
     try:
         await wait_for(predicate, timeout=timeout, interval=0.5)
@@ -146,7 +146,9 @@ async def test_consumer_lag_is_reported_per_group_and_partition_and_drains(journ
         for name, address in metric_targets(stack).items():
             if name.endswith("-worker"):
                 for family in text_string_to_metric_families(httpx.get(f"http://{address}/metrics", timeout=10).text):
-                    lags.update({(s.labels["group"], s.labels["topic"], s.labels["partition"]): s.value for s in family.samples if s.name == "cet_consumer_lag"})
+                    lags.update(
+                        {(s.labels["group"], s.labels["topic"], s.labels["partition"]): s.value for s in family.samples if s.name == "cet_consumer_lag"}
+                    )
         groups = {group.removeprefix(stack.topic_prefix) for group, _, _ in lags}
         return {"passport", "eligibility", "enrolment.registrations", "enrolment.payments", "payment"} <= groups and not any(lags.values())
 
@@ -166,8 +168,11 @@ def prometheus(journey: Journey, tmp_path: Path) -> Iterator[str]:
     config = tmp_path / "prometheus.yml"
     config.write_text(prometheus_config.config(metric_targets(journey.stack), interval="1s"))
     with (tmp_path / "prometheus.log").open("wb") as log:
-        proc = subprocess.Popen([prometheus_binary(), f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
-                                 f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [prometheus_binary(), f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -194,6 +199,7 @@ async def test_prometheus_scrapes_every_api_and_worker_and_loads_the_alerts(jour
         for target in panel["targets"]:
             answer = httpx.get(f"{prometheus}/api/v1/query", params={"query": target["expr"]}, timeout=10).json()
             assert answer["status"] == "success", (panel["title"], answer)
+
     async def seats_scraped() -> bool:
         query = {"query": "max by (campus, subject) (cet_enrolment_seats_remaining)"}
         return bool(httpx.get(f"{prometheus}/api/v1/query", params=query, timeout=10).json()["data"]["result"])
@@ -201,8 +207,7 @@ async def test_prometheus_scrapes_every_api_and_worker_and_loads_the_alerts(jour
     await eventually(seats_scraped, timeout=30, describe=lambda: "no seats remaining in Prometheus")
     rules = httpx.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
     alerts = {rule["name"] for group in rules for rule in group["rules"] if rule["type"] == "alerting"}
-    assert {"CetOutboxStale", "CetConsumerLagGrowing", "CetDeadLetter", "CetHttp5xxRate", "CetSeatGrabSlow",
-            "CetDatabaseConnectionsNearLimit"} <= alerts
+    assert {"CetOutboxStale", "CetConsumerLagGrowing", "CetDeadLetter", "CetHttp5xxRate", "CetSeatGrabSlow", "CetDatabaseConnectionsNearLimit"} <= alerts
 
 
 async def test_one_trace_from_the_gateway_through_the_outbox_and_kafka_to_payments_projection(journey: Journey) -> None:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from cet_stack import free_ports
 from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
@@ -16,7 +17,6 @@ from cet_shared.db.tables import common_metadata
 from cet_shared.messaging import create_broker
 from cet_shared.testing import required_env, throwaway_database, wait_for
 from cet_shared.worker_ops import WorkerOps
-from cet_stack import free_ports
 
 pytestmark = pytest.mark.kafka
 
@@ -35,13 +35,14 @@ async def engine() -> AsyncIterator:
     await engine.dispose()
 
 
-async def test_readyz_follows_the_broker_and_the_database(ops_port: int, engine) -> None:  # noqa: ANN001
+async def test_readyz_follows_the_broker_and_the_database(ops_port: int, engine) -> None:
     broker = create_broker(required_env("KAFKA_BOOTSTRAP_SERVERS"), client_id="ops-under-test")
     await broker.start()
     ops = WorkerOps("under-test", engine=engine, broker=broker, consumers=(), relay=None)
     await ops.start()
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ops_port}", timeout=10) as client:
+
             async def answering() -> bool:
                 try:
                     return (await client.get("/healthz")).status_code == 200
@@ -68,6 +69,7 @@ async def test_an_unreachable_database_makes_the_worker_not_ready(ops_port: int)
     await ops.start()
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ops_port}", timeout=10) as client:
+
             async def answering() -> httpx.Response | None:
                 try:
                     return await client.get("/readyz")
@@ -91,8 +93,10 @@ async def test_the_outbox_and_connection_figures_come_from_the_database() -> Non
                 await connection.run_sync(common_metadata.create_all)
                 for age, published in ((90, False), (30, False), (600, True)):
                     await connection.execute(
-                        text("INSERT INTO outbox (event_id, topic, key, event_type, envelope, created_at, published_at)"
-                             " VALUES (gen_random_uuid(), 't', 'k', 'E', '{}', now() - make_interval(secs => :age), CASE WHEN :published THEN now() END)"),
+                        text(
+                            "INSERT INTO outbox (event_id, topic, key, event_type, envelope, created_at, published_at)"
+                            " VALUES (gen_random_uuid(), 't', 'k', 'E', '{}', now() - make_interval(secs => :age), CASE WHEN :published THEN now() END)"
+                        ),
                         {"age": age, "published": published},
                     )
                 max_connections = int((await connection.execute(text("SHOW max_connections"))).scalar_one())

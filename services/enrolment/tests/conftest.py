@@ -37,7 +37,6 @@ def service_admin() -> ServiceAdmin:
     return ADMIN
 
 
-
 @pytest.fixture
 def settings(database_url: str) -> EnrolmentSettings:
     return EnrolmentSettings(database_url=database_url, environment="test", db_pool_size=20, db_max_overflow=10, seats_per_room=3)
@@ -85,18 +84,25 @@ def session_document(now: datetime, **overrides: Any) -> dict[str, Any]:
         ],
         "campuses": [
             {
-                "province_code": "99", "school_code": "99101", "school_name": "测试学校", "campus_code": "991010",
-                "campus_name": "99101-0校区", "accepts_other_schools": True,
-                "offerings": [
-                    {"subject": code, "fee_fen": 1} for code in ("1", "2", "3", "4")
-                ] + [
+                "province_code": "99",
+                "school_code": "99101",
+                "school_name": "测试学校",
+                "campus_code": "991010",
+                "campus_name": "99101-0校区",
+                "accepts_other_schools": True,
+                "offerings": [{"subject": code, "fee_fen": 1} for code in ("1", "2", "3", "4")]
+                + [
                     {"subject": "F", "fee_fen": 1, "capacity": 10, "opens_at": now - timedelta(days=1), "closes_at": now + timedelta(days=8)},
                     {"subject": "S", "fee_fen": 1, "capacity": 4, "opens_at": now - timedelta(days=1), "closes_at": now + timedelta(days=8)},
                 ],
             },
             {
-                "province_code": "99", "school_code": "99301", "school_name": "测试学校机构01", "campus_code": "993010",
-                "campus_name": "测试校区机构001", "accepts_other_schools": False,
+                "province_code": "99",
+                "school_code": "99301",
+                "school_name": "测试学校机构01",
+                "campus_code": "993010",
+                "campus_name": "测试校区机构001",
+                "accepts_other_schools": False,
                 "offerings": [{"subject": code, "fee_fen": 1} for code in ("1", "2", "3", "4")]
                 + [{"subject": "F", "fee_fen": 1, "capacity": 2, "opens_at": now - timedelta(days=1), "closes_at": now + timedelta(days=8)}],
             },
@@ -144,12 +150,21 @@ class World:
         passport_id = passport_id or uuid.uuid4().hex.upper()
         registration_id = uuid.uuid4()
         snapshot = RegistrationSnapshot(
-            name=name, gender="女", id_type="resident_id_card", id_number="330101199001010000", province_code=school[:2],
-            school_code=school, school_name="测试学校" if school == "99101" else "测试学校机构01", campus_code=campus,
-            campus_name="99101-0校区" if campus == "991010" else "测试校区机构001", qualification_subjects=list(qualifications),
+            name=name,
+            gender="女",
+            id_type="resident_id_card",
+            id_number="330101199001010000",
+            province_code=school[:2],
+            school_code=school,
+            school_name="测试学校" if school == "99101" else "测试学校机构01",
+            campus_code=campus,
+            campus_name="99101-0校区" if campus == "991010" else "测试校区机构001",
+            qualification_subjects=list(qualifications),
         )
         await self.deliver(
-            RegistrationBound(registration_id=registration_id, exam_session_id=self.session_id, passport_id=passport_id, snapshot=snapshot, bound_at=self.ctx.clock.now()),
+            RegistrationBound(
+                registration_id=registration_id, exam_session_id=self.session_id, passport_id=passport_id, snapshot=snapshot, bound_at=self.ctx.clock.now()
+            ),
             key=str(registration_id),
         )
         candidate = Candidate(self, passport_id, registration_id)

@@ -19,7 +19,7 @@ from enrolment.domain.subjects import SUBJECTS
 OPS_ID = "0" * 31 + "1"
 
 
-async def execute(world, sql: str, **params) -> None:  # noqa: ANN001, ANN003
+async def execute(world, sql: str, **params) -> None:
     async with world.ctx.engine.begin() as connection:
         await connection.execute(text(sql), params)
 
@@ -134,12 +134,24 @@ async def test_a_large_export_streams_in_chunks_from_a_server_side_cursor(world)
            SELECT gen_random_uuid(), :s, md5(i::text), jsonb_build_object('name', '考生' || i, 'id_number', '9910100' || i, 'gender', '女'),
                   '99', '99101', '991010', '{}', now()
            FROM generate_series(1, :n) AS i""",
-        s=world.session_id, n=total,
+        s=world.session_id,
+        n=total,
     )
     token = world.tokens.headers(OPS_ID, "ops")["authorization"].encode()
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http", "path": "/exports/roster",
-             "raw_path": b"/exports/roster", "root_path": "", "query_string": b"", "headers": [(b"host", b"enrolment.test"), (b"authorization", token)],
-             "client": ("127.0.0.1", 1), "server": ("enrolment.test", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/exports/roster",
+        "raw_path": b"/exports/roster",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"enrolment.test"), (b"authorization", token)],
+        "client": ("127.0.0.1", 1),
+        "server": ("enrolment.test", 80),
+    }
     chunks: list[bytes] = []
     cursor_open_mid_stream: list[bool] = []
 
@@ -163,9 +175,9 @@ async def test_a_large_export_streams_in_chunks_from_a_server_side_cursor(world)
                 return
             chunks.append(message["body"])
             if len(chunks) == 2:  # the export's query is still open on its connection: rows are read as they are sent
-                cursor_open_mid_stream.append(bool(await world.scalar(
-                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND query LIKE '%FROM registrations%'"
-                )))
+                cursor_open_mid_stream.append(
+                    bool(await world.scalar("SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND query LIKE '%FROM registrations%'"))
+                )
 
     await world.client._transport.app(scope, receive, send)  # the ASGI messages themselves: the chunks as sent
     lines = [chunk.count(b"\r\n") for chunk in chunks]
@@ -182,8 +194,14 @@ async def test_y4_each_payment_allocation_is_audited_with_what_it_bought_and_ref
     order_id = uuid.uuid4()
     await world.deliver(
         PaymentConfirmed(
-            order_id=order_id, registration_id=candidate.registration_id, passport_id=candidate.passport_id, enrolment_ids=[held, unknown],
-            amount_fen=2, gateway="alipay", gateway_transaction_id=uuid.uuid4().hex, paid_at=world.ctx.clock.now(),
+            order_id=order_id,
+            registration_id=candidate.registration_id,
+            passport_id=candidate.passport_id,
+            enrolment_ids=[held, unknown],
+            amount_fen=2,
+            gateway="alipay",
+            gateway_transaction_id=uuid.uuid4().hex,
+            paid_at=world.ctx.clock.now(),
         ),
         key=str(candidate.registration_id),
     )

@@ -9,12 +9,17 @@ from datetime import timedelta
 from cet_shared.events.contracts import PaymentConfirmed
 
 
-async def _pay(world, candidate, enrolment_ids, amount=None, order_id=None):  # noqa: ANN001, ANN202
+async def _pay(world, candidate, enrolment_ids, amount=None, order_id=None):
     return await world.deliver(
         PaymentConfirmed(
-            order_id=order_id or uuid.uuid4(), registration_id=candidate.registration_id, passport_id=candidate.passport_id,
-            enrolment_ids=enrolment_ids, amount_fen=amount if amount is not None else len(enrolment_ids), gateway="alipay",
-            gateway_transaction_id=uuid.uuid4().hex, paid_at=world.ctx.clock.now(),
+            order_id=order_id or uuid.uuid4(),
+            registration_id=candidate.registration_id,
+            passport_id=candidate.passport_id,
+            enrolment_ids=enrolment_ids,
+            amount_fen=amount if amount is not None else len(enrolment_ids),
+            gateway="alipay",
+            gateway_transaction_id=uuid.uuid4().hex,
+            paid_at=world.ctx.clock.now(),
         ),
         key=str(candidate.registration_id),
     )

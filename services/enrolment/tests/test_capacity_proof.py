@@ -15,7 +15,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -64,7 +64,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(params=[2, 4], ids=lambda n: f"{n}-replicas")
-async def replicas(request: pytest.FixtureRequest, database_url: str, tokens, tmp_path: Path) -> AsyncIterator[list[str]]:  # noqa: ANN001
+async def replicas(request: pytest.FixtureRequest, database_url: str, tokens, tmp_path: Path) -> AsyncIterator[list[str]]:
     """Real `uvicorn` processes of the enrolment api on free ports, verifying tokens against the
     test run's JWKS through a file (JWKS_URL accepts a path)."""
     jwks = tmp_path / "jwks.json"
@@ -73,7 +73,20 @@ async def replicas(request: pytest.FixtureRequest, database_url: str, tokens, tm
     ports = [_free_port() for _ in range(request.param)]
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "enrolment.api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "enrolment.api.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
             env=env,
         )
         for port in ports
@@ -103,15 +116,15 @@ async def replicas(request: pytest.FixtureRequest, database_url: str, tokens, tm
                 process.kill()
 
 
-async def _with_written(world, count: int, **bind) -> list:  # noqa: ANN001, ANN003
+async def _with_written(world, count: int, **bind) -> list:
     candidates = [await world.bind(**bind) for _ in range(count)]
     for batch in range(0, count, 20):
-        answers = await asyncio.gather(*(c.written("1") for c in candidates[batch:batch + 20]))
+        answers = await asyncio.gather(*(c.written("1") for c in candidates[batch : batch + 20]))
         assert all(a.status_code == 201 for a in answers), [a.text for a in answers if a.status_code != 201]
     return candidates
 
 
-async def _seats_exact(world, offering) -> tuple[int, int, int]:  # noqa: ANN001
+async def _seats_exact(world, offering) -> tuple[int, int, int]:
     """(capacity, remaining, rows holding a seat): N11 exact means capacity − remaining = held."""
     async with world.ctx.engine.connect() as connection:
         capacity, remaining = (await connection.execute(text("SELECT capacity, remaining FROM offerings WHERE id = :id"), {"id": offering})).one()
@@ -120,21 +133,22 @@ async def _seats_exact(world, offering) -> tuple[int, int, int]:  # noqa: ANN001
     return capacity, remaining, held
 
 
-async def _shown(world, candidate) -> tuple[str, str]:  # noqa: ANN001
+async def _shown(world, candidate) -> tuple[str, str]:
     listing = (await world.client.get("/me/oral/F/campuses", headers=candidate.headers)).json()
     [campus] = [c for c in listing["campuses"] if c["campus"].startswith("(991010)")]
     return campus["remaining_label"], campus["colour"]
 
 
 async def test_n11_concurrent_requests_for_10_seats_over_several_api_processes(world, replicas) -> None:
-    world.ctx.clock.set(datetime.now(timezone.utc))  # the replicas run on the system clock
+    world.ctx.clock.set(datetime.now(UTC))  # the replicas run on the system clock
     await world.open_session()
     offering = await world.offering("991010", "F")  # 10 seats
     candidates = await _with_written(world, CANDIDATES)
 
     limits = httpx.Limits(max_connections=CANDIDATES, max_keepalive_connections=CANDIDATES)
     async with httpx.AsyncClient(limits=limits, timeout=60) as http:
-        async def grab(index: int, candidate) -> tuple[str, httpx.Response]:  # noqa: ANN001
+
+        async def grab(index: int, candidate) -> tuple[str, httpx.Response]:
             url = replicas[index % len(replicas)]
             return url, await http.post(f"{url}/me/oral", json={"offering_id": str(offering)}, headers=candidate.headers)
 
@@ -159,7 +173,7 @@ async def test_n11_n14_seats_stay_exact_while_taken_cancelled_and_promoted_over_
     all at once over the replicas. Every freed seat goes to the line first (all 5 promoted), the
     rest back to the pool and to the grabbers; capacity − remaining is the
     number of rows holding a seat at the end, and the list shows that number and its colour."""
-    world.ctx.clock.set(datetime.now(timezone.utc))
+    world.ctx.clock.set(datetime.now(UTC))
     await world.open_session()
     offering = await world.offering("991010", "F")
     holders, waiting, grabbers = await _with_written(world, SEATS), await _with_written(world, 5), await _with_written(world, 30)
@@ -175,6 +189,7 @@ async def test_n11_n14_seats_stay_exact_while_taken_cancelled_and_promoted_over_
         entries.append(response.json()["waitlist_id"])
 
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=64), timeout=60) as http:
+
         def url(index: int) -> str:
             return replicas[index % len(replicas)]
 

@@ -9,10 +9,16 @@ from datetime import timedelta
 from cet_shared.events.contracts import PaymentConfirmed, QualificationGranted, RefundCompleted, RegistrationRebound, RegistrationReleased
 
 
-def payment(candidate, enrolment_ids, *, amount, order_id=None, now) -> PaymentConfirmed:  # noqa: ANN001
+def payment(candidate, enrolment_ids, *, amount, order_id=None, now) -> PaymentConfirmed:
     return PaymentConfirmed(
-        order_id=order_id or uuid.uuid4(), registration_id=candidate.registration_id, passport_id=candidate.passport_id,
-        enrolment_ids=enrolment_ids, amount_fen=amount, gateway="payease", gateway_transaction_id=uuid.uuid4().hex, paid_at=now,
+        order_id=order_id or uuid.uuid4(),
+        registration_id=candidate.registration_id,
+        passport_id=candidate.passport_id,
+        enrolment_ids=enrolment_ids,
+        amount_fen=amount,
+        gateway="payease",
+        gateway_transaction_id=uuid.uuid4().hex,
+        paid_at=now,
     )
 
 
@@ -68,7 +74,12 @@ async def test_y4_late_payment_without_a_seat_is_refunded(world) -> None:
     assert await world.scalar("SELECT count(*) FROM enrolments WHERE offering_id = :id AND seat_held", id=offering) == 2
     assert await world.scalar("SELECT remaining FROM offerings WHERE id = :id", id=offering) == 0
 
-    await world.deliver(RefundCompleted(order_id=order_id, registration_id=late.registration_id, enrolment_ids=[uuid.UUID(oral[0])], amount_fen=1, refunded_at=world.ctx.clock.now()), key=str(late.registration_id))
+    await world.deliver(
+        RefundCompleted(
+            order_id=order_id, registration_id=late.registration_id, enrolment_ids=[uuid.UUID(oral[0])], amount_fen=1, refunded_at=world.ctx.clock.now()
+        ),
+        key=str(late.registration_id),
+    )
     assert await world.scalar("SELECT completed_amount_fen FROM refunds WHERE order_id = :id", id=order_id) == 1
 
 
@@ -113,7 +124,9 @@ async def test_e9_released_registration_cancels_unpaid_subjects_and_refuses_new_
     candidate = await world.bind()
     written = (await candidate.written("1")).json()["enrolment_ids"]
     oral = (await candidate.oral(offering)).json()["enrolment_ids"]
-    envelope = await world.deliver(RegistrationReleased(registration_id=candidate.registration_id, passport_id=candidate.passport_id), key=str(candidate.registration_id))
+    envelope = await world.deliver(
+        RegistrationReleased(registration_id=candidate.registration_id, passport_id=candidate.passport_id), key=str(candidate.registration_id)
+    )
     await world.redeliver(envelope)
     assert sorted(e["enrolment_id"] for e in await world.outbox("SubjectCancelled")) == sorted(written + oral)
     assert await world.scalar("SELECT remaining FROM offerings WHERE id = :id", id=offering) == 10  # returned once
@@ -130,7 +143,10 @@ async def test_e10_qualification_granted_opens_cet6(world) -> None:
     await world.open_session()
     candidate = await world.bind(qualifications=("英语四级笔试", "英语四级口试"))
     assert world.code(await candidate.written("2")) == "not_qualified"
-    await world.deliver(QualificationGranted(registration_id=candidate.registration_id, subject_codes=["2", "S"], reason="cet6_review_rule1"), key=str(candidate.registration_id))
+    await world.deliver(
+        QualificationGranted(registration_id=candidate.registration_id, subject_codes=["2", "S"], reason="cet6_review_rule1"),
+        key=str(candidate.registration_id),
+    )
     assert (await candidate.written("2")).status_code == 201
     assert (await candidate.oral(await world.offering("991010", "S"))).status_code == 201
     codes = [q["code"] for q in (await candidate.page())["qualification_subjects"]]
@@ -142,7 +158,10 @@ async def test_e12_rebound_registration_follows_the_new_passport(world) -> None:
     candidate = await world.bind()
     ids = (await candidate.written("1")).json()["enrolment_ids"]
     new_passport = uuid.uuid4().hex.upper()
-    await world.deliver(RegistrationRebound(registration_id=candidate.registration_id, old_passport_id=candidate.passport_id, new_passport_id=new_passport), key=str(candidate.registration_id))
+    await world.deliver(
+        RegistrationRebound(registration_id=candidate.registration_id, old_passport_id=candidate.passport_id, new_passport_id=new_passport),
+        key=str(candidate.registration_id),
+    )
     old = await world.client.get("/me/registration", headers=candidate.headers)
     assert old.status_code == 404 and world.code(old) == "registration_not_found"
     page = await world.client.get("/me/registration", headers=world.tokens.headers(new_passport, "candidate"))

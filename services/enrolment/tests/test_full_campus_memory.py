@@ -13,7 +13,7 @@ from cet_shared.testing import wait_for
 from enrolment.service.full_campuses import MEMORY
 
 
-async def _full_campus(world):  # noqa: ANN001, ANN202
+async def _full_campus(world):
     await world.open_session()
     offering = await world.offering("993010", "F")  # 2 seats
     a, b, c = [await world.bind(school="99301", campus="993010") for _ in range(3)]

@@ -34,7 +34,9 @@ async def test_n8_expiry_and_y4_late_payment_through_the_real_broker(ctx, settin
     # `ctx` (unused here) empties the database after the test; the worker gets its own wiring.
     prefix = unique_topic_prefix()
     wired = bootstrap(  # the worker's own context, on this run's topic prefix
-        settings.model_copy(update={"kafka_topic_prefix": prefix, "kafka_bootstrap_servers": kafka_bootstrap(), "expiry_sweep_interval": timedelta(milliseconds=200)}),
+        settings.model_copy(
+            update={"kafka_topic_prefix": prefix, "kafka_bootstrap_servers": kafka_bootstrap(), "expiry_sweep_interval": timedelta(milliseconds=200)}
+        ),
         clock=clock,
     )
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap())
@@ -50,18 +52,35 @@ async def test_n8_expiry_and_y4_late_payment_through_the_real_broker(ctx, settin
         async with wired.engine.connect() as connection:
             offering = (await connection.execute(text("SELECT id FROM offerings WHERE campus_code = '993010' AND subject_code = 'F'"))).scalar_one()
         app = create_app(wired, token_verifier=tokens.verifier())
-        async with KafkaProbe(prefix + ENROLMENT_ENROLMENTS, prefix + "enrolment.sessions.v1") as probe, running(build_worker(wired)), LifespanManager(app), AsyncClient(
-            transport=ASGITransport(app=app), base_url="http://enrolment.test"
-        ) as http:
+        async with (
+            KafkaProbe(prefix + ENROLMENT_ENROLMENTS, prefix + "enrolment.sessions.v1") as probe,
+            running(build_worker(wired)),
+            LifespanManager(app),
+            AsyncClient(transport=ASGITransport(app=app), base_url="http://enrolment.test") as http,
+        ):
             await probe.wait_for("ExamSessionPublished")
             people = []
             for _ in range(3):
                 passport_id, registration_id = uuid.uuid4().hex.upper(), uuid.uuid4()
                 snapshot = RegistrationSnapshot(
-                    name="颜", gender="男", id_type="macao_id", id_number="WW1", province_code="99", school_code="99301", school_name="测试学校机构01",
-                    campus_code="993010", campus_name="测试校区机构001", qualification_subjects=["1", "F"],
+                    name="颜",
+                    gender="男",
+                    id_type="macao_id",
+                    id_number="WW1",
+                    province_code="99",
+                    school_code="99301",
+                    school_name="测试学校机构01",
+                    campus_code="993010",
+                    campus_name="测试校区机构001",
+                    qualification_subjects=["1", "F"],
                 )
-                await send(ELIGIBILITY_REGISTRATIONS, RegistrationBound(registration_id=registration_id, exam_session_id=session_id, passport_id=passport_id, snapshot=snapshot, bound_at=clock.now()), str(registration_id))
+                await send(
+                    ELIGIBILITY_REGISTRATIONS,
+                    RegistrationBound(
+                        registration_id=registration_id, exam_session_id=session_id, passport_id=passport_id, snapshot=snapshot, bound_at=clock.now()
+                    ),
+                    str(registration_id),
+                )
                 people.append((passport_id, registration_id, tokens.headers(passport_id, "candidate")))
 
             async def projected() -> bool:
@@ -92,8 +111,16 @@ async def test_n8_expiry_and_y4_late_payment_through_the_real_broker(ctx, settin
             order_id = uuid.uuid4()
             await send(
                 PAYMENT_PAYMENTS,
-                PaymentConfirmed(order_id=order_id, registration_id=late_registration, passport_id=late_passport, enrolment_ids=[uuid.UUID(late_written), uuid.UUID(late_oral)],
-                                 amount_fen=2, gateway="alipay", gateway_transaction_id="2017112721001004", paid_at=clock.now()),
+                PaymentConfirmed(
+                    order_id=order_id,
+                    registration_id=late_registration,
+                    passport_id=late_passport,
+                    enrolment_ids=[uuid.UUID(late_written), uuid.UUID(late_oral)],
+                    amount_fen=2,
+                    gateway="alipay",
+                    gateway_transaction_id="2017112721001004",
+                    paid_at=clock.now(),
+                ),
                 str(late_registration),
             )
             [refund] = await probe.wait_for("RefundRequired")
@@ -102,7 +129,9 @@ async def test_n8_expiry_and_y4_late_payment_through_the_real_broker(ctx, settin
             paid = await probe.wait_for("SubjectPaid")
             assert [e["payload"]["enrolment_id"] for e in paid] == [late_written]  # written re-took its (unlimited) place
             async with wired.engine.connect() as connection:
-                assert (await connection.execute(text("SELECT count(*) FROM enrolments WHERE offering_id = :id AND seat_held"), {"id": offering})).scalar_one() == 2
+                assert (
+                    await connection.execute(text("SELECT count(*) FROM enrolments WHERE offering_id = :id AND seat_held"), {"id": offering})
+                ).scalar_one() == 2
     finally:
         await producer.stop()
         await wired.close()

@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 
 
-def _item(world, *, kind="news", title="2026年下半年考试时间", body="笔试：2026-12-19", at=None):  # noqa: ANN001, ANN202
+def _item(world, *, kind="news", title="2026年下半年考试时间", body="笔试：2026-12-19", at=None):
     moment = at or world.ctx.clock.now()
     return {"kind": kind, "title": title, "body": body, "publish_at": moment.isoformat()}
 
@@ -19,7 +19,9 @@ async def test_ops_write_news_with_a_publish_time_and_everyone_reads_only_publis
     now = world.ctx.clock.now()
     first = await world.client.post("/ops/news", json=_item(world, at=now - timedelta(hours=2)), headers=ops)
     assert first.status_code == 201, first.text
-    notice = await world.client.post("/ops/news", json=_item(world, kind="notice", title="准考证打印提示", body="请按时打印", at=now - timedelta(hours=1)), headers=ops)
+    notice = await world.client.post(
+        "/ops/news", json=_item(world, kind="notice", title="准考证打印提示", body="请按时打印", at=now - timedelta(hours=1)), headers=ops
+    )
     # Entered in the console as Shanghai time: 2026-11-27 12:00 +08:00 is 04:00 UTC, two hours ahead.
     later = await world.client.post("/ops/news", json={**_item(world, title="口试安排"), "publish_at": "2026-11-27T12:00:00+08:00"}, headers=ops)
     assert notice.status_code == later.status_code == 201

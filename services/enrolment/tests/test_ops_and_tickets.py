@@ -12,15 +12,21 @@ from enrolment.cli import DEMO_SESSION, load_session_file
 from enrolment.service.sessions import create_session
 
 
-def _json(document):  # noqa: ANN001, ANN202
+def _json(document):
     return json.loads(json.dumps(document, default=str))
 
 
-async def _pay(world, candidate, ids) -> None:  # noqa: ANN001
+async def _pay(world, candidate, ids) -> None:
     await world.deliver(
         PaymentConfirmed(
-            order_id=uuid.uuid4(), registration_id=candidate.registration_id, passport_id=candidate.passport_id, enrolment_ids=ids,
-            amount_fen=len(ids), gateway="alipay", gateway_transaction_id=uuid.uuid4().hex, paid_at=world.ctx.clock.now(),
+            order_id=uuid.uuid4(),
+            registration_id=candidate.registration_id,
+            passport_id=candidate.passport_id,
+            enrolment_ids=ids,
+            amount_fen=len(ids),
+            gateway="alipay",
+            gateway_transaction_id=uuid.uuid4().hex,
+            paid_at=world.ctx.clock.now(),
         ),
         key=str(candidate.registration_id),
     )
@@ -35,12 +41,20 @@ async def test_n1_ops_set_up_a_session_end_to_end_and_publish_it(world, document
     world.session_id = uuid.UUID(session_id)
     added = await world.client.post(
         f"/ops/sessions/{session_id}/campuses",
-        json={"province_code": "99", "school_code": "99101", "school_name": "测试学校", "campus_code": "991011", "campus_name": "99101-1校区",
-              "offerings": [{"subject": "9", "fee_fen": 3000}]},
+        json={
+            "province_code": "99",
+            "school_code": "99101",
+            "school_name": "测试学校",
+            "campus_code": "991011",
+            "campus_name": "99101-1校区",
+            "offerings": [{"subject": "9", "fee_fen": 3000}],
+        },
         headers=ops,
     )
     assert added.status_code == 201 and len(added.json()["offering_ids"]) == 1
-    notice = await world.client.post(f"/ops/sessions/{session_id}/notices", json={"scope": "school", "school_code": "99301", "title": "机构01通告", "body": "…"}, headers=ops)
+    notice = await world.client.post(
+        f"/ops/sessions/{session_id}/notices", json={"scope": "school", "school_code": "99301", "title": "机构01通告", "body": "…"}, headers=ops
+    )
     assert notice.status_code == 204
 
     published = await world.client.post(f"/ops/sessions/{session_id}/publication", headers=ops)
@@ -114,7 +128,11 @@ async def test_n12_registration_info_page(world) -> None:
     assert page["written"]["payment_status"] == "全未支付" and page["written"]["unpaid_fen"] == 2
     assert page["oral_empty_message"] == "当前没有报考口试科目，可通过“口试报考”进行科目报考！"
     assert [(s["name"], s["state"]) for s in page["flow"]] == [
-        ("口试缴费(选)", "未完成"), ("完成报名", "未完成"), ("打印笔试准考证", "不可打印"), ("参加考试", "未开始"), ("结束", "未结束"),
+        ("口试缴费(选)", "未完成"),
+        ("完成报名", "未完成"),
+        ("打印笔试准考证", "不可打印"),
+        ("参加考试", "未开始"),
+        ("结束", "未结束"),
     ]
     assert page["reminder"] == "存在未支付笔试科目，请通过“支付缴费”进行支付。"
     assert page["notices"]["province"][0]["body"].startswith("一、遵守时间")

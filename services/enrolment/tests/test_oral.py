@@ -123,7 +123,9 @@ async def test_n10_list_follows_school_settings_and_holds_only_campuses_open_now
     # 993010 does not accept other schools: a 99101 candidate never sees it (checked above); and
     # a campus that opens later is not listed yet.
     async with world.ctx.engine.begin() as connection:
-        await connection.execute(text("UPDATE offerings SET opens_at = :t WHERE campus_code = '991010' AND subject_code = 'F'"), {"t": world.ctx.clock.now() + timedelta(hours=5)})
+        await connection.execute(
+            text("UPDATE offerings SET opens_at = :t WHERE campus_code = '991010' AND subject_code = 'F'"), {"t": world.ctx.clock.now() + timedelta(hours=5)}
+        )
     listing = (await world.client.get("/me/oral/F/campuses", headers=candidate.headers)).json()
     assert [c["campus"] for c in listing["campuses"]] == ["(993010)测试校区机构001"]
     # Restricting the school to named campuses.

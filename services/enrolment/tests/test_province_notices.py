@@ -5,18 +5,22 @@ and another province's item is not even visible (404, as every service answers o
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
-def _admin(world, province: str | None, passport_id: str | None = None) -> dict[str, str]:  # noqa: ANN001
+def _admin(world, province: str | None, passport_id: str | None = None) -> dict[str, str]:
     token = world.tokens.signer.issue(
-        passport_id=passport_id or uuid.uuid4().hex.upper(), roles=["province_admin"], token_version=0, school_code=None,
-        province_code=province, now=datetime.now(timezone.utc),
+        passport_id=passport_id or uuid.uuid4().hex.upper(),
+        roles=["province_admin"],
+        token_version=0,
+        school_code=None,
+        province_code=province,
+        now=datetime.now(UTC),
     )
     return {"authorization": f"Bearer {token}"}
 
 
-def _notice(world, province: str | None = "99", *, kind: str = "province", title: str = "(99)测试省报名须知", at=None) -> dict:  # noqa: ANN001
+def _notice(world, province: str | None = "99", *, kind: str = "province", title: str = "(99)测试省报名须知", at=None) -> dict:
     body = {"kind": kind, "title": title, "body": "一、遵守时间\n二、遵守记录", "publish_at": (at or world.ctx.clock.now()).isoformat()}
     return body | ({"province_code": province} if province else {})
 

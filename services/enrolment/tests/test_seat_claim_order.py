@@ -19,7 +19,7 @@ _BARE = text("UPDATE offerings SET remaining = remaining - 1 WHERE id = :id AND 
 _TAKE = text("SELECT take_seats(CAST(:ids AS uuid[]))")
 
 
-async def _someone_waits_for_a_lock(world) -> bool:  # noqa: ANN001
+async def _someone_waits_for_a_lock(world) -> bool:
     return bool(await world.scalar("SELECT count(*) FROM pg_locks WHERE NOT granted"))
 
 
@@ -27,13 +27,13 @@ def _sqlstate(error: DBAPIError) -> str | None:
     return getattr(getattr(error.orig, "driver_exception", error.orig), "sqlstate", None)
 
 
-async def _two_units(world):  # noqa: ANN001, ANN202
+async def _two_units(world):
     await world.open_session()
     f, s = await world.offering("991010", "F"), await world.offering("991010", "S")
     return f, s, [AsyncSession(world.ctx.engine), AsyncSession(world.ctx.engine)]
 
 
-async def _settle(session: AsyncSession, step) -> str:  # noqa: ANN001
+async def _settle(session: AsyncSession, step) -> str:
     try:
         await step
         await session.commit()

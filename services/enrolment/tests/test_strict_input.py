@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from enrolment.db.tables import exam_sessions
 
 
-def _json(document):  # noqa: ANN001, ANN202
+def _json(document):
     return json.loads(json.dumps(document, default=str))
 
 

@@ -26,15 +26,23 @@ def _run(*command: str) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True, timeout=60).stdout
 
 
-async def _ticket(world, *, name: str, subject: str):  # noqa: ANN001, ANN202 - (ticket number, the answer)
+async def _ticket(world, *, name: str, subject: str):
     await world.open_session()
     candidate = await world.bind(school="99301", campus="993010", name=name)
     ids = (await candidate.written("1")).json()["enrolment_ids"]
     if subject == "F":
         ids = (await candidate.oral(await world.offering("993010", "F"))).json()["enrolment_ids"]
     await world.deliver(
-        PaymentConfirmed(order_id=uuid.uuid4(), registration_id=candidate.registration_id, passport_id=candidate.passport_id, enrolment_ids=ids,
-                         amount_fen=len(ids), gateway="alipay", gateway_transaction_id=uuid.uuid4().hex, paid_at=world.ctx.clock.now()),
+        PaymentConfirmed(
+            order_id=uuid.uuid4(),
+            registration_id=candidate.registration_id,
+            passport_id=candidate.passport_id,
+            enrolment_ids=ids,
+            amount_fen=len(ids),
+            gateway="alipay",
+            gateway_transaction_id=uuid.uuid4().hex,
+            paid_at=world.ctx.clock.now(),
+        ),
         key=str(candidate.registration_id),
     )
     world.ctx.clock.advance(timedelta(days=10, minutes=1))
@@ -69,13 +77,14 @@ async def test_n13_ticket_embeds_its_font_shows_every_field_and_carries_a_readab
         assert "".join(words.split()) in squeezed, f"{words!r} missing from the ticket:\n{text}"
 
     _run("pdftoppm", "-r", "200", "-png", "-singlefile", str(path), str(tmp_path / "ticket"))
-    decoded = subprocess.run([zbarimg, "--quiet", "--raw", "-Sdisable", "-Scode128.enable", str(tmp_path / "ticket.png")],
-                             capture_output=True, text=True, timeout=60)
+    decoded = subprocess.run(
+        [zbarimg, "--quiet", "--raw", "-Sdisable", "-Scode128.enable", str(tmp_path / "ticket.png")], capture_output=True, text=True, timeout=60
+    )
     assert decoded.returncode == 0, f"no Code 128 found: {decoded.stderr}"
     assert decoded.stdout.split() == [number]
 
 
-async def test_n13_a_host_without_the_font_answers_503_not_500(world, monkeypatch) -> None:  # noqa: ANN001
+async def test_n13_a_host_without_the_font_answers_503_not_500(world, monkeypatch) -> None:
     from enrolment.service import ticket_font
 
     monkeypatch.setattr(ticket_font, "NOTO_CJK", Path("/nonexistent/NotoSansCJK-Regular.ttc"))

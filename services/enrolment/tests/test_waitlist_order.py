@@ -14,7 +14,7 @@ from cet_shared.testing import wait_for
 from enrolment.service.sessions import SchoolOralSpec, set_capacity, set_school_oral_setting
 
 
-async def _full_campus_with_a_line(world):  # noqa: ANN001, ANN202
+async def _full_campus_with_a_line(world):
     """Campus 993010's 2 F seats held by a and b; c then d waiting, in that order."""
     await world.open_session()
     offering = await world.offering("993010", "F")
@@ -30,7 +30,7 @@ async def _full_campus_with_a_line(world):  # noqa: ANN001, ANN202
     return offering, a, a_oral, c, d
 
 
-async def _oral_holder(world, offering) -> set:  # noqa: ANN001
+async def _oral_holder(world, offering) -> set:
     """Who holds a seat of the offering taken in the last half hour (after the line formed)."""
     async with world.ctx.sessions() as session:
         rows = await session.execute(
@@ -40,7 +40,7 @@ async def _oral_holder(world, offering) -> set:  # noqa: ANN001
         return set(rows.scalars())
 
 
-async def _line(world) -> dict:  # noqa: ANN001
+async def _line(world) -> dict:
     async with world.ctx.sessions() as session:
         return dict((await session.execute(text("SELECT registration_id, status FROM waitlist"))).all())
 
@@ -53,9 +53,7 @@ async def test_n14_the_first_in_line_gets_the_seat_even_while_their_registration
     try:
         await busy.execute(text("SELECT 1 FROM registrations WHERE registration_id = :r FOR UPDATE"), {"r": c.registration_id})
         cancelling = asyncio.create_task(a.cancel(a_oral))
-        await wait_for(
-            lambda: world.scalar("SELECT count(*) FROM pg_locks WHERE NOT granted"), timeout=20, what="the promotion to wait for c"
-        )
+        await wait_for(lambda: world.scalar("SELECT count(*) FROM pg_locks WHERE NOT granted"), timeout=20, what="the promotion to wait for c")
         assert not cancelling.done()
         await busy.commit()
         assert (await cancelling).status_code == 204
@@ -72,10 +70,16 @@ async def test_n14_n10_promotion_runs_a_clicks_checks_and_passes_over_who_no_lon
     campuses to its own (N10): c would be refused on a click, so c leaves the line and d, next,
     gets the seat a's cancel frees."""
     document = document_for(world.ctx.clock.now())
-    document["campuses"].append({
-        "province_code": "99", "school_code": "99302", "school_name": "测试学校机构02", "campus_code": "993020",
-        "campus_name": "测试校区机构002", "offerings": [{"subject": "1", "fee_fen": 1}],
-    })
+    document["campuses"].append(
+        {
+            "province_code": "99",
+            "school_code": "99302",
+            "school_name": "测试学校机构02",
+            "campus_code": "993020",
+            "campus_name": "测试校区机构002",
+            "offerings": [{"subject": "1", "fee_fen": 1}],
+        }
+    )
     document["school_oral_settings"].append({"school_code": "99302", "allow_other_schools": True})
     await world.open_session(campuses=document["campuses"], school_oral_settings=document["school_oral_settings"])
     offering = await world.offering("991010", "F")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC
 
 
 async def test_n3_written_subjects_need_the_notices_read_first(world) -> None:
@@ -54,7 +55,6 @@ async def test_n5_one_per_level_holds_under_concurrent_clicks(world) -> None:
 
 
 async def test_n7_subjects_in_batches_and_only_paid_counts_as_registered(world) -> None:
-    from datetime import timezone
     import uuid
 
     from cet_shared.events.contracts import PaymentConfirmed
@@ -70,8 +70,14 @@ async def test_n7_subjects_in_batches_and_only_paid_counts_as_registered(world) 
 
     await world.deliver(
         PaymentConfirmed(
-            order_id=uuid.uuid4(), registration_id=candidate.registration_id, passport_id=candidate.passport_id, enrolment_ids=first,
-            amount_fen=1, gateway="alipay", gateway_transaction_id="T1", paid_at=world.ctx.clock.now().astimezone(timezone.utc),
+            order_id=uuid.uuid4(),
+            registration_id=candidate.registration_id,
+            passport_id=candidate.passport_id,
+            enrolment_ids=first,
+            amount_fen=1,
+            gateway="alipay",
+            gateway_transaction_id="T1",
+            paid_at=world.ctx.clock.now().astimezone(UTC),
         ),
         key=str(candidate.registration_id),
     )
@@ -82,8 +88,14 @@ async def test_n7_subjects_in_batches_and_only_paid_counts_as_registered(world) 
 
     await world.deliver(
         PaymentConfirmed(
-            order_id=uuid.uuid4(), registration_id=candidate.registration_id, passport_id=candidate.passport_id, enrolment_ids=second,
-            amount_fen=1, gateway="payease", gateway_transaction_id="T2", paid_at=world.ctx.clock.now(),
+            order_id=uuid.uuid4(),
+            registration_id=candidate.registration_id,
+            passport_id=candidate.passport_id,
+            enrolment_ids=second,
+            amount_fen=1,
+            gateway="payease",
+            gateway_transaction_id="T2",
+            paid_at=world.ctx.clock.now(),
         ),
         key=str(candidate.registration_id),
     )

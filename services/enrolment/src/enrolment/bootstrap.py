@@ -72,7 +72,7 @@ class EnrolmentContainer:
             try:
                 connection = await asyncpg.connect(self._driver_url(), **asyncpg_options("enrolment-seats-back"))
                 await connection.add_listener(CHANNEL, _on_seat_back)
-            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError):
+            except (TimeoutError, OSError, asyncpg.PostgresError):
                 return MEMORY
             connection.add_termination_listener(lambda _: MEMORY.listening_lost())
             self._listener = connection
@@ -111,7 +111,5 @@ async def _json_codecs(connection: asyncpg.Connection) -> None:
 
 def bootstrap(settings: EnrolmentSettings | None = None, *, clock: Clock | None = None) -> EnrolmentContainer:
     settings = settings or EnrolmentSettings()
-    engine = create_engine(
-        settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow, application_name="enrolment"
-    )
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow, application_name="enrolment")
     return EnrolmentContainer(settings=settings, engine=engine, sessions=create_session_factory(engine), clock=clock or SystemClock())

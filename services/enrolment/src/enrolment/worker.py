@@ -9,5 +9,9 @@ from enrolment.service.expiry import expire_due
 
 
 def build_worker(ctx: EnrolmentContainer) -> Worker:
-    expiry = PeriodicJob("expire-unpaid", ctx.settings.expiry_sweep_interval.total_seconds(), lambda: expire_due(ctx.unit_of_work, ctx.clock, ctx.settings.unpaid_lifetime, ctx.settings.expiry_batch_size))
+    expiry = PeriodicJob(
+        "expire-unpaid",
+        ctx.settings.expiry_sweep_interval.total_seconds(),
+        lambda: expire_due(ctx.unit_of_work, ctx.clock, ctx.settings.unpaid_lifetime, ctx.settings.expiry_batch_size),
+    )
     return service_worker("enrolment", ctx, consumers=build_consumers(ctx), jobs=[expiry])

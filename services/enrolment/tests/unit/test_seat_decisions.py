@@ -58,7 +58,7 @@ class FakeHoldStore:
         self.held.extend(holds)
 
 
-def _stores(store: FakeHoldStore):  # noqa: ANN202
+def _stores(store: FakeHoldStore):
     @asynccontextmanager
     async def open_store() -> AsyncIterator[FakeHoldStore]:
         yield store

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from cet_shared.auth import TokenVerifier
 from cet_shared import audit_api
+from cet_shared.auth import TokenVerifier
 from cet_shared.web import create_service_app
 from enrolment.api.routes import candidates, exports, news, ops, teachers
-from enrolment.events.consumers import build_consumers
 from enrolment.bootstrap import EnrolmentContainer, bootstrap
+from enrolment.events.consumers import build_consumers
 from enrolment.metrics import GAUGES
 
 

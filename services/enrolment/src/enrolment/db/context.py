@@ -20,11 +20,12 @@ from enrolment.domain.context import CandidateContext, Offering, OralSetting, ac
 
 _OFFERING_COLUMNS = tuple(f.name for f in fields(Offering))
 _CONTEXT = "SELECT * FROM candidate_context($1, $2)"
-_OFFERING = f"SELECT {', '.join(_OFFERING_COLUMNS)} FROM offerings WHERE id = $1"
+# S608: the column names are the dataclass fields above, never input.
+_OFFERING = f"SELECT {', '.join(_OFFERING_COLUMNS)} FROM offerings WHERE id = $1"  # noqa: S608
 _CAMPUS_OFFERINGS = f"""
-SELECT {', '.join(_OFFERING_COLUMNS)} FROM offerings
+SELECT {", ".join(_OFFERING_COLUMNS)} FROM offerings
 WHERE exam_session_id = $1 AND campus_code = $2 AND subject_code = ANY($3::text[])
-"""
+"""  # noqa: S608
 
 
 def context_from_row(row: Mapping[str, Any]) -> CandidateContext:
@@ -58,6 +59,7 @@ def offering_from_row(row: Mapping[str, Any]) -> Offering:
 
 # -- on a plain asyncpg connection (the sign-up path) ------------------------------------------
 
+
 async def fetch_context(connection: asyncpg.Connection, passport_id: str) -> CandidateContext | None:
     row = await connection.fetchrow(_CONTEXT, passport_id, None)
     return context_from_row(row) if row is not None else None
@@ -77,6 +79,7 @@ async def fetch_campus_offerings(
 
 # -- in a unit of work (SQLAlchemy session) -------------------------------------------------------
 
+
 async def load_context(
     session: AsyncSession, *, passport_id: str | None = None, registration_id: uuid.UUID | None = None, lock: bool = False
 ) -> CandidateContext | None:
@@ -92,11 +95,15 @@ async def load_context(
         if registration_id is None:
             return None
     row = (
-        await session.execute(
-            text("SELECT * FROM candidate_context(:passport_id, :registration_id)"),
-            {"passport_id": passport_id, "registration_id": registration_id},
+        (
+            await session.execute(
+                text("SELECT * FROM candidate_context(:passport_id, :registration_id)"),
+                {"passport_id": passport_id, "registration_id": registration_id},
+            )
         )
-    ).mappings().first()
+        .mappings()
+        .first()
+    )
     return context_from_row(row) if row is not None else None
 
 
@@ -112,20 +119,24 @@ async def load_registration_row(session: AsyncSession, passport_id: str) -> dict
     """The caller's registration row as the pages show it (the snapshot: name, id number…);
     the rules read `load_context`."""
     row = (
-        await session.execute(
-            select(registrations).where(registrations.c.passport_id == passport_id).order_by(registrations.c.bound_at.desc()).limit(1)
-        )
-    ).mappings().first()
+        (await session.execute(select(registrations).where(registrations.c.passport_id == passport_id).order_by(registrations.c.bound_at.desc()).limit(1)))
+        .mappings()
+        .first()
+    )
     return dict(row) if row is not None else None
 
 
 async def province_offerings(session: AsyncSession, exam_session_id: uuid.UUID, subject_code: str, province_code: str) -> list[Offering]:
     """Every campus of the province offering the subject; N10 narrows them (`domain.rules`)."""
     rows = (
-        await session.execute(
-            select(*(offerings.c[name] for name in _OFFERING_COLUMNS))
-            .where(offerings.c.exam_session_id == exam_session_id, offerings.c.subject_code == subject_code, offerings.c.province_code == province_code)
-            .order_by(offerings.c.school_code, offerings.c.campus_code)
+        (
+            await session.execute(
+                select(*(offerings.c[name] for name in _OFFERING_COLUMNS))
+                .where(offerings.c.exam_session_id == exam_session_id, offerings.c.subject_code == subject_code, offerings.c.province_code == province_code)
+                .order_by(offerings.c.school_code, offerings.c.campus_code)
+            )
         )
-    ).mappings().all()
+        .mappings()
+        .all()
+    )
     return [offering_from_row(row) for row in rows]

@@ -114,12 +114,18 @@ def check_oral_hold(context: CandidateContext, offering: Offering, now: datetime
     check_campus_allowed(context, offering)
     subject = offering.subject
     check_oral(
-        subject, context.qualification_subjects, context.active, exam_date=context.exam_date(subject.code),
-        offering=offering, now=now, need_seat=need_seat,
+        subject,
+        context.qualification_subjects,
+        context.active,
+        exam_date=context.exam_date(subject.code),
+        offering=offering,
+        now=now,
+        need_seat=need_seat,
     )
 
 
 # -- N13: admission ticket numbers (structure as in E10) ----------------------------------------
+
 
 def ticket_number(*, province_code: str, school_code: str, campus_code: str, year: int, half: int, subject_code: str, room: int, seat: int) -> str:
     """Written: 15 digits — 1–2 region, 3–5 school, 6 campus, 7–8 year, 9 half (1 June, 2 December),
@@ -141,6 +147,7 @@ def room_and_seat(index: int, seats_per_room: int, first_room: int = 1) -> tuple
 
 
 # -- N12: payment summary and the flow --------------------------------------------------------
+
 
 def payment_summary(rows: Iterable[tuple[int, bool]]) -> tuple[str, int]:
     """(fee, paid) rows of one table → 全未支付 / 部分支付 / 全部支付 and the unpaid total in fen."""

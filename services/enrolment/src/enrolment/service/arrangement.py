@@ -33,14 +33,25 @@ async def arrange(units: UnitFactory, clock: Clock, seats_per_room: int, session
         if now < exam["registration_closes_at"]:
             raise Problem(409, "registration_not_closed", "报名尚未结束，不能编排")
         rows = (
-            await session.execute(
-                select(enrolments.c.id, enrolments.c.subject_code, enrolments.c.arranged_at, offerings.c.province_code, offerings.c.school_code, offerings.c.campus_code)
-                .join(offerings, offerings.c.id == enrolments.c.offering_id)
-                .where(enrolments.c.exam_session_id == session_id, enrolments.c.status == "paid")
-                .order_by(offerings.c.campus_code, enrolments.c.subject_code, enrolments.c.paid_at, enrolments.c.id)
-                .with_for_update(of=enrolments)
+            (
+                await session.execute(
+                    select(
+                        enrolments.c.id,
+                        enrolments.c.subject_code,
+                        enrolments.c.arranged_at,
+                        offerings.c.province_code,
+                        offerings.c.school_code,
+                        offerings.c.campus_code,
+                    )
+                    .join(offerings, offerings.c.id == enrolments.c.offering_id)
+                    .where(enrolments.c.exam_session_id == session_id, enrolments.c.status == "paid")
+                    .order_by(offerings.c.campus_code, enrolments.c.subject_code, enrolments.c.paid_at, enrolments.c.id)
+                    .with_for_update(of=enrolments)
+                )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
         seated: dict[tuple[str, str], int] = defaultdict(int)
         for row in rows:
             if row["arranged_at"] is not None:
@@ -53,13 +64,25 @@ async def arrange(units: UnitFactory, clock: Clock, seats_per_room: int, session
             room, seat = room_and_seat(seated[group], seats_per_room)
             seated[group] += 1
             number = ticket_number(
-                province_code=row["province_code"], school_code=row["school_code"], campus_code=row["campus_code"],
-                year=exam["year"], half=exam["half"], subject_code=row["subject_code"], room=room, seat=seat,
+                province_code=row["province_code"],
+                school_code=row["school_code"],
+                campus_code=row["campus_code"],
+                year=exam["year"],
+                half=exam["half"],
+                subject_code=row["subject_code"],
+                room=room,
+                seat=seat,
             )
             await session.execute(update(enrolments).where(enrolments.c.id == row["id"]).values(room=room, seat=seat, ticket_number=number, arranged_at=now))
             arranged += 1
         await session.execute(update(exam_sessions).where(exam_sessions.c.id == session_id).values(arranged_at=now))
-        await audit.record(session, "session.arranged", ("exam_session", session_id), before={"arranged_at": exam["arranged_at"]}, after={"arranged_at": now, "newly_arranged": arranged})
+        await audit.record(
+            session,
+            "session.arranged",
+            ("exam_session", session_id),
+            before={"arranged_at": exam["arranged_at"]},
+            after={"arranged_at": now, "newly_arranged": arranged},
+        )
         await uow.commit()
     return arranged
 
@@ -75,12 +98,16 @@ async def ticket_pdf(sessions: async_sessionmaker[AsyncSession], clock: Clock, p
         if registration is None:
             raise registration_not_found()
         row = (
-            await session.execute(
-                select(enrolments, offerings.c.school_name, offerings.c.campus_name, offerings.c.school_code, offerings.c.campus_code)
-                .join(offerings, offerings.c.id == enrolments.c.offering_id)
-                .where(enrolments.c.id == enrolment_id, enrolments.c.registration_id == registration["registration_id"])
+            (
+                await session.execute(
+                    select(enrolments, offerings.c.school_name, offerings.c.campus_name, offerings.c.school_code, offerings.c.campus_code)
+                    .join(offerings, offerings.c.id == enrolments.c.offering_id)
+                    .where(enrolments.c.id == enrolment_id, enrolments.c.registration_id == registration["registration_id"])
+                )
             )
-        ).mappings().first()
+            .mappings()
+            .first()
+        )
         if row is None or row["status"] != "paid":
             raise enrolment_not_found()
         exam = (await session.execute(select(exam_sessions).where(exam_sessions.c.id == row["exam_session_id"]))).mappings().one()

@@ -77,9 +77,7 @@ async def enrol_written(stores: HoldStores, clock: Clock, lifetime: timedelta, p
     raise _conflict()
 
 
-async def enrol_oral(
-    stores: HoldStores, full: FullCampuses, clock: Clock, lifetime: timedelta, passport_id: str, offering_id: uuid.UUID
-) -> uuid.UUID:
+async def enrol_oral(stores: HoldStores, full: FullCampuses, clock: Clock, lifetime: timedelta, passport_id: str, offering_id: uuid.UUID) -> uuid.UUID:
     if full.is_full(offering_id):
         raise problem(seats_full())  # the peak's commonest answer, from memory (service.full_campuses)
     async with stores() as store:

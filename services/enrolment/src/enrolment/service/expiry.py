@@ -21,20 +21,19 @@ async def expire_due(units: UnitFactory, clock: Clock, lifetime: timedelta, batc
     now = clock.now()
     async with units() as uow:
         session = uow.session
-        due = (
-            select(enrolments.c.registration_id)
-            .where(enrolments.c.status == "held", enrolments.c.expires_at <= now)
-            .limit(batch_size)
-            .scalar_subquery()
-        )
+        due = select(enrolments.c.registration_id).where(enrolments.c.status == "held", enrolments.c.expires_at <= now).limit(batch_size).scalar_subquery()
         locked = (
-            await session.execute(
-                select(registrations.c.registration_id)
-                .where(registrations.c.registration_id.in_(due))
-                .order_by(registrations.c.registration_id)
-                .with_for_update(skip_locked=True)
+            (
+                await session.execute(
+                    select(registrations.c.registration_id)
+                    .where(registrations.c.registration_id.in_(due))
+                    .order_by(registrations.c.registration_id)
+                    .with_for_update(skip_locked=True)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         if not locked:
             return 0
         expired = await seats.expire_due_holds(session, locked, now=now)

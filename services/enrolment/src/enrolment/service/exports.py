@@ -54,23 +54,42 @@ EXPORTS: dict[str, Export] = {
     ),
     "paid": Export(
         [*_PERSON_HEADER, "科目", "考点校区", "费用（分）", "支付时间", "订单号", "准考证号"],
-        lambda: select(*_PERSON, e.subject_code, o.campus_code, e.fee_fen, e.paid_at, e.order_id, e.ticket_number)
-        .join(enrolments, e.registration_id == r.registration_id).join(offerings, o.id == e.offering_id)
-        .where(e.status == "paid").order_by(r.school_code, e.paid_at, e.id),
+        lambda: (
+            select(*_PERSON, e.subject_code, o.campus_code, e.fee_fen, e.paid_at, e.order_id, e.ticket_number)
+            .join(enrolments, e.registration_id == r.registration_id)
+            .join(offerings, o.id == e.offering_id)
+            .where(e.status == "paid")
+            .order_by(r.school_code, e.paid_at, e.id)
+        ),
         _subject_row,
     ),
     "unpaid": Export(
         [*_PERSON_HEADER, "科目", "考点校区", "费用（分）", "报考时间", "支付截止", "集体缴费锁定"],
-        lambda: select(*_PERSON, e.subject_code, o.campus_code, e.fee_fen, e.enrolled_at, e.expires_at, e.locked)
-        .join(enrolments, e.registration_id == r.registration_id).join(offerings, o.id == e.offering_id)
-        .where(e.status == "held").order_by(r.school_code, e.expires_at, e.id),
+        lambda: (
+            select(*_PERSON, e.subject_code, o.campus_code, e.fee_fen, e.enrolled_at, e.expires_at, e.locked)
+            .join(enrolments, e.registration_id == r.registration_id)
+            .join(offerings, o.id == e.offering_id)
+            .where(e.status == "held")
+            .order_by(r.school_code, e.expires_at, e.id)
+        ),
         _subject_row,
     ),
     "refunds": Export(
         [*_PERSON_HEADER, "订单号", "退款金额（分）", "原因", "申请时间", "完成时间", "实退金额（分）", "失败时间"],
-        lambda: select(*_PERSON, refunds.c.order_id, refunds.c.amount_fen, refunds.c.reason, refunds.c.requested_at,
-                       refunds.c.completed_at, refunds.c.completed_amount_fen, refunds.c.failed_at)
-        .join(refunds, refunds.c.registration_id == r.registration_id).order_by(r.school_code, refunds.c.requested_at, refunds.c.order_id),
+        lambda: (
+            select(
+                *_PERSON,
+                refunds.c.order_id,
+                refunds.c.amount_fen,
+                refunds.c.reason,
+                refunds.c.requested_at,
+                refunds.c.completed_at,
+                refunds.c.completed_amount_fen,
+                refunds.c.failed_at,
+            )
+            .join(refunds, refunds.c.registration_id == r.registration_id)
+            .order_by(r.school_code, refunds.c.requested_at, refunds.c.order_id)
+        ),
         _masked,
     ),
 }
@@ -78,7 +97,12 @@ EXPORTS: dict[str, Export] = {
 
 def export_query(kind: str, scope: ReadScope, wanted: ExportFilter) -> Select:
     query = EXPORTS[kind].query()
-    for column, value in ((r.province_code, scope.province), (r.school_code, scope.school), (r.campus_code, wanted.campus), (r.exam_session_id, wanted.exam_session_id)):
+    for column, value in (
+        (r.province_code, scope.province),
+        (r.school_code, scope.school),
+        (r.campus_code, wanted.campus),
+        (r.exam_session_id, wanted.exam_session_id),
+    ):
         if value is not None:
             query = query.where(column == value)
     return query

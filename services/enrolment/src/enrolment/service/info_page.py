@@ -31,6 +31,8 @@ def refund_state(refund) -> str:  # noqa: ANN001 - a refunds row
     if refund["completed_at"] is not None:
         return "refunded"
     return "refund_failed" if refund["failed_at"] is not None else "refund_pending"
+
+
 METHOD_LABEL = {"candidate": "考生注册", "school": "学校集体"}
 
 
@@ -46,30 +48,37 @@ async def registration_page(sessions: async_sessionmaker[AsyncSession], clock: C
             raise registration_not_found()
         exam = (await session.execute(select(exam_sessions).where(exam_sessions.c.id == registration["exam_session_id"]))).mappings().one()
         rows = (
-            await session.execute(
-                select(enrolments, offerings.c.school_code, offerings.c.school_name, offerings.c.campus_code, offerings.c.campus_name)
-                .join(offerings, offerings.c.id == enrolments.c.offering_id)
-                .where(enrolments.c.registration_id == registration["registration_id"], enrolments.c.seat_held)
-                .order_by(enrolments.c.enrolled_at, enrolments.c.subject_code)
+            (
+                await session.execute(
+                    select(enrolments, offerings.c.school_code, offerings.c.school_name, offerings.c.campus_code, offerings.c.campus_name)
+                    .join(offerings, offerings.c.id == enrolments.c.offering_id)
+                    .where(enrolments.c.registration_id == registration["registration_id"], enrolments.c.seat_held)
+                    .order_by(enrolments.c.enrolled_at, enrolments.c.subject_code)
+                )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
         waiting = (
-            await session.execute(
-                select(waitlist.c.id, waitlist.c.joined_at, offerings.c.subject_code, offerings.c.campus_code, offerings.c.campus_name)
-                .join(offerings, offerings.c.id == waitlist.c.offering_id)
-                .where(waitlist.c.registration_id == registration["registration_id"], waitlist.c.status == "waiting")
+            (
+                await session.execute(
+                    select(waitlist.c.id, waitlist.c.joined_at, offerings.c.subject_code, offerings.c.campus_code, offerings.c.campus_name)
+                    .join(offerings, offerings.c.id == waitlist.c.offering_id)
+                    .where(waitlist.c.registration_id == registration["registration_id"], waitlist.c.status == "waiting")
+                )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
         refund_rows = (
-            await session.execute(
-                select(refunds).where(refunds.c.registration_id == registration["registration_id"]).order_by(refunds.c.requested_at)
-            )
-        ).mappings().all()
+            (await session.execute(select(refunds).where(refunds.c.registration_id == registration["registration_id"]).order_by(refunds.c.requested_at)))
+            .mappings()
+            .all()
+        )
         refunded_ids = {e for r in refund_rows for e in r["enrolment_ids"]}
-        refunded_subjects = {
-            row["id"]: row
-            for row in (await session.execute(select(enrolments).where(enrolments.c.id.in_(refunded_ids)))).mappings()
-        } if refunded_ids else {}
+        refunded_subjects = (
+            {row["id"]: row for row in (await session.execute(select(enrolments).where(enrolments.c.id.in_(refunded_ids)))).mappings()} if refunded_ids else {}
+        )
         snapshot = registration["snapshot"]
         province_notices = await notices_for(session, registration["exam_session_id"], scope="province", codes=[registration["province_code"]])
         registration_notes = await notices_for(session, registration["exam_session_id"], scope="registration_notes")
@@ -144,9 +153,7 @@ async def registration_page(sessions: async_sessionmaker[AsyncSession], clock: C
         },
         "school": f"({registration['school_code']}){snapshot.get('school_name', '')}",
         "campus": f"({registration['campus_code']}){snapshot.get('campus_name', '')}",
-        "qualification_subjects": [
-            {"code": code, "name": SUBJECTS[code].label} for code in registration["qualification_subjects"] if code in SUBJECTS
-        ],
+        "qualification_subjects": [{"code": code, "name": SUBJECTS[code].label} for code in registration["qualification_subjects"] if code in SUBJECTS],
         "notices_acknowledged": registration["notices_acknowledged_at"] is not None,
         "released": registration["released_at"] is not None,
         "written": written,

@@ -24,7 +24,12 @@ from enrolment.service.units import UnitFactory
 
 PUBLIC_LIMIT = 50
 COLUMNS = (
-    news_items.c.id, news_items.c.kind, news_items.c.province_code, news_items.c.title, news_items.c.body, news_items.c.publish_at,
+    news_items.c.id,
+    news_items.c.kind,
+    news_items.c.province_code,
+    news_items.c.title,
+    news_items.c.body,
+    news_items.c.publish_at,
     news_items.c.updated_at,
 )
 
@@ -37,7 +42,7 @@ class NewsSpec(Strict):
     publish_at: Moment
 
     @model_validator(mode="after")
-    def _province_for_province_notices(self) -> "NewsSpec":
+    def _province_for_province_notices(self) -> NewsSpec:
         if (self.kind == "province") != (self.province_code is not None):
             raise ValueError("省通告须指定省份代码，其他栏目不能指定")
         return self
@@ -51,7 +56,7 @@ class Editor:
     province_code: str | None  # None: operations
 
     @classmethod
-    def of(cls, principal: Principal) -> "Editor":
+    def of(cls, principal: Principal) -> Editor:
         # The route's dependency (require_scoped_role) made sure an administrator has a province.
         return cls(principal.passport_id, None if principal.has("ops") else principal.province_code)
 
@@ -69,17 +74,23 @@ def news_not_found() -> Problem:
     return Problem(404, "news_not_found", "动态或通知不存在")
 
 
-def _item(row: Any) -> dict[str, Any]:  # noqa: ANN401 - a result row mapping
-    return {"id": row["id"], "kind": row["kind"], "province_code": row["province_code"], "title": row["title"], "body": row["body"],
-            "publish_at": row["publish_at"], "updated_at": row["updated_at"]}
+def _item(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "province_code": row["province_code"],
+        "title": row["title"],
+        "body": row["body"],
+        "publish_at": row["publish_at"],
+        "updated_at": row["updated_at"],
+    }
 
 
 async def published(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> list[dict[str, Any]]:
     """What the home page shows: items whose publish time has come, newest first."""
     async with sessions() as session:
         rows = await session.execute(
-            select(*COLUMNS).where(news_items.c.publish_at <= clock.now())
-            .order_by(news_items.c.publish_at.desc(), news_items.c.id).limit(PUBLIC_LIMIT)
+            select(*COLUMNS).where(news_items.c.publish_at <= clock.now()).order_by(news_items.c.publish_at.desc(), news_items.c.id).limit(PUBLIC_LIMIT)
         )
         return [_item(row) for row in rows.mappings()]
 
@@ -113,8 +124,15 @@ async def change(units: UnitFactory, clock: Clock, editor: Editor, news_id: uuid
     actor = editor.passport_id
     now = clock.now()
     async with units() as uow:
-        row = (await uow.session.execute(update(news_items).where(news_items.c.id == news_id, editor.scope())
-                                         .values(**spec.model_dump(), updated_at=now).returning(*COLUMNS))).mappings().first()
+        row = (
+            (
+                await uow.session.execute(
+                    update(news_items).where(news_items.c.id == news_id, editor.scope()).values(**spec.model_dump(), updated_at=now).returning(*COLUMNS)
+                )
+            )
+            .mappings()
+            .first()
+        )
         if row is None:
             raise news_not_found()
         editor.check(spec)  # after the look-up: another province's item is 404, not 403

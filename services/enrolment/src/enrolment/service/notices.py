@@ -23,9 +23,7 @@ async def acknowledge_notices(units: UnitFactory, clock: Clock, passport_id: str
         if context is None:
             raise registration_not_found()
         now = context.notices_acknowledged_at or clock.now()
-        await uow.session.execute(
-            update(registrations).where(registrations.c.registration_id == context.registration_id).values(notices_acknowledged_at=now)
-        )
+        await uow.session.execute(update(registrations).where(registrations.c.registration_id == context.registration_id).values(notices_acknowledged_at=now))
         await uow.commit()
     return now
 

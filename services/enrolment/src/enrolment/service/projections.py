@@ -33,9 +33,7 @@ from enrolment.service.waitlist import return_seat
 
 
 async def _lock(uow: UnitOfWork, registration_id: uuid.UUID) -> dict | None:
-    row = (
-        await uow.session.execute(select(registrations).where(registrations.c.registration_id == registration_id).with_for_update())
-    ).mappings().first()
+    row = (await uow.session.execute(select(registrations).where(registrations.c.registration_id == registration_id).with_for_update())).mappings().first()
     return dict(row) if row else None
 
 
@@ -63,9 +61,7 @@ async def on_qualification_granted(uow: UnitOfWork, event: QualificationGranted)
     if registration is None:
         raise LookupError(f"QualificationGranted before RegistrationBound for {event.registration_id}")
     codes = normalise_codes(registration["qualification_subjects"] + normalise_codes(event.subject_codes))
-    await uow.session.execute(
-        update(registrations).where(registrations.c.registration_id == event.registration_id).values(qualification_subjects=codes)
-    )
+    await uow.session.execute(update(registrations).where(registrations.c.registration_id == event.registration_id).values(qualification_subjects=codes))
 
 
 async def on_registration_rebound(uow: UnitOfWork, event: RegistrationRebound) -> None:
@@ -73,9 +69,7 @@ async def on_registration_rebound(uow: UnitOfWork, event: RegistrationRebound) -
     registration = await _lock(uow, event.registration_id)
     if registration is None:
         raise LookupError(f"RegistrationRebound before RegistrationBound for {event.registration_id}")
-    await uow.session.execute(
-        update(registrations).where(registrations.c.registration_id == event.registration_id).values(passport_id=event.new_passport_id)
-    )
+    await uow.session.execute(update(registrations).where(registrations.c.registration_id == event.registration_id).values(passport_id=event.new_passport_id))
 
 
 async def on_registration_released(clock: Clock, lifetime: timedelta, uow: UnitOfWork, event: RegistrationReleased) -> None:
@@ -168,13 +162,28 @@ async def on_payment_confirmed(clock: Clock, uow: UnitOfWork, event: PaymentConf
     # Y6: the receipt is for what the money bought; what it could not buy gets the refund mail.
     await uow.publish(
         PaymentAllocated(
-            order_id=event.order_id, registration_id=event.registration_id, passport_id=event.passport_id, gateway=event.gateway,
-            gateway_transaction_id=event.gateway_transaction_id, paid_at=event.paid_at, amount_fen=event.amount_fen,
-            honoured=_paid_subjects(event, honoured, rows), honoured_fen=honoured_fen, refused_enrolment_ids=refused, refund_fen=amount,
+            order_id=event.order_id,
+            registration_id=event.registration_id,
+            passport_id=event.passport_id,
+            gateway=event.gateway,
+            gateway_transaction_id=event.gateway_transaction_id,
+            paid_at=event.paid_at,
+            amount_fen=event.amount_fen,
+            honoured=_paid_subjects(event, honoured, rows),
+            honoured_fen=honoured_fen,
+            refused_enrolment_ids=refused,
+            refund_fen=amount,
         ),
         key=key,
     )
-    await audit.record(session, "payment.allocated", ("order", event.order_id), after={"honoured": honoured, "refused": refused, "late": late, "refund_fen": amount}, candidate=event.passport_id, school=registration["school_code"] if registration else None)
+    await audit.record(
+        session,
+        "payment.allocated",
+        ("order", event.order_id),
+        after={"honoured": honoured, "refused": refused, "late": late, "refund_fen": amount},
+        candidate=event.passport_id,
+        school=registration["school_code"] if registration else None,
+    )
     if refused:
         reason = "late_payment_no_seat" if late else "subject_not_payable"
         await session.execute(
@@ -203,8 +212,11 @@ def _paid_subjects(event: PaymentConfirmed, honoured: list[uuid.UUID], rows: dic
             subjects.append(named[enrolment_id])
         else:  # an event from before PaymentConfirmed listed its subjects
             row = rows[enrolment_id]
-            subjects.append(PaidSubject(enrolment_id=enrolment_id, subject_code=row["subject_code"],
-                                        subject_name=SUBJECTS[row["subject_code"]].label, fee_fen=row["fee_fen"]))
+            subjects.append(
+                PaidSubject(
+                    enrolment_id=enrolment_id, subject_code=row["subject_code"], subject_name=SUBJECTS[row["subject_code"]].label, fee_fen=row["fee_fen"]
+                )
+            )
     return sorted(subjects, key=lambda s: s.subject_code)
 
 
@@ -212,7 +224,9 @@ async def _retake(uow: UnitOfWork, row: dict) -> bool:
     """An ended subject comes back only if nothing took its level meanwhile and a seat is free."""
     session = uow.session
     taken = await session.scalar(
-        select(func.count()).select_from(enrolments).where(
+        select(func.count())
+        .select_from(enrolments)
+        .where(
             enrolments.c.registration_id == row["registration_id"],
             enrolments.c.kind == row["kind"],
             enrolments.c.level == row["level"],
@@ -226,9 +240,7 @@ async def _retake(uow: UnitOfWork, row: dict) -> bool:
 
 async def _mark_paid(uow: UnitOfWork, enrolment_id: uuid.UUID, event: PaymentConfirmed) -> None:
     await seats.mark_paid(uow.session, enrolment_id, paid_at=event.paid_at, order_id=event.order_id)
-    await uow.publish(
-        SubjectPaid(enrolment_id=enrolment_id, registration_id=event.registration_id, order_id=event.order_id), key=str(event.registration_id)
-    )
+    await uow.publish(SubjectPaid(enrolment_id=enrolment_id, registration_id=event.registration_id, order_id=event.order_id), key=str(event.registration_id))
 
 
 async def on_refund_completed(uow: UnitOfWork, event: RefundCompleted) -> None:

@@ -40,9 +40,7 @@ PRODUCER = "enrolment"
 SEATS_GONE = "CE409"  # raised by take_seats(): no seat left
 
 _HOLD_SQL = "SELECT hold_seats($1, $2, $3, $4, true)"
-_HOLD_IN = text("SELECT hold_seats(:registration_id, :fingerprint, :enrolments, '[]'::jsonb, :from_pool)").bindparams(
-    bindparam("enrolments", type_=JSONB)
-)
+_HOLD_IN = text("SELECT hold_seats(:registration_id, :fingerprint, :enrolments, '[]'::jsonb, :from_pool)").bindparams(bindparam("enrolments", type_=JSONB))
 _TAKE = text("SELECT take_seats(ARRAY[CAST(:offering_id AS uuid)])")
 _RETURN = text("SELECT return_seat_to_pool(:offering_id)")
 _RESIZE = text("SELECT new_capacity, new_remaining FROM resize_offering(:offering_id, :capacity)")
@@ -69,18 +67,30 @@ class Hold:
     def row(self, context: CandidateContext) -> dict[str, Any]:
         subject = self.offering.subject
         return {
-            "id": str(self.enrolment_id), "registration_id": str(context.registration_id), "exam_session_id": str(self.offering.exam_session_id),
-            "offering_id": str(self.offering.id), "subject_code": subject.code, "kind": subject.kind, "level": subject.level,
-            "fee_fen": self.offering.fee_fen, "method": self.method, "enrolled_at": self.enrolled_at.isoformat(),
+            "id": str(self.enrolment_id),
+            "registration_id": str(context.registration_id),
+            "exam_session_id": str(self.offering.exam_session_id),
+            "offering_id": str(self.offering.id),
+            "subject_code": subject.code,
+            "kind": subject.kind,
+            "level": subject.level,
+            "fee_fen": self.offering.fee_fen,
+            "method": self.method,
+            "enrolled_at": self.enrolled_at.isoformat(),
             "expires_at": self.expires_at.isoformat(),
         }
 
     def event(self, context: CandidateContext) -> SubjectEnrolled:
         subject = self.offering.subject
         return SubjectEnrolled(
-            enrolment_id=self.enrolment_id, registration_id=context.registration_id, passport_id=context.passport_id,
-            subject_code=subject.code, subject_name=subject.label, campus_code=self.offering.campus_code,
-            fee_fen=self.offering.fee_fen or 0, expires_at=self.expires_at,
+            enrolment_id=self.enrolment_id,
+            registration_id=context.registration_id,
+            passport_id=context.passport_id,
+            subject_code=subject.code,
+            subject_name=subject.label,
+            campus_code=self.offering.campus_code,
+            fee_fen=self.offering.fee_fen or 0,
+            expires_at=self.expires_at,
         )
 
 
@@ -95,8 +105,14 @@ def _outbox_row(context: CandidateContext, hold: Hold) -> dict[str, Any]:
     envelope = EventEnvelope.wrap(event, key=key, producer=PRODUCER)
     headers: dict[str, str] = {}
     propagate.inject(headers)
-    return {"event_id": str(envelope.event_id), "topic": event.topic, "key": key, "event_type": event.event_type,
-            "envelope": envelope.model_dump(mode="json"), "headers": headers}
+    return {
+        "event_id": str(envelope.event_id),
+        "topic": event.topic,
+        "key": key,
+        "event_type": event.event_type,
+        "envelope": envelope.model_dump(mode="json"),
+        "headers": headers,
+    }
 
 
 def _sqlstate(error: BaseException) -> str | None:
@@ -110,7 +126,10 @@ async def hold_now(connection: asyncpg.Connection, context: CandidateContext, ho
     its own transaction. Raises SeatsGone or ContextChanged; nothing is written then."""
     try:
         taken = await connection.fetchval(
-            _HOLD_SQL, context.registration_id, context.fingerprint, [hold.row(context) for hold in holds],
+            _HOLD_SQL,
+            context.registration_id,
+            context.fingerprint,
+            [hold.row(context) for hold in holds],
             [_outbox_row(context, hold) for hold in holds],
         )
     except asyncpg.PostgresError as error:
@@ -128,8 +147,7 @@ async def hold_in(uow: UnitOfWork, context: CandidateContext, hold: Hold, *, fro
     taken = (
         await uow.session.execute(
             _HOLD_IN,
-            {"registration_id": context.registration_id, "fingerprint": context.fingerprint,
-             "enrolments": [hold.row(context)], "from_pool": from_pool},
+            {"registration_id": context.registration_id, "fingerprint": context.fingerprint, "enrolments": [hold.row(context)], "from_pool": from_pool},
         )
     ).scalar()
     if not taken:  # cannot happen under the registration's lock; never hold on a stale check
@@ -196,7 +214,5 @@ async def expire_due_holds(session: AsyncSession, registration_ids: Sequence[uui
 async def mark_paid(session: AsyncSession, enrolment_id: uuid.UUID, *, paid_at: datetime, order_id: uuid.UUID) -> None:
     """The subject is paid and keeps (or, re-taken, has again) its seat."""
     await session.execute(
-        update(enrolments)
-        .where(enrolments.c.id == enrolment_id)
-        .values(status="paid", seat_held=True, paid_at=paid_at, order_id=order_id, ended_at=None)
+        update(enrolments).where(enrolments.c.id == enrolment_id).values(status="paid", seat_held=True, paid_at=paid_at, order_id=order_id, ended_at=None)
     )

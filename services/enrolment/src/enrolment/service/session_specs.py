@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
@@ -23,7 +23,7 @@ LongText = Annotated[str, StringConstraints(max_length=20_000)]
 
 def _storable(moment: datetime) -> datetime:
     # Stored in UTC: a time at the calendar's edge (year 1 east of UTC…) has no UTC value to store.
-    if not 1970 <= moment.year <= 2999 or not 1970 <= moment.astimezone(timezone.utc).year <= 2999:
+    if not 1970 <= moment.year <= 2999 or not 1970 <= moment.astimezone(UTC).year <= 2999:
         raise ValueError("time must lie between the years 1970 and 2999")
     return moment
 
@@ -36,7 +36,7 @@ class Window(Strict):
     closes_at: Moment
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Window":
+    def _ordered(self) -> Window:
         if self.closes_at <= self.opens_at:
             raise ValueError("closes_at must be after opens_at")
         return self
@@ -50,7 +50,7 @@ class OfferingSpec(Strict):
     closes_at: Moment | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> "OfferingSpec":
+    def _ordered(self) -> OfferingSpec:
         if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
             raise ValueError("closes_at must be after opens_at")
         return self
@@ -66,7 +66,7 @@ class CampusSpec(Strict):
     offerings: list[OfferingSpec] = Field(default_factory=list, max_length=11)
 
     @model_validator(mode="after")
-    def _codes_nest(self) -> "CampusSpec":
+    def _codes_nest(self) -> CampusSpec:
         if not self.school_code.startswith(self.province_code) or not self.campus_code.startswith(self.school_code):
             raise ValueError("school code starts with the province code, campus code with the school code")
         return self
@@ -81,7 +81,7 @@ class NoticeSpec(Strict):
     position: int = Field(default=0, ge=0, le=1000)
 
     @model_validator(mode="after")
-    def _scoped(self) -> "NoticeSpec":
+    def _scoped(self) -> NoticeSpec:
         if self.scope == "province" and not self.province_code:
             raise ValueError("a province notice needs province_code")
         if self.scope == "school" and not self.school_code:

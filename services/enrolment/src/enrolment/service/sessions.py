@@ -123,7 +123,9 @@ async def add_notice(units: UnitFactory, session_id: uuid.UUID, notice: NoticeSp
     async with units() as uow:
         await _existing(uow.session, session_id)
         await _insert_notice(uow.session, session_id, notice)
-        await audit.record(uow.session, "session.notice_added", ("exam_session", session_id), after=notice, school=notice.school_code, province=notice.province_code)
+        await audit.record(
+            uow.session, "session.notice_added", ("exam_session", session_id), after=notice, school=notice.school_code, province=notice.province_code
+        )
         await uow.commit()
 
 
@@ -140,7 +142,11 @@ async def set_capacity(units: UnitFactory, clock: Clock, lifetime: timedelta, of
     UPDATE, and is refused when it would fall below the seats already held. Seats it frees go to
     the campus's waiting list first (N14)."""
     async with units() as uow:
-        before = (await uow.session.execute(select(offerings.c.capacity, offerings.c.remaining, offerings.c.school_code).where(offerings.c.id == offering_id).with_for_update())).first()
+        before = (
+            await uow.session.execute(
+                select(offerings.c.capacity, offerings.c.remaining, offerings.c.school_code).where(offerings.c.id == offering_id).with_for_update()
+            )
+        ).first()
         row = await seats.resize(uow.session, offering_id, capacity)
         if row is None:
             current = (await uow.session.execute(select(offerings.c.capacity, offerings.c.remaining).where(offerings.c.id == offering_id))).first()
@@ -151,7 +157,14 @@ async def set_capacity(units: UnitFactory, clock: Clock, lifetime: timedelta, of
             raise Problem(409, "capacity_below_held", f"容量不能低于已占用考位数（{current.capacity - current.remaining}）")
         promoted = await offer_free_seats(uow, offering_id, now=clock.now(), lifetime=lifetime)
         new_capacity, remaining = row
-        await audit.record(uow.session, "offering.capacity_changed", ("offering", offering_id), before={"capacity": before.capacity, "remaining": before.remaining}, after={"capacity": new_capacity, "remaining": remaining, "promoted_from_waitlist": promoted}, school=before.school_code)
+        await audit.record(
+            uow.session,
+            "offering.capacity_changed",
+            ("offering", offering_id),
+            before={"capacity": before.capacity, "remaining": before.remaining},
+            after={"capacity": new_capacity, "remaining": remaining, "promoted_from_waitlist": promoted},
+            school=before.school_code,
+        )
         await uow.commit()
     return {"capacity": new_capacity, "remaining": remaining - promoted, "promoted_from_waitlist": promoted}
 
@@ -164,10 +177,14 @@ async def publish(units: UnitFactory, clock: Clock, session_id: uuid.UUID) -> Ex
         if exam is None:
             raise session_not_found()
         written_codes = (
-            await session.execute(
-                select(offerings.c.subject_code).where(offerings.c.exam_session_id == session_id).distinct().order_by(offerings.c.subject_code)
+            (
+                await session.execute(
+                    select(offerings.c.subject_code).where(offerings.c.exam_session_id == session_id).distinct().order_by(offerings.c.subject_code)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         dates = [
             ExamDate(subject_code=code, exam_date=exam["written_exam_date"])
             for code in written_codes
@@ -193,12 +210,16 @@ async def session_overview(sessions: async_sessionmaker[AsyncSession], session_i
     async with sessions() as session:
         exam = await _existing(session, session_id)
         rows = (
-            await session.execute(
-                select(offerings, func.count(enrolments.c.id).filter(enrolments.c.seat_held).label("held"))
-                .outerjoin(enrolments, enrolments.c.offering_id == offerings.c.id)
-                .where(offerings.c.exam_session_id == session_id)
-                .group_by(offerings.c.id)
-                .order_by(offerings.c.campus_code, offerings.c.subject_code)
+            (
+                await session.execute(
+                    select(offerings, func.count(enrolments.c.id).filter(enrolments.c.seat_held).label("held"))
+                    .outerjoin(enrolments, enrolments.c.offering_id == offerings.c.id)
+                    .where(offerings.c.exam_session_id == session_id)
+                    .group_by(offerings.c.id)
+                    .order_by(offerings.c.campus_code, offerings.c.subject_code)
+                )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
     return {"session": exam, "offerings": [dict(row) for row in rows]}

@@ -25,14 +25,25 @@ async def unpaid_subjects(sessions: async_sessionmaker[AsyncSession], school_cod
     school = _school(school_code)
     async with sessions() as session:
         rows = (
-            await session.execute(
-                select(enrolments.c.id, enrolments.c.subject_code, enrolments.c.fee_fen, enrolments.c.locked, enrolments.c.expires_at, registrations.c.registration_id)
-                .join(registrations, registrations.c.registration_id == enrolments.c.registration_id)
-                .where(registrations.c.school_code == school, enrolments.c.status == "held")
-                .order_by(enrolments.c.enrolled_at)
-                .limit(5000)
+            (
+                await session.execute(
+                    select(
+                        enrolments.c.id,
+                        enrolments.c.subject_code,
+                        enrolments.c.fee_fen,
+                        enrolments.c.locked,
+                        enrolments.c.expires_at,
+                        registrations.c.registration_id,
+                    )
+                    .join(registrations, registrations.c.registration_id == enrolments.c.registration_id)
+                    .where(registrations.c.school_code == school, enrolments.c.status == "held")
+                    .order_by(enrolments.c.enrolled_at)
+                    .limit(5000)
+                )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
     return [dict(row) | {"subject": SUBJECTS[row["subject_code"]].label} for row in rows]
 
 
@@ -45,6 +56,12 @@ async def set_lock(units: UnitFactory, school_code: str | None, enrolment_ids: l
             .where(enrolments.c.id.in_(enrolment_ids), enrolments.c.status == "held", enrolments.c.registration_id.in_(of_school))
             .values(locked=locked)
         )
-        await audit.record(uow.session, "enrolments.locked" if locked else "enrolments.unlocked", ("school", school), after={"enrolment_ids": enrolment_ids, "changed": result.rowcount or 0}, school=school)
+        await audit.record(
+            uow.session,
+            "enrolments.locked" if locked else "enrolments.unlocked",
+            ("school", school),
+            after={"enrolment_ids": enrolment_ids, "changed": result.rowcount or 0},
+            school=school,
+        )
         await uow.commit()
     return result.rowcount or 0

@@ -50,17 +50,35 @@ class Ticket:
     printed_at: str
 
     def rows(self) -> list[tuple[str, str]]:
-        return [("准考证号", self.ticket_number), ("姓名", self.name), ("证件号码", self.id_number), ("考试科目", self.subject),
-                ("考试时间", self.when), ("考点", self.site), ("考点校区", self.campus), ("考场号", self.room), ("座位号", self.seat)]
+        return [
+            ("准考证号", self.ticket_number),
+            ("姓名", self.name),
+            ("证件号码", self.id_number),
+            ("考试科目", self.subject),
+            ("考试时间", self.when),
+            ("考点", self.site),
+            ("考点校区", self.campus),
+            ("考场号", self.room),
+            ("座位号", self.seat),
+        ]
 
 
 def render(ticket: Ticket) -> bytes:
     """The ticket as a one-page A4 PDF. CPU-bound (font subsetting): call it in a worker thread."""
-    words = [ticket.title, ticket.exam_name, *(f"{k}：{v}" for k, v in ticket.rows()), "考生须知", *_numbered(NOTES),
-             "照片", "（请粘贴近期免冠照片）", f"打印时间：{ticket.printed_at}", "…"]
+    words = [
+        ticket.title,
+        ticket.exam_name,
+        *(f"{k}：{v}" for k, v in ticket.rows()),
+        "考生须知",
+        *_numbered(NOTES),
+        "照片",
+        "（请粘贴近期免冠照片）",
+        f"打印时间：{ticket.printed_at}",
+        "…",
+    ]
     font = truetype_subset("".join(words))
     with _drawing:
-        pdfmetrics._fonts[FONT] = TTFont(FONT, io.BytesIO(font))  # noqa: SLF001 - see _drawing
+        pdfmetrics._fonts[FONT] = TTFont(FONT, io.BytesIO(font))
         return _draw(ticket)
 
 

@@ -101,9 +101,7 @@ async def offer_free_seats(uow: UnitOfWork, offering_id: uuid.UUID, *, now: date
         promoted += 1
 
 
-async def _promote_first_in_line(
-    uow: UnitOfWork, offering: Offering, *, now: datetime, lifetime: timedelta, from_pool: bool
-) -> uuid.UUID | None:
+async def _promote_first_in_line(uow: UnitOfWork, offering: Offering, *, now: datetime, lifetime: timedelta, from_pool: bool) -> uuid.UUID | None:
     session = uow.session
     while True:
         head = (
@@ -118,9 +116,7 @@ async def _promote_first_in_line(
             return None
         # Locked by id, then read again: a concurrent promoter that took this head makes us look
         # again (FOR UPDATE with LIMIT could answer "nobody" although someone is next).
-        still_waiting = await session.scalar(
-            select(waitlist.c.id).where(waitlist.c.id == head.id, waitlist.c.status == "waiting").with_for_update()
-        )
+        still_waiting = await session.scalar(select(waitlist.c.id).where(waitlist.c.id == head.id, waitlist.c.status == "waiting").with_for_update())
         if still_waiting is None:
             continue
         # The head's lock, waited for: a candidate clicking now is still first in line afterwards.
@@ -134,7 +130,5 @@ async def _promote_first_in_line(
             continue
         [hold] = seats.new_holds([offering], now=now, expires_at=now + lifetime)
         await seats.hold_in(uow, context, hold, from_pool=from_pool)
-        await session.execute(
-            update(waitlist).where(waitlist.c.id == head.id).values(status="promoted", enrolment_id=hold.enrolment_id, ended_at=now)
-        )
+        await session.execute(update(waitlist).where(waitlist.c.id == head.id).values(status="promoted", enrolment_id=hold.enrolment_id, ended_at=now))
         return hold.enrolment_id

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+
 from fastapi import APIRouter, Path, Response, status
 from fastapi.responses import JSONResponse
 
-from enrolment.api.deps import Candidate, EnrolmentDep
 from cet_shared.contract import link, problems
+from enrolment.api.deps import Candidate, EnrolmentDep
 from enrolment.api.responses import Notice, OralCampuses, RegistrationPage
 from enrolment.api.schemas import Acknowledged, Enrolled, OralChoice, Waiting, WrittenChoice
-from enrolment.service import arrangement, enrol, info_page, notices, waitlist
-from enrolment.service import cancel as cancelling
-from enrolment.service import oral_campuses as campuses
+from enrolment.service import arrangement, cancel as cancelling, enrol, info_page, notices, oral_campuses as campuses, waitlist
 
 router = APIRouter(prefix="/me", tags=["candidate"])
 
@@ -38,14 +37,17 @@ async def acknowledge(ctx: EnrolmentDep, principal: Candidate) -> Acknowledged:
 
 
 @router.post(
-    "/written", response_model=Enrolled, status_code=status.HTTP_201_CREATED, summary="笔试报考",
+    "/written",
+    response_model=Enrolled,
+    status_code=status.HTTP_201_CREATED,
+    summary="笔试报考",
     responses={201: {"description": "已报考，24 小时内须支付", "links": _ENROLLED_LINKS}, **problems(403, 404, 409)},
 )
 async def enrol_written(body: WrittenChoice, ctx: EnrolmentDep, principal: Candidate) -> Enrolled:
     """笔试报考（N4、N5、N7）。"""
-    return Enrolled(enrolment_ids=await enrol.enrol_written(
-        ctx.hold_stores, ctx.clock, ctx.settings.unpaid_lifetime, principal.passport_id, list(body.subject_codes)
-    ))
+    return Enrolled(
+        enrolment_ids=await enrol.enrol_written(ctx.hold_stores, ctx.clock, ctx.settings.unpaid_lifetime, principal.passport_id, list(body.subject_codes))
+    )
 
 
 @router.get("/oral/{subject_code}/campuses", response_model=OralCampuses, summary="口试报名校区", responses=problems(404))
@@ -61,7 +63,10 @@ async def campus_notices(offering_id: uuid.UUID, ctx: EnrolmentDep, principal: C
 
 
 @router.post(
-    "/oral", response_model=Enrolled, status_code=status.HTTP_201_CREATED, summary="口试报考",
+    "/oral",
+    response_model=Enrolled,
+    status_code=status.HTTP_201_CREATED,
+    summary="口试报考",
     responses={201: {"description": "已占考位，24 小时内须支付", "links": _ENROLLED_LINKS}, **problems(403, 404, 409)},
 )
 async def enrol_oral(body: OralChoice, ctx: EnrolmentDep, principal: Candidate) -> JSONResponse:
@@ -80,9 +85,14 @@ async def cancel(enrolment_id: uuid.UUID, ctx: EnrolmentDep, principal: Candidat
 
 
 @router.post(
-    "/waitlist", response_model=Waiting, status_code=status.HTTP_201_CREATED, summary="候补口试考位",
-    responses={201: {"description": "已加入候补", "links": {"leave": link("leave_waitlist", "退出候补", parameters={"entry_id": "$response.body#/waitlist_id"})}},
-               **problems(403, 404, 409)},
+    "/waitlist",
+    response_model=Waiting,
+    status_code=status.HTTP_201_CREATED,
+    summary="候补口试考位",
+    responses={
+        201: {"description": "已加入候补", "links": {"leave": link("leave_waitlist", "退出候补", parameters={"entry_id": "$response.body#/waitlist_id"})}},
+        **problems(403, 404, 409),
+    },
 )
 async def join_waitlist(body: OralChoice, ctx: EnrolmentDep, principal: Candidate) -> Waiting:
     """N14 候补。"""
@@ -97,7 +107,9 @@ async def leave_waitlist(ctx: EnrolmentDep, principal: Candidate, entry_id: int 
 
 
 @router.get(
-    "/enrolments/{enrolment_id}/ticket.pdf", summary="下载准考证", response_class=Response,
+    "/enrolments/{enrolment_id}/ticket.pdf",
+    summary="下载准考证",
+    response_class=Response,
     responses={200: {"description": "准考证 PDF", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}, **problems(404, 409)},
 )
 async def ticket(enrolment_id: uuid.UUID, ctx: EnrolmentDep, principal: Candidate) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+
 from fastapi import APIRouter, status
 
 from cet_shared.contract import problems
@@ -28,7 +29,9 @@ async def show_session(session_id: uuid.UUID, ctx: EnrolmentDep, _: Ops) -> dict
     return await sessions.session_overview(ctx.sessions, session_id)
 
 
-@router.post("/sessions/{session_id}/campuses", response_model=OfferingIds, status_code=status.HTTP_201_CREATED, summary="增加校区", responses=problems(404, 409))
+@router.post(
+    "/sessions/{session_id}/campuses", response_model=OfferingIds, status_code=status.HTTP_201_CREATED, summary="增加校区", responses=problems(404, 409)
+)
 async def add_campus(session_id: uuid.UUID, body: CampusSpec, ctx: EnrolmentDep, _: Ops) -> OfferingIds:
     """N10：增加一个校区及其开考科目。"""
     return OfferingIds(offering_ids=await sessions.add_campus(ctx.unit_of_work, session_id, body))
