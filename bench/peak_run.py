@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -18,8 +19,11 @@ from event_latency import EffectWatcher
 from peak_procs import Processes, cpu_delta, machine_cpu_seconds
 
 BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent / "deploy"))
+from topology import load as load_topology  # noqa: E402 - deploy/topology.toml, the one declaration of the suite
+
 LOADGEN_BIN = Path(os.environ.get("CET_TOOLS", Path.home() / ".cache" / "cet-suite" / "bin")) / "cet-loadgen"
-GATEWAY = "http://127.0.0.1:8080"
+GATEWAY = f"http://127.0.0.1:{load_topology().gateway_port}"
 
 
 def build_loadgen() -> Path:

@@ -7,11 +7,7 @@ the reason, never the rejected value (it may be personal data).
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from dataclasses import dataclass
 
 from cet_shared.id_types import IdType, parse_id_type, resident_id_checksum_ok
 from cet_shared.problems import Problem
@@ -23,6 +19,7 @@ from eligibility.domain.codes import (
     parse_subjects,
     parse_ticket_number,
 )
+from eligibility.domain.csv_rows import ID_NUMBER, Parsed, RowError, digits, read_rows, text_cell, yes_no
 
 STUDENT_COLUMNS = (
     "province_code",
@@ -53,20 +50,6 @@ SCORE_COLUMNS = ("ticket_number", "id_number", "name", "score", "year", "half")
 
 GENDERS = ("男", "女")
 EDUCATION_LEVELS = ("专科", "本科", "研究生")
-_TRUE = {"1", "true", "yes", "y", "是"}
-_FALSE = {"", "0", "false", "no", "n", "否"}
-MAX_ROWS = 50_000
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    field: str
-    message: str
-
-    def as_dict(self) -> dict[str, object]:
-        return {"row": self.row, "field": self.field, "message": self.message}
 
 
 @dataclass
@@ -107,63 +90,6 @@ class ScoreRow:
     half: int
 
 
-@dataclass
-class Parsed(Generic[T]):
-    rows: list[T] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-
-
-def _read(text: str, columns: tuple[str, ...], required: tuple[str, ...]) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
-    text = text.lstrip("\ufeff")  # Excel writes a BOM
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in required if c not in header]
-    unknown = [h for h in header if h not in columns]
-    errors = [RowError(1, c, "缺少该列") for c in missing] + [RowError(1, h, "未知的列") for h in unknown]
-    if errors:
-        return [], errors
-    reader.fieldnames = header
-    rows: list[tuple[int, dict[str, str]]] = []
-    try:
-        for record in reader:
-            if len(rows) >= MAX_ROWS:
-                return [], [RowError(reader.line_num, "", f"文件行数超过上限{MAX_ROWS}")]
-            if None in record:
-                errors.append(RowError(reader.line_num, "", "该行的列数多于表头"))
-                continue
-            values = {k: (v or "").strip() for k, v in record.items()}
-            if not any(values.values()):
-                continue  # blank line
-            rows.append((reader.line_num, values))
-    except csv.Error as exc:
-        errors.append(RowError(reader.line_num, "", f"CSV格式错误：{exc}"))
-    if not rows and not errors:
-        errors.append(RowError(1, "", "文件中没有数据行"))
-    return rows, errors
-
-
-def _digits(value: str) -> bool:
-    """ASCII digits only (str.isdigit also accepts ² and full-width digits, which int() refuses)."""
-    return value.isascii() and value.isdigit()
-
-
-_ID_NUMBER = re.compile(r"^[0-9A-Z()]{1,32}$")
-
-
-def _bool(value: str) -> bool | None:
-    low = value.lower()
-    return True if low in _TRUE else False if low in _FALSE else None
-
-
-def _text(values: dict[str, str], name: str, errors: list[RowError], row: int, *, required: bool, max_len: int) -> str:
-    value = values.get(name, "")
-    if required and not value:
-        errors.append(RowError(row, name, "不能为空"))
-    elif len(value) > max_len:
-        errors.append(RowError(row, name, f"长度不能超过{max_len}"))
-    return value
-
-
 def validate_id(id_type_value: str, id_number: str, errors: list[RowError], row: int) -> str:
     """The ID type (E1, 军官证 refused) and, for the resident ID card, the GB 11643 checksum."""
     try:
@@ -173,7 +99,7 @@ def validate_id(id_type_value: str, id_number: str, errors: list[RowError], row:
         return ""
     if not id_number:
         errors.append(RowError(row, "id_number", "不能为空"))
-    elif not _ID_NUMBER.match(id_number.upper()):
+    elif not ID_NUMBER.match(id_number.upper()):
         errors.append(RowError(row, "id_number", "证件号码格式不正确"))
     elif id_type == IdType.RESIDENT_ID_CARD and not resident_id_checksum_ok(id_number):
         errors.append(RowError(row, "id_number", "居民身份证号码校验位不正确"))
@@ -182,7 +108,7 @@ def validate_id(id_type_value: str, id_number: str, errors: list[RowError], row:
 
 def parse_students(text: str, *, school_scope: str | None = None) -> Parsed[StudentRow]:
     """E13. `school_scope`: a teacher may import only their own school's students."""
-    records, errors = _read(text, STUDENT_COLUMNS, STUDENT_REQUIRED)
+    records, errors = read_rows(text, STUDENT_COLUMNS, STUDENT_REQUIRED)
     result: Parsed[StudentRow] = Parsed(errors=errors)
     seen: dict[tuple[str, str], int] = {}
     campus_names: dict[str, tuple[str, str, bool]] = {}
@@ -201,15 +127,15 @@ def parse_students(text: str, *, school_scope: str | None = None) -> Parsed[Stud
             errs.append(RowError(row, "campus_code", "校区代码应为6位数字"))
         elif SCHOOL_CODE.match(school) and not campus.startswith(school):
             errs.append(RowError(row, "campus_code", "校区代码的前5位应为学校代码"))
-        offers = _bool(v.get("campus_offers_cet6", ""))
+        offers = yes_no(v.get("campus_offers_cet6", ""))
         if offers is None:
             errs.append(RowError(row, "campus_offers_cet6", "应为 是/否"))
-        barred = _bool(v.get("cet6_barred", ""))
+        barred = yes_no(v.get("cet6_barred", ""))
         if barred is None:
             errs.append(RowError(row, "cet6_barred", "应为 是/否"))
         id_type = validate_id(v.get("id_type", ""), v.get("id_number", ""), errs, row)
         id_number = v.get("id_number", "").upper()
-        name = _text(v, "name", errs, row, required=True, max_len=60)
+        name = text_cell(v, "name", errs, row, required=True, max_len=60)
         gender = v.get("gender", "")
         if gender not in GENDERS:
             errs.append(RowError(row, "gender", "性别应为 男 或 女"))
@@ -217,10 +143,10 @@ def parse_students(text: str, *, school_scope: str | None = None) -> Parsed[Stud
         if education and education not in EDUCATION_LEVELS:
             errs.append(RowError(row, "education_level", "学历应为 专科、本科 或 研究生"))
         program_years = v.get("program_years", "")
-        if program_years and not (_digits(program_years) and 1 <= int(program_years) <= 9):
+        if program_years and not (digits(program_years) and 1 <= int(program_years) <= 9):
             errs.append(RowError(row, "program_years", "学制应为1到9的数字"))
         entry_year = v.get("entry_year", "")
-        if entry_year and not (_digits(entry_year) and len(entry_year) in (2, 4)):
+        if entry_year and not (digits(entry_year) and len(entry_year) in (2, 4)):
             errs.append(RowError(row, "entry_year", "入学年份应为2位或4位数字"))
         try:
             subjects = parse_subjects(v.get("qualification_subjects", ""))
@@ -230,7 +156,7 @@ def parse_students(text: str, *, school_scope: str | None = None) -> Parsed[Stud
             subjects = []
             errs.append(RowError(row, "qualification_subjects", str(exc)))
         texts = {
-            name_: _text(v, name_, errs, row, required=False, max_len=limit)
+            name_: text_cell(v, name_, errs, row, required=False, max_len=limit)
             for name_, limit in (
                 ("province_name", 40),
                 ("school_name", 60),
@@ -289,7 +215,7 @@ def parse_students(text: str, *, school_scope: str | None = None) -> Parsed[Stud
 
 def parse_scores(text: str, *, current_year: int) -> Parsed[ScoreRow]:
     """CET4 written score records used by the CET6 review (E10)."""
-    records, errors = _read(text, SCORE_COLUMNS, SCORE_COLUMNS)
+    records, errors = read_rows(text, SCORE_COLUMNS, SCORE_COLUMNS)
     result: Parsed[ScoreRow] = Parsed(errors=errors)
     seen: dict[str, int] = {}
     for row, v in records:
@@ -302,13 +228,13 @@ def parse_scores(text: str, *, current_year: int) -> Parsed[ScoreRow]:
         except TicketNumberInvalid as exc:
             errs.append(RowError(row, "ticket_number", str(exc)))
         id_number = v["id_number"].upper()
-        if not _ID_NUMBER.match(id_number):
+        if not ID_NUMBER.match(id_number):
             errs.append(RowError(row, "id_number", "证件号码格式不正确"))
-        name = _text(v, "name", errs, row, required=True, max_len=60)
-        score = int(v["score"]) if _digits(v["score"]) and len(v["score"]) <= 4 else -1
+        name = text_cell(v, "name", errs, row, required=True, max_len=60)
+        score = int(v["score"]) if digits(v["score"]) and len(v["score"]) <= 4 else -1
         if not 0 <= score <= 710:
             errs.append(RowError(row, "score", "成绩应为0到710的整数"))
-        year = int(v["year"]) if _digits(v["year"]) and len(v["year"]) == 4 else -1
+        year = int(v["year"]) if digits(v["year"]) and len(v["year"]) == 4 else -1
         if not 1987 <= year <= current_year:
             errs.append(RowError(row, "year", f"考试年份应在1987到{current_year}之间"))
         half = int(v["half"]) if v["half"] in ("1", "2") else -1
