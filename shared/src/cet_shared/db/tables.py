@@ -4,7 +4,7 @@ dead letters, revoked tokens.
 The code's view of them. The database gets them from the frozen common migration history
 (`cet_shared/db/common_migrations`, branch `common`) that every service's history depends on; each
 service's `env.py` targets `COMMON_METADATA` besides its own, so autogenerate sees them as known.
-A change here needs a new revision on that branch (shared/tests/test_common_migrations.py fails
+A change here needs a new revision on that branch (tests/architecture/test_migration_histories.py fails
 until the two agree).
 """
 
@@ -26,6 +26,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from cet_shared.audit import audit_log
 
 common_metadata = MetaData()
 
@@ -117,4 +119,4 @@ Index("token_revocations_recorded", token_revocations.c.recorded_at)
 Index("token_revocations_expiry", token_revocations.c.expires_at)
 
 # What every service's env.py targets besides its own metadata.
-COMMON_METADATA: tuple[MetaData, ...] = (common_metadata, dead_letter_metadata, revocation_metadata)
+COMMON_METADATA: tuple[MetaData, ...] = (common_metadata, dead_letter_metadata, revocation_metadata, audit_log.metadata)

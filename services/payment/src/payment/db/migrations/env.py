@@ -1,7 +1,6 @@
-from cet_shared.audit import audit_log
 from cet_shared.db.migrations import run_migrations_from_env
 from cet_shared.db.tables import COMMON_METADATA
 from payment.db.tables import metadata
 
-# The common tables too: autogenerate must know them, or it proposes dropping them.
-run_migrations_from_env([*COMMON_METADATA, audit_log.metadata, metadata])  # audit_log: each service's au01
+# The common tables too (audit_log among them): autogenerate must know them, or it proposes dropping them.
+run_migrations_from_env([*COMMON_METADATA, metadata])
