@@ -5,14 +5,17 @@ a teacher their school (cet_shared.staff_scope); candidates and support nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import Select, select
 
 from cet_shared.audit import audit_log
 from cet_shared.auth import CurrentPrincipal
+from cet_shared.contract import problems
 from cet_shared.csv_export import CSV_RESPONSES, csv_response, streamed_rows
 from cet_shared.problems import Problem
 from cet_shared.staff_scope import ReadScope, read_scope
@@ -90,10 +93,32 @@ def audit_query(wanted: AuditFilter, scope: ReadScope) -> Select[Any]:
     return query
 
 
+class AuditEntry(BaseModel):
+    id: int
+    at: datetime
+    actor_id: str = Field(description="操作人（通行证号；system 表示系统任务）")
+    actor_role: str
+    address: str | None = Field(description="操作人的来源地址")
+    request_id: str | None
+    kind: str = Field(description="操作类型，例如 offering.capacity_changed")
+    subject_type: str
+    subject_id: str
+    candidate: str | None
+    province_code: str | None
+    school_code: str | None
+    before: Any = Field(description="操作前（JSON）")
+    after: Any = Field(description="操作后（JSON）")
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    next: int | None = Field(description="下一页的 before_id；null 表示没有更多")
+
+
 router = APIRouter(prefix="/ops/audit", tags=["audit"])
 
 
-@router.get("")
+@router.get("", response_model=AuditPage, summary="操作审计：查询", responses=problems(400, 403))
 async def audit_page(
     request: Request,
     principal: CurrentPrincipal,
@@ -101,7 +126,7 @@ async def audit_page(
     before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="keyset: the `next` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
-    """Newest first; `next` is the `before_id` of the following page (null: no more)."""
+    """按操作人、考生、学校、省份、操作类型和时间筛选，最新的在前；`next` 是下一页的 `before_id`。"""
     query = audit_query(wanted, scoped(principal, wanted)).limit(limit + 1)
     if before_id is not None:
         query = query.where(audit_log.c.id < before_id)
@@ -111,8 +136,8 @@ async def audit_page(
     return {"items": items, "next": items[-1]["id"] if len(rows) > limit else None}
 
 
-@router.get("/export", response_class=StreamingResponse, responses=CSV_RESPONSES)
+@router.get("/export", response_class=StreamingResponse, responses={**CSV_RESPONSES, **problems(400, 403)}, summary="操作审计：导出 CSV")
 async def audit_export(request: Request, principal: CurrentPrincipal, wanted: Filters) -> StreamingResponse:
-    """The same filters as the page, every matching row, as CSV (UTF-8 with BOM)."""
+    """与查询相同的筛选条件，导出全部匹配的记录（CSV，UTF-8 带 BOM）。"""
     query = audit_query(wanted, scoped(principal, wanted))
     return await csv_response("audit", COLUMNS, streamed_rows(request.app.state.engine, query))

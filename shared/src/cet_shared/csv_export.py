@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 BOM = "\ufeff"
 CHUNK_ROWS = 500
 # What a route answering with `csv_response` documents (`responses=CSV_RESPONSES`).
-CSV_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"description": "CSV, UTF-8 with a BOM, streamed", "content": {"text/csv": {}}}}
+CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "CSV 文件（UTF-8，带 BOM，流式发送）", "content": {"text/csv": {"schema": {"type": "string", "contentMediaType": "text/csv"}}}}
+}
 # A cell Excel would run as a formula (CSV injection): a name or a note typed as "=HYPERLINK(...)".
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

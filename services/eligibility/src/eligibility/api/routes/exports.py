@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from cet_shared.auth import CurrentPrincipal
+from cet_shared.contract import problems
 from cet_shared.csv_export import CSV_RESPONSES, csv_response
 from cet_shared.problems import Problem
 from cet_shared.staff_scope import read_scope
@@ -20,7 +21,13 @@ from eligibility.service.exports import REVIEW_HEADER, review_rows, reviews_quer
 router = APIRouter(prefix="/exports", tags=["exports"])
 
 
-@router.get("/reviews", response_class=StreamingResponse, responses=CSV_RESPONSES)
+@router.get(
+    "/reviews",
+    response_class=StreamingResponse,
+    responses={**CSV_RESPONSES, **problems(400, 403)},
+    summary="导出CET6资格复核结果",
+    description="按省份、学校、状态和提交时间筛选的复核申请及其结果（CSV），限于导出人的管理范围。",
+)
 async def export_reviews(
     ctx: EligibilityDep,
     principal: CurrentPrincipal,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from cet_shared.auth import CurrentPrincipal
+from cet_shared.contract import problems
 from cet_shared.csv_export import CSV_RESPONSES, csv_response
 from cet_shared.staff_scope import read_scope
 from enrolment.api.deps import EnrolmentDep
@@ -18,7 +19,13 @@ from enrolment.service.exports import EXPORTS, ExportFilter, export_rows
 router = APIRouter(prefix="/exports", tags=["exports"])
 
 
-@router.get("/{kind}", response_class=StreamingResponse, responses=CSV_RESPONSES)
+@router.get(
+    "/{kind}",
+    response_class=StreamingResponse,
+    responses={**CSV_RESPONSES, **problems(400, 403)},
+    summary="导出考生名单、已缴费科目、未缴费占位或退费",
+    description="roster：考生名单；paid：已缴费科目；unpaid：未缴费占位；refunds：退费。按省份、学校、校区和考次筛选（CSV），限于导出人的管理范围。",
+)
 async def export(
     kind: Literal["roster", "paid", "unpaid", "refunds"],
     ctx: EnrolmentDep,

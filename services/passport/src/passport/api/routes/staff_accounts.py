@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from cet_shared.auth import CurrentPrincipal
+from cet_shared.contract import problems
 from passport.api.deps import PassportDep
 from passport.api.schemas import Message
 from passport.api.staff_schemas import NewStaffRequest, StaffAccount, StaffCreated
@@ -16,12 +17,25 @@ router = APIRouter(tags=["staff"])
 PassportId = Annotated[str, Path(pattern=r"^[0-9A-F]{32}$", description="通行证ID")]
 
 
-@router.get("/staff/accounts", response_model=list[StaffAccount])
+@router.get(
+    "/staff/accounts",
+    response_model=list[StaffAccount],
+    summary="员工账号列表",
+    description="运维看到全部员工，省级管理员只看到本省学校的老师；含最近登录时间与地址。",
+    responses=problems(403),
+)
 async def list_staff(ctx: PassportDep, principal: CurrentPrincipal) -> list[dict]:
     return await service.list_staff(ctx, principal)
 
 
-@router.post("/staff/accounts", response_model=StaffCreated, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/staff/accounts",
+    response_model=StaffCreated,
+    status_code=status.HTTP_201_CREATED,
+    summary="新建员工账号",
+    description="创建账号并向其邮箱发送设置密码的链接；省级管理员只能创建本省学校的老师。",
+    responses=problems(403, 409),
+)
 async def create_staff(body: NewStaffRequest, ctx: PassportDep, principal: CurrentPrincipal) -> StaffCreated:
     passport_id = await service.create_staff_account(
         ctx, principal, service.NewStaff(email=str(body.email), role=body.role, school_code=body.school_code, province_code=body.province_code)
@@ -29,22 +43,47 @@ async def create_staff(body: NewStaffRequest, ctx: PassportDep, principal: Curre
     return StaffCreated(passport_id=passport_id, message="账号已创建，设置密码的邮件已发送")
 
 
-@router.post("/staff/accounts/{passport_id}/disable", response_model=StaffAccount)
+@router.post(
+    "/staff/accounts/{passport_id}/disable",
+    response_model=StaffAccount,
+    summary="停用员工账号",
+    description="停用后该账号在所有服务中的会话立即失效。",
+    responses=problems(403, 404),
+)
 async def disable(passport_id: PassportId, ctx: PassportDep, principal: CurrentPrincipal) -> dict:
     return await service.set_disabled(ctx, principal, passport_id, disabled=True)
 
 
-@router.post("/staff/accounts/{passport_id}/enable", response_model=StaffAccount)
+@router.post(
+    "/staff/accounts/{passport_id}/enable",
+    response_model=StaffAccount,
+    summary="启用员工账号",
+    description="重新启用已停用的账号。",
+    responses=problems(403, 404),
+)
 async def enable(passport_id: PassportId, ctx: PassportDep, principal: CurrentPrincipal) -> dict:
     return await service.set_disabled(ctx, principal, passport_id, disabled=False)
 
 
-@router.post("/staff/accounts/{passport_id}/password-link", response_model=Message, status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/staff/accounts/{passport_id}/password-link",
+    response_model=Message,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="发送重设密码链接",
+    description="向该员工的邮箱发送设置新密码的链接。",
+    responses=problems(403, 404),
+)
 async def password_link(passport_id: PassportId, ctx: PassportDep, principal: CurrentPrincipal) -> Message:
     await service.send_password_link(ctx, principal, passport_id)
     return Message(message="重置密码的邮件已发送")
 
 
-@router.post("/staff/accounts/{passport_id}/second-factor-reset", response_model=StaffAccount)
+@router.post(
+    "/staff/accounts/{passport_id}/second-factor-reset",
+    response_model=StaffAccount,
+    summary="重置动态验证码",
+    description="手机与恢复码都丢失时使用：下次登录重新绑定，原有会话立即失效。",
+    responses=problems(403, 404),
+)
 async def reset_second_factor(passport_id: PassportId, ctx: PassportDep, principal: CurrentPrincipal) -> dict:
     return await service.reset_second_factor(ctx, principal, passport_id)
