@@ -36,6 +36,14 @@ async def test_operations_filter_the_audit_trail_and_export_it(visit, stack) -> 
         "PUT", f"/enrolment/ops/offerings/{offering['id']}/capacity", token=stack.token(operator, "ops"), json={"capacity": offering["capacity"] + 3}
     )
     assert changed.status_code == 200, changed.text
+    # The stack is shared with the other browser tests (the journey counts this campus's seats): put it back.
+    restored = stack.api(
+        "PUT",
+        f"/enrolment/ops/offerings/{offering['id']}/capacity",
+        token=stack.token(uuid.uuid4().hex.upper(), "ops"),
+        json={"capacity": offering["capacity"]},
+    )
+    assert restored.status_code == 200, restored.text
 
     ops = await visit("ops")
     await console_log_in(ops, "ops@cet.test")

@@ -47,7 +47,7 @@ async def test_a_province_administrator_publishes_their_notice_and_manages_only_
     await expect(page.locator("main").get_by_role("status")).to_have_text("修改密码成功", timeout=15_000)
     await console_log_in(admin, admin_email, ADMIN_PASSWORD)
     await expect(page.locator("#who")).to_contain_text("省级管理员 · 省份99")
-    await expect(page.get_by_role("tab")).to_have_text(["员工账号管理", "省通告"])
+    await expect(page.get_by_role("tab")).to_have_text(["员工账号管理", "省通告", "操作审计"])  # 操作审计: their province's rows only
 
     # 省通告: only their province's kind, the province fixed; published an hour ago.
     await page.get_by_role("tab", name="省通告").click()

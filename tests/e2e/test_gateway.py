@@ -71,7 +71,9 @@ async def test_gateway_rate_limits_password_recovery_with_problem_json(stack: St
     async with httpx.AsyncClient(base_url=stack.gateway, timeout=10) as client:
         body = {"email": "flood@example.com", "captcha_token": "x", "captcha_answer": "x"}
         answers = await asyncio.gather(*(client.post("/api/passport/password/recovery", json=body) for _ in range(20)))
-        limited = [r for r in answers if r.status_code == 429]
+        # The gateway's own 429s (Retry-After 1: its bucket); the few it lets through may meet passport's
+        # per-address throttle, whose 429 says how long its window still runs.
+        limited = [r for r in answers if r.status_code == 429 and r.headers.get("retry-after") == "1"]
         assert len(limited) >= 10
         problem = limited[0].json()
         assert limited[0].headers["content-type"].startswith("application/problem+json")
