@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 from sqlalchemy import and_, bindparam, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
@@ -115,6 +115,12 @@ def _outbox_row(context: CandidateContext, hold: Hold) -> dict[str, Any]:
     }
 
 
+# The driver pool's statements have no SQLAlchemy instrumentation: the hold gets its own client span,
+# so the request's trace shows the statement that wrote its enrolments and outbox rows.
+_tracer = trace.get_tracer("enrolment.seats")
+_HOLD_SPAN = {"db.system": "postgresql", "db.statement": _HOLD_SQL, "db.operation": "SELECT"}
+
+
 def _sqlstate(error: BaseException) -> str | None:
     driver_error = getattr(error, "orig", error)
     driver_error = getattr(driver_error, "driver_exception", driver_error)
@@ -124,14 +130,11 @@ def _sqlstate(error: BaseException) -> str | None:
 async def hold_now(connection: asyncpg.Connection, context: CandidateContext, holds: Sequence[Hold]) -> None:
     """The candidate's click: the holds, their events and their seats in one statement that is
     its own transaction. Raises SeatsGone or ContextChanged; nothing is written then."""
+    rows = [hold.row(context) for hold in holds]
+    outbox = [_outbox_row(context, hold) for hold in holds]  # the request's trace context, not the statement's
     try:
-        taken = await connection.fetchval(
-            _HOLD_SQL,
-            context.registration_id,
-            context.fingerprint,
-            [hold.row(context) for hold in holds],
-            [_outbox_row(context, hold) for hold in holds],
-        )
+        with _tracer.start_as_current_span("SELECT hold_seats", kind=trace.SpanKind.CLIENT, attributes=_HOLD_SPAN):
+            taken = await connection.fetchval(_HOLD_SQL, context.registration_id, context.fingerprint, rows, outbox)
     except asyncpg.PostgresError as error:
         if _sqlstate(error) == SEATS_GONE:
             raise SeatsGone from None
