@@ -11,7 +11,21 @@ from cet_shared.contract import problems
 from passport.api.deps import PassportDep
 from passport.api.schemas import Message
 from passport.api.staff_schemas import NewStaffRequest, StaffAccount, StaffCreated
+from passport.bootstrap import PassportContainer
 from passport.service import staff_accounts as service
+
+
+def _desk(ctx: PassportContainer) -> service.StaffDesk:
+    return service.StaffDesk(
+        units=ctx.unit_of_work,
+        sessions=ctx.sessions,
+        clock=ctx.clock,
+        settings=ctx.settings,
+        passwords=ctx.passwords,
+        links=ctx.links,
+        access_lifetime=ctx.signer.lifetime,
+    )
+
 
 router = APIRouter(tags=["staff"])
 PassportId = Annotated[str, Path(pattern=r"^[0-9A-F]{32}$", description="通行证ID")]
@@ -25,7 +39,7 @@ PassportId = Annotated[str, Path(pattern=r"^[0-9A-F]{32}$", description="通行�
     responses=problems(403),
 )
 async def list_staff(ctx: PassportDep, principal: CurrentPrincipal) -> list[dict]:
-    return await service.list_staff(ctx, principal)
+    return await service.list_staff(_desk(ctx), principal)
 
 
 @router.post(
@@ -38,7 +52,7 @@ async def list_staff(ctx: PassportDep, principal: CurrentPrincipal) -> list[dict
 )
 async def create_staff(body: NewStaffRequest, ctx: PassportDep, principal: CurrentPrincipal) -> StaffCreated:
     passport_id = await service.create_staff_account(
-        ctx, principal, service.NewStaff(email=str(body.email), role=body.role, school_code=body.school_code, province_code=body.province_code)
+        _desk(ctx), principal, service.NewStaff(email=str(body.email), role=body.role, school_code=body.school_code, province_code=body.province_code)
     )
     return StaffCreated(passport_id=passport_id, message="账号已创建，设置密码的邮件已发送")
 
@@ -51,7 +65,7 @@ async def create_staff(body: NewStaffRequest, ctx: PassportDep, principal: Curre
     responses=problems(403, 404),
 )
 async def disable(passport_id: PassportId, ctx: PassportDep, principal: CurrentPrincipal) -> dict:
-    return await service.set_disabled(ctx, principal, passport_id, disabled=True)
+    return await service.set_disabled(_desk(ctx), principal, passport_id, disabled=True)
 
 
 @router.post(
@@ -62,7 +76,7 @@ async def disable(passport_id: PassportId, ctx: PassportDep, principal: CurrentP
     responses=problems(403, 404),
 )
 async def enable(passport_id: PassportId, ctx: PassportDep, principal: CurrentPrincipal) -> dict:
-    return await service.set_disabled(ctx, principal, passport_id, disabled=False)
+    return await service.set_disabled(_desk(ctx), principal, passport_id, disabled=False)
 
 
 @router.post(
@@ -74,7 +88,7 @@ async def enable(passport_id: PassportId, ctx: PassportDep, principal: CurrentPr
     responses=problems(403, 404),
 )
 async def password_link(passport_id: PassportId, ctx: PassportDep, principal: CurrentPrincipal) -> Message:
-    await service.send_password_link(ctx, principal, passport_id)
+    await service.send_password_link(_desk(ctx), principal, passport_id)
     return Message(message="重置密码的邮件已发送")
 
 
@@ -86,4 +100,4 @@ async def password_link(passport_id: PassportId, ctx: PassportDep, principal: Cu
     responses=problems(403, 404),
 )
 async def reset_second_factor(passport_id: PassportId, ctx: PassportDep, principal: CurrentPrincipal) -> dict:
-    return await service.reset_second_factor(ctx, principal, passport_id)
+    return await service.reset_second_factor(_desk(ctx), principal, passport_id)
