@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from stack_processes import REPO, Proc
@@ -43,6 +42,8 @@ class KafkaNode:
             ["bash", str(self.SCRIPT), "run", str(folder)],
             env={**os.environ, "CET_KAFKA_JVM_OPTS": self.JVM_OPTS},
             log=folder / "kafka.out",
+            probe=self.ready,
+            poll_interval=0.3,  # each probe is a client process of its own
         )
 
     def format(self) -> None:
@@ -56,14 +57,7 @@ class KafkaNode:
         self.proc.start()
 
     def wait_ready(self, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.proc.alive:
-                raise RuntimeError(f"kafka exited:\n{self.proc.tail()}")
-            if self.ready():
-                return
-            time.sleep(0.3)
-        raise RuntimeError(f"kafka not ready after {timeout}s:\n{self.proc.tail()}")
+        self.proc.wait_ready(timeout)
 
     def stop(self) -> None:
         self.proc.stop()

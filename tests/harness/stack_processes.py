@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +44,8 @@ class Proc:
     log: Path
     health_url: str | None = None  # polled until it answers 200
     ready_line: str | None = None  # or: waited for in the log
+    probe: Callable[[], bool] | None = None  # or: asked until it says yes (a broker's metadata)
+    poll_interval: float = 0.1
     popen: subprocess.Popen | None = None
     starts: int = 0
 
@@ -68,10 +70,12 @@ class Proc:
                 raise RuntimeError(f"{self.name} exited while starting:\n{self.tail()}")
             if self._ready():
                 return
-            time.sleep(0.1)
+            time.sleep(self.poll_interval)
         raise RuntimeError(f"{self.name} not ready after {timeout}s:\n{self.tail()}")
 
     def _ready(self) -> bool:
+        if self.probe:
+            return self.probe()
         if self.health_url:
             try:
                 return httpx.get(self.health_url, timeout=1.0).status_code == 200
