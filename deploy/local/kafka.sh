@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One single-node KRaft broker (broker and controller in one JVM), started the one way: by
-# deploy/local/infra.sh (make infra-up) and by the test harness (tests/harness/cet_stack.py, a
+# deploy/local/infra.sh (make infra-up) and by the test harness (tests/harness/stack_kafka.py, a
 # broker of its own per run, which a drill may kill).
 #   kafka.sh render DIR PORT CONTROLLER_PORT   DIR/server.properties from kafka/server.properties
 #   kafka.sh format DIR                        format DIR/data once (a new cluster id)

@@ -33,7 +33,13 @@ def test_a_teacher_reads_their_school_only_and_others_nothing() -> None:
     assert scope == ReadScope(province="99", school="99101") == scope.narrowed(province="99", school="99101")
     with pytest.raises(Problem, match="out_of_scope"):
         scope.narrowed(school="99301")
-    for nobody in (principal("candidate"), principal("support"), principal("teacher"), principal("province_admin")):
+    # no staff reader, or a scoped role without its scope: the answers require_scoped_role gives too
+    for nobody, code in (
+        (principal("candidate"), "forbidden"),
+        (principal("support"), "forbidden"),
+        (principal("teacher"), "teacher_without_school"),
+        (principal("province_admin"), "province_admin_without_province"),
+    ):
         with pytest.raises(Problem) as refused:
             read_scope(nobody)
-        assert refused.value.code == "forbidden"
+        assert refused.value.status == 403 and refused.value.code == code

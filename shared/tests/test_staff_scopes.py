@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
-from cet_shared.auth import CurrentPrincipal, require_scoped_role
+from cet_shared.auth import CurrentPrincipal
 from cet_shared.problems import install_problem_handlers
+from cet_shared.staff_scope import require_scoped_role
 from cet_shared.testing import TestTokens
 
 

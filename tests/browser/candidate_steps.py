@@ -10,6 +10,21 @@ import uuid
 from playwright.async_api import expect
 
 
+async def agree(page) -> None:
+    """From the home page of a logged-in candidate: 开始报名, the agreement ticked and accepted."""
+    await page.get_by_role("button", name="开始报名").click()
+    await page.get_by_label(re.compile("我已阅读并接受遵守本网站报名协议")).check()
+    await page.get_by_role("button", name="同意", exact=True).click()
+
+
+async def query_qualification(page, *, id_type: str, id_number: str, name: str) -> None:
+    """The qualification query filled in and sent (查 询)."""
+    await page.get_by_label("证件类型").select_option(label=id_type)
+    await page.get_by_label("证件号码").fill(id_number)
+    await page.get_by_label("姓名").fill(name)
+    await page.get_by_role("button", name="查 询").click()
+
+
 async def bound_with_written(
     v, *, id_number: str, name: str, written: tuple[str, ...] = ("(1) 英语四级笔试",), id_type: str = "中华人民共和国居民身份证"
 ) -> str:
@@ -19,13 +34,8 @@ async def bound_with_written(
     password = "Cet-Steps-2026"
     await v.register(email, password)
     await v.log_in(email, password)
-    await page.get_by_role("button", name="开始报名").click()
-    await page.get_by_label(re.compile("我已阅读并接受遵守本网站报名协议")).check()
-    await page.get_by_role("button", name="同意", exact=True).click()
-    await page.get_by_label("证件类型").select_option(label=id_type)
-    await page.get_by_label("证件号码").fill(id_number)
-    await page.get_by_label("姓名").fill(name)
-    await page.get_by_role("button", name="查 询").click()
+    await agree(page)
+    await query_qualification(page, id_type=id_type, id_number=id_number, name=name)
     await page.get_by_label("我已检查并确认学籍与资格信息正确").check()
     await page.locator("#save-button").click()
     await page.get_by_role("button", name="我已阅读，继续报名").click()

@@ -8,6 +8,7 @@ the same 30-second step signs in with a recovery code, as a person whose phone i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -22,6 +23,20 @@ class Authenticator:
     secret: str
     recovery_codes: list[str] = field(default_factory=list)
     used_steps: set[int] = field(default_factory=set)
+
+
+async def set_first_password(v, stack, email: str, password: str) -> None:
+    """A new staff account's password, set from the link passport mailed it (设置密码)."""
+    page = v.page
+    mail = stack.mail_to(email, "设置密码")
+    links = re.findall(r"https?://\S+/password/reset\?token=[\w\-]+", mail)
+    assert links, f"no /password/reset link in the mail:\n{mail}"
+    await page.goto(links[-1])
+    await page.get_by_label("邮箱").fill(email)
+    await page.get_by_label("新密码").fill(password)
+    await page.get_by_label("确认密码").fill(password)
+    await page.get_by_role("button", name="提交").click()
+    await expect(page.locator("main").get_by_role("status")).to_have_text("修改密码成功", timeout=15_000)
 
 
 # One per staff email for the whole browser run (the stack lives for the package).

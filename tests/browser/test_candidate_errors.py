@@ -8,9 +8,10 @@ import re
 import uuid
 
 try:
+    from candidate_steps import agree, query_qualification
     from playwright.async_api import expect
 except ImportError:  # not installed: the `browser` fixture fails every test here and says how to install it
-    expect = None
+    expect = agree = query_qualification = None
 
 
 async def test_p3_wrong_captcha_is_refused_in_chinese_and_a_new_image_is_drawn(visit, stack) -> None:
@@ -73,13 +74,8 @@ async def test_n11_campus_filled_while_choosing_shows_full_and_red_none(visit, s
     email = f"wang.{uuid.uuid4().hex[:8]}@example.com"
     await v.register(email, "Cet-Full-2026")
     await v.log_in(email, "Cet-Full-2026")
-    await page.get_by_role("button", name="开始报名").click()
-    await page.get_by_label(re.compile("我已阅读并接受遵守本网站报名协议")).check()
-    await page.get_by_role("button", name="同意", exact=True).click()
-    await page.get_by_label("证件类型").select_option(label="中华人民共和国居民身份证")
-    await page.get_by_label("证件号码").fill("110101200103030047")
-    await page.get_by_label("姓名").fill("王小明")
-    await page.get_by_role("button", name="查 询").click()
+    await agree(page)
+    await query_qualification(page, id_type="中华人民共和国居民身份证", id_number="110101200103030047", name="王小明")
     await page.get_by_label("我已检查并确认学籍与资格信息正确").check()
     await page.locator("#save-button").click()
     await page.get_by_role("button", name="我已阅读，继续报名").click()
@@ -123,13 +119,8 @@ async def test_n12_unpaid_reminder_and_e11_account_recovery_on_a_phone(visit, st
     await v.register(email, "Cet-Phone-2026")
     await v.log_in(email, "Cet-Phone-2026")
     await v.shot("start")
-    await page.get_by_role("button", name="开始报名").click()
-    await page.get_by_label(re.compile("我已阅读并接受遵守本网站报名协议")).check()
-    await page.get_by_role("button", name="同意", exact=True).click()
-    await page.get_by_label("证件类型").select_option(label="中华人民共和国居民身份证")
-    await page.get_by_label("证件号码").fill("110101200305050062")
-    await page.get_by_label("姓名").fill("孙悦")
-    await page.get_by_role("button", name="查 询").click()
+    await agree(page)
+    await query_qualification(page, id_type="中华人民共和国居民身份证", id_number="110101200305050062", name="孙悦")
     await expect(page.get_by_role("heading", name="资格信息确认")).to_be_visible()
     await v.shot("confirm")
     await page.get_by_label("我已检查并确认学籍与资格信息正确").check()

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
+from candidate_steps import agree
 from playwright.async_api import expect
 from staff_steps import console_log_in
 
@@ -115,9 +116,7 @@ async def test_a_429_says_when_to_try_again(visit, stack) -> None:
     email = f"busy.{uuid.uuid4().hex[:8]}@example.com"
     await v.register(email, "Cet-Busy-2026")
     await v.log_in(email, "Cet-Busy-2026")
-    await page.get_by_role("button", name="开始报名").click()
-    await page.get_by_label(re.compile("我已阅读并接受遵守本网站报名协议")).check()
-    await page.get_by_role("button", name="同意", exact=True).click()
+    await agree(page)
     await expect(page.get_by_role("heading", name="资格信息查询")).to_be_visible()
     identity = {"id_type": "resident_id_card", "id_number": "110101200909090014", "name": "钱多"}
     statuses = await page.evaluate(

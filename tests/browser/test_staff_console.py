@@ -10,10 +10,11 @@ import uuid
 from datetime import UTC, datetime
 
 try:
+    from candidate_steps import agree, query_qualification
     from playwright.async_api import expect
     from staff_steps import console_log_in  # staff log in with their password and a TOTP code (issue 15)
 except ImportError:  # not installed: the `browser` fixture fails every test here and says how to install it
-    expect = console_log_in = None
+    expect = console_log_in = agree = query_qualification = None
 
 SESSION_ID = "5a0e1c2d-2026-4b0e-9000-00000000b001"
 
@@ -24,13 +25,8 @@ async def test_e10_rule2_teacher_approves_the_pending_cet6_review_in_the_console
     student_email = f"li.{uuid.uuid4().hex[:8]}@example.com"
     await student.register(student_email, "Cet-Review-2026")
     await student.log_in(student_email, "Cet-Review-2026")
-    await page.get_by_role("button", name="开始报名").click()
-    await page.get_by_label(re.compile("我已阅读并接受遵守本网站报名协议")).check()
-    await page.get_by_role("button", name="同意", exact=True).click()
-    await page.get_by_label("证件类型").select_option(label="澳门身份证")
-    await page.get_by_label("证件号码").fill("99101000002")
-    await page.get_by_label("姓名").fill("李博")
-    await page.get_by_role("button", name="查 询").click()
+    await agree(page)
+    await query_qualification(page, id_type="澳门身份证", id_number="99101000002", name="李博")
     await expect(page.locator("#qualification")).to_have_text("英语四级笔试; 日语四级笔试; 日语六级笔试")
     await student.shot("confirm-with-cet6-button")
 
@@ -71,10 +67,7 @@ async def test_e10_rule2_teacher_approves_the_pending_cet6_review_in_the_console
     await student.shot("cet6-review-approved")
     await page.get_by_role("dialog").get_by_role("button", name="关闭").click()
     await page.goto("/query")
-    await page.get_by_label("证件类型").select_option(label="澳门身份证")
-    await page.get_by_label("证件号码").fill("99101000002")
-    await page.get_by_label("姓名").fill("李博")
-    await page.get_by_role("button", name="查 询").click()
+    await query_qualification(page, id_type="澳门身份证", id_number="99101000002", name="李博")
     await expect(page.locator("#qualification")).to_contain_text("英语六级笔试")
     await expect(page.get_by_role("button", name="CET6资格复核")).to_have_count(0)
     await student.shot("confirm-with-cet6")
@@ -90,13 +83,8 @@ async def test_e12_support_rebinds_a_registration_to_the_new_passport_account(vi
     await student.log_in(student_email, "Cet-Rebind-2026")
     await expect(page.locator("#registration-status")).to_have_text("未报名或当前通行证账号非报名时账号")
     # E7: the new account cannot take the registration bound to the old one; it is told where to go.
-    await page.get_by_role("button", name="开始报名").click()
-    await page.get_by_label(re.compile("我已阅读并接受遵守本网站报名协议")).check()
-    await page.get_by_role("button", name="同意", exact=True).click()
-    await page.get_by_label("证件类型").select_option(label="中华人民共和国居民身份证")
-    await page.get_by_label("证件号码").fill("110101200002020034")
-    await page.get_by_label("姓名").fill("陈静")
-    await page.get_by_role("button", name="查 询").click()
+    await agree(page)
+    await query_qualification(page, id_type="中华人民共和国居民身份证", id_number="110101200002020034", name="陈静")
     await page.get_by_label("我已检查并确认学籍与资格信息正确").check()
     student.expect_failure("/api/eligibility/registrations", 409)
     await page.locator("#save-button").click()

@@ -9,16 +9,10 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from playwright.async_api import expect
-from staff_steps import console_log_in
+from staff_steps import console_log_in, set_first_password
 
 ADMIN_PASSWORD = "Province-Totp-2026!"
 SHANGHAI = timezone(timedelta(hours=8))
-
-
-def _link_in(text: str, path: str) -> str:
-    found = re.findall(r"https?://\S+" + re.escape(path) + r"\?token=[\w\-]+", text)
-    assert found, f"no {path} link in the mail:\n{text}"
-    return found[-1]
 
 
 async def test_a_province_administrator_publishes_their_notice_and_manages_only_their_teachers(visit, stack) -> None:
@@ -39,12 +33,7 @@ async def test_a_province_administrator_publishes_their_notice_and_manages_only_
 
     admin = await visit("province-admin")
     page = admin.page
-    await page.goto(_link_in(stack.mail_to(admin_email, "设置密码"), "/password/reset"))
-    await page.get_by_label("邮箱").fill(admin_email)
-    await page.get_by_label("新密码").fill(ADMIN_PASSWORD)
-    await page.get_by_label("确认密码").fill(ADMIN_PASSWORD)
-    await page.get_by_role("button", name="提交").click()
-    await expect(page.locator("main").get_by_role("status")).to_have_text("修改密码成功", timeout=15_000)
+    await set_first_password(admin, stack, admin_email, ADMIN_PASSWORD)
     await console_log_in(admin, admin_email, ADMIN_PASSWORD)
     await expect(page.locator("#who")).to_contain_text("省级管理员 · 省份99")
     await expect(page.get_by_role("tab")).to_have_text(["员工账号管理", "省通告", "操作审计"])  # 操作审计: their province's rows only

@@ -6,14 +6,13 @@ of every service, README "Staff scopes"). Operations then see the teacher's last
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from dataclasses import dataclass
 
 import jwt
 from playwright.async_api import expect
-from staff_steps import console_log_in
+from staff_steps import console_log_in, set_first_password
 
 TEACHER_PASSWORD = "Teacher-Totp-2026!"
 OWN_SCHOOL, OTHER_SCHOOL = "99102", "99103"
@@ -45,12 +44,6 @@ def _applicants() -> tuple[Applicant, Applicant]:
         Applicant(OWN_SCHOOL, f"991020{tail}", "韩梅", f"99102016210{tail[-4:]}"),
         Applicant(OTHER_SCHOOL, f"991030{tail}", "林涛", f"99103016210{tail[-4:]}"),
     )
-
-
-def _link_in(text: str, path: str) -> str:
-    found = re.findall(r"https?://\S+" + re.escape(path) + r"\?token=[\w\-]+", text)
-    assert found, f"no {path} link in the mail:\n{text}"
-    return found[-1]
 
 
 def _apply_for_cet6_review(stack, tmp_path, applicant: Applicant) -> str:
@@ -133,12 +126,7 @@ async def test_ops_create_a_teacher_who_logs_in_with_totp_and_reviews_their_own_
     # The teacher sets a password from the mailed link, then enrols TOTP at the first log-in.
     teacher = await visit("teacher")
     tp = teacher.page
-    await tp.goto(_link_in(stack.mail_to(teacher_email, "设置密码"), "/password/reset"))
-    await tp.get_by_label("邮箱").fill(teacher_email)
-    await tp.get_by_label("新密码").fill(TEACHER_PASSWORD)
-    await tp.get_by_label("确认密码").fill(TEACHER_PASSWORD)
-    await tp.get_by_role("button", name="提交").click()
-    await expect(tp.locator("main").get_by_role("status")).to_have_text("修改密码成功", timeout=15_000)
+    await set_first_password(teacher, stack, teacher_email, TEACHER_PASSWORD)
     await teacher.shot("password-set")
     await console_log_in(teacher, teacher_email, TEACHER_PASSWORD)
     await expect(tp.locator("#who")).to_contain_text(f"学校{OWN_SCHOOL}")

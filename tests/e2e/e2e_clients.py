@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import subprocess
@@ -15,6 +16,7 @@ from cet_stack import BIN, Stack
 
 from cet_shared.events.contracts import ExamSessionPublished
 from cet_shared.events.envelope import EventEnvelope
+from cet_shared.testing import wait_for
 
 PASSWORD = "Journey-2017!"
 
@@ -147,17 +149,8 @@ def demo_session_spec(session_id: uuid.UUID, name: str, opens_at: datetime, clos
     return document
 
 
-async def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.2, what: str = "condition"):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = predicate()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(interval)
+# cet_shared.testing.wait_for with the stack's pace: effects cross processes and a broker
+wait_until = functools.partial(wait_for, timeout=30.0, interval=0.2)
 
 
 class Crowd:
@@ -245,13 +238,25 @@ async def pay_in_the_sandbox(stack: Stack, checkout: dict) -> str:
     return out_trade_no
 
 
-async def school_campus(ops: User, session_id: uuid.UUID, school: str, count: int, oral_capacity: int) -> tuple[list[dict], str]:
+async def school_campus(ops: User, session_id: uuid.UUID, school: str, count: int, oral_capacity: int | None) -> tuple[list[dict], str | None]:
     """`count` students of a new school in the registry and a campus for it in the open session
-    (written 英语四级, oral F with `oral_capacity` seats). Returns the students and the oral offering id."""
-    csv, identities = registry_csv(school, count)
+    (written 英语四级, and oral F with `oral_capacity` seats unless None). Returns the students and
+    the oral offering id (None without one)."""
+    csv, identities = registry_csv(school, count, subjects="1" if oral_capacity is None else "1;F")
     imported = await ops.post("/api/eligibility/registry/students", content=csv.encode(), headers={"content-type": "text/csv"})
     assert imported.status_code == 200, imported.text
     now = datetime.now(UTC)
+    offerings: list[dict] = [{"subject": "1", "fee_fen": 1}]
+    if oral_capacity is not None:
+        offerings.append(
+            {
+                "subject": "F",
+                "fee_fen": 1,
+                "capacity": oral_capacity,
+                "opens_at": (now - timedelta(hours=1)).isoformat(),
+                "closes_at": (now + timedelta(days=1)).isoformat(),
+            }
+        )
     campus = {
         "province_code": "99",
         "school_code": school,
@@ -259,17 +264,8 @@ async def school_campus(ops: User, session_id: uuid.UUID, school: str, count: in
         "campus_code": f"{school}0",
         "campus_name": f"演练校区{school}",
         "accepts_other_schools": False,
-        "offerings": [
-            {"subject": "1", "fee_fen": 1},
-            {
-                "subject": "F",
-                "fee_fen": 1,
-                "capacity": oral_capacity,
-                "opens_at": (now - timedelta(hours=1)).isoformat(),
-                "closes_at": (now + timedelta(days=1)).isoformat(),
-            },
-        ],
+        "offerings": offerings,
     }
     added = await ops.post(f"/api/enrolment/ops/sessions/{session_id}/campuses", json=campus)
     assert added.status_code == 201, added.text
-    return identities, added.json()["offering_ids"][1]
+    return identities, added.json()["offering_ids"][1] if oral_capacity is not None else None

@@ -10,27 +10,14 @@ import uuid
 
 import pytest
 from cet_stack import Stack
-from e2e_clients import Crowd, User, registry_csv, wait_until
+from e2e_clients import Crowd, User, school_campus, wait_until
 
 pytestmark = pytest.mark.kafka
 CANDIDATES, ROUNDS = 20, 5  # 100 payments, each within 10 ms of its subject's 201
 
 
 async def crowd_of_a_school(stack: Stack, ops: User, session_id: uuid.UUID, school: str, count: int) -> Crowd:
-    csv, identities = registry_csv(school, count, subjects="1")
-    imported = await ops.post("/api/eligibility/registry/students", content=csv.encode(), headers={"content-type": "text/csv"})
-    assert imported.status_code == 200, imported.text
-    campus = {
-        "province_code": "99",
-        "school_code": school,
-        "school_name": f"演练学校{school}",
-        "campus_code": f"{school}0",
-        "campus_name": f"演练校区{school}",
-        "accepts_other_schools": False,
-        "offerings": [{"subject": "1", "fee_fen": 1}],
-    }
-    added = await ops.post(f"/api/enrolment/ops/sessions/{session_id}/campuses", json=campus)
-    assert added.status_code == 201, added.text
+    identities, _ = await school_campus(ops, session_id, school, count, oral_capacity=None)
     crowd = Crowd(stack, count)
     version = (await crowd.request(0, "GET", "/api/eligibility/agreement")).json()["version"]
     assert all(r.status_code == 200 for r in await crowd.all("POST", "/api/eligibility/agreement", lambda i: {"version": version, "accepted": True}))

@@ -1,97 +1,51 @@
 """Fuzzing passport, eligibility, payment and enrolment in-process against throw-away PostgreSQL databases.
 
 Each service runs as its tests build it (its own context, a ManualClock, a test token key), wrapped
-so its context closes when its lifespan ends. Schemathesis drives the apps through its ASGI client,
-which runs every app in one event loop thread for the whole session: the apps' database pools live
-in that loop, so they are created lazily there and disposed there (`ClosesOnShutdown`).
+so its context closes when its lifespan ends (fuzz_targets.py). Schemathesis drives the apps through
+its ASGI client, which runs every app in one event loop thread for the whole session: the apps'
+database pools live in that loop, so they are created lazily there and disposed there.
 
 Some data is seeded (accounts, the demo registry and an open exam session, a payment registration
-with an order, an enrolment exam session with offerings and the candidate's bound registration) so that requests carrying a valid token reach past "not found" into the use cases.
+with an order, an enrolment exam session with offerings and the candidate's bound registration;
+fuzz_seeds.py) so that requests carrying a valid token reach past "not found" into the use cases.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
 from pathlib import Path
 
 import httpx
 import pytest
-import schemathesis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from schemathesis.python import asgi as schemathesis_asgi
 
 from cet_shared.auth import Principal
 from cet_shared.clock import ManualClock
-from cet_shared.events.contracts import ExamSessionPublished, RegistrationBound, RegistrationSnapshot, SubjectEnrolled
+from cet_shared.events.contracts import ExamSessionPublished, RegistrationBound, SubjectEnrolled
 from cet_shared.events.envelope import EventEnvelope
 from cet_shared.testing import TestTokens, throwaway_database
 
-WHO = ("anonymous", "candidate", "teacher", "support", "ops")
-SERVICES = ("passport", "eligibility", "payment", "enrolment")
-SCHOOL = "99301"  # a school of eligibility's demo registry
-CAPTCHA_SECRET = "test-only-captcha-secret-not-for-production"
-START = datetime(2017, 3, 1, 1, 0, tzinfo=UTC)
-# Fuzzing is not about the hash's strength: a cheap argon2id keeps password endpoints fast.
+sys.path.insert(0, str(Path(__file__).parent))
 
-
-class ClosesOnShutdown:
-    """The app under test, closing its context when its lifespan ends: in the loop its pool lives in."""
-
-    def __init__(self, app, close: Callable[[], Awaitable[None]]) -> None:
-        self.app, self._close = app, close
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "lifespan":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_closing(message) -> None:
-            if message["type"] == "lifespan.shutdown.complete":
-                await self._close()
-            await send(message)
-
-        await self.app(scope, receive, send_closing)
-
-
-@dataclass
-class Target:
-    """One service under test: its ASGI app, its context, and request headers per identity."""
-
-    name: str
-    app: ClosesOnShutdown
-    ctx: object
-    headers: dict[str, dict[str, str]]
-    seeded: dict[str, object] = field(default_factory=dict)
-
-    def client(self) -> schemathesis_asgi.ASGIClient:
-        return schemathesis_asgi.get_client(self.app)
-
-    @cached_property
-    def schema(self):
-        """The OpenAPI schema as the app serves it."""
-        return schemathesis.openapi.from_asgi("/openapi.json", self.app)
-
-
-def intended_callers(service: str, path: str) -> set[str]:
-    """Who an operation is for."""
-    if service == "passport":
-        return {"candidate"} if path.startswith("/me") else {"anonymous"}
-    if service == "payment":
-        if path.startswith("/notify"):
-            return {"anonymous"}
-        return {"candidate", "support"} if path in ("/orders/{order_id}", "/registrations/{registration_id}/refresh") else {"candidate"}
-    if service == "enrolment" and path.startswith("/ops"):
-        return {"ops"}
-    for prefix, who in (("/teacher", {"teacher"}), ("/support", {"support"}), ("/registry", {"teacher", "ops"}), ("/account-recovery", {"anonymous"})):
-        if path.startswith(prefix):
-            return who
-    return {"candidate"}
+from fuzz_seeds import candidate_snapshot, enrolment_session
+from fuzz_targets import (
+    CAPTCHA_SECRET,
+    SCHOOL,
+    START,
+    WHO,
+    ClosesOnShutdown,
+    Target,
+    end_lifespans,
+    gateway_down,
+    intended_callers,
+    new_pids,
+    token_headers,
+)
 
 
 @pytest.fixture(scope="session")
@@ -103,22 +57,6 @@ def intended():
 @pytest.fixture(scope="session")
 def fuzz_tokens() -> TestTokens:
     return TestTokens()
-
-
-def _token_headers(tokens: TestTokens, pids: dict[str, str]) -> dict[str, dict[str, str]]:
-    headers: dict[str, dict[str, str]] = {"anonymous": {}}
-    for who in WHO[1:]:
-        headers[who] = tokens.headers(pids[who], who, school_code=SCHOOL if who == "teacher" else None)
-    return headers
-
-
-def _pids() -> dict[str, str]:
-    return {who: uuid.uuid4().hex.upper() for who in WHO[1:]}
-
-
-def _shutdown() -> None:
-    # Ends every lifespan schemathesis started (each closes its context in the loop that used it).
-    schemathesis_asgi.shutdown_lifespans()
 
 
 @pytest.fixture(scope="session")
@@ -168,7 +106,7 @@ async def passport_target(tmp_path_factory: pytest.TempPathFactory) -> AsyncIter
             )
             headers[who] = {"authorization": f"Bearer {token}"}
         yield Target("passport", ClosesOnShutdown(create_app(ctx), ctx.close), ctx, headers, seeded={"pids": pids})
-        _shutdown()
+        end_lifespans()
 
 
 @pytest.fixture(scope="session")
@@ -195,12 +133,8 @@ async def eligibility_target(fuzz_tokens: TestTokens) -> AsyncIterator[Target]:
             await consumer.dispatch(envelope.model_dump_json().encode(), topic=event.topic)
         await seeding.close()
         ctx = bootstrap(settings, clock=ManualClock(START + timedelta(hours=1)), token_verifier=fuzz_tokens.verifier())
-        yield Target("eligibility", ClosesOnShutdown(create_app(ctx), ctx.close), ctx, _token_headers(fuzz_tokens, _pids()))
-        _shutdown()
-
-
-def _gateway_down(request: httpx.Request) -> httpx.Response:
-    raise httpx.ConnectError("gateway unreachable (fuzz tests reach no gateway)", request=request)
+        yield Target("eligibility", ClosesOnShutdown(create_app(ctx), ctx.close), ctx, token_headers(fuzz_tokens, new_pids()))
+        end_lifespans()
 
 
 @pytest.fixture(scope="session")
@@ -245,8 +179,8 @@ async def payment_target(fuzz_tokens: TestTokens, payment_keys) -> AsyncIterator
             projection_wait=timedelta(milliseconds=200),
         )
         now = datetime.now(UTC)
-        pids = _pids()
-        transport = httpx.MockTransport(_gateway_down)
+        pids = new_pids()
+        transport = httpx.MockTransport(gateway_down)
         seeding = bootstrap(settings, clock=ManualClock(now), http_transport=transport)
         # A bound registration with two subjects awaiting payment, and an order for one of them.
         registration_id = uuid.uuid4()
@@ -255,18 +189,7 @@ async def payment_target(fuzz_tokens: TestTokens, payment_keys) -> AsyncIterator
                 registration_id=registration_id,
                 exam_session_id=uuid.uuid4(),
                 passport_id=pids["candidate"],
-                snapshot=RegistrationSnapshot(
-                    name="廖晓儿",
-                    gender="女",
-                    id_type="resident_id_card",
-                    id_number="110105200001011234",
-                    province_code="99",
-                    school_code=SCHOOL,
-                    school_name="测试学校机构01",
-                    campus_code="993010",
-                    campus_name="测试校区机构001",
-                    qualification_subjects=["1", "4"],
-                ),
+                snapshot=candidate_snapshot(["1", "4"]),
                 bound_at=now,
             )
         ]
@@ -293,53 +216,8 @@ async def payment_target(fuzz_tokens: TestTokens, payment_keys) -> AsyncIterator
         ctx = bootstrap(settings, clock=ManualClock(now), http_transport=transport)
         app = create_app(ctx, token_verifier=fuzz_tokens.verifier())
         seeded = {"registration_id": registration_id, "enrolment_ids": enrolment_ids, "order_id": order.order_id, "alipay_key": payment_keys[1]}
-        yield Target("payment", ClosesOnShutdown(app, ctx.close), ctx, _token_headers(fuzz_tokens, pids), seeded)
-        _shutdown()
-
-
-def _enrolment_session(now: datetime) -> dict:
-    """A published, open exam session: the candidate's campus 993010 (school 99301, whose candidates
-    may take orals elsewhere) and campus 991010 of school 99101 with limited oral seats."""
-    window = {"opens_at": now - timedelta(days=1), "closes_at": now + timedelta(days=8)}
-    return {
-        "name": "2017年上半年CET考试",
-        "year": 2017,
-        "half": 1,
-        "registration": {"opens_at": now - timedelta(days=1), "closes_at": now + timedelta(days=10)},
-        "written_exam_date": (now + timedelta(days=30)).date(),
-        "oral_exam_dates": {"F": (now + timedelta(days=20)).date(), "S": (now + timedelta(days=21)).date()},
-        "written_tickets": {"opens_at": now + timedelta(days=12), "closes_at": now + timedelta(days=30)},
-        "oral_tickets": {"opens_at": now + timedelta(days=11), "closes_at": now + timedelta(days=20)},
-        "notices": [
-            {"scope": "registration_notes", "title": "报考须知", "body": "所有已报考科目如果24小时内未支付，将会被系统自动删除"},
-            {"scope": "province", "province_code": "99", "title": "(99)测试省", "body": "一、遵守时间"},
-            {"scope": "school", "school_code": "99101", "title": "(99101)测试学校通告", "body": "口试请提前到达"},
-        ],
-        "school_oral_settings": [{"school_code": SCHOOL, "allow_other_schools": True}],
-        "campuses": [
-            {
-                "province_code": "99",
-                "school_code": "99101",
-                "school_name": "测试学校",
-                "campus_code": "991010",
-                "campus_name": "99101-0校区",
-                "accepts_other_schools": True,
-                "offerings": [
-                    {"subject": "1", "fee_fen": 1},
-                    {"subject": "F", "fee_fen": 1, "capacity": 5, **window},
-                    {"subject": "S", "fee_fen": 1, "capacity": 1, **window},
-                ],
-            },
-            {
-                "province_code": "99",
-                "school_code": SCHOOL,
-                "school_name": "测试学校机构01",
-                "campus_code": "993010",
-                "campus_name": "测试校区机构001",
-                "offerings": [{"subject": code, "fee_fen": 1} for code in ("1", "2", "3", "4")] + [{"subject": "F", "fee_fen": 1, "capacity": 2, **window}],
-            },
-        ],
-    }
+        yield Target("payment", ClosesOnShutdown(app, ctx.close), ctx, token_headers(fuzz_tokens, pids), seeded)
+        end_lifespans()
 
 
 @pytest.fixture(scope="session")
@@ -356,9 +234,9 @@ async def enrolment_target(fuzz_tokens: TestTokens) -> AsyncIterator[Target]:
     async with throwaway_database("fuzz_enrolment") as url:
         await asyncio.to_thread(migrate, url)
         settings = EnrolmentSettings(database_url=url, environment="test", db_pool_size=5)
-        pids = _pids()
+        pids = new_pids()
         seeding = bootstrap(settings, clock=ManualClock(START))
-        session_id = await create_session(seeding.unit_of_work, SessionSpec.model_validate(_enrolment_session(START)))
+        session_id = await create_session(seeding.unit_of_work, SessionSpec.model_validate(enrolment_session(START)))
         await publish(seeding.unit_of_work, seeding.clock, session_id)
         # The candidate's registration (school 99301, a teacher's school), notices read and the
         # level-4 written subject held, so oral requests reach every N9 check and the seat.
@@ -367,18 +245,7 @@ async def enrolment_target(fuzz_tokens: TestTokens) -> AsyncIterator[Target]:
             registration_id=registration_id,
             exam_session_id=session_id,
             passport_id=pids["candidate"],
-            snapshot=RegistrationSnapshot(
-                name="廖晓儿",
-                gender="女",
-                id_type="resident_id_card",
-                id_number="110105200001011234",
-                province_code="99",
-                school_code=SCHOOL,
-                school_name="测试学校机构01",
-                campus_code="993010",
-                campus_name="测试校区机构001",
-                qualification_subjects=["1", "2", "F", "S"],
-            ),
+            snapshot=candidate_snapshot(["1", "2", "F", "S"]),
             bound_at=START,
         )
         envelope = EventEnvelope.wrap(bound, key=str(registration_id), producer="fuzz").model_dump_json().encode()
@@ -390,5 +257,5 @@ async def enrolment_target(fuzz_tokens: TestTokens) -> AsyncIterator[Target]:
         ctx = bootstrap(settings, clock=ManualClock(START + timedelta(hours=1)))
         app = create_app(ctx, token_verifier=fuzz_tokens.verifier())
         seeded = {"session_id": session_id, "registration_id": registration_id, "enrolment_ids": enrolment_ids}
-        yield Target("enrolment", ClosesOnShutdown(app, ctx.close), ctx, _token_headers(fuzz_tokens, pids), seeded)
-        _shutdown()
+        yield Target("enrolment", ClosesOnShutdown(app, ctx.close), ctx, token_headers(fuzz_tokens, pids), seeded)
+        end_lifespans()

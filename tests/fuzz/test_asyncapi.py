@@ -10,12 +10,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from fuzz_targets import SERVICES  # the folder is on the path (conftest.py)
 from jsonschema import Draft7Validator
 
 from cet_shared.events import contracts  # noqa: F401 - registers every contract
 from cet_shared.events.envelope import event_types
 
-SERVICES = ("passport", "eligibility", "payment", "enrolment")
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "tests/contract/asyncapi/asyncapi-3.0.0.schema.json").read_text(encoding="utf-8"))
 PRODUCERS = {t["name"]: t["producer"] for t in tomllib.loads((ROOT / "deploy/topics.toml").read_text(encoding="utf-8"))["topic"] if "producer" in t}

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import schemathesis
+from fuzz_targets import SERVICES, WHO  # the folder is on the path (conftest.py)
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 
@@ -26,8 +27,6 @@ CHECKS = (
     "negative_data_rejection",
     "positive_data_acceptance",
 )
-WHO = ("anonymous", "candidate", "teacher", "support", "ops")
-SERVICES = ("passport", "eligibility", "payment", "enrolment")
 # Schema-valid input a business rule refuses is still a 400/422 with its own code (a wrong
 # captcha, passwords that differ, an unticked box): accepted here, while `schema_matches_validation`
 # below holds that valid input never gets the *structural* refusal, `invalid_request`.

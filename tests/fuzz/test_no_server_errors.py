@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from fuzz_targets import SERVICES, WHO  # the folder is on the path (conftest.py)
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -22,8 +23,6 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 PROBLEM_JSON = "application/problem+json"
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
-WHO = ("anonymous", "candidate", "teacher", "support", "ops")
-SERVICES = ("passport", "eligibility", "payment", "enrolment")
 # What each gateway reads as "stop" / "try again": nothing else may reach it.
 GATEWAY_ANSWERS = {"/notify/alipay": {"success", "fail"}, "/notify/payease": {"sent", "error"}}
 

@@ -101,7 +101,7 @@ async def test_y5_an_unconfirmed_conflict_goes_to_support_keeps_the_gateway_retr
     assert (retried.json()["status"], retried.json()["resolved_by"]) == ("support", agent), "still failing; who asked is kept"
 
     await world.gw.post(f"/sandbox/trades/{no_b}/query-fault", json={"mode": "none"})
-    report = await reconcile(world.ctx.unit_of_work(), world.ctx.clock, world.ctx.gateways, "alipay", to_shanghai(world.sandbox.now()).date())
+    report = await reconcile(world.ctx.unit_of_work(), world.ctx.clock, world.ctx.gateways, "alipay", to_shanghai(world.sandbox.clock.now()).date())
     assert await status_of(world, order_b) == "paid"
     [conflict] = await _conflicts(world)
     assert conflict.status == "settled"
@@ -120,7 +120,7 @@ async def test_y5_reconciliation_finds_and_settles_a_gateway_paid_order_still_op
     world.sandbox.trades[no_b].trade_no = trade_a.trade_no  # the number a restarted sandbox handed out again
     assert await status_of(world, order_b) == "open"
 
-    day = to_shanghai(world.sandbox.now()).date()
+    day = to_shanghai(world.sandbox.clock.now()).date()
     report = await reconcile(world.ctx.unit_of_work(), world.ctx.clock, world.ctx.gateways, "alipay", day)
     assert await status_of(world, order_b) == "paid", report.findings
     assert report.matched == 1 and "conflict_settled" in report.counts(), report.findings

@@ -41,7 +41,7 @@ async def sandbox_process(key_dir, port: int):
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            for _ in range(100):
+            for _ in range(300):  # up to 30 s: a loaded CI machine starts uvicorn slowly
                 try:
                     if (await client.get("/healthz")).status_code == 200:
                         break

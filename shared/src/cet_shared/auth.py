@@ -215,29 +215,3 @@ def require_role(*roles: str) -> Any:  # what Depends() returns: a FastAPI depen
         return principal
 
     return Depends(check)
-
-
-# What each staff role acts within (README "Staff scopes"). A record outside the caller's scope is
-# answered 404 as if it did not exist, by every service; a role that may not call a route is 403.
-SCOPE_OF_ROLE = {"teacher": "school_code", "province_admin": "province_code"}
-_NO_SCOPE = {
-    "teacher": ("teacher_without_school", "教师账号未关联学校"),
-    "province_admin": ("province_admin_without_province", "省级管理员账号未关联省份"),
-}
-
-
-def require_scoped_role(*roles: str) -> Any:  # what Depends() returns: a FastAPI dependency marker
-    """Dependency: `require_role`, and a caller who holds none of the unscoped roles among `roles`
-    must carry their scope (a teacher's school, a province administrator's province)."""
-
-    async def check(principal: CurrentPrincipal) -> Principal:
-        held = [role for role in roles if principal.has(role)]
-        if not held:
-            raise forbidden()
-        if all(role in SCOPE_OF_ROLE for role in held):
-            scoped = [role for role in held if getattr(principal, SCOPE_OF_ROLE[role])]
-            if not scoped:
-                raise Problem(403, *_NO_SCOPE[held[0]])
-        return principal
-
-    return Depends(check)

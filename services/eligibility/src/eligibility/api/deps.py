@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from cet_shared.auth import Principal, require_role, require_scoped_role
+from cet_shared.auth import Principal, require_role
 from cet_shared.clock import Clock
+from cet_shared.staff_scope import require_scoped_role
 from eligibility.bootstrap import EligibilityContainer
 from eligibility.service.ports import EligibilityUnitOfWork
 from eligibility.settings import EligibilitySettings

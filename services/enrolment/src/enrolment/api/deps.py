@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from cet_shared.auth import Principal, require_role, require_scoped_role
+from cet_shared.auth import Principal, require_role
+from cet_shared.staff_scope import require_scoped_role
 from enrolment.bootstrap import EnrolmentContainer
 
 

@@ -16,7 +16,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from cet_shared.clock import SHANGHAI, to_shanghai
+from cet_shared.clock import SHANGHAI, Clock, SystemClock, to_shanghai
 from payment.domain.orders import PAYEASE_BANKS
 from payment.gateways.alipay import TIME_FORMAT
 from payment.gateways.signing import alipay_sign_content, hmac_md5_equal, load_private_key, load_public_key, rsa2_sign, rsa2_verify
@@ -27,11 +27,12 @@ from payment.sandbox.state import SandboxState, Trade
 from payment.sandbox.web import page, pay_page, read_form
 
 
-def build_state(settings: SandboxSettings, notify_transport: httpx.AsyncBaseTransport | None = None) -> SandboxState:
+def build_state(settings: SandboxSettings, notify_transport: httpx.AsyncBaseTransport | None = None, *, clock: Clock | None = None) -> SandboxState:
     directory = Path(settings.key_dir)
     ensure_merchant_keys(directory)
     return SandboxState(
         settings,
+        clock=clock or SystemClock(),
         alipay_key=new_alipay_key(directory),
         app_public_key=load_public_key(directory / APP_PUBLIC),
         payease_key=(directory / PAYEASE_KEY).read_text().strip(),
@@ -145,7 +146,7 @@ def create_app(settings: SandboxSettings | None = None, *, state: SandboxState |
             "buyer_logon_id": "cet***@sandbox.test",
             "fund_change": "Y" if fund_change else "N",
             "refund_fee": f"{trade.refunded:.2f}",
-            "gmt_refund_pay": to_shanghai(s.now()).strftime(TIME_FORMAT),
+            "gmt_refund_pay": to_shanghai(s.clock.now()).strftime(TIME_FORMAT),
         }
 
     @app.post("/alipay/pay")

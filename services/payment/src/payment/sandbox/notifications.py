@@ -4,12 +4,12 @@ v_mac/v_md5money HMAC-MD5 and the v_sign RSA), for SandboxState to deliver and t
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from cet_shared.clock import Clock
 from payment.domain.orders import PAYEASE_BANKS
 from payment.gateways.alipay import beijing_time
 from payment.gateways.signing import alipay_sign_content, hmac_md5, payease_rsa_sign, payease_sign_content, rsa2_sign
@@ -20,21 +20,19 @@ if TYPE_CHECKING:
 
 
 class SignedNotifications:
-    """Mixed into SandboxState: the keys and settings are its own."""
+    """Mixed into SandboxState: the keys, settings and clock are its own."""
 
     settings: SandboxSettings
+    clock: Clock
     alipay_key: rsa.RSAPrivateKey
     payease_rsa_key: rsa.RSAPrivateKey
     payease_key: str
-
-    def now(self) -> datetime:
-        raise NotImplementedError
 
     def alipay_notification(self, trade: Trade, overrides: dict[str, str] | None = None) -> dict[str, str]:
         overrides = overrides or {}
         amount = overrides.get("amount", trade.amount)
         params = {
-            "notify_time": beijing_time(self.now()),
+            "notify_time": beijing_time(self.clock.now()),
             "notify_type": "trade_status_sync",
             "notify_id": uuid.uuid4().hex,
             "charset": "utf-8",
@@ -55,7 +53,7 @@ class SignedNotifications:
             "point_amount": "0.00",
             "subject": trade.subject,
             "gmt_create": beijing_time(trade.created_at),
-            "gmt_payment": beijing_time(trade.paid_at or self.now()),
+            "gmt_payment": beijing_time(trade.paid_at or self.clock.now()),
         }
         params["sign"] = rsa2_sign(self.alipay_key, alipay_sign_content(params))
         return params

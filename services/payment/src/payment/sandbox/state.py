@@ -7,14 +7,14 @@ import logging
 import random
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from cet_shared.clock import to_shanghai
+from cet_shared.clock import Clock, to_shanghai
 from payment.sandbox.bills import alipay_trade_bill
 from payment.sandbox.notifications import SignedNotifications
 from payment.sandbox.settings import SandboxSettings
@@ -89,6 +89,7 @@ class SandboxState(SignedNotifications):
         self,
         settings: SandboxSettings,
         *,
+        clock: Clock,
         alipay_key: rsa.RSAPrivateKey,
         app_public_key: rsa.RSAPublicKey,
         payease_key: str,
@@ -96,6 +97,7 @@ class SandboxState(SignedNotifications):
         notify_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
+        self.clock = clock
         self.alipay_key = alipay_key
         self.app_public_key = app_public_key
         self.payease_key = payease_key
@@ -115,26 +117,23 @@ class SandboxState(SignedNotifications):
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._http.aclose()
 
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
     def open_trade(self, **kwargs) -> Trade:  # noqa: ANN003
         existing = self.trades.get(kwargs["out_trade_no"])
         if existing is not None and existing.status != "WAIT_BUYER_PAY":
             return existing
-        trade = Trade(created_at=self.now(), **kwargs)
+        trade = Trade(created_at=self.clock.now(), **kwargs)
         self.trades[trade.out_trade_no] = trade
         return trade
 
     def pay(self, out_trade_no: str, *, notify: bool = True) -> Trade:
         """The buyer pressed 确认付款. `notify=False` drops every notification (a missed one, Y5)."""
         trade = self.trades[out_trade_no]
-        if trade.status == "WAIT_BUYER_PAY" and trade.time_expire and self.now() > trade.time_expire:
+        if trade.status == "WAIT_BUYER_PAY" and trade.time_expire and self.clock.now() > trade.time_expire:
             trade.status = "TRADE_CLOSED"
         if trade.status != "WAIT_BUYER_PAY":
             return trade
         trade.status = "TRADE_SUCCESS"
-        trade.paid_at = self.now()
+        trade.paid_at = self.clock.now()
         if trade.gateway == "alipay":
             trade.trade_no = self.new_trade_no(trade.paid_at)
         else:
@@ -225,14 +224,14 @@ class SandboxState(SignedNotifications):
             return False, "ACQ.TRADE_STATUS_ERROR"
         if amount <= 0 or trade.refunded + amount > Decimal(trade.amount):
             return False, "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL"
-        trade.refunds.append(Refund(request_no, amount, self.now(), reason))
+        trade.refunds.append(Refund(request_no, amount, self.clock.now(), reason))
         return True, ""
 
     def paid_on(self, gateway: str, day: date) -> list[Trade]:
         return [t for t in self.trades.values() if t.gateway == gateway and t.paid_at is not None and to_shanghai(t.paid_at).date() == day and t.in_statement]
 
     def alipay_bill(self, day: date) -> bytes:
-        return alipay_trade_bill(self.settings.alipay_seller_id, self.paid_on("alipay", day), day, self.now())
+        return alipay_trade_bill(self.settings.alipay_seller_id, self.paid_on("alipay", day), day, self.clock.now())
 
     def new_token(self) -> str:
         return secrets.token_urlsafe(16)

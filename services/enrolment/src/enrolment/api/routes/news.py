@@ -10,8 +10,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, status
 from pydantic import BaseModel
 
-from cet_shared.auth import Principal, require_scoped_role
+from cet_shared.auth import Principal
 from cet_shared.contract import problems
+from cet_shared.staff_scope import require_scoped_role
 from enrolment.api.deps import EnrolmentDep
 from enrolment.service import news
 from enrolment.service.news import Editor, NewsSpec
