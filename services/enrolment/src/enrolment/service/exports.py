@@ -1,5 +1,5 @@
-"""Staff exports (issue 15): the roster of a school or campus, paid subjects, unpaid holds and
-refunds, per province and per school, each narrowed to the reader's scope (cet_shared.staff_scope).
+"""Staff exports (issue 15): the roster of a school or campus, paid subjects, unpaid holds, the
+arrangement and refunds, per province and per school, each narrowed to the reader's scope (cet_shared.staff_scope).
 Each export is a header and a query; rows stream from a server-side cursor (cet_shared.csv_export)."""
 
 from __future__ import annotations
@@ -71,6 +71,18 @@ EXPORTS: dict[str, Export] = {
             .join(offerings, o.id == e.offering_id)
             .where(e.status == "held")
             .order_by(r.school_code, e.expires_at, e.id)
+        ),
+        _subject_row,
+    ),
+    # N13: the arrangement's result, room by room of each exam campus and subject.
+    "arrangement": Export(
+        [*_PERSON_HEADER, "科目", "考点校区", "考场号", "座位号", "准考证号"],
+        lambda: (
+            select(*_PERSON, e.subject_code, o.campus_code, e.room, e.seat, e.ticket_number)
+            .join(enrolments, e.registration_id == r.registration_id)
+            .join(offerings, o.id == e.offering_id)
+            .where(e.status == "paid", e.arranged_at.is_not(None))
+            .order_by(o.campus_code, e.subject_code, e.room, e.seat)
         ),
         _subject_row,
     ),

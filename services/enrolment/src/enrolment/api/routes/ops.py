@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
+from fastapi.responses import JSONResponse
 
 from cet_shared.contract import problems
 from cet_shared.events.contracts import ExamSessionPublished
@@ -90,15 +91,15 @@ def _view(job: ArrangementJob) -> ArrangementJobView:
 )
 async def arrange(
     session_id: uuid.UUID, response: Response, ctx: EnrolmentDep, principal: Ops, prefer: Annotated[str | None, Header()] = None
-) -> Arranged | ArrangementJobView:
+) -> Arranged | JSONResponse:
     """N13 编排（报名结束后），由后台任务分批完成。带 Prefer: respond-async 时立即以 202 和 Location（任务进度）应答，
     编排进行中再次提交得到同一任务；不带时等待任务完成，应答本次编排的科目数。"""
     job, _ = await arrangement_job.request_arrangement(ctx.unit_of_work, ctx.clock, session_id, requested_by=principal.passport_id)
-    response.headers["Location"] = f"/ops/sessions/{session_id}/arrangement/jobs/{job.id}"
+    location = f"/ops/sessions/{session_id}/arrangement/jobs/{job.id}"
     if "respond-async" in (prefer or "").lower():
-        response.status_code = status.HTTP_202_ACCEPTED
-        response.headers["Preference-Applied"] = "respond-async"
-        return _view(job)
+        headers = {"Location": location, "Preference-Applied": "respond-async"}
+        return JSONResponse(_view(job).model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED, headers=headers)
+    response.headers["Location"] = location
     done = await arrangement_job.finish(ctx.unit_of_work, ctx.clock, arrangement_job.ArrangementRun.of(ctx.settings), job.id)
     if done.status == "failed":
         raise Problem(409, "arrangement_failed", done.error or "编排失败")
