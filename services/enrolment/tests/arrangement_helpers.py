@@ -41,13 +41,14 @@ async def paid_candidates(world: Any, count: int, *, school: str = "99301", camp
     return paid
 
 
-def run_of(world: Any, batch: int) -> ArrangementRun:
-    return ArrangementRun(seats_per_room=world.ctx.settings.seats_per_room, batch=batch, lease=world.ctx.settings.arrangement_lease)
+def run_of(world: Any, batch: int, freeze_offerings: int = 20) -> ArrangementRun:
+    settings = world.ctx.settings
+    return ArrangementRun(seats_per_room=settings.seats_per_room, batch=batch, lease=settings.arrangement_lease, freeze_offerings=freeze_offerings)
 
 
-async def run(world: Any, batch: int, **kwargs: Any) -> int:
+async def run(world: Any, batch: int, *, freeze_offerings: int = 20, **kwargs: Any) -> int:
     """One pass of the worker's periodic job."""
-    return await run_arrangements(world.ctx.unit_of_work, world.ctx.clock, run_of(world, batch), **kwargs)
+    return await run_arrangements(world.ctx.unit_of_work, world.ctx.clock, run_of(world, batch, freeze_offerings), **kwargs)
 
 
 async def seats(world: Any) -> list[tuple[Any, ...]]:

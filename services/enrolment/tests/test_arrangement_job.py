@@ -75,6 +75,31 @@ async def test_n13_a_worker_killed_mid_batch_is_resumed_without_a_seat_twice_and
     assert await world.scalar("SELECT count(*) FROM arrangement_queue") == 0, "a finished job leaves no queue behind"
 
 
+async def test_n13_same_seats_whatever_the_batch_and_however_many_offerings_are_frozen_at_a_time(world) -> None:
+    await world.open_session()
+    await helpers.paid_candidates(world, 4, school="99301", campus="993010")
+    pairs = await helpers.paid_candidates(world, 3, school="99101", campus="991010")
+    for candidate, _ in pairs[:2]:  # orals too: another offering of the same campus, F-numbered tickets
+        (oral,) = (await candidate.oral(await world.offering("991010", "F"))).json()["enrolment_ids"]
+        await helpers.pay(world, candidate, [oral])
+    world.ctx.clock.advance(timedelta(days=11))
+    ops = {**world.tokens.headers(None, "ops"), "prefer": "respond-async"}
+    first = None
+    for batch, freeze_offerings in ((10_000, 100), (1, 1), (2, 2), (4, 3)):
+        async with world.ctx.engine.begin() as connection:
+            await connection.execute(text("UPDATE enrolments SET room = NULL, seat = NULL, ticket_number = NULL, arranged_at = NULL"))
+        assert (await world.client.post(f"/ops/sessions/{world.session_id}/arrangement", headers=ops)).status_code == 202
+        assert await helpers.run(world, batch, freeze_offerings=freeze_offerings) == 9
+        seated = await helpers.seats(world)
+        first = first or seated
+        assert seated == first, f"batches of {batch}, {freeze_offerings} offerings frozen at a time"
+    assert [row[-1] for row in first] == [
+        "991010172100101", "991010172100102", "991010172100103",
+        "993010172100101", "993010172100102", "993010172100103", "993010172100201",
+        "F99101017200101", "F99101017200102",
+    ]  # fmt: skip
+
+
 async def test_n13_a_queue_lost_in_a_server_crash_is_frozen_again_after_the_resumption_point(world) -> None:
     """The queue is UNLOGGED: a crash of PostgreSQL empties it. The job goes on with the same seats."""
     await world.open_session()

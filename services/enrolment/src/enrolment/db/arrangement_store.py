@@ -1,9 +1,10 @@
 """N13 at scale, in SQL: the arrangement job's rows, the freeze and the set-based batches.
 
-The freeze is one INSERT … SELECT: every paid, not yet arranged subject of the session in the order
-rooms fill (campus, subject, payment time, id), numbered with row_number(), each with its room,
-seat and ticket number after the seats already given. A batch is one UPDATE … FROM a range of that
-queue: no row leaves the database, and only the batch's own enrolments are locked while it runs."""
+The freeze is an INSERT … SELECT a few offerings at a time, in the order rooms fill (campus,
+subject, payment time, id): every paid, not yet arranged subject numbered with row_number() after
+the job's last ordinal, with its room, seat and ticket number after the seats already given. A
+batch is one UPDATE … FROM a range of that queue: no row leaves the database, and only the batch's
+own enrolments are locked while it runs."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, bindparam, func, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enrolment.db.arrangement_tables import arrangement_jobs, arrangement_queue
-from enrolment.db.tables import exam_sessions
+from enrolment.db.tables import exam_sessions, offerings
 from enrolment.domain.arrangement import ACTIVE, ArrangementJob
 
 j = arrangement_jobs.c
@@ -26,22 +27,23 @@ j = arrangement_jobs.c
 _FREEZE = text("""
 WITH seated AS (
     -- after the last seat already given (not the count: a subject refunded after arrangement leaves its seat empty)
-    SELECT o.campus_code, e.subject_code, max((e.room - 1) * CAST(:per_room AS integer) + e.seat) AS next_index
-    FROM enrolments e JOIN offerings o ON o.id = e.offering_id
-    WHERE e.exam_session_id = :session AND e.arranged_at IS NOT NULL
-    GROUP BY o.campus_code, e.subject_code
+    SELECT e.offering_id, max((e.room - 1) * CAST(:per_room AS integer) + e.seat) AS next_index
+    FROM enrolments e
+    WHERE e.offering_id = ANY(:offerings) AND e.arranged_at IS NOT NULL
+    GROUP BY e.offering_id
 ), ordered AS (
     SELECT e.id, e.subject_code, o.province_code, o.school_code, o.campus_code,
-           CAST(:after AS bigint) + row_number() OVER (ORDER BY o.campus_code, e.subject_code, e.paid_at, e.id) AS ordinal,
+           CAST(:after AS bigint) + row_number() OVER (ORDER BY o.campus_code, o.subject_code, e.paid_at, e.id) AS ordinal,
            coalesce(s.next_index, 0) - 1
-             + row_number() OVER (PARTITION BY o.campus_code, e.subject_code ORDER BY e.paid_at, e.id) AS seat_index
-    FROM enrolments e
-    JOIN offerings o ON o.id = e.offering_id
-    LEFT JOIN seated s ON s.campus_code = o.campus_code AND s.subject_code = e.subject_code
-    WHERE e.exam_session_id = :session AND e.status = 'paid' AND e.arranged_at IS NULL
+             + row_number() OVER (PARTITION BY o.campus_code, o.subject_code ORDER BY e.paid_at, e.id) AS seat_index
+    FROM offerings o
+    JOIN enrolments e ON e.offering_id = o.id
+    LEFT JOIN seated s ON s.offering_id = o.id
+    WHERE o.id = ANY(:offerings) AND e.status = 'paid' AND e.arranged_at IS NULL
 ), placed AS (
     SELECT *, seat_index / CAST(:per_room AS integer) + 1 AS room, seat_index % CAST(:per_room AS integer) + 1 AS seat,
-           province_code || substr(school_code, 3, 3) || substr(campus_code, 6, 1) || lpad((CAST(:year AS integer) % 100)::text, 2, '0') || CAST(:half AS text) AS head
+           province_code || substr(school_code, 3, 3) || substr(campus_code, 6, 1)
+             || lpad((CAST(:year AS integer) % 100)::text, 2, '0') || CAST(:half AS text) AS head
     FROM ordered
 )
 INSERT INTO arrangement_queue (job_id, ordinal, enrolment_id, room, seat, ticket_number)
@@ -49,7 +51,7 @@ SELECT :job, ordinal, id, room, seat,
        CASE WHEN subject_code IN ('F', 'S') THEN subject_code || head ELSE head || subject_code END
        || lpad(room::text, 3, '0') || lpad(seat::text, 2, '0')
 FROM placed
-""")
+""").bindparams(bindparam("offerings", type_=ARRAY(UUID(as_uuid=True))))
 
 _WRITE_BATCH = text("""
 UPDATE enrolments e SET room = q.room, seat = q.seat, ticket_number = q.ticket_number, arranged_at = :now
@@ -68,6 +70,7 @@ def _job(row: Row[Any]) -> ArrangementJob:
         total=row.total,
         arranged=row.arranged,
         done_through=row.done_through,
+        frozen_through=(row.frozen_campus, row.frozen_subject) if row.frozen_campus else None,
         error=row.error,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -124,10 +127,18 @@ async def leased(session: AsyncSession, job_id: uuid.UUID, token: uuid.UUID) -> 
     return _job(row) if row else None
 
 
-async def freeze(session: AsyncSession, job: ArrangementJob, *, after: int, per_room: int, year: int, half: int) -> int:
-    """Queue ordinals after `after` (0, or a resumption point whose queue a crash emptied)."""
-    await session.execute(arrangement_queue.delete().where(arrangement_queue.c.job_id == job.id))  # a freeze lost half-way
-    params = {"job": job.id, "session": job.exam_session_id, "after": after, "per_room": per_room, "year": year, "half": str(half)}
+async def next_offerings(session: AsyncSession, session_id: uuid.UUID, *, after: tuple[str, str] | None, limit: int) -> list[Row[Any]]:
+    """The session's next offerings to freeze, in the order rooms fill: (campus, subject)."""
+    o = offerings.c
+    query = select(o.id, o.campus_code, o.subject_code).where(o.exam_session_id == session_id)
+    if after is not None:
+        query = query.where(tuple_(o.campus_code, o.subject_code) > tuple_(*after))
+    return list(await session.execute(query.order_by(o.campus_code, o.subject_code).limit(limit)))
+
+
+async def freeze(session: AsyncSession, job: ArrangementJob, offering_ids: list[uuid.UUID], *, per_room: int, year: int, half: int) -> int:
+    """Queue these offerings' paid, not yet arranged subjects after the job's last ordinal."""
+    params = {"job": job.id, "offerings": offering_ids, "after": job.total, "per_room": per_room, "year": year, "half": str(half)}
     return (await session.execute(_FREEZE, params)).rowcount or 0
 
 
@@ -138,7 +149,11 @@ async def queued_at(session: AsyncSession, job_id: uuid.UUID, ordinal: int) -> b
 
 
 async def write_batch(session: AsyncSession, job_id: uuid.UUID, first: int, last: int, *, now: datetime) -> int:
-    return (await session.execute(_WRITE_BATCH, {"job": job_id, "first": first, "last": last, "now": now})).rowcount or 0
+    """The seats of queue ordinals first … last; their queue rows go with the batch."""
+    written = (await session.execute(_WRITE_BATCH, {"job": job_id, "first": first, "last": last, "now": now})).rowcount or 0
+    q = arrangement_queue.c
+    await session.execute(arrangement_queue.delete().where(q.job_id == job_id, q.ordinal.between(first, last)))
+    return written
 
 
 async def set_job(session: AsyncSession, job_id: uuid.UUID, **values: Any) -> None:

@@ -4,7 +4,7 @@ and can be resumed batch by batch (migration aj01)."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Index, Integer, Table, Text, text
+from sqlalchemy import CHAR, BigInteger, CheckConstraint, Column, DateTime, Index, Integer, Table, Text, text
 from sqlalchemy.dialects.postgresql import UUID
 
 from enrolment.db.tables import metadata
@@ -19,6 +19,9 @@ arrangement_jobs = Table(
     CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="arrangement_status_valid"),
     Column("total", BigInteger, nullable=False, server_default=text("0")),
     Column("arranged", BigInteger, nullable=False, server_default=text("0")),
+    # The freeze runs offering by offering in (campus, subject) order; it has queued every one up to this.
+    Column("frozen_campus", CHAR(6)),
+    Column("frozen_subject", Text),
     # Resumption point: every queue ordinal up to here is written (its batch committed with it).
     Column("done_through", BigInteger, nullable=False, server_default=text("0")),
     Column("error", Text),

@@ -18,9 +18,10 @@ class ArrangementJob:
     exam_session_id: uuid.UUID
     requested_by: str
     status: JobStatus
-    total: int  # paid subjects frozen into this run
+    total: int  # paid subjects frozen into this run (so far, while it is queued)
     arranged: int  # of them, seated (a subject refunded meanwhile is skipped)
     done_through: int  # every queue ordinal up to here is written
+    frozen_through: tuple[str, str] | None  # (campus, subject) of the last offering frozen
     error: str | None
     created_at: datetime
     updated_at: datetime

@@ -2,8 +2,8 @@
 
 1. `request_arrangement` (operations, after registration closes) queues a job, one per session at
    a time, and audits its start.
-2. A worker claims it under a lease (FOR UPDATE SKIP LOCKED) and freezes its input in one statement
-   (db.arrangement_store): same input, same seats, whatever the batch size.
+2. A worker claims it under a lease (FOR UPDATE SKIP LOCKED) and freezes its input, a few offerings
+   per short statement (db.arrangement_store): same input, same seats, whatever the batch size.
 3. Batch after batch, each its own short transaction, writes the seats of a range of the frozen
    order and moves the job's resumption point with it. Nothing session-wide is locked across
    batches, so candidates, teachers and payments keep going; a subject refunded meanwhile is skipped
@@ -39,10 +39,16 @@ class ArrangementRun:
     seats_per_room: int
     batch: int
     lease: timedelta
+    freeze_offerings: int = 20
 
     @classmethod
     def of(cls, settings: EnrolmentSettings) -> ArrangementRun:
-        return cls(seats_per_room=settings.seats_per_room, batch=settings.arrangement_batch, lease=settings.arrangement_lease)
+        return cls(
+            seats_per_room=settings.seats_per_room,
+            batch=settings.arrangement_batch,
+            lease=settings.arrangement_lease,
+            freeze_offerings=settings.arrangement_freeze_offerings,
+        )
 
 
 def arrangement_not_found() -> Problem:
@@ -129,9 +135,14 @@ async def _run(units: UnitFactory, clock: Clock, run: ArrangementRun, job_id: uu
                 return arranged, False  # the lease passed to another worker
             if not job.active:
                 return arranged, True  # failed while freezing
+            if job.status == "queued":
+                await _freeze_next(uow, job, run, now)
+                continue
             first, last = batch_range(job.done_through, job.total, run.batch)
-            if job.status == "queued" or (first <= last and not await store.queued_at(uow.session, job_id, first)):
-                await _freeze(uow, job, run, now)
+            if first <= last and not await store.queued_at(uow.session, job_id, first):
+                # The UNLOGGED queue was emptied by a server crash: freeze again what is not yet written.
+                await store.set_job(uow.session, job_id, status="queued", total=job.done_through, frozen_campus=None, frozen_subject=None, updated_at=now)
+                await uow.commit()
                 continue
             if first > last:
                 await _end(uow, job, now)
@@ -144,14 +155,20 @@ async def _run(units: UnitFactory, clock: Clock, run: ArrangementRun, job_id: uu
     return arranged, False
 
 
-async def _freeze(uow: UnitOfWork, job: ArrangementJob, run: ArrangementRun, now: datetime) -> None:
-    """The job's input, frozen once: its queue after what is already written (a server crash that
-    emptied the UNLOGGED queue freezes what is left, after the same resumption point)."""
+async def _freeze_next(uow: UnitOfWork, job: ArrangementJob, run: ArrangementRun, now: datetime) -> None:
+    """Freeze the next few offerings (one short statement each time), or start writing when none is left."""
+    until = now + run.lease
+    offerings = await store.next_offerings(uow.session, job.exam_session_id, after=job.frozen_through, limit=run.freeze_offerings)
+    if not offerings:
+        await store.set_job(uow.session, job.id, status="running", updated_at=now, leased_until=until)
+        await uow.commit()
+        return
     exam = await store.exam(uow.session, job.exam_session_id)
     assert exam is not None
     try:
         async with uow.session.begin_nested():
-            frozen = await store.freeze(uow.session, job, after=job.done_through, per_room=run.seats_per_room, year=exam.year, half=exam.half)
+            ids = [offering.id for offering in offerings]
+            frozen = await store.freeze(uow.session, job, ids, per_room=run.seats_per_room, year=exam.year, half=exam.half)
     except IntegrityError:
         # More than 999 rooms for one campus and subject: a ticket number cannot say so (E10).
         await store.set_job(uow.session, job.id, status="failed", error="某校区某科目的考场超过999个，请增加校区后重新编排", finished_at=now, updated_at=now)
@@ -159,14 +176,16 @@ async def _freeze(uow: UnitOfWork, job: ArrangementJob, run: ArrangementRun, now
         await store.drop_queue(uow.session, job.id)
         await uow.commit()
         return
-    await store.set_job(uow.session, job.id, status="running", total=job.done_through + frozen, updated_at=now, leased_until=now + run.lease)
+    last = offerings[-1]
+    await store.set_job(
+        uow.session, job.id, total=job.total + frozen, frozen_campus=last.campus_code, frozen_subject=last.subject_code, updated_at=now, leased_until=until
+    )
     await uow.commit()
 
 
 async def _end(uow: UnitOfWork, job: ArrangementJob, now: datetime) -> None:
     exam = await store.exam(uow.session, job.exam_session_id)
     assert exam is not None
-    await store.drop_queue(uow.session, job.id)
     await store.mark_session_arranged(uow.session, job.exam_session_id, now)
     await store.set_job(uow.session, job.id, status="done", finished_at=now, updated_at=now, lease_token=None, leased_until=None)
     await audit.record(

@@ -27,6 +27,8 @@ def upgrade() -> None:
         sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="arrangement_status_valid"),
         sa.Column("total", sa.BigInteger, nullable=False, server_default=sa.text("0")),
         sa.Column("arranged", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+        sa.Column("frozen_campus", sa.CHAR(6)),
+        sa.Column("frozen_subject", sa.Text),
         sa.Column("done_through", sa.BigInteger, nullable=False, server_default=sa.text("0")),
         sa.Column("error", sa.Text),
         sa.Column("lease_token", UUID(as_uuid=True)),
