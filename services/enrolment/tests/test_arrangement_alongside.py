@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from cet_shared.csv_export import BOM
 from cet_shared.testing import sibling_module, wait_for
+from enrolment.service import exports
 
 helpers = sibling_module(__file__, "arrangement_helpers")
 DEADLINE = 10.0  # seconds: a write that waits for the arrangement to end would take far longer
@@ -81,7 +82,8 @@ def _table(body: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(body.decode("utf-8").removeprefix(BOM))))
 
 
-async def test_n13_the_arrangement_is_exported_scoped_by_the_exporters_role_and_its_start_and_end_are_audited(world) -> None:
+async def test_n13_the_arrangement_is_exported_scoped_by_the_exporters_role_and_its_start_and_end_are_audited(world, monkeypatch) -> None:
+    monkeypatch.setattr(exports, "KEYSET_PAGE", 2)  # read page by page along the ticket numbers: 3 rows are 2 pages
     await world.open_session()
     ops_id = "0" * 31 + "7"
     ops = world.tokens.headers(ops_id, "ops")
