@@ -155,7 +155,7 @@ async def main(args: argparse.Namespace) -> None:
                 size += len(chunk)
             print(f"export: {size / 1e6:.0f} MB of CSV streamed in {time.perf_counter() - started:.1f} s")
 
-            async with ctx.engine.connect() as connection:
+            async with admin.connect() as connection:
                 seated, tickets, seats = (
                     await connection.execute(
                         text("""SELECT count(*) FILTER (WHERE ticket_number IS NOT NULL), count(DISTINCT ticket_number),
