@@ -1,6 +1,7 @@
 // The staff console: school teachers, support agents and operations, each seeing only the tools
 // their role allows (the services check the role again on every request).
 import { $, $$, ApiError, SUBJECT_NAMES, api, fmtTime, html, idTypeSelect, onSubmit, shanghaiInputToIso, showError, toast, yuan } from "../lib.js";
+import { arrangement } from "./arrangement.js";
 import { audit } from "./audit.js";
 import { exportsPanel } from "./exports.js";
 import { loginView } from "./login.js";
@@ -15,7 +16,7 @@ const TOOLS = {
   teacher: [["reviews", "CET6资格复核"], ["apply", "代考生申请复核"], ["students", "学籍导入"], ["lock", "集体缴费锁定"], ["exports", "数据导出"], ["audit", "操作审计"]],
   support: [["search", "查找报名信息"]],
   province_admin: [["staff", "员工账号管理"], ["news", "省通告"], ["audit", "操作审计"]],
-  ops: [["session", "考次设置与发布"], ["capacity", "考位容量监控"], ["news", "首页动态与通知"], ["imports", "学籍与成绩导入"], ["staff", "员工账号管理"], ["exports", "数据导出"], ["audit", "操作审计"]],
+  ops: [["session", "考次设置与发布"], ["capacity", "考位容量监控"], ["arrangement", "考场编排"], ["news", "首页动态与通知"], ["imports", "学籍与成绩导入"], ["staff", "员工账号管理"], ["exports", "数据导出"], ["audit", "操作审计"]],
 };
 const ROLE_LABELS = { teacher: "学校负责老师", province_admin: "省级管理员", support: "客服", ops: "考试中心运维" };
 
@@ -60,7 +61,7 @@ function show(tool) {
   clearInterval(poller);
   poller = null;
   const panel = $("#panel");
-  ({ reviews, apply, students, lock, search, session, capacity, news, imports, staff, exports: exportsPanel, audit })[tool](panel, me);
+  ({ reviews, apply, students, lock, search, session, capacity, arrangement, news, imports, staff, exports: exportsPanel, audit })[tool](panel, me);
 }
 
 // -- teachers ------------------------------------------------------------------------------------------

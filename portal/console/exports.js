@@ -7,6 +7,7 @@ const EXPORTS = [
   ["enrolment/exports/roster", "考生名单"],
   ["enrolment/exports/paid", "已缴费科目"],
   ["enrolment/exports/unpaid", "未缴费科目（考位保留中）"],
+  ["enrolment/exports/arrangement", "编排结果（考场、座位、准考证号）"],
   ["enrolment/exports/refunds", "退款记录"],
   ["eligibility/exports/reviews", "CET6资格复核结果"],
 ];

@@ -54,8 +54,19 @@ def _run(action: Callable[[Any], Awaitable[Any]]) -> Any:
     return asyncio.run(main())
 
 
+async def _arrange(ctx: Any, session_id: uuid.UUID) -> int:
+    """The worker's own job, run here to its end (a run already queued is the same job)."""
+    from enrolment.service import arrangement_job
+
+    job, _ = await arrangement_job.request_arrangement(ctx.unit_of_work, ctx.clock, session_id, requested_by="enrolment-admin")
+    done = await arrangement_job.finish(ctx.unit_of_work, ctx.clock, arrangement_job.ArrangementRun.of(ctx.settings), job.id)
+    if done.status == "failed":
+        raise Problem(409, "arrangement_failed", done.error or "编排失败")
+    return done.arranged
+
+
 def main(argv: list[str] | None = None) -> int:
-    from enrolment.service import arrangement, sessions
+    from enrolment.service import sessions
 
     parser, commands = ADMIN.parser()
     setup = commands.add_parser("setup", help="set up an exam session from a JSON/YAML file")
@@ -88,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "capacity":
             print(_run(lambda ctx: sessions.set_capacity(ctx.unit_of_work, ctx.clock, ctx.settings.unpaid_lifetime, args.offering_id, args.capacity)))
         elif args.command == "arrange":
-            print(f"arranged {_run(lambda ctx: arrangement.arrange(ctx.unit_of_work, ctx.clock, ctx.settings.seats_per_room, args.session_id))} subjects")
+            print(f"arranged {_run(lambda ctx: _arrange(ctx, args.session_id))} subjects")
         elif args.command == "show":
             overview = _run(lambda ctx: sessions.session_overview(ctx.sessions, args.session_id))
             print(json.dumps(overview, default=str, ensure_ascii=False, indent=2))

@@ -16,3 +16,9 @@ class EnrolmentSettings(ServiceSettings):
     expiry_batch_size: int = 200
     # N13: seats per examination room when the arrangement fills rooms.
     seats_per_room: int = Field(default=30, ge=1, le=99)
+    # N13 at scale: subjects arranged per short transaction, offerings frozen per statement, how often the worker looks for a job,
+    # and how long a worker that stopped renewing its lease keeps a job from the others.
+    arrangement_batch: int = Field(default=10_000, ge=1)
+    arrangement_freeze_offerings: int = Field(default=20, ge=1)
+    arrangement_every: timedelta = timedelta(seconds=5)
+    arrangement_lease: timedelta = timedelta(minutes=2)

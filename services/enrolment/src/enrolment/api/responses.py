@@ -209,3 +209,24 @@ class UnpaidSubject(BaseModel):
 
 class LocksChanged(BaseModel):
     changed: int
+
+
+class ArrangementJobView(BaseModel):
+    """N13 编排任务：冻结的待编排科目数、已编排数与进度。"""
+
+    id: uuid.UUID
+    exam_session_id: uuid.UUID
+    status: Literal["queued", "running", "done", "failed"]
+    status_label: str = Field(description="排队中 / 编排中 / 已完成 / 失败")
+    total: int = Field(description="本次冻结的已缴费科目数")
+    arranged: int = Field(description="已安排考场座位的科目数")
+    progress: float = Field(ge=0, le=1)
+    error: str | None
+    requested_by: str
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+class ArrangementJobs(BaseModel):
+    items: list[ArrangementJobView]
