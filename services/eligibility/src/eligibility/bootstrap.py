@@ -12,6 +12,7 @@ from cet_shared.captcha import CaptchaSeal
 from cet_shared.clock import Clock, SystemClock
 from cet_shared.db import create_engine, create_session_factory
 from eligibility.db.unit_of_work import SqlEligibilityUnitOfWork
+from eligibility.service.import_jobs import ImportPace
 from eligibility.settings import EligibilitySettings
 
 
@@ -26,6 +27,10 @@ class EligibilityContainer:
 
     def unit_of_work(self) -> SqlEligibilityUnitOfWork:
         return SqlEligibilityUnitOfWork(self.sessions, producer="eligibility")
+
+    def import_pace(self) -> ImportPace:
+        s = self.settings
+        return ImportPace(check_batch=s.import_check_batch, merge_batch=s.import_merge_batch, lease=s.import_lease)
 
     async def close(self) -> None:
         await self.engine.dispose()
