@@ -38,3 +38,4 @@ class EligibilitySettings(ServiceSettings):
     import_merge_batch: int = 10_000
     import_lease: timedelta = timedelta(minutes=2)
     import_poll_every: timedelta = timedelta(seconds=2)
+    import_statement_timeout: float = 600.0

@@ -23,11 +23,10 @@ class SqlEligibilityUnitOfWork(UnitOfWork):
     reviews: SqlReviews
     throttles: SqlThrottles
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], producer: str) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], producer: str, *, imports: SqlImportJobs) -> None:
         super().__init__(sessions, producer)
         # Import jobs run transactions of their own, batch by batch (not this unit's one).
-        bind = sessions.kw["bind"]
-        self.imports = SqlImportJobs(bind, sessions)
+        self.imports = imports
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
