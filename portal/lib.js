@@ -31,8 +31,8 @@ let renewSession = null;
 export function renewSessionWith(renew) { renewSession = renew; }
 const SESSION_PATHS = "/passport/sessions";
 
-export async function api(method, path, body, { raw = false, contentType, renewed = false } = {}) {
-  const headers = { accept: "application/json, application/problem+json" };
+export async function api(method, path, body, { raw = false, contentType, headers: extra = {}, renewed = false } = {}) {
+  const headers = { accept: "application/json, application/problem+json", ...extra };
   let payload;
   if (body !== undefined) {
     if (contentType) {
@@ -50,7 +50,7 @@ export async function api(method, path, body, { raw = false, contentType, renewe
     throw new ApiError(0, NETWORK_ERROR);
   }
   if (response.status === 401 && renewSession && !renewed && !path.startsWith(SESSION_PATHS) && (await renewSession())) {
-    return api(method, path, body, { raw, contentType, renewed: true });
+    return api(method, path, body, { raw, contentType, headers: extra, renewed: true });
   }
   if (raw && response.ok) return response;
   const text = await response.text();
