@@ -215,7 +215,9 @@ class SqlImportJobs:
                 "status": ImportStatus.VALIDATING.value, "validated_through": upto, "error_count": job.error_count + errors,
                 "rows_valid": job.rows_valid + rows - bad_lines,
             }  # fmt: skip
-        # Every line checked alone: now the rules across lines, then all or nothing (E13).
+        # Every line checked alone: now the rules across lines, then all or nothing (E13). They
+        # sort the whole file: in memory, not in temporary files.
+        await connection.execute(text("SET LOCAL work_mem = '256MB'"))
         for statement in check_file:
             await connection.execute(text(statement), params)
         errors, bad_lines = (
