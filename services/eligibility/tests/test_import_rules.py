@@ -105,3 +105,9 @@ async def test_e13_non_ascii_digits_are_row_errors_not_crashes(client, tokens):
     assert {e["field"] for e in errors} >= {"program_years", "school_code"}
     scores = await errors_of(client, tokens, "/registry/scores", f"{SCORE_HEADER}\n993010162100101,1,x,４²,２016,2\n")
     assert {e["field"] for e in scores} == {"score", "year"}
+
+
+async def test_e13_a_campus_described_two_ways_in_one_file_is_named_at_the_later_line(client, tokens):
+    second = row(id_number="990101200001010014", campus_name="另一个名字")
+    errors = await errors_of(client, tokens, "/registry/students", f"{HEADER}\n{GOOD}\n{second}\n")
+    assert errors == [{"row": 3, "field": "campus_code", "message": "同一校区在文件中的名称或CET6设置不一致"}]

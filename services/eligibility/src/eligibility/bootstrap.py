@@ -13,7 +13,7 @@ from cet_shared.clock import Clock, SystemClock
 from cet_shared.db import create_engine, create_session_factory
 from eligibility.db.import_jobs import SqlImportJobs
 from eligibility.db.unit_of_work import SqlEligibilityUnitOfWork
-from eligibility.service.import_jobs import ImportPace
+from eligibility.service.import_jobs import ImportPace, pace_of
 from eligibility.settings import EligibilitySettings
 
 
@@ -32,8 +32,7 @@ class EligibilityContainer:
         return SqlEligibilityUnitOfWork(self.sessions, producer="eligibility", imports=SqlImportJobs(self.import_engine))
 
     def import_pace(self) -> ImportPace:
-        s = self.settings
-        return ImportPace(check_batch=s.import_check_batch, merge_batch=s.import_merge_batch, lease=s.import_lease)
+        return pace_of(self.settings)
 
     async def close(self) -> None:
         await self.engine.dispose()

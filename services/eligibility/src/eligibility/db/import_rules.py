@@ -118,19 +118,27 @@ WHERE r.job_id = :job AND r.line > :after AND r.line <= :upto AND NOT {_STUDENT_
 # The rules across lines, once the whole file is checked line by line: an ID twice in the file,
 # a campus described two ways; and for a teacher's file, the registry as it is: their school may
 # not move province, nor take over another school's students.
+# Hash aggregates, not sorts of the whole file: a file without such faults costs one pass each.
 CHECK_STUDENT_FILE = (
-    f"""INSERT INTO import_errors (job_id, line, rule, field, message)
-    SELECT job_id, line, 23, 'id_number', '与第' || first || '行的证件重复' FROM (
-        SELECT r.job_id, r.line, min(r.line) OVER (PARTITION BY t.canonical COLLATE "C", upper(r.id_number) COLLATE "C") AS first
-        FROM import_student_rows r JOIN {ID_TYPES} ON t.given = r.id_type WHERE r.job_id = :job) d
-    WHERE line <> first""",
-    f"""INSERT INTO import_errors (job_id, line, rule, field, message)
-    SELECT job_id, line, 24, 'campus_code', '同一校区在文件中的名称或CET6设置不一致' FROM (
-        SELECT r.job_id, r.line, (r.campus_name, r.school_name, {yes_no("r.campus_offers_cet6")} IS TRUE) AS described,
-               first_value((r.campus_name, r.school_name, {yes_no("r.campus_offers_cet6")} IS TRUE))
-                   OVER (PARTITION BY r.campus_code COLLATE "C" ORDER BY r.line) AS first
-        FROM import_student_rows r WHERE r.job_id = :job AND {_C_OK}) d
-    WHERE described IS DISTINCT FROM first""",
+    f"""WITH d AS (
+        SELECT t.canonical AS id_type, upper(r.id_number) AS id_number, min(r.line) AS first
+        FROM import_student_rows r JOIN {ID_TYPES} ON t.given = r.id_type WHERE r.job_id = :job
+        GROUP BY 1, 2 HAVING count(*) > 1)
+    INSERT INTO import_errors (job_id, line, rule, field, message)
+    SELECT r.job_id, r.line, 23, 'id_number', '与第' || d.first || '行的证件重复'
+    FROM import_student_rows r JOIN {ID_TYPES} ON t.given = r.id_type
+    JOIN d ON d.id_type = t.canonical AND d.id_number = upper(r.id_number)
+    WHERE r.job_id = :job AND r.line <> d.first""",
+    f"""WITH v AS (
+        SELECT campus_code AS code, campus_name, school_name, {yes_no("campus_offers_cet6")} IS TRUE AS offers, min(line) AS first
+        FROM import_student_rows WHERE job_id = :job AND campus_code ~ '^[0-9]{{6}}$' GROUP BY 1, 2, 3, 4),
+    f AS (SELECT DISTINCT ON (code) code, campus_name, school_name, offers FROM v
+          WHERE code IN (SELECT code FROM v GROUP BY code HAVING count(*) > 1) ORDER BY code, first)
+    INSERT INTO import_errors (job_id, line, rule, field, message)
+    SELECT r.job_id, r.line, 24, 'campus_code', '同一校区在文件中的名称或CET6设置不一致'
+    FROM import_student_rows r JOIN f ON f.code = r.campus_code
+    WHERE r.job_id = :job AND (r.campus_name, r.school_name, {yes_no("r.campus_offers_cet6")} IS TRUE)
+        IS DISTINCT FROM (f.campus_name, f.school_name, f.offers)""",
     """INSERT INTO import_errors (job_id, line, rule, field, message)
     SELECT r.job_id, r.line, 25, 'province_code', '与本校已登记的省份不一致'
     FROM import_student_rows r JOIN schools s ON s.code = :scope
@@ -222,21 +230,22 @@ WITH merged AS (
 
 # Before the first batch: the provinces, schools and campuses the file names (the last line
 # naming one wins, as before); names left empty in a file do not erase names already known.
-PREPARE_STUDENTS = (
-    """INSERT INTO provinces (code, name)
-       SELECT DISTINCT ON (province_code) province_code, province_name FROM import_student_rows
-       WHERE job_id = :job ORDER BY province_code, line DESC
-       ON CONFLICT (code) DO UPDATE SET name = coalesce(nullif(EXCLUDED.name, ''), provinces.name)""",
-    """INSERT INTO schools (code, province_code, name)
-       SELECT DISTINCT ON (school_code) school_code, province_code, school_name FROM import_student_rows
-       WHERE job_id = :job ORDER BY school_code, line DESC
-       ON CONFLICT (code) DO UPDATE SET province_code = EXCLUDED.province_code, name = coalesce(nullif(EXCLUDED.name, ''), schools.name)""",
-    f"""INSERT INTO campuses (code, school_code, name, offers_cet6)
-       SELECT DISTINCT ON (campus_code) campus_code, school_code, campus_name, {yes_no("campus_offers_cet6")} IS TRUE FROM import_student_rows
-       WHERE job_id = :job ORDER BY campus_code, line DESC
-       ON CONFLICT (code) DO UPDATE SET school_code = EXCLUDED.school_code,
-           name = coalesce(nullif(EXCLUDED.name, ''), campuses.name), offers_cet6 = EXCLUDED.offers_cet6""",
-)
+PREPARE_STUDENTS = tuple(
+    f"""INSERT INTO {table} ({", ".join(columns)})
+       SELECT {", ".join(values)} FROM import_student_rows r
+       JOIN (SELECT {key}, max(line) AS line FROM import_student_rows WHERE job_id = :job GROUP BY {key}) last ON r.line = last.line
+       WHERE r.job_id = :job
+       ON CONFLICT (code) DO UPDATE SET {updates}"""
+    for table, key, columns, values, updates in (
+        ("provinces", "province_code", ("code", "name"), ("r.province_code", "r.province_name"),
+         "name = coalesce(nullif(EXCLUDED.name, ''), provinces.name)"),
+        ("schools", "school_code", ("code", "province_code", "name"), ("r.school_code", "r.province_code", "r.school_name"),
+         "province_code = EXCLUDED.province_code, name = coalesce(nullif(EXCLUDED.name, ''), schools.name)"),
+        ("campuses", "campus_code", ("code", "school_code", "name", "offers_cet6"),
+         ("r.campus_code", "r.school_code", "r.campus_name", f"{yes_no('r.campus_offers_cet6')} IS TRUE"),
+         "school_code = EXCLUDED.school_code, name = coalesce(nullif(EXCLUDED.name, ''), campuses.name), offers_cet6 = EXCLUDED.offers_cet6"),
+    )
+)  # fmt: skip
 
 RULES = {
     "students": (CHECK_STUDENTS, CHECK_STUDENT_FILE, MERGE_STUDENTS, PREPARE_STUDENTS),

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from cet_shared.clock import Clock
 from cet_shared.problems import Problem
@@ -25,6 +26,16 @@ class ImportPace:
     check_batch: int = 50_000
     merge_batch: int = 10_000
     lease: timedelta = timedelta(minutes=2)
+
+
+class PaceSettings(Protocol):
+    import_check_batch: int
+    import_merge_batch: int
+    import_lease: timedelta
+
+
+def pace_of(settings: PaceSettings) -> ImportPace:
+    return ImportPace(check_batch=settings.import_check_batch, merge_batch=settings.import_merge_batch, lease=settings.import_lease)
 
 
 def import_invalid(errors: list[RowError]) -> Problem:

@@ -56,8 +56,7 @@ async def _start(
         message = "已接收，正在后台导入" if created else "该文件已提交过，返回原导入任务"
         body = {"message": message, "job": await _view(uow, job.id, scope)}
         return JSONResponse(body, status_code=202 if created else 200, headers={**headers, "Preference-Applied": "respond-async"})
-    pace = jobs_service.ImportPace(settings.import_check_batch, settings.import_merge_batch, settings.import_lease)
-    result = await result_of(uow.imports, await jobs_service.finish(uow.imports, clock, job.id, pace))
+    result = await result_of(uow.imports, await jobs_service.finish(uow.imports, clock, job.id, jobs_service.pace_of(settings)))
     summary = ImportSummary(message="导入成功", rows=result.rows, created=result.created, updated=result.updated)
     return JSONResponse(summary.model_dump(), headers=headers)
 
