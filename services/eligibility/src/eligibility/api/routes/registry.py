@@ -19,7 +19,7 @@ from cet_shared.contract import problems
 from cet_shared.csv_export import CSV_RESPONSES, csv_response
 from cet_shared.problems import Problem, forbidden
 from eligibility.api.deps import ClockDep, Importer, SettingsDep, UnitOfWorkDep
-from eligibility.api.responses import ImportSummary
+from eligibility.api.responses import ImportAccepted, ImportJobDetail, ImportJobList, ImportSummary
 from eligibility.domain.import_jobs import ImportKind
 from eligibility.service import import_jobs as jobs_service
 from eligibility.service.ports import EligibilityUnitOfWork
@@ -54,23 +54,25 @@ async def _start(
     headers = {"Location": _location(request, job.id)}
     if "respond-async" in request.headers.get("prefer", "").lower():
         message = "已接收，正在后台导入" if created else "该文件已提交过，返回原导入任务"
-        body = {"message": message, "job": await _view(uow, job.id, scope)}
+        body = ImportAccepted(message=message, job=await _view(uow, job.id, scope)).model_dump(mode="json")
         return JSONResponse(body, status_code=202 if created else 200, headers={**headers, "Preference-Applied": "respond-async"})
     result = await result_of(uow.imports, await jobs_service.finish(uow.imports, clock, job.id, jobs_service.pace_of(settings)))
     summary = ImportSummary(message="导入成功", rows=result.rows, created=result.created, updated=result.updated)
     return JSONResponse(summary.model_dump(), headers=headers)
 
 
-async def _view(uow: EligibilityUnitOfWork, job_id: uuid.UUID, scope: str | None) -> dict[str, Any]:
+async def _view(uow: EligibilityUnitOfWork, job_id: uuid.UUID, scope: str | None) -> ImportJobDetail:
     job = await jobs_service.visible_job(uow.imports, job_id, scope=scope)
     errors = await uow.imports.errors(job_id, limit=ERRORS_SHOWN)
-    return {**job.view(), "errors": [e.as_dict() for e in errors]}
+    return ImportJobDetail.model_validate({**job.view(), "errors": [e.as_dict() for e in errors]})
 
 
 # The body is the CSV file itself (read as a stream, up to max_import_bytes), not a JSON document.
 _CSV = {"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string", "maxLength": 4_000_000_000}}}}}
 _IMPORT_PROBLEMS = problems(413, 415, 422, s422="文件内容或编码不正确（`import_invalid` 逐行列出，`import_encoding`）")
-_ACCEPTED = {202: {"description": "`Prefer: respond-async`：已接收，后台导入（Location 为导入任务）"}}
+_ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {"model": ImportAccepted, "description": "`Prefer: respond-async`：已接收，后台导入（Location 为导入任务；同一文件再次提交时为200和原任务）"}
+}
 
 
 @router.post("/registry/students", response_model=ImportSummary, summary="导入学籍", responses={**_ACCEPTED, **_IMPORT_PROBLEMS}, openapi_extra=_CSV)
@@ -88,13 +90,13 @@ async def import_scores(request: Request, uow: UnitOfWorkDep, clock: ClockDep, s
 
 
 @router.get("/registry/imports", summary="导入任务列表")
-async def list_imports(uow: UnitOfWorkDep, principal: Importer, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+async def list_imports(uow: UnitOfWorkDep, principal: Importer, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> ImportJobList:
     """最近的导入任务及其进度；老师只看到本校的。"""
-    return {"jobs": [job.view() for job in await uow.imports.recent(scope=_scope(principal), limit=limit)]}
+    return ImportJobList.model_validate({"jobs": [job.view() for job in await uow.imports.recent(scope=_scope(principal), limit=limit)]})
 
 
 @router.get("/registry/imports/{job_id}", summary="导入任务进度", responses=problems(404))
-async def import_job(job_id: uuid.UUID, uow: UnitOfWorkDep, principal: Importer) -> dict[str, Any]:
+async def import_job(job_id: uuid.UUID, uow: UnitOfWorkDep, principal: Importer) -> ImportJobDetail:
     """读取行数、有效行数、已导入行数、错误数和状态，以及前200条错误。"""
     return await _view(uow, job_id, _scope(principal))
 
