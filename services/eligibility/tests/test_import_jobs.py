@@ -52,7 +52,7 @@ async def _backend_waiting_on_lock(ctx) -> int | None:
 
 async def test_e13_a_worker_killed_mid_merge_is_resumed_by_another_without_duplicates(ctx, client, tokens):
     response = await client.post("/registry/students", content=registry_file(35), headers={**tokens.headers(None, "ops"), **ASYNC})
-    assert response.status_code == 202 and response.headers["location"].endswith(f"/registry/imports/{response.json()['job']['id']}")
+    assert response.status_code == 202 and response.headers["location"] == f"imports/{response.json()['job']['id']}"
     assert response.json()["job"]["status"] == "queued" and response.json()["job"]["rows_read"] == 35
 
     # Worker A checks the file, commits one merge batch of 10 and dies (its lease still held).
@@ -135,7 +135,7 @@ async def test_e13_errors_name_the_line_of_the_file_even_after_quoted_newlines_a
     response = await client.post("/registry/students", content=("\n".join(lines) + "\n").encode(), headers={**ops, **ASYNC})
     assert response.status_code == 202
     await run(ctx)
-    view = (await client.get(response.headers["location"].removeprefix("http://eligibility.test"), headers=ops)).json()
+    view = (await client.get(f"/registry/{response.headers['location']}", headers=ops)).json()
     assert (view["status"], view["rows_read"], view["rows_valid"], view["error_count"]) == ("rejected", 3, 1, 2)
     assert [(e["row"], e["field"]) for e in view["errors"]] == [(5, "gender"), (6, "id_number")]
     assert view["errors"][1]["message"] == "与第2行的证件重复"

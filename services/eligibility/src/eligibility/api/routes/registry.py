@@ -40,8 +40,9 @@ def _scope(principal: Principal) -> str | None:
     return principal.school_code
 
 
-def _location(request: Request, job_id: uuid.UUID) -> str:
-    return f"{request.scope.get('root_path', '')}/registry/imports/{job_id}"
+def _location(job_id: uuid.UUID) -> str:
+    # Relative to the upload's own URL (RFC 9110 §10.2.2), so it holds behind the gateway's prefix too.
+    return f"imports/{job_id}"
 
 
 async def _start(
@@ -51,7 +52,7 @@ async def _start(
     if content_type not in ("text/csv", "text/plain", "application/csv"):
         raise Problem(415, "unsupported_media_type", "请以CSV文件（text/csv，UTF-8编码）上传")
     job, created = await jobs_service.receive_file(uow.imports, clock, kind, request.stream(), scope=scope, max_bytes=settings.max_import_bytes)
-    headers = {"Location": _location(request, job.id)}
+    headers = {"Location": _location(job.id)}
     if "respond-async" in request.headers.get("prefer", "").lower():
         message = "已接收，正在后台导入" if created else "该文件已提交过，返回原导入任务"
         body = ImportAccepted(message=message, job=await _view(uow, job.id, scope)).model_dump(mode="json")
