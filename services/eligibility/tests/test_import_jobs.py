@@ -174,3 +174,23 @@ async def test_e13_a_teacher_sees_only_their_schools_jobs_and_both_steps_are_aud
     async with ctx.sessions() as session:
         rows = (await session.execute(select(audit_log.c.kind, audit_log.c.actor_id, audit_log.c.school_code).order_by(audit_log.c.id))).all()
     assert [tuple(r) for r in rows] == [("registry.import_received", teacher_id, "99101"), ("registry.imported", teacher_id, "99101")]
+
+
+async def test_e13_an_upload_whose_api_process_died_is_forgotten_with_its_staged_rows(ctx, client, tokens):
+    # An api process killed mid-upload leaves its job receiving and the rows it had copied.
+    async with ctx.engine.begin() as connection:
+        job_id = await connection.scalar(
+            text(
+                "INSERT INTO import_jobs (id, kind, scope, requested_by, requested_role, status, created_at, updated_at) "
+                "VALUES (gen_random_uuid(), 'students', '', 'ops', 'ops', 'receiving', :at, :at) RETURNING id"
+            ),
+            {"at": ctx.clock.now()},
+        )
+        cells = ", ".join("''" for _ in STUDENT_COLUMNS)
+        await connection.execute(text(f"INSERT INTO import_student_rows SELECT :job, g, {cells} FROM generate_series(2, 11) g"), {"job": job_id})
+    await run(ctx)
+    assert await scalar(ctx, select(func.count()).select_from(import_jobs)) == 1, "a day is not over: it may still be arriving"
+    ctx.clock.advance(PACE.abandoned_after + timedelta(seconds=1))
+    await run(ctx)
+    assert await scalar(ctx, select(func.count()).select_from(import_jobs)) == 0
+    assert await scalar(ctx, select(func.count()).select_from(import_student_rows)) == 0

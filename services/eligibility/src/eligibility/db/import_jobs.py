@@ -152,6 +152,17 @@ class SqlImportJobs:
 
     # -- the worker's steps ---------------------------------------------------------------------
 
+    async def forget_abandoned(self, *, started_before: datetime) -> int:
+        """Uploads still receiving that began before `started_before`: their api process died."""
+        async with self.sessions.begin() as session:
+            abandoned = select(import_jobs.c.id, import_jobs.c.kind).where(
+                import_jobs.c.status == ImportStatus.RECEIVING.value, import_jobs.c.created_at < started_before
+            )
+            rows = (await session.execute(abandoned.with_for_update(skip_locked=True))).all()
+            for row in rows:
+                await self._drop(session, row.id, ImportKind(row.kind))
+        return len(rows)
+
     async def claim(self, *, now: datetime, lease: timedelta, only: uuid.UUID | None = None) -> tuple[ImportJob, uuid.UUID] | None:
         """The oldest unfinished job no live lease holds (SKIP LOCKED: workers never wait on each other)."""
         token = uuid.uuid4()

@@ -26,6 +26,8 @@ class ImportPace:
     check_batch: int = 50_000
     merge_batch: int = 10_000
     lease: timedelta = timedelta(minutes=2)
+    # An upload still receiving after this long lost its api process: its staged rows go.
+    abandoned_after: timedelta = timedelta(days=1)
 
 
 class PaceSettings(Protocol):
@@ -72,6 +74,7 @@ async def run_job(jobs: ImportJobs, clock: Clock, job_id: uuid.UUID, token: uuid
 
 async def run_queued_imports(jobs: ImportJobs, clock: Clock, pace: ImportPace, *, max_steps: int | None = None) -> int:
     """The worker's periodic job: every claimable job to its end. Returns the rows merged."""
+    await jobs.forget_abandoned(started_before=clock.now() - pace.abandoned_after)
     merged = 0
     while (claim := await jobs.claim(now=clock.now(), lease=pace.lease)) is not None:
         before, token = claim
