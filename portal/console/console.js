@@ -4,6 +4,7 @@ import { $, $$, ApiError, SUBJECT_NAMES, api, fmtTime, html, idTypeSelect, onSub
 import { arrangement } from "./arrangement.js";
 import { audit } from "./audit.js";
 import { exportsPanel } from "./exports.js";
+import { importsPanel } from "./imports.js";
 import { loginView } from "./login.js";
 import { news } from "./news.js";
 import { staff } from "./staff.js";
@@ -13,7 +14,7 @@ let me = null;
 let poller = null;
 
 const TOOLS = {
-  teacher: [["reviews", "CET6资格复核"], ["apply", "代考生申请复核"], ["students", "学籍导入"], ["lock", "集体缴费锁定"], ["exports", "数据导出"], ["audit", "操作审计"]],
+  teacher: [["reviews", "CET6资格复核"], ["apply", "代考生申请复核"], ["imports", "学籍导入"], ["lock", "集体缴费锁定"], ["exports", "数据导出"], ["audit", "操作审计"]],
   support: [["search", "查找报名信息"]],
   province_admin: [["staff", "员工账号管理"], ["news", "省通告"], ["audit", "操作审计"]],
   ops: [["session", "考次设置与发布"], ["capacity", "考位容量监控"], ["arrangement", "考场编排"], ["news", "首页动态与通知"], ["imports", "学籍与成绩导入"], ["staff", "员工账号管理"], ["exports", "数据导出"], ["audit", "操作审计"]],
@@ -61,7 +62,7 @@ function show(tool) {
   clearInterval(poller);
   poller = null;
   const panel = $("#panel");
-  ({ reviews, apply, students, lock, search, session, capacity, arrangement, news, imports, staff, exports: exportsPanel, audit })[tool](panel, me);
+  ({ reviews, apply, lock, search, session, capacity, arrangement, news, imports: importsPanel, staff, exports: exportsPanel, audit })[tool](panel, me);
 }
 
 // -- teachers ------------------------------------------------------------------------------------------
@@ -104,27 +105,6 @@ function apply(panel) {
     toast(result.message);
     form.reset();
   });
-}
-
-function csvUpload(panel, { title, path, id, hint }) {
-  const box = document.createElement("div");
-  box.className = "card";
-  box.innerHTML = String(html`<h2>${title}</h2><p class="hint">${hint}</p><form id="${id}" novalidate><p class="error" role="alert"></p>
-    <div class="field"><label for="${id}-file" class="req">CSV文件（UTF-8编码）</label><input id="${id}-file" name="file" type="file" accept=".csv,text/csv" required></div>
-    <div class="actions"><button type="submit">上传导入</button></div><p class="success" role="status" data-result></p></form>`);
-  panel.append(box);
-  const form = $("form", box);
-  onSubmit(form, async () => {
-    const file = $("input[type=file]", form).files[0];
-    if (!file) throw new Error("请选择要上传的CSV文件");
-    const result = await api("POST", path, await file.text(), { contentType: "text/csv" });
-    $("[data-result]", form).textContent = `${result.message}：共${result.rows}行，新增${result.created}，更新${result.updated}`;
-  });
-}
-
-function students(panel) {
-  panel.innerHTML = "";
-  csvUpload(panel, { title: "学籍导入", path: "/eligibility/registry/students", id: "students-upload", hint: "列：province_code, province_name, school_code, school_name, campus_code, …, qualification_subjects, cet6_barred。老师只能导入本校学生。" });
 }
 
 async function lock(panel) {
@@ -266,12 +246,6 @@ function capacity(panel) {
     await draw(d.id);
     poller = setInterval(() => draw(d.id).catch((e) => showError(form, e)), 3000);
   });
-}
-
-function imports(panel) {
-  panel.innerHTML = "";
-  csvUpload(panel, { title: "学籍导入", path: "/eligibility/registry/students", id: "ops-students", hint: "学籍库（学校、校区、考生与资格科目）。" });
-  csvUpload(panel, { title: "成绩导入", path: "/eligibility/registry/scores", id: "ops-scores", hint: "列：ticket_number, id_number, name, score, year, half（CET6资格复核使用）。" });
 }
 
 start().catch((error) => set(html`<div class="card"><p class="error" role="alert">${error.message}</p></div>`));

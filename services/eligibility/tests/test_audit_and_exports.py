@@ -81,8 +81,10 @@ async def test_e12_rebinding_is_audited_beside_rebind_audit_and_e13_imports_too(
     assert response.status_code == 200
     async with ctx.sessions() as session:
         rows = (await session.execute(select(audit_log).order_by(audit_log.c.id))).mappings().all()
-    # The fixture's registry and score imports ran outside a request: the system did them.
-    assert [(r["kind"], r["actor_id"]) for r in rows] == [("registry.imported", "system"), ("scores.imported", "system"), ("registration.rebound", agent)]
+    # The fixture's registry and score imports ran outside a request: the system did them (each
+    # import job is audited when its file is received and when it is imported).
+    kinds = ["registry.import_received", "registry.imported", "scores.import_received", "scores.imported"]
+    assert [(r["kind"], r["actor_id"]) for r in rows] == [*((k, "system") for k in kinds), ("registration.rebound", agent)]
     rebound = rows[-1]
     assert rebound["after"] == {"passport_id": new_pid, "reason": "已核实身份"} and rebound["candidate"] == new_pid and rebound["actor_role"] == "support"
     assert (await client.get("/ops/audit", headers=tokens.headers(agent, "support"))).status_code == 403, "support does not read the trail"
@@ -94,7 +96,7 @@ async def test_audit_rows_cannot_be_changed_or_removed(world, ctx) -> None:
             with pytest.raises(DBAPIError, match="append-only"):
                 async with connection.begin():
                     await connection.execute(text(statement))
-        assert await connection.scalar(text("SELECT count(*) FROM audit_log WHERE after IS NOT NULL")) == 2
+        assert await connection.scalar(text("SELECT count(*) FROM audit_log WHERE after IS NOT NULL")) == 4, "two per import: received, imported"
 
 
 async def test_e12_the_migration_carries_the_earlier_rebind_audit_rows_into_the_trail() -> None:

@@ -28,8 +28,13 @@ async def test_e13_ops_imports_the_registry_through_the_api(ctx, client, tokens)
     response = await client.post("/registry/students", content=(DEMO / "students.csv").read_bytes(), headers={**ops, **CSV})
     assert response.status_code == 200, response.text
     assert response.json() == {"message": "导入成功", "rows": 3, "created": 3, "updated": 0}
+    # The same content again is the same job (idempotent by content hash): nothing applied twice.
     again = await client.post("/registry/students", content=(DEMO / "students.csv").read_bytes(), headers={**ops, **CSV})
-    assert again.json()["updated"] == 3 and await count(ctx, students) == 3
+    assert again.json() == response.json() and again.headers["location"] == response.headers["location"]
+    assert await count(ctx, students) == 3
+    changed = (DEMO / "students.csv").read_text(encoding="utf-8").replace("工商管理", "经济学院")
+    updated = await client.post("/registry/students", content=changed.encode(), headers={**ops, **CSV})
+    assert updated.json()["updated"] == 3 and await count(ctx, students) == 3
 
 
 async def test_e13_a_file_with_errors_imports_nothing_and_lists_every_row_error(ctx, client, tokens):

@@ -11,7 +11,9 @@ from cet_shared.auth import TokenVerifier
 from cet_shared.captcha import CaptchaSeal
 from cet_shared.clock import Clock, SystemClock
 from cet_shared.db import create_engine, create_session_factory
+from eligibility.db.import_jobs import SqlImportJobs
 from eligibility.db.unit_of_work import SqlEligibilityUnitOfWork
+from eligibility.service.import_jobs import ImportPace, pace_of
 from eligibility.settings import EligibilitySettings
 
 
@@ -23,12 +25,18 @@ class EligibilityContainer:
     clock: Clock
     captcha: CaptchaSeal
     token_verifier: TokenVerifier
+    # Import jobs' statements span a batch or a whole file: their own small pool, a longer timeout.
+    import_engine: AsyncEngine
 
     def unit_of_work(self) -> SqlEligibilityUnitOfWork:
-        return SqlEligibilityUnitOfWork(self.sessions, producer="eligibility")
+        return SqlEligibilityUnitOfWork(self.sessions, producer="eligibility", imports=SqlImportJobs(self.import_engine))
+
+    def import_pace(self) -> ImportPace:
+        return pace_of(self.settings)
 
     async def close(self) -> None:
         await self.engine.dispose()
+        await self.import_engine.dispose()
 
 
 def bootstrap(settings: EligibilitySettings | None = None, *, clock: Clock | None = None, token_verifier: TokenVerifier | None = None) -> EligibilityContainer:
@@ -42,4 +50,7 @@ def bootstrap(settings: EligibilitySettings | None = None, *, clock: Clock | Non
         captcha=CaptchaSeal(settings.captcha_secret),
         # Passport's tokens are verified offline against its published keys.
         token_verifier=token_verifier or TokenVerifier(settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience),
+        import_engine=create_engine(
+            settings.database_url, pool_size=2, max_overflow=2, application_name="eligibility-imports", command_timeout=settings.import_statement_timeout
+        ),
     )

@@ -4,6 +4,7 @@
     eligibility-admin import-students FILE     (CSV, UTF-8; see demo/students.csv for the columns)
     eligibility-admin import-scores FILE       (CSV: ticket_number,id_number,name,score,year,half)
 
+The file streams to the import job's staging table (any size) and the job runs here to its end.
 A file with any error imports nothing; every row's error is printed (row, column, reason).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from cet_shared.admin import ServiceAdmin
@@ -21,15 +23,22 @@ migrate = ADMIN.migrate
 DEMO = Path(__file__).parent / "demo"
 
 
-async def _import(kind: str, text: str):  # noqa: ANN202
+async def _import(kind: str, path: Path):  # noqa: ANN202
     from eligibility.bootstrap import bootstrap
-    from eligibility.service.registry import import_scores, import_students
+    from eligibility.domain.import_jobs import ImportKind
+    from eligibility.service.import_jobs import finish, receive_file
+    from eligibility.service.registry import result_of
+
+    async def chunks() -> AsyncIterator[bytes]:
+        with path.open("rb") as file:
+            while chunk := file.read(1 << 20):
+                yield chunk
 
     ctx = bootstrap()
     try:
-        if kind == "students":
-            return await import_students(ctx.unit_of_work(), ctx.clock, text, school_scope=None)
-        return await import_scores(ctx.unit_of_work(), ctx.clock, text)
+        jobs = ctx.unit_of_work().imports
+        job, _ = await receive_file(jobs, ctx.clock, ImportKind(kind), chunks(), scope=None, max_bytes=ctx.settings.max_import_bytes)
+        return await result_of(jobs, await finish(jobs, ctx.clock, job.id, ctx.import_pace()))
     finally:
         await ctx.close()
 
@@ -43,13 +52,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if (done := ADMIN.run_common(args)) is not None:
         return done
-    try:
-        text = args.file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"error: cannot read {args.file}: {exc}", file=sys.stderr)
+    if not args.file.is_file():
+        print(f"error: cannot read {args.file}", file=sys.stderr)
         return 1
     try:
-        result = asyncio.run(_import("students" if args.command == "import-students" else "scores", text))
+        result = asyncio.run(_import("students" if args.command == "import-students" else "scores", args.file))
     except Problem as problem:
         print(f"error: {problem.title}", file=sys.stderr)
         for error in problem.extra.get("errors", []):

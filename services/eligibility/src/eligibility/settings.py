@@ -29,5 +29,13 @@ class EligibilitySettings(ServiceSettings):
     recovery_requests_per_target: int = 5
     recovery_requests_per_client: int = 300
     recovery_window: timedelta = timedelta(minutes=15)
-    # Registry files can be larger than any other request body.
-    max_import_bytes: int = 20_000_000
+    # Registry and score files can be larger than any other request body: millions of rows stream
+    # to staging (the gateway allows this size on /registry/ only).
+    max_import_bytes: int = 4_000_000_000
+    # Import jobs: lines checked per statement, rows merged per transaction (short, so candidates
+    # keep working), how long a worker's lease on a job lasts, how often the worker looks.
+    import_check_batch: int = 50_000
+    import_merge_batch: int = 10_000
+    import_lease: timedelta = timedelta(minutes=2)
+    import_poll_every: timedelta = timedelta(seconds=2)
+    import_statement_timeout: float = 600.0

@@ -1,11 +1,13 @@
 """Eligibility's worker: the projections' consumers, the outbox relay, the E9 sweeper of empty
-registrations, and the common housekeeping (outbox, inbox, captcha nonces, rate-limit windows)."""
+registrations, the registry and score import jobs, and the common housekeeping (outbox, inbox,
+captcha nonces, rate-limit windows)."""
 
 from __future__ import annotations
 
 from cet_shared.worker import PeriodicJob, Worker, service_worker
 from eligibility.bootstrap import EligibilityContainer
 from eligibility.events.consumers import build_consumers
+from eligibility.service.import_jobs import run_queued_imports
 from eligibility.service.release import release_empty_registrations
 
 
@@ -18,4 +20,10 @@ def build_worker(ctx: EligibilityContainer) -> Worker:
             ctx.unit_of_work(), ctx.clock, lifetime=ctx.settings.empty_registration_lifetime, batch_size=ctx.settings.release_batch_size
         ),
     )
-    return service_worker("eligibility", ctx, consumers=build_consumers(ctx), jobs=[sweep])
+    # Registry and score import jobs: claimed under a lease (SKIP LOCKED), resumed after a dead worker.
+    imports = PeriodicJob(
+        "registry-imports",
+        ctx.settings.import_poll_every.total_seconds(),
+        lambda: run_queued_imports(ctx.unit_of_work().imports, ctx.clock, ctx.import_pace()),
+    )
+    return service_worker("eligibility", ctx, consumers=build_consumers(ctx), jobs=[sweep, imports])

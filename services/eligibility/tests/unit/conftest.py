@@ -12,10 +12,10 @@ from cet_shared.clock import ManualClock
 from cet_shared.testing import sibling_module
 from eligibility.cli import DEMO
 from eligibility.domain.model import ExamSession
-from eligibility.service.registry import import_scores, import_students
 from eligibility.settings import EligibilitySettings
 
-FakeUnitOfWork = sibling_module(__file__, "fakes").FakeUnitOfWork
+_fakes = sibling_module(__file__, "fakes")
+FakeUnitOfWork = _fakes.FakeUnitOfWork
 
 START = datetime(2017, 3, 1, 1, 0, tzinfo=UTC)
 
@@ -38,10 +38,9 @@ def settings() -> EligibilitySettings:
 
 
 @pytest.fixture
-async def demo(uow: FakeUnitOfWork, clock: ManualClock) -> FakeUnitOfWork:
-    """The demo registry and scores, imported by the real use cases into the fake."""
-    await import_students(uow, clock, (DEMO / "students.csv").read_text(encoding="utf-8"), school_scope=None)
-    await import_scores(uow, clock, (DEMO / "scores.csv").read_text(encoding="utf-8"))
+async def demo(uow: FakeUnitOfWork) -> FakeUnitOfWork:
+    """The demo registry and scores, seeded into the fake."""
+    _fakes.seed_registry(uow, (DEMO / "students.csv").read_text(encoding="utf-8"), (DEMO / "scores.csv").read_text(encoding="utf-8"))
     return uow
 
 

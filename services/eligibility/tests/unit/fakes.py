@@ -8,6 +8,8 @@ live in the transaction's state like the rows."""
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -17,11 +19,12 @@ from typing import Self
 from cet_shared.captcha import CaptchaSeal, captcha_wrong
 from cet_shared.clock import Clock
 from cet_shared.events.envelope import Event
+from cet_shared.id_types import parse_id_type
 from cet_shared.problems import too_many_requests
 from cet_shared.ratelimit import RateLimit
 from cet_shared.testing import AuditEntry, MemoryAuditTrail
-from eligibility.domain.codes import sort_subjects
-from eligibility.domain.imports import ScoreRow, StudentRow
+from eligibility.domain.codes import parse_subjects, sort_subjects
+from eligibility.domain.csv_rows import YES_WORDS
 from eligibility.domain.model import Candidate, ExamSession, FoundRegistration, Rebinding, Registration, Review, Student
 from eligibility.domain.review import ReviewStatus, ScoreRecord
 from eligibility.service.ports import BindingTaken, ReviewExists
@@ -34,7 +37,7 @@ class State:
     agreements: set[tuple[str, str]] = field(default_factory=set)
     students: dict[tuple[str, str], Candidate] = field(default_factory=dict)
     grants: dict[uuid.UUID, set[str]] = field(default_factory=dict)
-    scores: dict[str, ScoreRow] = field(default_factory=dict)
+    scores: dict[str, ScoreRecord] = field(default_factory=dict)
     sessions: list[ExamSession] = field(default_factory=list)
     registrations: dict[uuid.UUID, Registration] = field(default_factory=dict)
     active_subjects: dict[uuid.UUID, int] = field(default_factory=dict)
@@ -77,34 +80,10 @@ class FakeRegistry:
         return self._with_grants(found[0]) if found else None
 
     async def score(self, ticket_number: str) -> ScoreRecord | None:
-        r = self.state.scores.get(ticket_number)
-        return None if r is None else ScoreRecord(r.ticket_number, r.id_number, r.name, r.score, r.year)
+        return self.state.scores.get(ticket_number)
 
     async def add_grants(self, student_id: uuid.UUID, subject_codes: list[str], *, reason: str, at: datetime) -> None:
         self.state.grants.setdefault(student_id, set()).update(subject_codes)
-
-    async def school_province(self, school_code: str) -> str | None:
-        return next((c.province_code for c in self.state.students.values() if c.student.school_code == school_code), None)
-
-    async def identities_elsewhere(self, identities: list[tuple[str, str]], *, school_code: str) -> set[tuple[str, str]]:
-        return {key for key in identities if key in self.state.students and self.state.students[key].student.school_code != school_code}
-
-    async def upsert_students(self, rows: list[StudentRow], *, at: datetime) -> int:
-        created = 0
-        for r in rows:
-            known = self.state.students.get((r.id_type, r.id_number))
-            created += known is None
-            fields = {name: getattr(r, name) for name in Student.__dataclass_fields__ if name != "id"}
-            student = Student(id=known.id if known else uuid.uuid4(), **fields)
-            self.state.students[(r.id_type, r.id_number)] = Candidate(
-                student, r.school_name, r.campus_name, r.province_code, r.campus_offers_cet6, student.qualification_subjects
-            )
-        return created
-
-    async def upsert_scores(self, rows: list[ScoreRow]) -> int:
-        created = sum(r.ticket_number not in self.state.scores for r in rows)
-        self.state.scores.update({r.ticket_number: r for r in rows})
-        return created
 
 
 class FakeExamSessions:
@@ -270,3 +249,22 @@ class FakeUnitOfWork:
 
     def published(self, event_type: type[Event] | None = None) -> list[Event]:
         return [e for e, _ in self.committed.outbox if event_type is None or isinstance(e, event_type)]
+
+
+def seed_registry(uow: FakeUnitOfWork, students_csv: str, scores_csv: str = "") -> None:
+    """Trusted test files (the demo registry) straight into the fake's committed state: checking
+    a file's rules is the import job's work, proven on PostgreSQL (tests/test_import_*.py)."""
+    state = uow.committed
+    for v in csv.DictReader(io.StringIO(students_csv)):
+        id_type = parse_id_type(v["id_type"]).value
+        student = Student(
+            uuid.uuid4(), id_type, v["id_number"].upper(), v["name"], v["gender"], v["school_code"], v["campus_code"], v["education_level"],
+            v["program_years"], v["entry_year"], v["grade"], v["department"], v["major"], v["class"], v["student_number"], v["remarks"],
+            parse_subjects(v["qualification_subjects"]), v["cet6_barred"].lower() in YES_WORDS,
+        )  # fmt: skip
+        offers = v["campus_offers_cet6"].lower() in YES_WORDS
+        state.students[(id_type, student.id_number)] = Candidate(
+            student, v["school_name"], v["campus_name"], v["province_code"], offers, student.qualification_subjects
+        )
+    for v in csv.DictReader(io.StringIO(scores_csv)):
+        state.scores[v["ticket_number"]] = ScoreRecord(v["ticket_number"], v["id_number"], v["name"], int(v["score"]), int(v["year"]))

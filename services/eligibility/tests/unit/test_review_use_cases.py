@@ -10,10 +10,10 @@ import pytest
 from cet_shared.events.contracts import QualificationGranted
 from cet_shared.id_types import IdType
 from cet_shared.problems import Problem
+from cet_shared.testing import sibling_module
 from eligibility.domain.review import ReviewStatus
 from eligibility.service import review, teacher_review
 from eligibility.service.registrations import accept_agreement, save
-from eligibility.service.registry import import_scores
 
 LIAO = {"id_type": IdType.RESIDENT_ID_CARD, "id_number": "330101199001010024", "name": "廖晓儿"}
 LI_BO = {"id_type": IdType.MACAO_ID, "id_number": "99101000001", "name": "李博"}
@@ -24,6 +24,7 @@ SCORES = """ticket_number,id_number,name,score,year,half
 991010161100106,330101199001010024,廖晓儿,400,2016,1
 """
 LIAO_SCHOOL, OTHER_SCHOOL = "99101", "99301"
+seed_registry = sibling_module(__file__, "fakes").seed_registry
 
 
 async def refused(call) -> Problem:
@@ -57,7 +58,7 @@ async def test_e10_rule1_approves_at_once_grants_cet6_on_the_registration_and_fr
 
 
 async def test_e10_rule3_refusals_store_nothing(demo, clock, settings, open_session):
-    await import_scores(demo, clock, SCORES)
+    seed_registry(demo, "", SCORES)
     open_session()
     passport_id, _ = await bound(demo, clock, settings, LIAO)
     failed = await refused(review.submit(demo, clock, **apply(passport_id, LIAO, "991010161100106")))
@@ -67,7 +68,7 @@ async def test_e10_rule3_refusals_store_nothing(demo, clock, settings, open_sess
 
 
 async def test_e10_rule2_waits_locked_for_a_teacher_of_the_school_who_approves(demo, clock, settings, open_session):
-    await import_scores(demo, clock, SCORES)
+    seed_registry(demo, "", SCORES)
     open_session()
     passport_id, registration_id = await bound(demo, clock, settings, LIAO)
     pending = await review.submit(demo, clock, **apply(passport_id, LIAO, "991010161100105"))
@@ -95,7 +96,7 @@ async def test_e10_rule2_waits_locked_for_a_teacher_of_the_school_who_approves(d
 
 
 async def test_e10_a_rejected_application_can_be_resubmitted_within_the_throttle_or_withdrawn(demo, clock, settings, open_session):
-    await import_scores(demo, clock, SCORES)
+    seed_registry(demo, "", SCORES)
     open_session()
     settings.review_resubmissions = 1
     passport_id, _ = await bound(demo, clock, settings, LIAO)

@@ -135,6 +135,44 @@ class ImportSummary(BaseModel):
     updated: int
 
 
+class ImportErrorItem(BaseModel):
+    row: int = Field(description="文件中的行号（表头为第1行）")
+    field: str = Field(description="列名；空表示整行")
+    message: str
+
+
+class ImportJobView(BaseModel):
+    """A registry or score import job: its state and progress."""
+
+    id: uuid.UUID
+    kind: Literal["students", "scores"]
+    school_code: str | None = Field(description="老师导入时为本校代码；运营人员为空")
+    status: Literal["receiving", "queued", "validating", "merging", "done", "rejected"]
+    status_label: str
+    rows_read: int
+    rows_valid: int
+    rows_merged: int
+    created: int
+    updated: int
+    error_count: int
+    progress: float = Field(ge=0, le=1)
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class ImportJobDetail(ImportJobView):
+    errors: list[ImportErrorItem] = Field(description="前200条错误；全部错误见 errors.csv")
+
+
+class ImportJobList(BaseModel):
+    jobs: list[ImportJobView]
+
+
+class ImportAccepted(BaseModel):
+    message: str
+    job: ImportJobDetail
+
+
 class FoundRegistration(BaseModel):
     registration_id: uuid.UUID
     exam_session: ExamSessionRef

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Self
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from cet_shared.audit import SessionAuditTrail
 from cet_shared.db import UnitOfWork
+from eligibility.db.import_jobs import SqlImportJobs
 from eligibility.db.registry import SqlRegistry
 from eligibility.db.repositories import SqlAgreements, SqlExamSessions, SqlRegistrations, SqlReviews, SqlThrottles
 
@@ -19,6 +22,11 @@ class SqlEligibilityUnitOfWork(UnitOfWork):
     registrations: SqlRegistrations
     reviews: SqlReviews
     throttles: SqlThrottles
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], producer: str, *, imports: SqlImportJobs) -> None:
+        super().__init__(sessions, producer)
+        # Import jobs run transactions of their own, batch by batch (not this unit's one).
+        self.imports = imports
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()

@@ -5,16 +5,18 @@ repositories, publishes events, and commits: all of it or nothing."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from cet_shared.audit import AuditTrail
 from cet_shared.captcha import CaptchaSeal
 from cet_shared.clock import Clock
 from cet_shared.events.envelope import Event
 from cet_shared.ratelimit import RateLimit
-from eligibility.domain.imports import ScoreRow, StudentRow
+from eligibility.domain.csv_rows import RowError
+from eligibility.domain.import_jobs import ImportJob, ImportKind
 from eligibility.domain.model import Candidate, ExamSession, FoundRegistration, Rebinding, Registration, Review
 from eligibility.domain.review import ReviewStatus, ScoreRecord
 
@@ -41,10 +43,6 @@ class Registry(Protocol):
     async def by_id(self, student_id: uuid.UUID) -> Candidate | None: ...
     async def score(self, ticket_number: str) -> ScoreRecord | None: ...
     async def add_grants(self, student_id: uuid.UUID, subject_codes: list[str], *, reason: str, at: datetime) -> None: ...
-    async def school_province(self, school_code: str) -> str | None: ...
-    async def identities_elsewhere(self, identities: list[tuple[str, str]], *, school_code: str) -> set[tuple[str, str]]: ...
-    async def upsert_students(self, rows: list[StudentRow], *, at: datetime) -> int: ...
-    async def upsert_scores(self, rows: list[ScoreRow]) -> int: ...
 
 
 class ExamSessions(Protocol):
@@ -101,6 +99,20 @@ class Throttles(Protocol):
     async def verify_captcha(self, seal: CaptchaSeal, token: str, answer: str, *, clock: Clock) -> None: ...
 
 
+class ImportJobs(Protocol):
+    """Registry and score import jobs (E13, E10). Unlike the repositories, each call is its own
+    transaction (or several): a file of millions of rows is staged and merged a batch at a time."""
+
+    async def receive(self, kind: ImportKind, chunks: AsyncIterable[bytes], *, scope: str, max_bytes: int, now: datetime) -> tuple[ImportJob, bool]: ...
+    async def forget_abandoned(self, *, started_before: datetime) -> int: ...
+    async def claim(self, *, now: datetime, lease: timedelta, only: uuid.UUID | None = None) -> tuple[ImportJob, uuid.UUID] | None: ...
+    async def step(self, job_id: uuid.UUID, token: uuid.UUID, *, now: datetime, lease: timedelta, check_batch: int, merge_batch: int) -> ImportJob | None: ...
+    async def get(self, job_id: uuid.UUID) -> ImportJob | None: ...
+    async def recent(self, *, scope: str | None, limit: int) -> list[ImportJob]: ...
+    async def errors(self, job_id: uuid.UUID, *, limit: int | None = None) -> list[RowError]: ...
+    def error_rows(self, job_id: uuid.UUID) -> AsyncIterator[Sequence[Any]]: ...
+
+
 class EligibilityUnitOfWork(Protocol):
     """Enter it (`async with uow:`) for one transaction; it can be entered again afterwards."""
 
@@ -111,6 +123,7 @@ class EligibilityUnitOfWork(Protocol):
     registrations: Registrations
     reviews: Reviews
     throttles: Throttles
+    imports: ImportJobs  # usable outside `async with`: its transactions are its own
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,10 +10,11 @@ from cet_shared.clock import Clock
 from cet_shared.id_types import IdType
 from cet_shared.problems import Problem
 from eligibility.domain.codes import SUBJECT_NAMES, coded_label, sort_subjects, subjects_text
-from eligibility.domain.imports import Parsed, RowError, parse_scores, parse_students
+from eligibility.domain.import_jobs import ImportJob, ImportKind, ImportStatus
 from eligibility.domain.model import Candidate
 from eligibility.domain.review import review_button_shown
-from eligibility.service.ports import EligibilityUnitOfWork, Registry
+from eligibility.service.import_jobs import ImportPace, finish, import_invalid, receive_file
+from eligibility.service.ports import EligibilityUnitOfWork, ImportJobs, Registry
 
 
 def no_record() -> Problem:
@@ -65,47 +67,30 @@ class ImportResult:
     updated: int
 
 
-def import_invalid(errors: list[RowError]) -> Problem:
-    return Problem(422, "import_invalid", "导入文件有错误，未导入任何数据，请按错误列表修改后重新导入", errors=[e.as_dict() for e in errors])
+async def result_of(jobs: ImportJobs, job: ImportJob) -> ImportResult:
+    """A finished job as the synchronous import answers: its counts, or every row's error."""
+    if job.status != ImportStatus.DONE:
+        raise import_invalid(await jobs.errors(job.id))
+    return ImportResult(rows=job.rows_merged, created=job.rows_created, updated=job.rows_merged - job.rows_created)
 
 
-def _refuse_if_errors(parsed: Parsed[Any]) -> None:
-    if parsed.errors:
-        raise import_invalid(parsed.errors)
+async def import_now(uow: EligibilityUnitOfWork, clock: Clock, kind: ImportKind, text: str, *, school_scope: str | None) -> ImportResult:
+    """A file imported to the end here (the CLI, tests' fixtures): the import job's own path, so
+    there is one way to import. All rows or none (E13)."""
+    job, _ = await receive_file(uow.imports, clock, kind, _once(text.encode()), scope=school_scope, max_bytes=len(text.encode()) + 1)
+    return await result_of(uow.imports, await finish(uow.imports, clock, job.id, ImportPace()))
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    yield body
 
 
 async def import_students(uow: EligibilityUnitOfWork, clock: Clock, text: str, *, school_scope: str | None) -> ImportResult:
-    """E13: all rows or none. Re-importing updates students; saved registrations keep their
-    snapshot (E6) because they never read the registry again."""
-    parsed = parse_students(text, school_scope=school_scope)
-    _refuse_if_errors(parsed)
-    async with uow:
-        if school_scope is not None:
-            # A teacher's file may name only their own school, which must already be known to
-            # sit in that province; a teacher cannot move a school.
-            province = await uow.registry.school_province(school_scope)
-            if province is not None and any(r.province_code != province for r in parsed.rows):
-                raise import_invalid([RowError(r.row, "province_code", "与本校已登记的省份不一致") for r in parsed.rows if r.province_code != province])
-            # Nor take over another school's students by importing their ID numbers.
-            others = await uow.registry.identities_elsewhere([(r.id_type, r.id_number) for r in parsed.rows], school_code=school_scope)
-            if others:
-                raise import_invalid(
-                    [RowError(r.row, "id_number", "该考生的学籍属于其他学校，请联系考试中心") for r in parsed.rows if (r.id_type, r.id_number) in others]
-                )
-        created = await uow.registry.upsert_students(parsed.rows, at=clock.now())
-        await uow.audit.record(
-            "registry.imported", ("registry", school_scope or "national"), after={"rows": len(parsed.rows), "created": created}, school=school_scope
-        )
-        await uow.commit()
-    return ImportResult(rows=len(parsed.rows), created=created, updated=len(parsed.rows) - created)
+    """E13. Re-importing updates students; saved registrations keep their snapshot (E6) because
+    they never read the registry again."""
+    return await import_now(uow, clock, ImportKind.STUDENTS, text, school_scope=school_scope)
 
 
 async def import_scores(uow: EligibilityUnitOfWork, clock: Clock, text: str) -> ImportResult:
-    """CET4 written score records (E10): all rows or none; a ticket number imported again is updated."""
-    parsed = parse_scores(text, current_year=clock.now().year)
-    _refuse_if_errors(parsed)
-    async with uow:
-        created = await uow.registry.upsert_scores(parsed.rows)
-        await uow.audit.record("scores.imported", ("cet4_scores", "national"), after={"rows": len(parsed.rows), "created": created})
-        await uow.commit()
-    return ImportResult(rows=len(parsed.rows), created=created, updated=len(parsed.rows) - created)
+    """CET4 written score records (E10); a ticket number imported again is updated."""
+    return await import_now(uow, clock, ImportKind.SCORES, text, school_scope=None)
