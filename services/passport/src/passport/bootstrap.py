@@ -35,6 +35,7 @@ class PassportContainer:
         return SqlPassportUnitOfWork(self.sessions, captcha=self.captcha, clock=self.clock)
 
     async def close(self) -> None:
+        self.passwords.close()
         await self.engine.dispose()
 
 
@@ -59,7 +60,7 @@ def bootstrap(settings: PassportSettings | None = None, *, clock: Clock | None =
             audience=settings.jwt_audience,
             lifetime=settings.access_token_lifetime,
         ),
-        passwords=Passwords(password_hasher(settings)),
+        passwords=Passwords(password_hasher(settings), threads=settings.password_hash_threads),
         links=LinkBuilder(campus_base_url=settings.campus_base_url, public_base_url=settings.public_base_url),
         mail=MailSender(sessions, host=settings.smtp_host, port=settings.smtp_port, sender=settings.mail_from, clock=clock),
     )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 from pydantic import Field, model_validator
@@ -27,6 +28,9 @@ class PassportSettings(ServiceSettings):
     argon2_memory_kib: int = Field(default=19_456, validation_alias="PASSPORT_ARGON2_MEMORY_KIB")
     argon2_time_cost: int = Field(default=2, validation_alias="PASSPORT_ARGON2_TIME_COST")
     argon2_parallelism: int = Field(default=1, validation_alias="PASSPORT_ARGON2_PARALLELISM")
+    # Hashing threads, one per core this process may run on: more would not hash faster, only hold
+    # more hashes' memory at once (passport.service.passwords).
+    password_hash_threads: int = Field(default_factory=lambda: len(os.sched_getaffinity(0)), ge=1, validation_alias="PASSPORT_HASH_THREADS")
     captcha_lifetime: timedelta = timedelta(minutes=5)
     reset_link_lifetime: timedelta = timedelta(hours=2)
     email_verification_lifetime: timedelta = timedelta(hours=48)

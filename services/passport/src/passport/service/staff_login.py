@@ -65,16 +65,14 @@ async def begin(uow: PassportUnitOfWork, credentials: Credentials, *, passwords:
     per_account, per_client = _limits(settings)
     email_key = normalise_email(credentials.email)
     async with uow:
-        await uow.guards.check(per_client, credentials.client)
-        await uow.guards.check(per_account, email_key)
+        await uow.guards.check((per_client, credentials.client), (per_account, email_key))
         await uow.guards.verify_captcha(credentials.captcha_token, credentials.captcha_answer)
         account = await uow.accounts.by_email(email_key)
         if account is None:  # an unknown email costs one verification too (no enumeration by timing, as P2)
             await passwords.verify_nothing(credentials.password)
         ok = account is not None and await passwords.verify(account.password_hash, credentials.password)
         if account is None or not ok or not signs_in_with_second_factor(account.roles):
-            await uow.guards.record(per_client, credentials.client)
-            await uow.guards.record(per_account, email_key)
+            await uow.guards.record((per_client, credentials.client), (per_account, email_key))
             await uow.commit()
             raise invalid_credentials()
         province = province_of_school(account.school_code) if account.school_code else None
