@@ -6,6 +6,7 @@ from datetime import timedelta
 from pydantic import Field, model_validator
 
 from cet_shared.settings import RELAXED_ENVIRONMENTS, ServiceSettings
+from passport.domain.seed_seal import SeedSeal, seed_seal
 
 
 class PassportSettings(ServiceSettings):
@@ -55,6 +56,9 @@ class PassportSettings(ServiceSettings):
     staff_login_challenge_failures: int = 5
     staff_password_link_lifetime: timedelta = timedelta(hours=72)
     totp_issuer: str = "CET报名管理平台"
+    # Keys that encrypt staff TOTP seeds at rest (passport.domain.seed_seal): `id=base64key,…`, the
+    # first seals. Required outside development and test, where a key derived from the captcha secret stands in.
+    totp_seed_keys: str = Field(default="", validation_alias="PASSPORT_TOTP_SEED_KEYS", repr=False)
 
     @model_validator(mode="after")
     def _at_least_owasp_argon2(self) -> PassportSettings:
@@ -62,6 +66,14 @@ class PassportSettings(ServiceSettings):
         if self.environment not in RELAXED_ENVIRONMENTS and (self.argon2_memory_kib < 19_456 or self.argon2_time_cost < 2):
             raise ValueError("argon2id below OWASP's minimum (m=19456 KiB, t=2, p=1) outside development and test")
         return self
+
+    @model_validator(mode="after")
+    def _totp_seed_keys_usable(self) -> PassportSettings:
+        self.totp_seed_seal()  # a missing key outside development, or a malformed one, stops the start
+        return self
+
+    def totp_seed_seal(self) -> SeedSeal:
+        return seed_seal(self.totp_seed_keys, relaxed=self.environment in RELAXED_ENVIRONMENTS, captcha_secret=self.captcha_secret)
 
     def secret_field_names(self) -> tuple[str, ...]:
         return ("captcha_secret",)
