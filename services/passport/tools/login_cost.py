@@ -1,7 +1,7 @@
 """CPU one log-in and one refresh cost in passport's api process, through its HTTP API on the real
 PostgreSQL (a throw-away database), with the configured argon2id parameters (issue 11).
 
-    . .local/env && uv run python services/passport/tools/login_cost.py [--count 200]
+    . .local/env && uv run python services/passport/tools/login_cost.py [--count 200] [--profile FILE]
 
 "per core" is 1 / the api process's CPU seconds per request (the in-process HTTP client's share
 included, so the figure errs low); PostgreSQL's CPU is its own process and not counted. Figures, not a test.
@@ -33,7 +33,7 @@ from passport.settings import PassportSettings
 PASSWORD = "Cet2017-pass"
 
 
-async def measure(count: int, *, profile: bool = False) -> None:
+async def measure(count: int, *, profile: str | None = None) -> None:
     key = Path(tempfile.mkdtemp()) / "jwt.pem"
     key.write_bytes(Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     async with throwaway_database("login_cost") as url:
@@ -74,7 +74,8 @@ async def measure(count: int, *, profile: bool = False) -> None:
                 user, system = times.user - times0.user, times.system - times0.system
                 if profiler:
                     profiler.disable()
-                    pstats.Stats(profiler).dump_stats("/tmp/login-loop.prof")
+                    pstats.Stats(profiler).dump_stats(profile)
+                    pstats.Stats(profile).sort_stats("tottime").print_stats(25)
                 print(
                     f"{name:8}: {1000 * cpu / count:6.1f} ms CPU each in the api process -> {count / cpu:6.1f} per second per core"
                     f" ({count / wall:.1f}/s wall, one at a time; user {1000 * user / count:.1f} + system {1000 * system / count:.1f} ms)"
@@ -85,7 +86,7 @@ async def measure(count: int, *, profile: bool = False) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=200)
-    parser.add_argument("--profile", action="store_true", help="cProfile the log-ins (the event loop's thread: the hash runs in another)")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the log-ins into FILE, CPU time of the event loop's thread (the hash runs in another)")
     args = parser.parse_args()
     asyncio.run(measure(args.count, profile=args.profile))
 
