@@ -208,7 +208,7 @@ def test_no_secret_is_in_the_manifests(rendered: tuple[str, list[dict]]) -> None
     create, and the databases' `<svc>-db-app` that CloudNativePG makes (dev has no platform keys)."""
     overlay, objects = rendered
     assert not [o for o in objects if o["kind"] == "Secret"]
-    expected = {"cet-captcha", "passport-jwt"} | {f"{s}-db-app" for s in SERVICES}
+    expected = {"cet-captcha", "passport-jwt", "passport-totp-seed-keys"} | {f"{s}-db-app" for s in SERVICES}
     if overlay == "production":
         expected.add("payment-gateway-keys")
     assert set().union(*(referenced_secrets(o) for o in objects)) == expected

@@ -49,6 +49,11 @@ def service_env(service: Service, *, pooled: bool) -> list[Obj]:
     ]
     if service.name == "passport":
         env.append({"name": "JWT_PRIVATE_KEY_FILE", "value": "/run/secrets/jwt/private-key.pem"})
+        # Staff TOTP seeds' keys (passport.domain.seed_seal); optional here, so without the Secret a
+        # production passport (and its migration) refuses to start rather than the pod never creating.
+        seed_keys = secret_env("PASSPORT_TOTP_SEED_KEYS", "passport-totp-seed-keys", "keys")
+        seed_keys["valueFrom"]["secretKeyRef"]["optional"] = True
+        env.append(seed_keys)
     if service.name == "payment":
         env += [
             {"name": "ALIPAY_APP_PRIVATE_KEY_FILE", "value": "/run/secrets/payment/app_private_key.pem"},

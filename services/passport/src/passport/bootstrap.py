@@ -14,6 +14,7 @@ from cet_shared.db import create_engine, create_session_factory
 from cet_shared.tokens import TokenSigner
 from passport.db.unit_of_work import SqlPassportUnitOfWork
 from passport.domain.links import LinkBuilder
+from passport.domain.seed_seal import SeedSeal
 from passport.mail import MailSender
 from passport.service.passwords import Passwords
 from passport.settings import PassportSettings
@@ -30,11 +31,13 @@ class PassportContainer:
     passwords: Passwords
     links: LinkBuilder
     mail: MailSender
+    seeds: SeedSeal
 
     def unit_of_work(self) -> SqlPassportUnitOfWork:
-        return SqlPassportUnitOfWork(self.sessions, captcha=self.captcha, clock=self.clock)
+        return SqlPassportUnitOfWork(self.sessions, captcha=self.captcha, clock=self.clock, seeds=self.seeds)
 
     async def close(self) -> None:
+        self.passwords.close()
         await self.engine.dispose()
 
 
@@ -59,7 +62,8 @@ def bootstrap(settings: PassportSettings | None = None, *, clock: Clock | None =
             audience=settings.jwt_audience,
             lifetime=settings.access_token_lifetime,
         ),
-        passwords=Passwords(password_hasher(settings)),
+        passwords=Passwords(password_hasher(settings), threads=settings.password_hash_threads),
         links=LinkBuilder(campus_base_url=settings.campus_base_url, public_base_url=settings.public_base_url),
         mail=MailSender(sessions, host=settings.smtp_host, port=settings.smtp_port, sender=settings.mail_from, clock=clock),
+        seeds=settings.totp_seed_seal(),
     )

@@ -153,16 +153,18 @@ class FakeGuards:
         seconds = int(limit.window.total_seconds())
         raise too_many_requests(seconds - int(self._clock.now().timestamp()) % seconds + 1)
 
-    async def check(self, limit: RateLimit, subject: str) -> None:
-        if self._state.hits.get(self._key(limit, subject), 0) >= limit.limit:
-            self._refuse(limit)
+    async def check(self, *checks: tuple[RateLimit, str]) -> None:
+        for limit, subject in checks:
+            if self._state.hits.get(self._key(limit, subject), 0) >= limit.limit:
+                self._refuse(limit)
 
-    async def record(self, limit: RateLimit, subject: str) -> None:
-        key = self._key(limit, subject)
-        self._state.hits[key] = self._state.hits.get(key, 0) + 1
+    async def record(self, *hits: tuple[RateLimit, str]) -> None:
+        for limit, subject in hits:
+            key = self._key(limit, subject)
+            self._state.hits[key] = self._state.hits.get(key, 0) + 1
 
     async def consume(self, limit: RateLimit, subject: str) -> None:
-        await self.record(limit, subject)
+        await self.record((limit, subject))
         if self._state.hits[self._key(limit, subject)] > limit.limit:
             self._refuse(limit)
 

@@ -127,3 +127,41 @@ async def test_staff_accounts_carry_their_roles_and_teachers_their_school(uow, p
     with pytest.raises(Problem) as missing:
         await create_staff(uow, email="t2@x.test", password="Teach-2017x", roles=frozenset({"teacher"}), school_code=None, passwords=passwords, clock=clock)
     assert missing.value.code == "school_code_required"
+
+
+class WatchedPasswords(Passwords):
+    """Notes, at each verification, whether a transaction of the unit of work is open."""
+
+    def __init__(self, uow) -> None:
+        super().__init__(PasswordHasher(**CHEAP))
+        self._uow = uow
+        self.in_transaction: list[bool] = []
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        self.in_transaction.append(self._uow._working is not None)
+        return await super().verify(password_hash, password)
+
+
+async def test_p2_no_transaction_is_open_while_the_password_hash_runs(uow, clock, links, settings, signer):
+    """At the peak log-ins queue for a hashing thread: a pooled connection held meanwhile would starve the api."""
+    passwords = WatchedPasswords(uow)
+    await sign_up(uow, passwords, clock, links, settings)
+    deps = {"passwords": passwords, "signer": signer, "clock": clock, "settings": settings}
+    session = await log_in(uow, credentials(uow), **deps)
+    with pytest.raises(Problem) as wrong:
+        await log_in(uow, credentials(uow, password="Wrong-pass-1"), **deps)
+    with pytest.raises(Problem):
+        await log_in(uow, credentials(uow, email="nobody@example.com"), **deps)
+    assert session.refresh_token and wrong.value.code == "invalid_credentials"
+    assert passwords.in_transaction and not any(passwords.in_transaction)
+    assert sum(uow.committed.hits.values()) == 4, "both failures counted, per client and per account"
+
+
+async def test_p2_a_spent_captcha_stays_spent_whatever_the_password(uow, passwords, clock, links, settings, deps):
+    await sign_up(uow, passwords, clock, links, settings)
+    used = credentials(uow, password="Wrong-pass-1")
+    with pytest.raises(Problem):
+        await log_in(uow, used, **deps)
+    with pytest.raises(Problem) as again:
+        await log_in(uow, Credentials(**{**used.__dict__, "password": GOOD_PASSWORD}), **deps)
+    assert again.value.code == "captcha_invalid"

@@ -10,7 +10,8 @@ from passport.domain.accounts import Account
 from passport.service.sessions import current_account
 
 
-def get_passport(request: Request) -> PassportContainer:
+# async: FastAPI runs a plain `def` dependency in its thread pool, a hop per request for nothing.
+async def get_passport(request: Request) -> PassportContainer:
     return request.app.state.passport
 
 
@@ -25,7 +26,7 @@ async def get_account(ctx: PassportDep, principal: CurrentPrincipal) -> Account:
 CurrentAccount = Annotated[Account, Depends(get_account)]
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
     # Behind the gateway uvicorn runs with --proxy-headers, so this is the candidate's address.
     return request.client.host if request.client else "unknown"
 

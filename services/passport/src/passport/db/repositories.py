@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cet_shared import audit
+from cet_shared import audit, ratelimit
 from cet_shared.captcha import CaptchaSeal
 from cet_shared.clock import Clock
 from cet_shared.ratelimit import RateLimit
@@ -189,11 +189,11 @@ class SqlGuards:
     async def verify_captcha(self, token: str, answer: str) -> None:
         await self._captcha.verify(self._session, token, answer, clock=self._clock)
 
-    async def check(self, limit: RateLimit, subject: str) -> None:
-        await limit.check(self._session, subject, clock=self._clock)
+    async def check(self, *checks: tuple[RateLimit, str]) -> None:
+        await ratelimit.check_all(self._session, checks, clock=self._clock)
 
-    async def record(self, limit: RateLimit, subject: str) -> None:
-        await limit.record(self._session, subject, clock=self._clock)
+    async def record(self, *hits: tuple[RateLimit, str]) -> None:
+        await ratelimit.record_all(self._session, hits, clock=self._clock)
 
     async def consume(self, limit: RateLimit, subject: str) -> None:
         await limit.consume(self._session, subject, clock=self._clock)

@@ -9,28 +9,38 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passport.db.tables import staff_accounts, staff_login_challenges, staff_recovery_codes
+from passport.domain.seed_seal import SeedSeal
 from passport.domain.staff import LoginChallenge, StaffSecondFactor
 
 
 class SqlStaffLogIns:
-    def __init__(self, session: AsyncSession) -> None:
+    """The TOTP seed is sealed here on the way in and opened on the way out: the use cases see
+    the seed, the database only its ciphertext (passport.domain.seed_seal)."""
+
+    def __init__(self, session: AsyncSession, seeds: SeedSeal) -> None:
         self._session = session
+        self._seeds = seeds
 
     async def second_factor(self, passport_id: str, *, province_code: str | None) -> StaffSecondFactor:
         s = staff_accounts
         await self._session.execute(upsert(s).values(passport_id=passport_id, province_code=province_code).on_conflict_do_nothing())
         row = (await self._session.execute(select(s).where(s.c.passport_id == passport_id).with_for_update())).one()
+        seed = self._seeds.open(row.totp_seed_sealed, passport_id=passport_id) if row.totp_seed_sealed else None
+        if seed is not None and not self._seeds.is_current(row.totp_seed_sealed):
+            await self.set_totp_secret(passport_id, seed)  # sealed with an older key: the current one takes over (rotation)
         return StaffSecondFactor(
             passport_id=row.passport_id,
             province_code=row.province_code,
             disabled_at=row.disabled_at,
-            totp_secret=row.totp_secret,
+            totp_secret=seed,
             totp_confirmed_at=row.totp_confirmed_at,
             totp_last_step=row.totp_last_step,
         )
 
     async def set_totp_secret(self, passport_id: str, secret: str) -> None:
-        await self._session.execute(update(staff_accounts).where(staff_accounts.c.passport_id == passport_id).values(totp_secret=secret))
+        await self._session.execute(
+            update(staff_accounts).where(staff_accounts.c.passport_id == passport_id).values(totp_seed_sealed=self._seeds.seal(secret, passport_id=passport_id))
+        )
 
     async def signed_in(self, passport_id: str, *, now: datetime, client: str, step: int | None, confirmed: bool) -> None:
         changes: dict[str, object] = {"last_login_at": now, "last_login_address": client}

@@ -82,8 +82,8 @@ staff_accounts = Table(
     Column("disabled_by", CHAR(32)),
     Column("last_login_at", DateTime(timezone=True)),
     Column("last_login_address", Text),
-    # The TOTP seed must be readable to check codes; it never leaves passport's database.
-    Column("totp_secret", Text),
+    # The TOTP seed must be readable to check codes: stored sealed (AES-GCM, passport.domain.seed_seal).
+    Column("totp_seed_sealed", Text),
     Column("totp_confirmed_at", DateTime(timezone=True)),
     Column("totp_last_step", BigInteger),  # a code works once (RFC 6238 §5.2)
 )

@@ -13,13 +13,15 @@ from cet_shared.db.unit_of_work import UnitOfWork
 from cet_shared.events.contracts import SessionsRevoked
 from passport.db.repositories import SqlAccounts, SqlAudit, SqlGuards, SqlLinkTokens, SqlOutbox, SqlRefreshTokens
 from passport.db.staff_repositories import SqlStaffLogIns
+from passport.domain.seed_seal import SeedSeal
 
 
 class SqlPassportUnitOfWork(UnitOfWork):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, captcha: CaptchaSeal, clock: Clock) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, captcha: CaptchaSeal, clock: Clock, seeds: SeedSeal) -> None:
         super().__init__(sessions, producer="passport")
         self._captcha = captcha
         self._clock = clock
+        self._seeds = seeds
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -29,7 +31,7 @@ class SqlPassportUnitOfWork(UnitOfWork):
         self.outbox = SqlOutbox(self.session)
         self.guards = SqlGuards(self.session, self._captcha, self._clock)
         self.audit = SqlAudit(self.session)
-        self.staff = SqlStaffLogIns(self.session)
+        self.staff = SqlStaffLogIns(self.session, self._seeds)
         return self
 
     async def record_revocation(self, event: SessionsRevoked) -> None:

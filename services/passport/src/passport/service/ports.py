@@ -106,9 +106,11 @@ class Guards(Protocol):
 
     async def verify_captcha(self, token: str, answer: str) -> None: ...
 
-    async def check(self, limit: RateLimit, subject: str) -> None: ...
+    async def check(self, *checks: tuple[RateLimit, str]) -> None:
+        """Refuse when any (limit, subject) already used up its window: one round trip for all."""
 
-    async def record(self, limit: RateLimit, subject: str) -> None: ...
+    async def record(self, *hits: tuple[RateLimit, str]) -> None:
+        """Count one hit for each (limit, subject)."""
 
     async def consume(self, limit: RateLimit, subject: str) -> None: ...
 

@@ -261,7 +261,7 @@ async def reset_second_factor(desk: StaffDesk, principal: Principal, passport_id
         row = await _managed(uow.session, manager, passport_id)
         await _ensure_staff_row(uow.session, passport_id, row.province_code)
         await uow.session.execute(
-            update(staff_accounts).where(staff_accounts.c.passport_id == passport_id).values(totp_secret=None, totp_confirmed_at=None, totp_last_step=None)
+            update(staff_accounts).where(staff_accounts.c.passport_id == passport_id).values(totp_seed_sealed=None, totp_confirmed_at=None, totp_last_step=None)
         )
         await uow.session.execute(delete(staff_recovery_codes).where(staff_recovery_codes.c.passport_id == passport_id))
         await _end_sessions(desk, uow, passport_id, "second_factor_reset")

@@ -16,12 +16,11 @@ from cet_shared.problems import Problem
 from cet_shared.ratelimit import RateLimit
 from cet_shared.tokens import TokenSigner
 from passport.domain import totp
-from passport.domain.accounts import hash_opaque_token, new_opaque_token, normalise_email
+from passport.domain.accounts import hash_opaque_token, new_opaque_token
 from passport.domain.staff import LoginChallenge, province_of_school, signs_in_with_second_factor
-from passport.service.log_in import Credentials
+from passport.service.log_in import Credentials, authenticate
 from passport.service.passwords import Passwords
 from passport.service.ports import PassportUnitOfWork
-from passport.service.problems import invalid_credentials
 from passport.service.sessions import open_session
 from passport.settings import PassportSettings
 
@@ -62,21 +61,13 @@ def _limits(settings: PassportSettings) -> tuple[RateLimit, RateLimit]:
 
 
 async def begin(uow: PassportUnitOfWork, credentials: Credentials, *, passwords: Passwords, clock: Clock, settings: PassportSettings) -> Challenge:
-    per_account, per_client = _limits(settings)
-    email_key = normalise_email(credentials.email)
+    authenticated = await authenticate(
+        uow, credentials, passwords=passwords, limits=_limits(settings), admits=lambda account: signs_in_with_second_factor(account.roles)
+    )
+    account = authenticated.account
     async with uow:
-        await uow.guards.check(per_client, credentials.client)
-        await uow.guards.check(per_account, email_key)
-        await uow.guards.verify_captcha(credentials.captcha_token, credentials.captcha_answer)
-        account = await uow.accounts.by_email(email_key)
-        if account is None:  # an unknown email costs one verification too (no enumeration by timing, as P2)
-            await passwords.verify_nothing(credentials.password)
-        ok = account is not None and await passwords.verify(account.password_hash, credentials.password)
-        if account is None or not ok or not signs_in_with_second_factor(account.roles):
-            await uow.guards.record(per_client, credentials.client)
-            await uow.guards.record(per_account, email_key)
-            await uow.commit()
-            raise invalid_credentials()
+        if authenticated.new_password_hash is not None:
+            await uow.accounts.set_password_hash(account.passport_id, authenticated.new_password_hash)
         province = province_of_school(account.school_code) if account.school_code else None
         staff = await uow.staff.second_factor(account.passport_id, province_code=province)
         if staff.disabled_at is not None:
