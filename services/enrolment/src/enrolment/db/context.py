@@ -2,7 +2,7 @@
 
 `candidate_context()` (migration 0006) is the only query of a candidate's context: the api's
 sign-up path runs it on a plain asyncpg connection, the other use cases in their unit of work,
-and `hold_seats()` runs it again under the registration's lock to see that nothing changed."""
+and `hold_seats_batch()` runs it again under the registration's lock to see that nothing changed."""
 
 from __future__ import annotations
 
