@@ -1,7 +1,9 @@
 """THE seat primitive (N11, N14): every path that takes or returns a seat goes through here —
 written and oral enrolment, a late payment re-taking its seat, the waiting list's promotion,
 cancellation, expiry and capacity changes. No other code writes `offerings.remaining` or an
-enrolment's `seat_held`; the counting itself is the database functions of migration 0006.
+enrolment's `seat_held`; the counting itself is the database functions of migrations 0006 and
+sh01 (`take_seats()` is the only decrement), and `db.hold_batches` only sends this module's hold
+entries to `hold_seats_batch()`.
 
 - A hold: `hold_seats_batch()` (migration sh01) locks the registrations, re-reads each one's
   `candidate_context()` and goes on only if it is exactly what the rules were checked against,
