@@ -28,6 +28,8 @@ from enrolment.service.session_specs import SessionSpec
 from enrolment.service.sessions import create_session, publish
 from enrolment.settings import EnrolmentSettings
 
+from .api_replicas import replicas  # noqa: F401 - the fixture, for the capacity proofs
+
 START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 

@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol, TypeVar
 
 from fastapi import APIRouter, FastAPI, Response
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,7 +24,7 @@ from cet_shared.request_ids import RequestIds
 from cet_shared.request_retry import RetryConflicts
 from cet_shared.settings import ServiceSettings
 from cet_shared.slow_clients import install_disconnect_handler
-from cet_shared.telemetry import instrument_app, instrument_engine, setup_tracing
+from cet_shared.telemetry import instrument_app, instrument_engine, setup_tracing, tracing_enabled
 
 
 class BodySizeLimit:
@@ -85,7 +86,10 @@ def create_app(
 ) -> FastAPI:
     """`body_limits`: larger limits for a few paths (file imports), by path without the root path."""
     # No trailing-slash redirects: Starlette builds their Location from the client's Host header.
-    app = FastAPI(title=title, lifespan=lifespan, root_path=root_path, redirect_slashes=False, generate_unique_id_function=operation_id)
+    # FastAPI's own telemetry traces every request and dependency whenever a tracer provider is set,
+    # exported or not: off unless traces are exported (then the instrumentation below traces).
+    quiet = None if tracing_enabled() else TelemetryConfig(tracing=False, metrics=False, logs=False, operation_spans=False)
+    app = FastAPI(title=title, lifespan=lifespan, root_path=root_path, redirect_slashes=False, generate_unique_id_function=operation_id, telemetry=quiet)
     install_problem_handlers(app)
     install_contract(app, authenticators=(current_principal,))
     install_disconnect_handler(app)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from cet_shared.clock import Clock, SystemClock
 from cet_shared.db import UnitOfWork, create_engine, create_session_factory, normalise_async_url
 from cet_shared.db.engine import asyncpg_options, tune_asyncpg_connection
+from enrolment.db.hold_batches import HoldBatches
 from enrolment.db.hold_store import open_hold_store
 from enrolment.service.enrol import HoldStore
 from enrolment.service.full_campuses import CHANNEL, MEMORY, FullCampuses
@@ -35,13 +36,17 @@ class EnrolmentContainer:
     _listener: asyncpg.Connection | None = field(default=None, repr=False)
     _listen_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _listen_again_at: float = field(default=0.0, repr=False)
+    hold_batches: HoldBatches = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.hold_batches = HoldBatches(self.driver_pool)
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, producer="enrolment")
 
     def hold_stores(self) -> AbstractAsyncContextManager[HoldStore]:
         """A candidate's click's store on one pooled asyncpg connection (`service.enrol`)."""
-        return open_hold_store(self.driver_pool)
+        return open_hold_store(self.driver_pool, self.hold_batches)
 
     async def driver_pool(self) -> asyncpg.Pool:
         """Plain asyncpg connections for the sign-up peak's hot path (the oral hold): a few SQL

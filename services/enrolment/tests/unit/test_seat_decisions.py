@@ -39,6 +39,12 @@ class FakeHoldStore:
     async def offering(self, offering_id: uuid.UUID) -> Offering | None:
         return self.offerings.get(offering_id)
 
+    async def oral_choice(self, offering_id: uuid.UUID, passport_id: str) -> tuple[Offering | None, CandidateContext | None]:
+        found = await self.offering(offering_id)
+        if found is None or found.remaining == 0:  # as the database's one read: a full campus reads no candidate
+            return found, None
+        return found, await self.context(passport_id)
+
     async def campus_offerings(self, exam_session_id: uuid.UUID, campus_code: str, subject_codes: Sequence[str]) -> dict[str, Offering]:
         return {o.subject_code: o for o in self.offerings.values() if o.campus_code == campus_code and o.subject_code in subject_codes}
 

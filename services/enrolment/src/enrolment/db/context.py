@@ -2,7 +2,7 @@
 
 `candidate_context()` (migration 0006) is the only query of a candidate's context: the api's
 sign-up path runs it on a plain asyncpg connection, the other use cases in their unit of work,
-and `hold_seats()` runs it again under the registration's lock to see that nothing changed."""
+and `hold_seats_batch()` runs it again under the registration's lock to see that nothing changed."""
 
 from __future__ import annotations
 
@@ -21,7 +21,13 @@ from enrolment.domain.context import CandidateContext, Offering, OralSetting, ac
 _OFFERING_COLUMNS = tuple(f.name for f in fields(Offering))
 _CONTEXT = "SELECT * FROM candidate_context($1, $2)"
 # S608: the column names are the dataclass fields above, never input.
-_OFFERING = f"SELECT {', '.join(_OFFERING_COLUMNS)} FROM offerings WHERE id = $1"  # noqa: S608
+# The offering and, unless it is full (red 无: nothing else matters), the candidate's context: one round trip.
+_ORAL_CHOICE = f"""
+SELECT {", ".join(f"o.{name} AS o_{name}" for name in _OFFERING_COLUMNS)}, c.*
+FROM offerings o
+LEFT JOIN LATERAL (SELECT * FROM candidate_context($2, NULL) WHERE o.remaining IS DISTINCT FROM 0) c ON true
+WHERE o.id = $1
+"""  # noqa: S608
 _CAMPUS_OFFERINGS = f"""
 SELECT {", ".join(_OFFERING_COLUMNS)} FROM offerings
 WHERE exam_session_id = $1 AND campus_code = $2 AND subject_code = ANY($3::text[])
@@ -65,9 +71,12 @@ async def fetch_context(connection: asyncpg.Connection, passport_id: str) -> Can
     return context_from_row(row) if row is not None else None
 
 
-async def fetch_offering(connection: asyncpg.Connection, offering_id: uuid.UUID) -> Offering | None:
-    row = await connection.fetchrow(_OFFERING, offering_id)
-    return offering_from_row(row) if row is not None else None
+async def fetch_oral_choice(connection: asyncpg.Connection, offering_id: uuid.UUID, passport_id: str) -> tuple[Offering | None, CandidateContext | None]:
+    row = await connection.fetchrow(_ORAL_CHOICE, offering_id, passport_id)
+    if row is None:
+        return None, None
+    offering = Offering(**{name: row[f"o_{name}"] for name in _OFFERING_COLUMNS})
+    return offering, (context_from_row(row) if row["registration_id"] is not None else None)
 
 
 async def fetch_campus_offerings(

@@ -166,8 +166,9 @@ Index("enrolments_by_registration", enrolments.c.registration_id)
 Index("enrolments_by_offering", enrolments.c.offering_id)
 
 # A limited offering's `remaining` (and an enrolment's seat_held) move only through the seat
-# functions of migration 0006 (candidate_context, take_seats, hold_seats, return_seat_to_pool,
-# resize_offering), called only by `enrolment.service.seats`.
+# functions of migrations 0006, 0007 and sh01 (candidate_context, take_seats, hold_seats_batch and
+# hold_seats, return_seat_to_pool, resize_offering), called only by `enrolment.service.seats` and
+# `enrolment.db.hold_batches` (the batched hold).
 
 # N14 候补: first in line (lowest id) gets the next seat freed at the offering.
 waitlist = Table(

@@ -1,7 +1,7 @@
 """What the enrolment rules read, as typed values: a candidate's context and an offering (no I/O).
 
 Both come from one read each (`db.context`): the rules in Python and the database's re-check
-under the registration's lock (`hold_seats()`, migration 0006) see the same candidate."""
+under the registration's lock (`hold_seats_batch()`, migration sh01) see the same candidate."""
 
 from __future__ import annotations
 

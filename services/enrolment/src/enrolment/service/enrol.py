@@ -1,9 +1,9 @@
 """The candidate's clicks that take seats: 笔试报考 (N3–N5, N7) and 口试报考 (N9–N11), the sign-up
 peak's hot path.
 
-A click reads the offering(s) and the candidate's context (one read each, typed), runs every rule
-in Python and then holds: one `hold_seats()` statement that is its own transaction
-(`service.seats`). A full (red 无) campus is answered before anything is locked. When the
+A click reads the offering(s) and the candidate's context (typed; the oral click both in one read), runs every rule
+in Python and then holds: the click's entry in its campus's batch, one `hold_seats_batch()`
+statement that is its own transaction (`service.seats`, `db.hold_batches`). A full (red 无) campus is answered before anything is locked. When the
 candidate's own state changed between the read and the lock (another click of theirs, a cancel,
 an expiry), the click reads and checks again, a few times at most."""
 
@@ -32,7 +32,8 @@ ATTEMPTS = 3
 class HoldStore(Protocol):
     """What a click reads and writes (db.hold_store on PostgreSQL, a fake in the unit tier)."""
 
-    async def offering(self, offering_id: uuid.UUID) -> Offering | None: ...
+    async def oral_choice(self, offering_id: uuid.UUID, passport_id: str) -> tuple[Offering | None, CandidateContext | None]:
+        """The offering and, unless it is full (remaining 0), the candidate's context: one read."""
 
     async def campus_offerings(self, exam_session_id: uuid.UUID, campus_code: str, subject_codes: Sequence[str]) -> dict[str, Offering]: ...
 
@@ -84,7 +85,7 @@ async def enrol_oral(stores: HoldStores, full: FullCampuses, clock: Clock, lifet
         for _ in range(ATTEMPTS):
             now = clock.now()
             generation = full.generation()
-            offering = await store.offering(offering_id)
+            offering, context = await store.oral_choice(offering_id, passport_id)
             if offering is None or offering.subject.kind != "oral":
                 raise offering_not_found()
             if offering.remaining == 0:
@@ -92,7 +93,6 @@ async def enrol_oral(stores: HoldStores, full: FullCampuses, clock: Clock, lifet
                 # cannot be chosen whatever else is true (N11).
                 full.saw_full(offering.id, generation)
                 raise problem(seats_full())
-            context = await store.context(passport_id)
             if context is None:
                 raise registration_not_found()
             if offering.exam_session_id != context.exam_session_id:

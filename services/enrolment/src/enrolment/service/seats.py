@@ -1,14 +1,18 @@
 """THE seat primitive (N11, N14): every path that takes or returns a seat goes through here —
 written and oral enrolment, a late payment re-taking its seat, the waiting list's promotion,
 cancellation, expiry and capacity changes. No other code writes `offerings.remaining` or an
-enrolment's `seat_held`; the counting itself is the database functions of migration 0006.
+enrolment's `seat_held`; the counting itself is the database functions of migrations 0006 and
+sh01 (`take_seats()` is the only decrement), and `db.hold_batches` only sends this module's hold
+entries to `hold_seats_batch()`.
 
-- A hold: `hold_seats()` locks the registration, re-reads `candidate_context()` and goes on only
-  if it is exactly what the rules were checked against, inserts the enrolments and their outbox
-  rows and takes the seats last (`take_seats()`: `remaining >= n`, in offering id order, SQLSTATE
-  CE409 when none is left). On its own (`hold_now`) it is one statement and one commit, so the
-  offering's row lock, which every grab of a campus queues on, lives only as long as that commit;
-  inside a unit of work (`hold_in`) it commits with the rest of the unit.
+- A hold: `hold_seats_batch()` (migration sh01) locks the registrations, re-reads each one's
+  `candidate_context()` and goes on only if it is exactly what the rules were checked against,
+  gives the seats in arrival order, inserts the enrolments and their outbox rows and takes the
+  seats (`take_seats()`: `remaining >= n`, in offering id order). A click's hold (`hold_entry`)
+  goes in a batch of the concurrent clicks of its campus (`db.hold_batches`, group commit): one
+  statement and one commit for the batch, so the offering's row lock lives only as long as that
+  commit; inside a unit of work (`hold_in`, `hold_seats()`: a batch of one) it commits with the
+  rest of the unit.
 - A seat comes back only through the enrolment's own `held → cancelled|expired` transition, which
   one transaction wins (`end_hold`, `expire_due_holds`), and then goes to the first in line
   (`service.waitlist`) or back to the pool (`return_seat_to_pool()`), exactly once.
@@ -22,8 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-from opentelemetry import propagate, trace
+from opentelemetry import propagate
 from sqlalchemy import and_, bindparam, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
@@ -39,7 +42,6 @@ from enrolment.service.full_campuses import MEMORY
 PRODUCER = "enrolment"
 SEATS_GONE = "CE409"  # raised by take_seats(): no seat left
 
-_HOLD_SQL = "SELECT hold_seats($1, $2, $3, $4, true)"
 _HOLD_IN = text("SELECT hold_seats(:registration_id, :fingerprint, :enrolments, '[]'::jsonb, :from_pool)").bindparams(bindparam("enrolments", type_=JSONB))
 _TAKE = text("SELECT take_seats(ARRAY[CAST(:offering_id AS uuid)])")
 _RETURN = text("SELECT return_seat_to_pool(:offering_id)")
@@ -115,32 +117,35 @@ def _outbox_row(context: CandidateContext, hold: Hold) -> dict[str, Any]:
     }
 
 
-# The driver pool's statements have no SQLAlchemy instrumentation: the hold gets its own client span,
-# so the request's trace shows the statement that wrote its enrolments and outbox rows.
-_tracer = trace.get_tracer("enrolment.seats")
-_HOLD_SPAN = {"db.system": "postgresql", "db.statement": _HOLD_SQL, "db.operation": "SELECT"}
+HELD, FULL, CHANGED = "held", "full", "changed"  # a hold's outcome in hold_seats_batch() (migration sh01)
+
+
+def hold_entry(context: CandidateContext, holds: Sequence[Hold]) -> dict[str, Any]:
+    """One click's holds as one entry of a batch: its enrolments, their outbox rows (built here,
+    in the request's trace context) and the fingerprint its rules were checked against."""
+    return {
+        "registration_id": str(context.registration_id),
+        "fingerprint": context.fingerprint,
+        "enrolments": [hold.row(context) for hold in holds],
+        "outbox": [_outbox_row(context, hold) for hold in holds],
+        "from_pool": True,
+    }
+
+
+def raise_for(outcome: str) -> None:
+    """A batch's answer for one click: nothing when held, else why nothing was written."""
+    if outcome == FULL:
+        raise SeatsGone
+    if outcome == CHANGED:
+        raise ContextChanged
+    if outcome != HELD:
+        raise AssertionError(f"unknown hold outcome {outcome!r}")
 
 
 def _sqlstate(error: BaseException) -> str | None:
     driver_error = getattr(error, "orig", error)
     driver_error = getattr(driver_error, "driver_exception", driver_error)
     return getattr(driver_error, "sqlstate", None)
-
-
-async def hold_now(connection: asyncpg.Connection, context: CandidateContext, holds: Sequence[Hold]) -> None:
-    """The candidate's click: the holds, their events and their seats in one statement that is
-    its own transaction. Raises SeatsGone or ContextChanged; nothing is written then."""
-    rows = [hold.row(context) for hold in holds]
-    outbox = [_outbox_row(context, hold) for hold in holds]  # the request's trace context, not the statement's
-    try:
-        with _tracer.start_as_current_span("SELECT hold_seats", kind=trace.SpanKind.CLIENT, attributes=_HOLD_SPAN):
-            taken = await connection.fetchval(_HOLD_SQL, context.registration_id, context.fingerprint, rows, outbox)
-    except asyncpg.PostgresError as error:
-        if _sqlstate(error) == SEATS_GONE:
-            raise SeatsGone from None
-        raise
-    if not taken:
-        raise ContextChanged
 
 
 async def hold_in(uow: UnitOfWork, context: CandidateContext, hold: Hold, *, from_pool: bool) -> None:
