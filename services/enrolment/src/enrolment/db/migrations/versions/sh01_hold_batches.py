@@ -12,14 +12,14 @@ read FOR UPDATE; take_seats() is still the only place `remaining` goes down). `h
 list's promotion inside its unit of work) is this function with one hold.
 
 Revision ID: sh01
-Revises: pn01
+Revises: aj01
 Create Date: 2026-12-02
 """
 
 from alembic import op
 
 revision = "sh01"
-down_revision = "pn01"
+down_revision = "aj01"
 branch_labels = None
 depends_on = None
 
