@@ -93,24 +93,27 @@ def outbox_row(registration_id: uuid.UUID) -> tuple:
         fee_fen=3000,
         expires_at=now + timedelta(hours=24),
     )
-    envelope = EventEnvelope.wrap(event, key=str(registration_id), producer="enrolment", occurred_at=now)
+    envelope = EventEnvelope.wrap(event, key=str(registration_id), producer="enrolment", occurred_at=now)  # stamped when written
     headers = {"traceparent": f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"}  # a sampled request's context, as a hold carries
     return (envelope.event_id, event.topic, str(registration_id), event.event_type, envelope.model_dump_json(), json.dumps(headers))
 
 
-async def write(pool: asyncpg.Pool, rows: list[tuple], rate: float) -> float:
+async def write(pool: asyncpg.Pool, registration_ids: list[uuid.UUID], rate: float) -> tuple[list[tuple], float]:
+    """One row per registration at `rate`, each built (its occurred_at) when its turn comes."""
     started = time.perf_counter()
+    rows: list[tuple] = []
 
     async def one(row: tuple) -> None:
         async with pool.acquire() as connection:
             await connection.execute(_INSERT, *row)
 
     tasks = []
-    for n, row in enumerate(rows):
-        tasks.append(asyncio.create_task(one(row)))
+    for n, registration_id in enumerate(registration_ids):
+        rows.append(outbox_row(registration_id))
+        tasks.append(asyncio.create_task(one(rows[-1])))
         await asyncio.sleep(max(0.0, started + (n + 1) / rate - time.perf_counter()))
     await asyncio.gather(*tasks)
-    return time.perf_counter() - started
+    return rows, time.perf_counter() - started
 
 
 async def drained(urls: dict[str, str], watcher: EffectWatcher, total: int, deadline_s: float = 180) -> bool:
@@ -148,20 +151,22 @@ async def main(events: int, rate: float, profile: Path | None) -> int:
             ALIPAY_PUBLIC_KEY_FILE=str(keys / "app_public_key.pem"),  # the worker verifies no notification
             PAYEASE_KEY_FILE=str(keys / "payease_key"),
         )
-        workers = {name: await start_worker(name, urls, prefix, logs) for name in WORKERS}
-        processes = Processes()
-        for name, proc in workers.items():
-            processes.add(f"{name}-worker", proc.pid)
-        var = REPO / ".local"
-        processes.add("kafka", int((var / "run" / "kafka.pid").read_text().split()[0]))
-        processes.add("postgresql", int((var / "pg" / "data" / "postmaster.pid").read_text().split()[0]))
-        pool = await asyncpg.create_pool(plain(enrolment), min_size=8, max_size=8)
+        workers: dict[str, asyncio.subprocess.Process] = {}
         spies: list[subprocess.Popen] = []
+        pool = await asyncpg.create_pool(plain(enrolment), min_size=8, max_size=8)
         try:
+            for name in WORKERS:
+                workers[name] = await start_worker(name, urls, prefix, logs)
+            processes = Processes()
+            for name, proc in workers.items():
+                processes.add(f"{name}-worker", proc.pid)
+            var = REPO / ".local"
+            processes.add("kafka", int((var / "run" / "kafka.pid").read_text().split()[0]))
+            processes.add("postgresql", int((var / "pg" / "data" / "postmaster.pid").read_text().split()[0]))
             # Warm-up: the groups own their partitions, the first statements are prepared.
-            warm = [outbox_row(uuid.uuid4()) for _ in range(20)]
+            warm = [uuid.uuid4() for _ in range(20)]
             warm_watch = EffectWatcher(payment, enrolment)
-            watching = asyncio.create_task(warm_watch.run([uuid.UUID(row[2]) for row in warm]))
+            watching = asyncio.create_task(warm_watch.run(warm))
             await write(pool, warm, 50)
             if not await drained(urls, warm_watch, len(warm), deadline_s=90):
                 raise SystemExit(f"warm-up events never reached payment; logs in {logs}")
@@ -172,9 +177,9 @@ async def main(events: int, rate: float, profile: Path | None) -> int:
             await asyncio.sleep(IDLE_SECONDS)
             idle = {name: cpu / IDLE_SECONDS for name, cpu in cpu_delta(idle_before, processes.sample()).items()}
 
-            rows = [outbox_row(uuid.uuid4()) for _ in range(events)]
+            registration_ids = [uuid.uuid4() for _ in range(events)]
             watcher = EffectWatcher(payment, enrolment)
-            watching = asyncio.create_task(watcher.run([uuid.UUID(row[2]) for row in rows]))
+            watching = asyncio.create_task(watcher.run(registration_ids))
             if profile:
                 profile.mkdir(parents=True, exist_ok=True)
                 spy = shutil.which("py-spy") or sys.exit("py-spy not found: uv tool install py-spy")
@@ -182,7 +187,7 @@ async def main(events: int, rate: float, profile: Path | None) -> int:
                     command = [spy, "record", "--pid", str(proc.pid), "--rate", "200", "--format", "speedscope", "-o", str(profile / f"{name}.json")]
                     spies.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             before, started, load_before = processes.sample(), time.perf_counter(), os.getloadavg()
-            write_seconds = await write(pool, rows, rate)
+            rows, write_seconds = await write(pool, registration_ids, rate)
             complete = await drained(urls, watcher, events)
             seconds = time.perf_counter() - started
             after = processes.sample()
@@ -196,7 +201,12 @@ async def main(events: int, rate: float, profile: Path | None) -> int:
             for proc in workers.values():
                 if proc.returncode is None:
                     proc.terminate()
-            await asyncio.gather(*(proc.wait() for proc in workers.values()))
+            try:
+                await asyncio.wait_for(asyncio.gather(*(proc.wait() for proc in workers.values())), timeout=30)
+            except TimeoutError:
+                for proc in workers.values():
+                    if proc.returncode is None:
+                        proc.kill()
 
         async with connected(enrolment) as connection:
             published = dict(

@@ -19,6 +19,7 @@ effectively-once effect (the inbox). What happens when an event cannot be applie
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -35,12 +36,13 @@ from cet_shared.events.envelope import Event, EventEnvelope, event_class
 from cet_shared.inbox import first_deliveries
 from cet_shared.metrics import broker_middlewares
 from cet_shared.resilience import Backoff, is_transient
-from cet_shared.telemetry import consumed_event
+from cet_shared.telemetry import consumed_event, consumed_events
 
 log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=Event)
 Handler = inbound.Handler
+TogetherHandler = Callable[[UnitOfWork, list[tuple[Any, EventEnvelope]]], Awaitable[None]]
 
 
 def create_broker(bootstrap_servers: str, client_id: str) -> KafkaBroker:
@@ -87,6 +89,7 @@ class EventConsumer:
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
         self._handlers: dict[tuple[str, int], tuple[Handler, bool]] = {}
+        self._together: dict[Handler, TogetherHandler] = {}
         self._handled_types: set[str] = set()
         self._topics: set[str] = set()
         self._dead_letters: AIOKafkaProducer | None = None
@@ -107,6 +110,21 @@ class EventConsumer:
             self._handlers[(event_cls.event_type, event_cls.version)] = (fn, own_transaction)
             self._handled_types.add(event_cls.event_type)
             self._topics.add(event_cls.topic)
+            return fn
+
+        return register
+
+    def handles_together(self, event_cls: type[E]) -> Callable[[Callable[[UnitOfWork, list[tuple[E, EventEnvelope]]], Awaitable[None]]], Any]:
+        """A handler for a run of consecutive new events of this type in a batch, in delivery order:
+        one statement for the run instead of one per event (a projection's insert). Each event
+        still has its inbox row and its CONSUMER span; a redelivered one is not in the run."""
+
+        def register(fn: Callable[[UnitOfWork, list[tuple[E, EventEnvelope]]], Awaitable[None]]) -> Any:
+            async def one(uow: UnitOfWork, event: E, envelope: EventEnvelope) -> None:
+                await fn(uow, [(event, envelope)])
+
+            self.handles(event_cls)(one)
+            self._together[one] = fn
             return fn
 
         return register
@@ -216,13 +234,22 @@ class EventConsumer:
             # One statement records the whole batch in the inbox; what comes back is new.
             opened = [(item, *item.parts()) for item in to_apply]
             new = await first_deliveries(session, consumer=self.group, events=[(envelope.event_id, envelope.event_type) for _, _, envelope, _ in opened])
-            applied = 0
+            fresh = []
             for item, handler, envelope, event in opened:
                 if envelope.event_id in new:
                     new.discard(envelope.event_id)  # the same event twice in one batch applies once
+                    fresh.append((item, handler, envelope, event))
+            for handler, run in itertools.groupby(fresh, key=lambda opened_item: opened_item[1]):
+                events = list(run)
+                together = self._together.get(handler)
+                if together is not None:
+                    with consumed_events(self.group, events[0][3].topic, [(envelope, item.record) for item, _, envelope, _ in events]):  # a span each
+                        await together(uow, [(event, envelope) for _, _, envelope, event in events])
+                    continue
+                for item, _, envelope, event in events:
                     with consumed_event(self.group, event.topic, envelope, item.record):  # its span, even in a batch
                         await handler(uow, event, envelope)
-                    applied += 1
+            applied = len(fresh)
             await uow.commit()
         self.applied += applied
         self.duplicates_dropped += len(to_apply) - applied
