@@ -9,9 +9,10 @@ Target (architecture.md): p99 under 1 s at the seat-grab load. Needs `make infra
 
 `EffectWatcher` measures the same latency in the running suite, during a grab (bench/peak.py):
 the outbox rows enrolment commits, published by enrolment-worker's relay through Kafka and
-applied by eligibility-worker's consumer (its `registration_subjects` row, E9). It polls that
-table every `interval` seconds; an effect's latency is when it was first seen minus the event's
-`occurred_at` (written in the hold's own transaction), so the figure is high by up to one interval.
+applied by payment-worker's consumer (its `enrolments` row: what the candidate's order is made
+of). It polls that table every `interval` seconds; an effect's latency is when it was first seen
+minus the event's `occurred_at` (written in the hold's own transaction), so the figure is high by
+up to one interval. bench/event_pipeline.py uses it too.
 """
 
 from __future__ import annotations
@@ -119,12 +120,18 @@ async def main(rate: int, seconds: float) -> None:
 
 
 class EffectWatcher:
-    """Polls eligibility's projection of enrolled subjects for the registrations given."""
+    """Polls payment's projection of each hold (its `enrolments` row) for the registrations given.
 
-    def __init__(self, eligibility_url: str, interval: float = 0.05) -> None:
-        self.url = eligibility_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    When stopped, reads each event's `occurred_at` (written in the hold's own transaction) from
+    enrolment's outbox: an effect's latency is when it was first seen minus that instant.
+    """
+
+    def __init__(self, payment_url: str, enrolment_url: str, interval: float = 0.05) -> None:
+        self.url = payment_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        self.enrolment_url = enrolment_url.replace("postgresql+asyncpg://", "postgresql://", 1)
         self.interval = interval
-        self.seen: dict[str, float] = {}  # enrolment id -> latency (s)
+        self.seen: dict[str, float] = {}  # enrolment id -> when first seen (epoch s)
+        self.latencies: dict[str, float] = {}  # enrolment id -> latency (s), once stopped
         self._stop = asyncio.Event()
 
     async def run(self, registration_ids: list[uuid.UUID]) -> None:
@@ -132,28 +139,36 @@ class EffectWatcher:
 
         connection = await asyncpg.connect(self.url)
         try:
-            statement = await connection.prepare(
-                "SELECT enrolment_id::text, extract(epoch FROM updated_at) FROM registration_subjects WHERE registration_id = ANY($1::uuid[])"
-            )
+            statement = await connection.prepare("SELECT enrolment_id::text FROM enrolments WHERE registration_id = ANY($1::uuid[])")
             while True:
                 now = time.time()
-                for enrolment_id, occurred in await statement.fetch(registration_ids):
-                    if enrolment_id not in self.seen:
-                        self.seen[enrolment_id] = now - float(occurred)
+                for (enrolment_id,) in await statement.fetch(registration_ids):
+                    self.seen.setdefault(enrolment_id, now)
                 if self._stop.is_set():
-                    return
+                    break
                 try:
                     await asyncio.wait_for(self._stop.wait(), self.interval)
                 except TimeoutError:
                     pass
         finally:
             await connection.close()
+        enrolment = await asyncpg.connect(self.enrolment_url)
+        try:
+            rows = await enrolment.fetch(
+                "SELECT envelope->'payload'->>'enrolment_id', extract(epoch FROM (envelope->>'occurred_at')::timestamptz)::float8"
+                " FROM outbox WHERE event_type = 'SubjectEnrolled' AND key = ANY($1::text[])",
+                [str(r) for r in registration_ids],
+            )
+        finally:
+            await enrolment.close()
+        occurred = {enrolment_id: at for enrolment_id, at in rows}
+        self.latencies = {k: seen - occurred[k] for k, seen in self.seen.items() if k in occurred}
 
     def stop(self) -> None:
         self._stop.set()
 
     def quantiles(self, ids: set[str]) -> dict[str, float]:
-        latencies = sorted(v for k, v in self.seen.items() if k in ids)
+        latencies = sorted(v for k, v in self.latencies.items() if k in ids)
         if not latencies:
             return {"seen": 0}
         pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000

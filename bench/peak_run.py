@@ -128,7 +128,7 @@ async def run_step(
         watcher = None
         watch_task = None
         if watch:
-            watcher = EffectWatcher(pg_url("eligibility"))
+            watcher = EffectWatcher(pg_url("payment"), pg_url("enrolment"))
             registration_ids = sorted({r.registration_id for r in requests if r.registration_id})
             watch_task = asyncio.create_task(watcher.run(registration_ids))
         before, machine_before, window_start = processes.sample(), machine_cpu_seconds(), time.monotonic()

@@ -1,12 +1,12 @@
 """Events in and out against the real Kafka broker, through eligibility's real worker: exam
-session, account and subject events feed the projections; RegistrationBound and (E9, from the
-worker's sweeper) RegistrationReleased reach the broker through the outbox relay."""
+session and account events feed the projections; RegistrationBound and (E9, on enrolment's
+RegistrationLeftEmpty) RegistrationReleased reach the broker through the outbox relay."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import jwt
 import pytest
@@ -17,12 +17,11 @@ from cet_shared.events.contracts import (
     ELIGIBILITY_REGISTRATIONS,
     AccountRegistered,
     ExamSessionPublished,
-    SubjectCancelled,
-    SubjectEnrolled,
+    RegistrationLeftEmpty,
 )
 from cet_shared.events.envelope import Event, EventEnvelope
 from cet_shared.testing import KafkaProbe, kafka_bootstrap, running, unique_topic_prefix, wait_for
-from eligibility.db.tables import accounts, exam_sessions, registration_subjects, registrations
+from eligibility.db.tables import accounts, exam_sessions, registrations
 from eligibility.worker import build_worker
 
 pytestmark = pytest.mark.kafka
@@ -42,7 +41,6 @@ async def test_events_in_and_out_through_the_real_broker(world, client, ctx):
     prefix = unique_topic_prefix()
     ctx.settings.kafka_topic_prefix = prefix
     ctx.settings.kafka_bootstrap_servers = kafka_bootstrap()
-    ctx.settings.release_sweep_every = timedelta(milliseconds=200)
     ctx.settings.outbox_poll_interval = timedelta(milliseconds=50)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap())
     await producer.start()
@@ -78,37 +76,9 @@ async def test_events_in_and_out_through_the_real_broker(world, client, ctx):
             record = next(r for r in probe.messages if json.loads(r.value)["event_type"] == "RegistrationBound")
             assert record.key.decode() == registration_id, "keyed by registration id: per-registration order"
 
-            # In: a subject enrolled then cancelled (E9 projection).
-            enrolment_id = uuid.uuid4()
-            await send(
-                producer,
-                prefix,
-                SubjectEnrolled(
-                    enrolment_id=enrolment_id,
-                    registration_id=uuid.UUID(registration_id),
-                    passport_id=passport_id,
-                    subject_code="1",
-                    subject_name="英语四级笔试",
-                    campus_code="991010",
-                    fee_fen=1,
-                    expires_at=datetime(2030, 1, 1, tzinfo=UTC),
-                ),
-                registration_id,
-            )
-            await send(producer, prefix, SubjectCancelled(enrolment_id=enrolment_id, registration_id=uuid.UUID(registration_id)), registration_id)
-            await wait_for(
-                lambda: scalar(
-                    ctx,
-                    select(registration_subjects.c.status)
-                    .where(registration_subjects.c.enrolment_id == enrolment_id)
-                    .where(registration_subjects.c.status == "cancelled"),
-                ),
-                timeout=30,
-                what="the subject projection",
-            )
-
-            # Out: 24 h later the worker's sweeper releases the empty registration.
-            ctx.clock.advance(timedelta(hours=24))
+            # In: enrolment found the registration empty past its lifetime (E9); out: the release.
+            left = RegistrationLeftEmpty(registration_id=uuid.UUID(registration_id), passport_id=passport_id, bound_at=ctx.clock.now())
+            await send(producer, prefix, left, registration_id)
             (released,) = await probe.wait_for("RegistrationReleased", timeout=30)
             assert released["key"] == registration_id and released["payload"]["passport_id"] == passport_id
             assert await scalar(ctx, select(registrations.c.id)) is None

@@ -4,6 +4,7 @@ an invalid payload: `dead_reason`), or another consumer's event on a shared topi
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,8 +13,11 @@ from pydantic import ValidationError
 
 from cet_shared.db.unit_of_work import UnitOfWork
 from cet_shared.events.envelope import Event, EventEnvelope
+from cet_shared.inbox import first_deliveries
+from cet_shared.telemetry import consumed_event, consumed_events
 
 Handler = Callable[[UnitOfWork, Any, EventEnvelope], Awaitable[None]]
+TogetherHandler = Callable[[UnitOfWork, list[tuple[Any, EventEnvelope]]], Awaitable[None]]
 
 
 @dataclass
@@ -52,3 +56,26 @@ def open_message(handlers: dict[tuple[str, int], tuple[Handler, bool]], handled_
     except (ValidationError, KeyError) as exc:
         return Inbound(body, record, key, envelope=envelope, dead_reason=f"invalid {envelope.event_type} payload: {exc}")
     return Inbound(body, record, key, handler, envelope, event, own_transaction)
+
+
+async def apply_new(uow: UnitOfWork, group: str, items: list[Inbound], together: dict[Handler, TogetherHandler]) -> int:
+    """Inside the batch's transaction: record every event in the inbox with one statement and apply,
+    in delivery order, those not applied before — a run of consecutive events whose handler takes
+    them together in one call. Returns how many were applied."""
+    opened = [(item, *item.parts()) for item in items]
+    new = await first_deliveries(uow.session, consumer=group, events=[(envelope.event_id, envelope.event_type) for _, _, envelope, _ in opened])
+    fresh = []
+    for item, handler, envelope, event in opened:
+        if envelope.event_id in new:
+            new.discard(envelope.event_id)  # the same event twice in one batch applies once
+            fresh.append((item, handler, envelope, event))
+    for handler, run in itertools.groupby(fresh, key=lambda entry: entry[1]):
+        events = list(run)
+        if handler in together:
+            with consumed_events(group, events[0][3].topic, [(envelope, item.record) for item, _, envelope, _ in events]):  # a span each
+                await together[handler](uow, [(event, envelope) for _, _, envelope, event in events])
+            continue
+        for item, _, envelope, event in events:
+            with consumed_event(group, event.topic, envelope, item.record):  # its span, even in a batch
+                await handler(uow, event, envelope)
+    return len(fresh)

@@ -35,7 +35,6 @@ from cet_shared.events.envelope import Event, EventEnvelope, event_class
 from cet_shared.inbox import first_deliveries
 from cet_shared.metrics import broker_middlewares
 from cet_shared.resilience import Backoff, is_transient
-from cet_shared.telemetry import consumed_event
 
 log = logging.getLogger(__name__)
 
@@ -81,23 +80,17 @@ class EventConsumer:
         max_batch: int = 200,
         backoff_cap: float = 5.0,
     ) -> None:
-        self.max_batch = max_batch
-        self.group = group
-        self.unit_of_work = unit_of_work
-        self._max_attempts = max_attempts
-        self._retry_delay = retry_delay
+        self.max_batch, self.group, self.unit_of_work = max_batch, group, unit_of_work
+        self._max_attempts, self._retry_delay = max_attempts, retry_delay
         self._handlers: dict[tuple[str, int], tuple[Handler, bool]] = {}
+        self._together: dict[Handler, inbound.TogetherHandler] = {}
         self._handled_types: set[str] = set()
         self._topics: set[str] = set()
         self._dead_letters: AIOKafkaProducer | None = None
         self._topic_prefix = ""
         self._backoff = Backoff(first=0.2, cap=backoff_cap)
         # Figures for drills and benchmarks.
-        self.applied = 0
-        self.duplicates_dropped = 0
-        self.dead_lettered = 0
-        self.parked = 0
-        self.transient_failures = 0
+        self.applied = self.duplicates_dropped = self.dead_lettered = self.parked = self.transient_failures = 0
 
     def handles(self, event_cls: type[E], *, own_transaction: bool = False) -> Callable[[Callable[[UnitOfWork, E, EventEnvelope], Awaitable[None]]], Any]:
         """`own_transaction`: the event commits alone, never inside a batch's transaction (events
@@ -107,6 +100,19 @@ class EventConsumer:
             self._handlers[(event_cls.event_type, event_cls.version)] = (fn, own_transaction)
             self._handled_types.add(event_cls.event_type)
             self._topics.add(event_cls.topic)
+            return fn
+
+        return register
+
+    def handles_together(self, event_cls: type[E]) -> Callable[[Callable[[UnitOfWork, list[tuple[E, EventEnvelope]]], Awaitable[None]]], Any]:
+        """A handler of a batch's run of consecutive new events of this type, in delivery order: one
+        statement for the run (a projection's insert); each keeps its inbox row and CONSUMER span."""
+
+        def register(fn: Callable[[UnitOfWork, list[tuple[E, EventEnvelope]]], Awaitable[None]]) -> Any:
+            async def one(uow: UnitOfWork, event: E, envelope: EventEnvelope) -> None:  # a replay, or alone
+                await fn(uow, [(event, envelope)])
+
+            self._together[self.handles(event_cls)(one)] = fn
             return fn
 
         return register
@@ -213,16 +219,7 @@ class EventConsumer:
                     parked += 1
                 else:
                     to_apply.append(item)
-            # One statement records the whole batch in the inbox; what comes back is new.
-            opened = [(item, *item.parts()) for item in to_apply]
-            new = await first_deliveries(session, consumer=self.group, events=[(envelope.event_id, envelope.event_type) for _, _, envelope, _ in opened])
-            applied = 0
-            for item, handler, envelope, event in opened:
-                if envelope.event_id in new:
-                    new.discard(envelope.event_id)  # the same event twice in one batch applies once
-                    with consumed_event(self.group, event.topic, envelope, item.record):  # its span, even in a batch
-                        await handler(uow, event, envelope)
-                    applied += 1
+            applied = await inbound.apply_new(uow, self.group, to_apply, self._together)
             await uow.commit()
         self.applied += applied
         self.duplicates_dropped += len(to_apply) - applied

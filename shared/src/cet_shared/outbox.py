@@ -25,16 +25,15 @@ Guarantees:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from opentelemetry import propagate
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from cet_shared.db.tables import outbox
@@ -45,6 +44,14 @@ log = logging.getLogger(__name__)
 
 # Arbitrary but fixed: the advisory-lock id that elects the relay leader in a service's database.
 RELAY_LOCK_ID = 0x0CE7_0B0C
+
+# Constant statements (prepared once). The envelope is read as PostgreSQL prints it and sent as is,
+# never parsed and dumped again here; rows are marked by exact id (an id between two of a batch may
+# belong to a transaction that commits later: it is not published yet).
+_UNPUBLISHED = text(
+    "SELECT id, topic, key, event_id, event_type, envelope::text AS envelope, headers FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT :limit"
+).columns(headers=JSONB)
+_MARK_PUBLISHED = text("UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(CAST(:ids AS bigint[]))")
 
 
 async def enqueue(session: AsyncSession, event: Event, *, key: str, producer: str) -> EventEnvelope:
@@ -203,22 +210,11 @@ class OutboxRelay:
 
     async def publish_batch(self, connection: AsyncConnection) -> int:
         """Send the oldest unpublished rows, wait for Kafka's acks, then mark them. Returns the count."""
-        rows = (
-            await self._renewed(
-                connection,
-                select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.envelope, outbox.c.headers)
-                .where(outbox.c.published_at.is_(None))
-                .order_by(outbox.c.id)
-                .limit(self._batch_size),
-            )
-        ).all()
+        rows = (await self._renewed(connection, _UNPUBLISHED, {"limit": self._batch_size})).all()
         if not rows:
             return 0
         await self._send_holding_the_lease(connection, rows)
-        await self._renewed(
-            connection,
-            update(outbox).where(outbox.c.id.in_([row.id for row in rows])).values(published_at=datetime.now(UTC), attempts=outbox.c.attempts + 1),
-        )
+        await self._renewed(connection, _MARK_PUBLISHED, {"ids": [row.id for row in rows]})
         self.published += len(rows)
         return len(rows)
 
@@ -249,11 +245,12 @@ class OutboxRelay:
         # batches in flight, so we queue everything and then wait for every ack.
         deliveries = []
         for row in rows:
-            headers = outbox_headers(row.topic, row.envelope, row.headers)  # a PRODUCER span's context, the event id
+            # a PRODUCER span's context, the event id
+            headers = outbox_headers(row.topic, {"event_id": row.event_id, "event_type": row.event_type}, row.headers)
             deliveries.append(
                 await self._producer.send(
                     self._topic_prefix + row.topic,
-                    value=json.dumps(row.envelope, ensure_ascii=False).encode(),
+                    value=row.envelope.encode(),
                     key=row.key.encode(),
                     headers=headers,
                 )

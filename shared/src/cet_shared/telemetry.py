@@ -154,12 +154,8 @@ def outbox_headers(topic: str, envelope: Mapping[str, Any], stored_headers: Mapp
     return headers + [("content-type", b"application/json"), ("correlation_id", event_id.encode())]
 
 
-@contextmanager
-def consumed_event(group: str, topic: str, envelope: Any, record: Any = None) -> Iterator[None]:
-    """A CONSUMER span for one event of a (batch) delivery, parented by the producer's headers and
-    linked to the batch span FastStream opened around the whole delivery."""
+def _consumer_span(group: str, topic: str, envelope: Any, record: Any, batch: trace.SpanContext) -> trace.Span:
     headers = {name: value.decode(errors="replace") for name, value in (getattr(record, "headers", None) or ())}
-    batch = trace.get_current_span().get_span_context()
     attributes: dict[str, Any] = {
         "messaging.system": "kafka",
         "messaging.destination.name": topic,
@@ -169,7 +165,29 @@ def consumed_event(group: str, topic: str, envelope: Any, record: Any = None) ->
     }
     if record is not None and hasattr(record, "offset"):
         attributes.update({"messaging.destination.partition.id": str(record.partition), "messaging.kafka.offset": record.offset})
-    with _tracer.start_as_current_span(
+    return _tracer.start_span(
         f"{topic} process", context=propagate.extract(headers), kind=SpanKind.CONSUMER, attributes=attributes, links=[Link(batch)] if batch.is_valid else None
-    ):
+    )
+
+
+@contextmanager
+def consumed_event(group: str, topic: str, envelope: Any, record: Any = None) -> Iterator[None]:
+    """A CONSUMER span for one event of a (batch) delivery, parented by the producer's headers and
+    linked to the batch span FastStream opened around the whole delivery."""
+    with consumed_events(group, topic, [(envelope, record)]):
         yield
+
+
+@contextmanager
+def consumed_events(group: str, topic: str, events: list[tuple[Any, Any]]) -> Iterator[None]:
+    """One CONSUMER span per event (envelope, record), for events applied together by one
+    statement: each parented by its producer and linked to the delivery's batch span. The
+    statements run in the first event's span (a statement has one parent)."""
+    batch = trace.get_current_span().get_span_context()
+    spans = [_consumer_span(group, topic, envelope, record, batch) for envelope, record in events]
+    try:
+        with trace.use_span(spans[0], end_on_exit=False, record_exception=True, set_status_on_exception=True):
+            yield
+    finally:
+        for span in spans:
+            span.end()

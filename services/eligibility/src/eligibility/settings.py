@@ -18,10 +18,6 @@ class EligibilitySettings(ServiceSettings):
     queries_per_target: int = 20
     queries_per_client: int = 600
     query_window: timedelta = timedelta(minutes=10)
-    # E9: a saved registration with no active subject is released after this long.
-    empty_registration_lifetime: timedelta = timedelta(hours=24)
-    release_sweep_every: timedelta = timedelta(minutes=1)
-    release_batch_size: int = 200
     # E10: resubmissions of a rejected CET6 review application per account in a window.
     review_resubmissions: int = 3
     review_resubmission_window: timedelta = timedelta(days=1)

@@ -40,7 +40,6 @@ class State:
     scores: dict[str, ScoreRecord] = field(default_factory=dict)
     sessions: list[ExamSession] = field(default_factory=list)
     registrations: dict[uuid.UUID, Registration] = field(default_factory=dict)
-    active_subjects: dict[uuid.UUID, int] = field(default_factory=dict)
     emails: dict[str, str] = field(default_factory=dict)
     rebindings: list[Rebinding] = field(default_factory=list)
     reviews: dict[uuid.UUID, Review] = field(default_factory=dict)
@@ -141,13 +140,6 @@ class FakeRegistrations:
             for r in self.state.registrations.values()
             if (r.snapshot["id_type"], r.snapshot["id_number"]) == (id_type, id_number)
         ]
-
-    async def empty_saved_before(self, cutoff: datetime, *, limit: int) -> list[Registration]:
-        empty = [r for r in self.state.registrations.values() if r.saved_at <= cutoff and not self.state.active_subjects.get(r.id)]
-        return sorted(empty, key=lambda r: r.saved_at)[:limit]
-
-    async def has_active_subjects(self, registration_id: uuid.UUID) -> bool:
-        return bool(self.state.active_subjects.get(registration_id))
 
     async def delete(self, registration_id: uuid.UUID) -> None:
         del self.state.registrations[registration_id]

@@ -12,7 +12,7 @@ from cet_shared.id_types import IdType
 from cet_shared.problems import Problem
 from eligibility.service import registrations as service
 from eligibility.service.rebinding import rebind
-from eligibility.service.release import release_empty_registrations
+from eligibility.service.release import release_left_empty
 
 LIAO = {"id_type": IdType.RESIDENT_ID_CARD, "id_number": "330101199001010024", "name": "廖晓儿"}
 YAN = {"id_type": IdType.RESIDENT_ID_CARD, "id_number": "990101200001010014", "name": "颜测试"}
@@ -97,18 +97,19 @@ async def test_e7_one_account_one_candidate_either_way_and_the_loser_changes_not
     assert len(demo.committed.registrations) == 1 and len(demo.published(RegistrationBound)) == 1
 
 
-async def test_e9_an_empty_registration_is_released_after_its_lifetime_an_active_one_is_kept(demo, clock, settings, open_session):
+async def test_e9_a_registration_left_empty_is_deleted_and_released_once(demo, clock, settings, open_session):
+    """Enrolment keeps E9's timer (services/enrolment/tests/test_empty_registrations.py); told a
+    registration was left empty, eligibility deletes it and releases the binding, once."""
     open_session(lasts=timedelta(days=30))
     empty = await service.save(demo, clock, settings, passport_id=await agreed(demo, clock, settings), confirmed=True, **LIAO)
-    active = await service.save(demo, clock, settings, passport_id=await agreed(demo, clock, settings), confirmed=True, **YAN)
-    demo.committed.active_subjects[uuid.UUID(active["registration_id"])] = 1
-    lifetime, batch = settings.empty_registration_lifetime, settings.release_batch_size
-    assert await release_empty_registrations(demo, clock, lifetime=lifetime, batch_size=batch) == 0, "not old enough yet"
-    clock.advance(lifetime)
-    assert await release_empty_registrations(demo, clock, lifetime=lifetime, batch_size=batch) == 1
+    kept = await service.save(demo, clock, settings, passport_id=await agreed(demo, clock, settings), confirmed=True, **YAN)
+    for expected in (True, False):  # the second notice is a redelivery: nothing left to release
+        async with demo:
+            assert await release_left_empty(demo, uuid.UUID(empty["registration_id"])) is expected
+            await demo.commit()
     (released,) = demo.published(RegistrationReleased)
     assert str(released.registration_id) == empty["registration_id"]
-    assert list(demo.committed.registrations) == [uuid.UUID(active["registration_id"])]
+    assert list(demo.committed.registrations) == [uuid.UUID(kept["registration_id"])]
 
 
 async def test_e12_rebinding_moves_the_registration_audited_and_refuses_bad_targets(demo, clock, settings, open_session):

@@ -14,6 +14,10 @@ class EnrolmentSettings(ServiceSettings):
     unpaid_lifetime: timedelta = Field(default=timedelta(hours=24), validation_alias="ENROLMENT_UNPAID_LIFETIME")
     expiry_sweep_interval: timedelta = timedelta(seconds=5)
     expiry_batch_size: int = 200
+    # E9: a bound registration with no active subject is released after this long.
+    empty_registration_lifetime: timedelta = timedelta(hours=24)
+    release_sweep_every: timedelta = timedelta(minutes=1)
+    release_batch_size: int = 200
     # N13: seats per examination room when the arrangement fills rooms.
     seats_per_room: int = Field(default=30, ge=1, le=99)
     # N13 at scale: subjects arranged per short transaction, offerings frozen per statement, how often the worker looks for a job,

@@ -86,6 +86,18 @@ class ExamSessionPublished(Event):
     exam_dates: list[ExamDate] = []
 
 
+class RegistrationLeftEmpty(Event):
+    """E9, decided where the subjects live: the registration was bound longer ago than the empty
+    lifetime and holds no subject. Enrolment already refuses new subjects for it; eligibility
+    deletes it and releases the binding (RegistrationReleased). Keyed by registration id."""
+
+    event_type = "RegistrationLeftEmpty"
+    topic = ENROLMENT_SESSIONS
+    registration_id: uuid.UUID
+    passport_id: str
+    bound_at: datetime
+
+
 # -- eligibility: registrations -------------------------------------------------------------
 
 

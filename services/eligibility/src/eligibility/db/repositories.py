@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,13 +15,11 @@ from cet_shared.captcha import CaptchaSeal
 from cet_shared.clock import Clock
 from cet_shared.ratelimit import RateLimit
 from eligibility.db.tables import (
-    ACTIVE_SUBJECT_STATUSES,
     accounts,
     agreement_acceptances,
     cet6_reviews,
     exam_sessions,
     rebind_audit,
-    registration_subjects,
     registrations,
 )
 from eligibility.domain.model import ExamSession, FoundRegistration, Rebinding, Registration, Review
@@ -56,15 +54,6 @@ class SqlExamSessions:
 
 def _registration(row: Any) -> Registration:
     return Registration(row.id, row.exam_session_id, row.passport_id, row.student_id, row.snapshot, list(row.qualification_subjects), row.saved_at)
-
-
-def _active_subjects(registration_id: Any) -> Any:
-    return (
-        select(func.count())
-        .select_from(registration_subjects)
-        .where(registration_subjects.c.registration_id == registration_id, registration_subjects.c.status.in_(ACTIVE_SUBJECT_STATUSES))
-        .scalar_subquery()
-    )
 
 
 class SqlRegistrations:
@@ -132,20 +121,6 @@ class SqlRegistrations:
             .order_by(exam_sessions.c.registration_opens_at.desc())
         )
         return [FoundRegistration(_registration(r), r.session_name) for r in rows]
-
-    async def empty_saved_before(self, cutoff: datetime, *, limit: int) -> list[Registration]:
-        rows = await self.session.execute(
-            select(registrations)
-            .where(registrations.c.saved_at <= cutoff, _active_subjects(registrations.c.id) == 0)
-            .order_by(registrations.c.saved_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        return [_registration(r) for r in rows]
-
-    async def has_active_subjects(self, registration_id: uuid.UUID) -> bool:
-        # A fresh statement: it sees every subject committed before our row lock was granted.
-        return bool(await self.session.scalar(select(_active_subjects(registration_id))))
 
     async def delete(self, registration_id: uuid.UUID) -> None:
         await self.session.execute(delete(registrations).where(registrations.c.id == registration_id))

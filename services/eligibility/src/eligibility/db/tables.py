@@ -185,15 +185,3 @@ exam_sessions = Table(
     Column("registration_opens_at", DateTime(timezone=True), nullable=False),
     Column("registration_closes_at", DateTime(timezone=True), nullable=False),
 )
-
-# E9: each subject enrolment of a registration and whether it still counts.
-registration_subjects = Table(
-    "registration_subjects",
-    metadata,
-    Column("enrolment_id", UUID(as_uuid=True), primary_key=True),
-    Column("registration_id", UUID(as_uuid=True), nullable=False, index=True),
-    Column("status", Text, nullable=False),  # enrolled, paid, cancelled, expired
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-ACTIVE_SUBJECT_STATUSES = ("enrolled", "paid")

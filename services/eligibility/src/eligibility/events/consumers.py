@@ -1,9 +1,9 @@
-"""Events eligibility keeps projections from: passport emails (E11), exam session windows (E5, E6)
-and each registration's subjects (E9)."""
+"""Events eligibility reacts to: passport emails (E11), exam session windows (E5, E6), and a
+registration enrolment found empty past its lifetime (E9). Subject changes are not projected here:
+enrolment keeps E9's timer and tells eligibility once (RegistrationLeftEmpty)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from cet_shared.db.unit_of_work import UnitOfWork
@@ -11,31 +11,16 @@ from cet_shared.events.contracts import (
     AccountEmailChanged,
     AccountRegistered,
     ExamSessionPublished,
-    SubjectCancelled,
-    SubjectEnrolled,
-    SubjectExpired,
-    SubjectPaid,
+    RegistrationLeftEmpty,
 )
 from cet_shared.events.envelope import EventEnvelope
 from cet_shared.messaging import EventConsumer
 from cet_shared.revocations import revocation_consumer
 from eligibility.bootstrap import EligibilityContainer
-from eligibility.db.tables import accounts, exam_sessions, registration_subjects, registrations
+from eligibility.db.tables import accounts, exam_sessions
+from eligibility.service.release import release_left_empty
 
 CONSUMER_GROUP = "eligibility"
-
-
-async def set_subject_status(uow: UnitOfWork, *, enrolment_id, registration_id, status: str, at) -> None:  # noqa: ANN001
-    """Record a subject's state for the E9 sweeper. The registration's row lock comes first: it is
-    the lock the sweeper holds while it decides, so a subject and a release never cross."""
-    session = uow.session
-    await session.execute(select(registrations.c.id).where(registrations.c.id == registration_id).with_for_update())
-    statement = insert(registration_subjects).values(enrolment_id=enrolment_id, registration_id=registration_id, status=status, updated_at=at)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["enrolment_id"], set_={"status": statement.excluded.status, "updated_at": statement.excluded.updated_at}
-        )
-    )
 
 
 def build_consumers(ctx: EligibilityContainer) -> list[EventConsumer]:
@@ -67,20 +52,8 @@ def build_consumers(ctx: EligibilityContainer) -> list[EventConsumer]:
         statement = insert(exam_sessions).values(id=event.exam_session_id, **values)
         await uow.session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=values))
 
-    @consumer.handles(SubjectEnrolled)
-    async def enrolled(uow: UnitOfWork, event: SubjectEnrolled, envelope: EventEnvelope) -> None:
-        await set_subject_status(uow, enrolment_id=event.enrolment_id, registration_id=event.registration_id, status="enrolled", at=envelope.occurred_at)
-
-    @consumer.handles(SubjectPaid)
-    async def paid(uow: UnitOfWork, event: SubjectPaid, envelope: EventEnvelope) -> None:
-        await set_subject_status(uow, enrolment_id=event.enrolment_id, registration_id=event.registration_id, status="paid", at=envelope.occurred_at)
-
-    @consumer.handles(SubjectCancelled)
-    async def cancelled(uow: UnitOfWork, event: SubjectCancelled, envelope: EventEnvelope) -> None:
-        await set_subject_status(uow, enrolment_id=event.enrolment_id, registration_id=event.registration_id, status="cancelled", at=envelope.occurred_at)
-
-    @consumer.handles(SubjectExpired)
-    async def expired(uow: UnitOfWork, event: SubjectExpired, envelope: EventEnvelope) -> None:
-        await set_subject_status(uow, enrolment_id=event.enrolment_id, registration_id=event.registration_id, status="expired", at=envelope.occurred_at)
+    @consumer.handles(RegistrationLeftEmpty)
+    async def left_empty(uow: UnitOfWork, event: RegistrationLeftEmpty, envelope: EventEnvelope) -> None:
+        await release_left_empty(uow, event.registration_id)  # the consumer runs on the service's unit of work
 
     return [consumer, revocation_consumer("eligibility", ctx)]  # SessionsRevoked: its own group (cet_shared.revocations)

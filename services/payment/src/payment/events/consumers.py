@@ -63,22 +63,23 @@ def build_consumers(ctx: PaymentContainer) -> list[EventConsumer]:
         ).scalars():
             await _close_open_orders(uow, enrolment_id, "registration_released")
 
-    @consumer.handles(SubjectEnrolled)
-    async def enrolled(uow: UnitOfWork, event: SubjectEnrolled, envelope: EventEnvelope) -> None:
-        await uow.session.execute(
-            insert(enrolments)
-            .values(
-                enrolment_id=event.enrolment_id,
-                registration_id=event.registration_id,
-                passport_id=event.passport_id,
-                subject_code=event.subject_code,
-                subject_name=event.subject_name,
-                fee_fen=event.fee_fen,
-                status="unpaid",
-                expires_at=event.expires_at,
-            )
-            .on_conflict_do_nothing()
-        )
+    @consumer.handles_together(SubjectEnrolled)
+    async def enrolled(uow: UnitOfWork, events: list[tuple[SubjectEnrolled, EventEnvelope]]) -> None:
+        # Every hold sends one: a batch's holds are projected by one statement.
+        rows = [
+            {
+                "enrolment_id": event.enrolment_id,
+                "registration_id": event.registration_id,
+                "passport_id": event.passport_id,
+                "subject_code": event.subject_code,
+                "subject_name": event.subject_name,
+                "fee_fen": event.fee_fen,
+                "status": "unpaid",
+                "expires_at": event.expires_at,
+            }
+            for event, _ in events
+        ]
+        await uow.session.execute(insert(enrolments).on_conflict_do_nothing(), rows)
 
     async def left(uow: UnitOfWork, enrolment_id, status: str) -> None:  # noqa: ANN001
         await uow.session.execute(update(enrolments).where(enrolments.c.enrolment_id == enrolment_id, enrolments.c.status == "unpaid").values(status=status))
