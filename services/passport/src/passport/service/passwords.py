@@ -23,13 +23,16 @@ class Passwords:
 
     def __init__(self, hasher: PasswordHasher, *, threads: int = 1) -> None:
         self._hasher = hasher
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+        self._threads = threads
+        self._pool: ThreadPoolExecutor | None = None
         # One hash of a random password, verified against when the email is unknown, so a log-in
         # for a missing account costs as long as one for a real account (P2: no enumeration by timing).
         self._dummy_hash: str | None = None
 
     async def _in_pool(self, work: Callable[..., _T], *args: str) -> _T:
         # argon2 takes tens of milliseconds of CPU: keep it off the event loop.
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="argon2")
         return await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
 
     async def hash(self, password: str) -> str:
@@ -48,7 +51,11 @@ class Passwords:
         await self.verify(self._dummy_hash, password)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the threads. Like the engine's dispose, not an end: an app whose lifespan starts
+        again (a test client, a restarted server in one process) gets a new pool on its next hash."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def needs_rehash(self, password_hash: str) -> bool:
         """True when the stored hash was made with other parameters than the configured ones."""
