@@ -17,7 +17,7 @@ ProvinceCode = Annotated[str, StringConstraints(pattern=r"^\d{2}$")]
 SchoolCode = Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
 CampusCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 SubjectCode = Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "F", "S"]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True, pattern=r"\S")]  # \S: blank is no text
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
 
 
