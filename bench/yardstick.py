@@ -19,14 +19,14 @@ import re
 import shlex
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
 from fastapi import FastAPI, Request, Response
+
+from cet_shared.testing import wait_for_http
 
 TABLE = os.environ.get("BARE_TABLE", "offerings")
 TAKE = f"UPDATE {TABLE} SET remaining = remaining - 1 WHERE id = $1 AND remaining > 0 RETURNING remaining"
@@ -66,20 +66,6 @@ async def bare_oral(request: Request) -> Response:
 
 BARE_PORTS = (8083, 8084)  # inside the suite's fixed range (make up: 8001-8090), free there
 BARE_GATEWAY = "127.0.0.1:8081"
-
-
-def _wait(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        if process.poll() is not None:
-            raise SystemExit(f"{process.args!r} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{url} did not answer within {seconds} s") from None
-            time.sleep(0.2)
 
 
 class Yardstick:
@@ -155,7 +141,7 @@ class Yardstick:
             ]
             self.processes[f"bare-api-{index}"] = subprocess.Popen(command, env=env)
         for (name, process), port in zip(self.processes.items(), BARE_PORTS):
-            _wait(f"http://127.0.0.1:{port}/openapi.json", process)
+            wait_for_http(f"http://127.0.0.1:{port}/openapi.json", process)
         prefix = self.var / "bench" / "gateway-bare"
         servers = " ".join(f"server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;" for port in BARE_PORTS)
         env = {**os.environ, "CET_GW_LISTEN": BARE_GATEWAY, "CET_GW_ENROLMENT_SERVERS": servers}
@@ -163,7 +149,7 @@ class Yardstick:
             [sys.executable, str(REPO / "deploy" / "gateway" / "render.py"), "--prefix", str(prefix)], env=env, capture_output=True, text=True, check=True
         )
         self.processes["bare-gateway"] = subprocess.Popen(shlex.split(rendered.stdout.strip()), stdout=subprocess.DEVNULL)
-        _wait(f"http://{BARE_GATEWAY}/healthz", self.processes["bare-gateway"])
+        wait_for_http(f"http://{BARE_GATEWAY}/healthz", self.processes["bare-gateway"])
 
     def stop(self) -> None:
         for process in self.processes.values():

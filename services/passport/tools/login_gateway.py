@@ -22,8 +22,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -37,7 +35,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from cet_shared.captcha import CaptchaSeal
 from cet_shared.clock import SystemClock
-from cet_shared.testing import throwaway_database
+from cet_shared.testing import throwaway_database, wait_for_http
 from passport.bootstrap import password_hasher
 from passport.cli import migrate
 from passport.db.tables import accounts
@@ -52,20 +50,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_for_http(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        if process.poll() is not None:
-            raise SystemExit(f"{process.args!r} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{url} did not answer within {seconds} s") from None
-            time.sleep(0.2)
 
 
 def loadgen(var: Path) -> Path:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import subprocess
 import sys
+import time
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -122,6 +125,22 @@ class TestTokens:
 
     def headers(self, passport_id: str | None = None, *roles: str, school_code: str | None = None) -> dict[str, str]:
         return {"authorization": f"Bearer {self.token(passport_id, *roles, school_code=school_code)}"}
+
+
+def wait_for_http(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    """Block until `url` answers, for the benchmarks' and tools' own processes: fail at once if the
+    process exits, or after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            raise SystemExit(f"{process.args!r} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - a local http URL we built
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{url} did not answer within {seconds} s") from None
+            time.sleep(0.2)
 
 
 def unique_topic_prefix(*extra_topics: str) -> str:
