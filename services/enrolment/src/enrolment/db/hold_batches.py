@@ -40,6 +40,7 @@ class HoldBatches:
     def __init__(self, pool: Callable[[], Awaitable[asyncpg.Pool]]) -> None:
         self._pool = pool
         self._waiting: dict[Hashable, list[_Waiting]] = {}  # a key is present while its batch is in flight
+        self._draining: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
         self.batches = 0  # statements sent, for the proofs and the benchmark
         self.holds = 0
         self._traced = tracing_enabled()  # an unexported span is CPU per batch for nobody
@@ -49,7 +50,9 @@ class HoldBatches:
         queue = self._waiting.get(key)
         if queue is None:
             self._waiting[key] = []
-            asyncio.get_running_loop().create_task(self._drain(key, [waiting]))
+            task = asyncio.get_running_loop().create_task(self._drain(key, [waiting]))
+            self._draining.add(task)
+            task.add_done_callback(self._draining.discard)
         else:
             queue.append(waiting)
         return await waiting.answer
